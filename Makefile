@@ -1,0 +1,45 @@
+# Every target bootstraps what it needs from nothing: a Python >= 3.11, Java 17
+# and Maven on PATH are the only prerequisites (see README.md).
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+KAFKA_LIBS := .cache/kafka/libs/.fetched
+
+.PHONY: help venv kafka-jars test lint demo bench up down docs conformance clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+venv: ## create .venv from uv.lock (pinned)
+	@scripts/bootstrap.sh
+
+kafka-jars: ## fetch the pinned Apache Kafka jars from Maven Central into .cache/kafka
+	@deploy/kafka/fetch.sh
+
+test: venv kafka-jars ## run the whole test suite (starts Kafka and PostgreSQL when needed)
+	$(VENV)/bin/pytest
+
+lint: venv ## ruff and mypy (strict)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy services schemas sandboxes tests
+
+demo: venv kafka-jars ## run the main job end to end against the sandboxes (real Kafka, real HTTP)
+	$(PY) -m services.demo
+
+bench: venv kafka-jars ## run the benchmarks and write docs/benchmarks.md
+	$(PY) -m benchmarks
+
+up: venv kafka-jars ## start the local stack in the background (logs in .run/logs)
+	@scripts/stack.sh up
+
+down: ## stop what `make up` started
+	@scripts/stack.sh down
+
+docs: venv ## regenerate docs/schemas/*.json and docs/asyncapi.yaml from the code
+	$(PY) -m schemas.export docs/schemas
+	$(PY) -m services.asyncapi docs/asyncapi.yaml
+
+clean: down ## remove caches, the virtualenv and local state
+	rm -rf $(VENV) .cache .run
