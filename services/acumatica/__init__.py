@@ -1,0 +1,1 @@
+"""Acumatica: sink of departments then employees (flow 3)."""

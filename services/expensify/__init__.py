@@ -1,0 +1,1 @@
+"""Expensify: poll source of approved expense reports (flow 5)."""

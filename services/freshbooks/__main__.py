@@ -1,0 +1,6 @@
+"""`python -m services.freshbooks`: the freshbooks service's entry point."""
+
+from services.runtime.placeholder import exit_not_built
+
+if __name__ == "__main__":
+    exit_not_built("freshbooks")

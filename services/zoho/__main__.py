@@ -1,0 +1,6 @@
+"""`python -m services.zoho`: the zoho service's entry point."""
+
+from services.runtime.placeholder import exit_not_built
+
+if __name__ == "__main__":
+    exit_not_built("zoho")
