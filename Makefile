@@ -41,5 +41,8 @@ docs: venv ## regenerate docs/schemas/*.json and docs/asyncapi.yaml from the cod
 	$(PY) -m schemas.export docs/schemas
 	$(PY) -m services.asyncapi docs/asyncapi.yaml
 
+conformance: venv ## replay ../shared/reference recordings against the sandboxes (optional)
+	$(PY) -m sandboxes.conformance
+
 clean: down ## remove caches, the virtualenv and local state
 	rm -rf $(VENV) .cache .run
