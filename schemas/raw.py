@@ -20,7 +20,9 @@ class RawDelivery(Event):
 
     type: Literal["RawDelivery"] = "RawDelivery"
     vendor: str = Field(min_length=1)
-    delivery_id: str = Field(min_length=1, description="Vendor delivery id, or a hash of the signed body.")
+    delivery_id: str = Field(
+        min_length=1, description="Vendor delivery id, or a hash of the signed body."
+    )
     content_type: str
     headers: dict[str, str] = Field(
         default_factory=dict, description="Non-secret headers kept for the vendor service."
@@ -34,7 +36,9 @@ class PollTick(Event):
     type: Literal["PollTick"] = "PollTick"
     vendor: str = Field(min_length=1)
     schedule: str = Field(min_length=1, description="Name of the schedule that fired.")
-    due_at: str = Field(description="ISO-8601 instant the tick was due; one tick per (schedule, due_at).")
+    due_at: str = Field(
+        description="ISO-8601 instant the tick was due; one tick per (schedule, due_at)."
+    )
 
 
 class ReconcileTick(Event):
