@@ -1,0 +1,169 @@
+"""The one way a vendor client gets its ``httpx.AsyncClient``, and a pager for its lists.
+
+:func:`build_client` stacks the house policy around a transport, outermost first::
+
+    AsyncClient (auth, timeouts, logging hooks)
+      -> RetryTransport      (services.runtime.retry: backoff, Retry-After)
+        -> RateLimitTransport (services.runtime.ratelimit: window + concurrency per connection)
+          -> transport        (the network, or httpx.ASGITransport around a sandbox in tests)
+
+Every retry passes through the limiter again, so retries spend the same budget as
+first tries, and a client waiting out a backoff holds no concurrency slot.
+
+Logs name the method, the URL with its user info dropped and the values of sensitive
+query parameters masked (``services.runtime.logging.is_sensitive_key`` decides), the
+status and the time taken; never a header.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final, Generic, TypeVar
+from urllib.parse import urlencode
+
+import httpx
+
+from services.runtime.logging import get_logger, is_sensitive_key
+from services.runtime.ratelimit import (
+    PROCESS_BUDGETS,
+    BudgetRegistry,
+    RateLimitTransport,
+    RatePolicy,
+)
+from services.runtime.retry import ATTEMPTS_EXTENSION, RetryPolicy, RetryTransport
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "Page",
+    "PaginationLoopError",
+    "build_client",
+    "loggable_url",
+    "paginate",
+]
+
+DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=5.0)
+"""Connect within 5 s; 30 s for each read, write and pool wait."""
+
+_STARTED_EXTENSION: Final = "mlc.started"
+# A bare word, not logging.REDACTED: the log pipeline's own redaction rewrites a
+# sensitive "key=value" pair to "key=[REDACTED]", and would mangle brackets already there.
+_MASK: Final = "redacted"
+_log = get_logger(__name__)
+
+T = TypeVar("T")
+C = TypeVar("C", bound=Hashable)
+
+
+def loggable_url(url: httpx.URL) -> str:
+    """``url`` without user info and with the values of sensitive query parameters masked."""
+    clean = str(url.copy_with(username=None, password=None, query=None))
+    pairs = [
+        (name, _MASK if is_sensitive_key(name) else value)
+        for name, value in url.params.multi_items()
+    ]
+    return f"{clean}?{urlencode(pairs)}" if pairs else clean
+
+
+def build_client(
+    *,
+    base_url: str,
+    connection_key: str,
+    retry: RetryPolicy | None = None,
+    rate: RatePolicy | None = None,
+    timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    auth: httpx.Auth | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    headers: Mapping[str, str] | None = None,
+    budgets: BudgetRegistry = PROCESS_BUDGETS,
+) -> httpx.AsyncClient:
+    """An AsyncClient for one connection: retries, limits, timeouts and request logs in place.
+
+    ``connection_key`` names the budget (clients built with the same key share it; a
+    different ``rate`` for a known key raises ConflictingRatePolicyError) and appears in
+    logs. ``transport`` defaults to the network; pass ``httpx.ASGITransport(app)`` to talk
+    to an in-process sandbox. ``rate=None`` means no proactive limit.
+    """
+    # httpx's own connect retries are off: RetryTransport owns every retry decision.
+    stack: httpx.AsyncBaseTransport = transport or httpx.AsyncHTTPTransport(retries=0)
+    if rate is not None:
+        stack = RateLimitTransport(
+            stack, connection_key=connection_key, policy=rate, registry=budgets
+        )
+    stack = RetryTransport(stack, retry)
+
+    async def stamp_start(request: httpx.Request) -> None:
+        request.extensions[_STARTED_EXTENSION] = time.perf_counter()
+
+    async def log_response(response: httpx.Response) -> None:
+        request = response.request
+        started = request.extensions.get(_STARTED_EXTENSION)
+        elapsed_ms = (
+            round((time.perf_counter() - started) * 1000, 1) if isinstance(started, float) else None
+        )
+        _log.info(
+            "http.response",
+            connection=connection_key,
+            method=request.method,
+            url=loggable_url(request.url),
+            status=response.status_code,
+            elapsed_ms=elapsed_ms,
+            attempts=response.extensions.get(ATTEMPTS_EXTENSION, 1),
+        )
+
+    return httpx.AsyncClient(
+        base_url=base_url,
+        auth=auth,
+        headers=dict(headers or {}),
+        timeout=timeout,
+        transport=stack,
+        event_hooks={"request": [stamp_start], "response": [log_response]},
+    )
+
+
+class PaginationLoopError(RuntimeError):
+    """The server sent a page we had already seen: following it would never end."""
+
+
+@dataclass(frozen=True)
+class Page(Generic[T, C]):
+    """One page of a list: its items, and the cursor of the next page (None on the last)."""
+
+    items: Sequence[T]
+    next_cursor: C | None
+
+
+async def paginate(
+    fetch_page: Callable[[C | None], Awaitable[Page[T, C]]],
+    *,
+    first_cursor: C | None = None,
+) -> AsyncIterator[T]:
+    """Yield every item of a paged list, fetching ``fetch_page(cursor)`` until the end.
+
+    The list ends at an empty page or a page without a next cursor. A cursor that comes
+    back, or a page identical to the one before (a server that ignores the page
+    parameter), raises PaginationLoopError instead of looping forever.
+    """
+    seen: set[C] = set() if first_cursor is None else {first_cursor}
+    cursor = first_cursor
+    previous: Sequence[T] | None = None
+    pages = 0
+    while True:
+        page = await fetch_page(cursor)
+        pages += 1
+        if not page.items:
+            return
+        if previous is not None and list(page.items) == list(previous):
+            msg = f"page {pages} repeats page {pages - 1}: the server ignores the page parameter"
+            raise PaginationLoopError(msg)
+        for item in page.items:
+            yield item
+        if page.next_cursor is None:
+            return
+        if page.next_cursor in seen:
+            msg = f"page {pages} points back to a cursor already fetched"
+            raise PaginationLoopError(msg)
+        seen.add(page.next_cursor)
+        previous = page.items
+        cursor = page.next_cursor
