@@ -1,0 +1,93 @@
+"""The Kafka wiring every service uses: one broker factory, one subscriber factory.
+
+Delivery guarantees (ARCHITECTURE.md) are decided here and nowhere else:
+
+- Producing: ``acks="all"`` and an idempotent producer, so an acknowledged
+  event is on every in-sync replica and a retried send is not written twice.
+- Consuming: :data:`ACK_POLICY` is ``AckPolicy.NACK_ON_ERROR`` and offsets are
+  committed only after the handler returned. FastStream's Kafka default
+  (``ACK_FIRST``) auto-commits on receipt, so a crash mid-handler would lose
+  the message; ``REJECT_ON_ERROR`` and ``ACK`` commit a failed message too
+  (for Kafka a reject *is* an ack, faststream/kafka/message.py). With
+  ``NACK_ON_ERROR`` auto-commit is off, a success commits, a raised error
+  seeks the partition back to the failed offset (redelivery in place), and a
+  killed process never committed, so the group's next owner gets the message.
+- Giving up: :class:`~services.runtime.dead_letters.DeadLetterMiddleware`
+  retries a failing message ``handler_max_attempts`` times with backoff, then
+  sends it to ``dlq.<service>`` and lets it be committed.
+
+Services register handlers through :func:`subscriber` so the group id and
+offset reset cannot be forgotten.
+"""
+
+from __future__ import annotations
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaRouter
+from faststream.kafka.subscriber.usecase import DefaultSubscriber
+
+from schemas.topics import dlq_topic
+from services.runtime.dead_letters import DeadLetterMiddleware, RetryPolicy
+from services.runtime.settings import RuntimeSettings
+
+__all__ = ["ACK_POLICY", "create_broker", "subscriber"]
+
+ACK_POLICY = AckPolicy.NACK_ON_ERROR
+"""The acknowledgement policy of every consumer (see the module docstring for why)."""
+
+
+def create_broker(
+    settings: RuntimeSettings,
+    *,
+    dead_letter_topic: str | None = None,
+    retry: RetryPolicy | None = None,
+) -> KafkaBroker:
+    """The service's Kafka broker: safe producer, commit-after-handling consumers, DLQ.
+
+    ``dead_letter_topic`` defaults to ``dlq.<settings.service_name>`` from the
+    topic catalog; ``retry`` to ``settings.handler_max_attempts`` attempts with
+    the default backoff.
+    """
+    broker = KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=settings.service_name,
+        acks="all",
+        enable_idempotence=True,
+        # Topics come from the catalog (services.runtime.topics_admin), never from a typo.
+        allow_auto_create_topics=False,
+        ack_policy=ACK_POLICY,
+    )
+    broker.add_middleware(
+        DeadLetterMiddleware(
+            broker=broker,
+            service=settings.service_name,
+            topic=dead_letter_topic or dlq_topic(settings.service_name),
+            retry=retry or RetryPolicy(max_attempts=settings.handler_max_attempts),
+        )
+    )
+    return broker
+
+
+def subscriber(
+    registrar: KafkaBroker | KafkaRouter,
+    *topics: str,
+    group_id: str,
+    session_timeout_ms: int = 10_000,
+    heartbeat_interval_ms: int = 3_000,
+) -> DefaultSubscriber:
+    """A consumer of ``topics`` in consumer group ``group_id`` (the service's name).
+
+    Use as a decorator: ``@subscriber(router, "people.employee", group_id=...)``.
+    One message at a time per subscriber, so a partition's messages (one
+    record's events) are handled in order. A new group starts from the
+    earliest offset: a service deployed after events were published still
+    sees them. A consumer that dies is replaced after ``session_timeout_ms``.
+    """
+    return registrar.subscriber(
+        *topics,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        ack_policy=ACK_POLICY,
+        session_timeout_ms=session_timeout_ms,
+        heartbeat_interval_ms=heartbeat_interval_ms,
+    )
