@@ -16,6 +16,8 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from services.runtime.topics_admin import partition_counts
+
 __all__ = ["AuditEntry", "format_chain", "read_chain"]
 
 
@@ -38,6 +40,10 @@ async def read_chain(
     max_wait_ms: int = 500,
 ) -> list[AuditEntry]:
     """Every event whose correlation id (or own id, for the root) is ``correlation_id``."""
+    counts = await partition_counts(bootstrap_servers, topics)
+    partitions = [TopicPartition(topic, p) for topic, n in sorted(counts.items()) for p in range(n)]
+    if not partitions:
+        return []
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         group_id=None,
@@ -46,13 +52,6 @@ async def read_chain(
     )
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        if not partitions:
-            return []
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
@@ -110,7 +109,7 @@ def format_chain(entries: list[AuditEntry]) -> str:
     lines = []
     for entry in entries:
         event = entry.event
-        status = f" status={event['status']}" if "status" in event else ""
+        status = f" status={event['status']}" if event.get("type") == "SyncOutcome" else ""
         lines.append(
             f"{'  ' * entry.depth}- {event.get('type')} "
             f"[{entry.topic}#{entry.partition}@{entry.offset}] "

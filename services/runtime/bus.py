@@ -27,7 +27,7 @@ from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.subscriber.usecase import DefaultSubscriber
 
 from schemas.topics import dlq_topic
-from services.runtime.dead_letters import DeadLetterMiddleware, RetryPolicy
+from services.runtime.dead_letters import DeadLetterMiddleware, HandlerRetryPolicy
 from services.runtime.settings import RuntimeSettings
 
 __all__ = ["ACK_POLICY", "create_broker", "subscriber"]
@@ -40,7 +40,7 @@ def create_broker(
     settings: RuntimeSettings,
     *,
     dead_letter_topic: str | None = None,
-    retry: RetryPolicy | None = None,
+    retry: HandlerRetryPolicy | None = None,
 ) -> KafkaBroker:
     """The service's Kafka broker: safe producer, commit-after-handling consumers, DLQ.
 
@@ -62,7 +62,7 @@ def create_broker(
             broker=broker,
             service=settings.service_name,
             topic=dead_letter_topic or dlq_topic(settings.service_name),
-            retry=retry or RetryPolicy(max_attempts=settings.handler_max_attempts),
+            retry=retry or HandlerRetryPolicy(max_attempts=settings.handler_max_attempts),
         )
     )
     return broker

@@ -7,7 +7,7 @@ after it on that partition (per-key order holds). This middleware sits inside
 that policy and decides how long the loop goes on:
 
 - each failure of a record, keyed by (topic, partition, offset), is counted in
-  this process; below ``RetryPolicy.max_attempts`` it waits a backoff with
+  this process; below ``HandlerRetryPolicy.max_attempts`` it waits a backoff with
   jitter and lets the error through, so the message is redelivered;
 - at ``max_attempts`` it publishes a :class:`~schemas.outcomes.DeadLetter`
   (original bytes, topic/partition/offset/key, attempts, error) to the
@@ -46,7 +46,7 @@ from schemas.envelope import utcnow
 from schemas.outcomes import DeadLetter
 from services.runtime.publishing import publish
 
-__all__ = ["AttemptLedger", "DeadLetterMiddleware", "RetryPolicy", "dead_letter_for"]
+__all__ = ["AttemptLedger", "DeadLetterMiddleware", "HandlerRetryPolicy", "dead_letter_for"]
 
 log = structlog.get_logger(__name__)
 
@@ -61,7 +61,7 @@ RawKafkaMessage: TypeAlias = ConsumerRecord | tuple[ConsumerRecord, ...] | None
 
 
 @dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class HandlerRetryPolicy:
     """How often a failing message is tried, and how long to wait between tries."""
 
     max_attempts: int = 5
@@ -106,7 +106,7 @@ class DeadLetterMiddleware:
         broker: KafkaBroker,
         service: str,
         topic: str,
-        retry: RetryPolicy,
+        retry: HandlerRetryPolicy,
         ledger: AttemptLedger | None = None,
     ) -> None:
         self.broker = broker

@@ -22,7 +22,13 @@ from aiokafka.errors import for_code
 
 from schemas.topics import TOPICS, Topic
 
-__all__ = ["PartitionMismatch", "TopicBootstrapError", "TopicsEnsured", "ensure_topics"]
+__all__ = [
+    "PartitionMismatch",
+    "TopicBootstrapError",
+    "TopicsEnsured",
+    "ensure_topics",
+    "partition_counts",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -109,6 +115,16 @@ async def ensure_topics(
     if result.created:
         log.info("topics created", topics=list(result.created))
     return result
+
+
+async def partition_counts(bootstrap_servers: str, names: Iterable[str]) -> dict[str, int]:
+    """Partition count of each of ``names`` that exists on the cluster (others are left out)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="mlc-topic-reader")
+    await admin.start()
+    try:
+        return await _partition_counts(admin, list(names))
+    finally:
+        await admin.close()
 
 
 async def _partition_counts(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:

@@ -1,0 +1,128 @@
+"""Opening the state store: one async engine for SQLite or PostgreSQL.
+
+SQLite is the embedded default (one file per deployment). Several processes
+may share that file, so every connection turns on WAL (readers never wait for
+the writer), foreign keys (off by default in SQLite) and a busy timeout (a
+writer waits for the file lock instead of failing at once). Every transaction
+starts with ``BEGIN IMMEDIATE``: the write lock is taken up front, so two
+writers queue on the busy timeout rather than both reading a snapshot and one
+failing with "database is locked" when it tries to upgrade to a write.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from services.runtime.store.errors import StoreError
+
+__all__ = ["DATABASE_URL_VARIABLE", "create_engine", "describe_url"]
+
+DATABASE_URL_VARIABLE = "MLC_DATABASE_URL"
+
+SQLITE_DRIVER = "sqlite+aiosqlite"
+POSTGRES_DRIVER = "postgresql+asyncpg"
+
+# How long connecting to PostgreSQL may take before it counts as unreachable, in seconds.
+POSTGRES_CONNECT_TIMEOUT_S = 10.0
+# How long a SQLite writer waits for another process's write lock, in seconds.
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
+def describe_url(url: str | URL) -> str:
+    """The URL as it may be shown in messages and logs: the password is masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+def create_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
+    """An async engine for ``sqlite+aiosqlite:///path`` or ``postgresql+asyncpg://...``.
+
+    For SQLite the file's parent directory is created. Nothing connects yet:
+    the first query (or :func:`services.runtime.store.migrate`) does.
+    """
+    parsed = _parse(url)
+    driver = parsed.drivername
+    if driver == SQLITE_DRIVER:
+        return _create_sqlite_engine(parsed, echo=echo)
+    if driver == POSTGRES_DRIVER:
+        return _create_async_engine(
+            parsed,
+            echo=echo,
+            pool_pre_ping=True,
+            connect_args={"timeout": POSTGRES_CONNECT_TIMEOUT_S},
+        )
+    msg = (
+        f"{DATABASE_URL_VARIABLE}={describe_url(parsed)} uses the driver {driver!r}; "
+        f"use {SQLITE_DRIVER}:///path/to/state.db or {POSTGRES_DRIVER}://user@host/db"
+    )
+    raise StoreError(msg)
+
+
+def _parse(url: str | URL) -> URL:
+    try:
+        return make_url(url)
+    except ArgumentError:
+        msg = (
+            f"{DATABASE_URL_VARIABLE} is not a database URL; "
+            f"use {SQLITE_DRIVER}:///path/to/state.db or {POSTGRES_DRIVER}://user@host/db"
+        )
+        raise StoreError(msg) from None
+
+
+def _create_async_engine(url: URL, *, echo: bool, **options: Any) -> AsyncEngine:  # noqa: ANN401
+    try:
+        return create_async_engine(url, echo=echo, **options)
+    except (ArgumentError, NoSuchModuleError, TypeError) as exc:
+        msg = f"{DATABASE_URL_VARIABLE}={describe_url(url)} cannot be used: {exc}"
+        raise StoreError(msg) from None
+
+
+def _create_sqlite_engine(url: URL, *, echo: bool) -> AsyncEngine:
+    database = url.database or ""
+    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+    if not in_memory:
+        directory = Path(database).expanduser().parent
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            msg = (
+                f"{DATABASE_URL_VARIABLE}={describe_url(url)}: cannot create the directory "
+                f"{directory}: {exc.strerror}"
+            )
+            raise StoreError(msg) from None
+    # An in-memory database lives and dies with its connection: share one.
+    pooling: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
+    engine = _create_async_engine(
+        url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, **pooling
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _configure_sqlite_connection(dbapi_connection: Any, _record: object) -> None:  # noqa: ANN401 - the DBAPI connection is untyped
+        # The driver must not issue its own deferred BEGIN; _begin_immediate does.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            # WAL with synchronous=NORMAL is durable across application crashes,
+            # and a power loss can lose only the last commits, never corrupt.
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin_immediate(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

@@ -1,0 +1,138 @@
+"""What the state store's repositories return: plain frozen values, one per row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+__all__ = [
+    "AuditRecord",
+    "ConnectionRecord",
+    "CrossReference",
+    "Lease",
+    "LedgerEntry",
+    "LinkRecord",
+    "Mapping",
+    "ReviewItem",
+    "ReviewStatus",
+    "StoredCredential",
+]
+
+ReviewStatus = Literal["open", "resolved", "dismissed"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionRecord:
+    """One account at a vendor that we read from or write to."""
+
+    id: str
+    vendor: str
+    tenant_id: str
+    display_name: str
+    settings: dict[str, Any]
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCredential:
+    """A credential as stored: the vault's token, never the plaintext."""
+
+    connection_id: str
+    field: str
+    token: str
+    key_id: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRecord:
+    """A flow from a source connection to a target connection."""
+
+    id: str
+    source_connection_id: str
+    target_connection_id: str
+    flow: str
+    options: dict[str, Any]
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    """One value translation of a link, e.g. an expense category to a GL account."""
+
+    link_id: str
+    kind: str
+    source_value: str
+    target_value: str
+
+
+@dataclass(frozen=True, slots=True)
+class CrossReference:
+    """Which target record a source record became, and what we last wrote there.
+
+    ``revision`` is the row version for compare-and-set writes; ``fingerprint``
+    hashes the last written target state; ``source_version`` and
+    ``source_updated_at`` say which source state that was.
+    """
+
+    link_id: str
+    source_key: str
+    target_kind: str
+    target_id: str
+    fingerprint: str | None
+    source_version: str | None
+    source_updated_at: datetime | None
+    revision: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """A message key a service has claimed, and the outcome it recorded."""
+
+    service: str
+    key: str
+    outcome: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Who holds a named lease, until when."""
+
+    name: str
+    holder: str
+    expires_at: datetime
+    acquired_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewItem:
+    """Something a service could not decide alone and handed to a person."""
+
+    id: int
+    service: str
+    link_id: str | None
+    reason: str
+    payload: dict[str, Any]
+    status: ReviewStatus
+    resolution: str | None
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One entry of the operator-facing audit log."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    detail: dict[str, Any]

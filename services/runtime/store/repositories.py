@@ -1,0 +1,104 @@
+"""The state store as services use it: one transaction, every repository bound to it.
+
+::
+
+    store = await StateStore.open(settings.database_url)
+    async with store.transaction() as tx:
+        if await tx.ledger.claim("freshbooks", message_key):
+            ...
+            await tx.audit_log.append(actor="freshbooks", action="bill.created", subject=key)
+
+Leaving the block commits; an exception rolls everything in it back, the
+ledger claim included, so a redelivered message is handled again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.runtime.settings import RuntimeSettings
+from services.runtime.store.audit_log import AuditLog
+from services.runtime.store.configuration import Connections, Credentials, Links, Mappings
+from services.runtime.store.engine import create_engine
+from services.runtime.store.leases import Leases
+from services.runtime.store.review_queue import ReviewQueue
+from services.runtime.store.schema import migrate
+from services.runtime.store.sync_state import CrossReferences, IdempotencyLedger, Watermarks
+
+__all__ = ["Repositories", "StateStore"]
+
+
+@dataclass(frozen=True, slots=True)
+class Repositories:
+    """Every table's repository, sharing one connection and so one transaction."""
+
+    connection: AsyncConnection
+    connections: Connections
+    credentials: Credentials
+    links: Links
+    mappings: Mappings
+    cross_references: CrossReferences
+    watermarks: Watermarks
+    ledger: IdempotencyLedger
+    leases: Leases
+    review_queue: ReviewQueue
+    audit_log: AuditLog
+
+    @classmethod
+    def bound_to(cls, connection: AsyncConnection) -> Repositories:
+        return cls(
+            connection=connection,
+            connections=Connections(connection),
+            credentials=Credentials(connection),
+            links=Links(connection),
+            mappings=Mappings(connection),
+            cross_references=CrossReferences(connection),
+            watermarks=Watermarks(connection),
+            ledger=IdempotencyLedger(connection),
+            leases=Leases(connection),
+            review_queue=ReviewQueue(connection),
+            audit_log=AuditLog(connection),
+        )
+
+
+class StateStore:
+    """An open state store: an engine plus transactions over it."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @classmethod
+    async def open(cls, url: str, *, run_migrations: bool = True) -> StateStore:
+        """Open the store at ``url`` and (by default) bring its schema to head first."""
+        engine = create_engine(url)
+        if run_migrations:
+            try:
+                await migrate(engine)
+            except BaseException:
+                await engine.dispose()
+                raise
+        return cls(engine)
+
+    @classmethod
+    async def from_settings(
+        cls, settings: RuntimeSettings, *, run_migrations: bool = True
+    ) -> StateStore:
+        """Open the store named by ``MLC_DATABASE_URL``."""
+        return await cls.open(settings.database_url, run_migrations=run_migrations)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Repositories]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        async with self._engine.begin() as connection:
+            yield Repositories.bound_to(connection)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
