@@ -1,0 +1,94 @@
+"""Run sandbox apps as real HTTP servers (uvicorn on 127.0.0.1).
+
+`serve(app)` is an async context manager for tests and tools: it binds (port 0 = an
+ephemeral port), starts uvicorn in the running loop, waits until the socket accepts, and
+stops cleanly on exit. `run_servers` is the blocking form used by `python -m sandboxes`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Generator, Sequence
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.types import ASGIApp
+
+__all__ = ["RunningServer", "ServerStartError", "run_servers", "serve"]
+
+
+class ServerStartError(RuntimeError):
+    """uvicorn did not start accepting connections in time."""
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    host: str
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves the process's signal handlers alone (tests, tools)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+@contextlib.asynccontextmanager
+async def serve(
+    app: ASGIApp,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    log_level: str = "warning",
+    start_timeout_seconds: float = 10.0,
+) -> AsyncIterator[RunningServer]:
+    """Serve `app` on a real socket for the duration of the `async with` block."""
+    sock = _bind(host, port)
+    actual_port = int(sock.getsockname()[1])
+    config = uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False)
+    server = _EmbeddedServer(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        deadline = asyncio.get_running_loop().time() + start_timeout_seconds
+        while not server.started:
+            if task.done():
+                task.result()
+                raise ServerStartError(f"uvicorn exited before serving on port {actual_port}")
+            if asyncio.get_running_loop().time() > deadline:
+                raise ServerStartError(f"uvicorn did not start on port {actual_port} in time")
+            await asyncio.sleep(0.01)  # poll
+        yield RunningServer(host=host, port=actual_port)
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+async def _serve_all(apps: Sequence[tuple[str, ASGIApp, int]], host: str) -> None:
+    servers = []
+    for name, app, port in apps:
+        config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on")
+        servers.append(uvicorn.Server(config))
+        print(f"sandbox {name}: http://{host}:{port}", flush=True)
+    await asyncio.gather(*(server.serve() for server in servers))
+
+
+def run_servers(apps: Sequence[tuple[str, ASGIApp, int]], *, host: str = "127.0.0.1") -> None:
+    """Serve each `(name, app, port)` in this process until interrupted (Ctrl-C, SIGTERM)."""
+    asyncio.run(_serve_all(apps, host))

@@ -1,0 +1,118 @@
+"""Reports and list metadata, written from sheet sections 9 and 10."""
+
+from __future__ import annotations
+
+from sandboxes.bamboohr.app import BambooHRSandbox
+from tests.sandboxes.bamboohr.bamboo_helpers import ADMIN, GATEWAY, JSON, MANAGER
+from tests.sandboxes.sandbox_harness import run_in_process as in_process_client
+
+REPORT = {"title": "sync", "fields": ["id", "firstName", "workEmail", "status", "department"]}
+
+
+async def test_a_custom_report_includes_active_and_inactive_people() -> None:
+    async with in_process_client(BambooHRSandbox()) as client:
+        answer = await client.post(
+            f"{GATEWAY}/reports/custom", params={"format": "JSON"}, json=REPORT, auth=ADMIN
+        )
+        body = answer.json()
+        assert body["title"] == "sync"
+        assert [f["id"] for f in body["fields"]] == [
+            "firstName",
+            "workEmail",
+            "status",
+            "department",
+        ]
+        assert len(body["employees"]) == 40
+        assert {e["status"] for e in body["employees"]} == {"Active", "Inactive"}
+
+
+async def test_a_charset_on_the_content_type_makes_the_body_xml_and_so_malformed() -> None:
+    async with in_process_client(BambooHRSandbox()) as client:
+        answer = await client.post(
+            f"{GATEWAY}/reports/custom?format=JSON",
+            content=b'{"title": "sync", "fields": ["firstName"]}',
+            headers={"Content-Type": "application/json; charset=utf-8"},
+            auth=ADMIN,
+        )
+        assert answer.status_code == 400
+        assert answer.headers["x-bamboohr-error-message"] == "Malformed XML"
+
+
+async def test_an_unsupported_format_is_404_and_xml_report_bodies_are_accepted() -> None:
+    async with in_process_client(BambooHRSandbox()) as client:
+        bad = await client.post(f"{GATEWAY}/reports/custom?format=DOCX", json=REPORT, auth=ADMIN)
+        assert bad.status_code == 404
+        xml = (
+            '<report output="json"><title>x</title><filters>'
+            '<lastChanged includeNull="no">2025-01-01T00:00:00Z</lastChanged></filters>'
+            '<fields><field id="firstName" /><field id="status" /></fields></report>'
+        )
+        answer = await client.post(f"{GATEWAY}/reports/custom?format=json", content=xml, auth=ADMIN)
+        assert answer.json()["employees"] == [
+            {"id": "140", "firstName": "Ryan", "status": "Inactive"}
+        ]
+
+
+async def test_forbidden_fields_are_dropped_from_reports_silently() -> None:
+    async with in_process_client(BambooHRSandbox()) as client:
+        answer = await client.post(
+            f"{GATEWAY}/reports/custom?format=JSON",
+            json={"title": "t", "fields": ["firstName", "payRate"]},
+            auth=MANAGER,
+        )
+        body = answer.json()
+        assert [f["id"] for f in body["fields"]] == ["firstName"]
+        assert len(body["employees"]) == 9  # the manager's key sees the Creative department
+
+
+async def test_saved_reports_page_with_default_500_max_1000_and_clamping() -> None:
+    async with in_process_client(BambooHRSandbox()) as client:
+        listing = (await client.get(f"{GATEWAY}/custom-reports", auth=ADMIN)).json()
+        assert [r["name"] for r in listing["reports"]] == ["People sync", "Directory export"]
+        first = (
+            await client.get(f"{GATEWAY}/custom-reports/1", params={"page_size": 15}, auth=ADMIN)
+        ).json()
+        assert len(first["data"]) == 15
+        assert first["pagination"]["total_records"] == 40
+        assert first["pagination"]["total_pages"] == 3
+        assert "page=2" in first["pagination"]["next_page"]
+        clamped = (
+            await client.get(
+                f"{GATEWAY}/custom-reports/1", params={"page": 9, "page_size": 15}, auth=ADMIN
+            )
+        ).json()
+        assert clamped["pagination"]["current_page"] == 3
+        assert clamped["pagination"]["next_page"] is None
+        assert len(clamped["data"]) == 10
+        whole = (await client.get(f"{GATEWAY}/custom-reports/1", auth=ADMIN)).json()
+        assert len(whole["data"]) == 40
+        assert (await client.get(f"{GATEWAY}/custom-reports/99", auth=ADMIN)).status_code == 404
+
+
+async def test_meta_lists_carry_department_and_division_options_with_archived_flags() -> None:
+    async with in_process_client(BambooHRSandbox()) as client:
+        lists = (await client.get(f"{GATEWAY}/meta/lists", auth=ADMIN, headers=JSON)).json()
+        by_alias = {f.get("alias"): f for f in lists}
+        departments = {o["name"]: o["archived"] for o in by_alias["department"]["options"]}
+        assert departments["Creative"] == "no"
+        assert departments["Events"] == "yes"
+        assert {o["name"] for o in by_alias["division"]["options"]} == {"North America", "Europe"}
+        assert set(lists[0]) >= {"fieldId", "alias", "name", "manageable", "multiple", "options"}
+
+
+async def test_a_list_option_added_through_the_api_becomes_a_valid_value() -> None:
+    async with in_process_client(BambooHRSandbox()) as client:
+        added = await client.put(
+            f"{GATEWAY}/meta/lists/4", json={"options": [{"value": "Research"}]}, auth=ADMIN
+        )
+        assert added.status_code == 200
+        assert added.headers["content-type"].startswith("text/xml")
+        assert ">Research</option>" in added.text
+        moved = await client.post(
+            f"{GATEWAY}/employees/108", json={"department": "Research"}, auth=ADMIN
+        )
+        assert moved.status_code == 200
+        again = await client.put(
+            f"{GATEWAY}/meta/lists/4", json={"options": [{"value": "Research"}]}, auth=ADMIN
+        )
+        assert again.status_code == 409
