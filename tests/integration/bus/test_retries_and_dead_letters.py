@@ -11,14 +11,14 @@ from faststream.kafka.annotations import KafkaMessage
 
 from schemas.outcomes import DeadLetter
 from services.runtime.bus import create_broker, subscriber
-from services.runtime.dead_letters import RetryPolicy
+from services.runtime.dead_letters import HandlerRetryPolicy
 from services.runtime.settings import RuntimeSettings
 from tests.integration.bus.waiting import wait_until
 
 pytestmark = pytest.mark.kafka
 
 MAX_ATTEMPTS = 3
-FAST_RETRY = RetryPolicy(max_attempts=MAX_ATTEMPTS, first_backoff_s=0.01, max_backoff_s=0.05)
+FAST_RETRY = HandlerRetryPolicy(max_attempts=MAX_ATTEMPTS, first_backoff_s=0.01, max_backoff_s=0.05)
 
 
 class CannotWriteError(RuntimeError):

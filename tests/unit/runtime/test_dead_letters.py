@@ -7,7 +7,7 @@ import base64
 import pytest
 from aiokafka.structs import ConsumerRecord
 
-from services.runtime.dead_letters import AttemptLedger, RetryPolicy, dead_letter_for
+from services.runtime.dead_letters import AttemptLedger, HandlerRetryPolicy, dead_letter_for
 
 
 def _record(
@@ -101,7 +101,7 @@ def test_a_very_long_error_is_cut_to_a_readable_size() -> None:
 def test_backoff_doubles_up_to_its_cap_with_jitter_below_the_ceiling(
     failures: int, ceiling: float
 ) -> None:
-    policy = RetryPolicy(first_backoff_s=0.2, max_backoff_s=5.0)
+    policy = HandlerRetryPolicy(first_backoff_s=0.2, max_backoff_s=5.0)
 
     waits = [policy.backoff_s(failures) for _ in range(200)]
 
