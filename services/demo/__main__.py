@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from schemas.topics import Topic
 from services.demo.handlers import DEMO_DLQ_TOPIC
 from services.runtime import (
     AuditEntry,
+    RuntimeSettings,
     create_broker,
     ensure_topics,
     format_chain,
@@ -43,7 +45,7 @@ CHAIN_TOPICS = ("people.employee", "sync.outcome")
 
 
 def step(text: str) -> None:
-    print(f"==> {text}", flush=True)  # noqa: T201 - the demo talks to a person
+    print(f"==> {text}", flush=True)
 
 
 def free_port() -> int:
@@ -56,7 +58,7 @@ def start_kafka() -> tuple[str, dict[str, str]]:
     port = free_port()
     env = {**os.environ, "KAFKA_DATA_DIR": str(KAFKA_DIR), "KAFKA_PORT": str(port)}
     # A fresh log each run: the demo's chain is then the only one on its topics.
-    subprocess.run(["rm", "-rf", str(KAFKA_DIR)], check=True)  # noqa: S607
+    shutil.rmtree(KAFKA_DIR, ignore_errors=True)
     subprocess.run([str(ROOT / "deploy/kafka/start.sh")], check=True, env=env)  # noqa: S603
     return f"127.0.0.1:{port}", env
 
@@ -91,7 +93,10 @@ async def wait_for_outcomes(bootstrap: str, correlation_id: str, count: int) -> 
         if len(outcomes) >= count:
             return chain
         if time.monotonic() > deadline:
-            msg = f"the demo service answered {len(outcomes)} of {count} events in {DEADLINE_SECONDS:.0f} s"
+            msg = (
+                f"the demo service answered {len(outcomes)} of {count} events "
+                f"in {DEADLINE_SECONDS:.0f} s"
+            )
             raise TimeoutError(msg)
         await asyncio.sleep(0.5)  # poll: the log is re-read until the outcomes are there
 
@@ -99,8 +104,10 @@ async def wait_for_outcomes(bootstrap: str, correlation_id: str, count: int) -> 
 async def run_demo(bootstrap: str) -> bool:
     step(f"creating the catalog's topics on {bootstrap}")
     ensured = await ensure_topics(bootstrap)
-    await ensure_topics(bootstrap, [Topic(DEMO_DLQ_TOPIC, ("DeadLetter",), "demo DLQ", partitions=1)])
-    print(f"    {len(ensured.created)} created, {len(ensured.existing)} already there")  # noqa: T201
+    await ensure_topics(
+        bootstrap, [Topic(DEMO_DLQ_TOPIC, ("DeadLetter",), "demo DLQ", partitions=1)]
+    )
+    print(f"    {len(ensured.created)} created, {len(ensured.existing)} already there")
 
     step("starting the demo service (python -m services.demo.worker)")
     RUN_DIR.mkdir(parents=True, exist_ok=True)
@@ -113,14 +120,17 @@ async def run_demo(bootstrap: str) -> bool:
     }
     log_path = RUN_DIR / "worker.log"
     with log_path.open("wb") as worker_log:
-        worker = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "services.demo.worker"],
+        worker = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "services.demo.worker",
             env=worker_env,
             stdout=worker_log,
-            stderr=subprocess.STDOUT,
+            stderr=asyncio.subprocess.STDOUT,
         )
     try:
-        settings = load_settings().model_copy(update={"kafka_bootstrap_servers": bootstrap})
+        settings: RuntimeSettings = load_settings()
+        settings = settings.model_copy(update={"kafka_bootstrap_servers": bootstrap})
         broker = create_broker(settings, dead_letter_topic=DEMO_DLQ_TOPIC)
         await broker.connect()
         try:
@@ -136,13 +146,13 @@ async def run_demo(bootstrap: str) -> bool:
     finally:
         step("stopping the demo service")
         worker.terminate()
-        worker.wait(timeout=30)
+        await asyncio.wait_for(worker.wait(), timeout=30)
 
     step(f"audit chain of correlation id {hire.event_id}")
-    print(format_chain(chain))  # noqa: T201
-    statuses = [e.event.get("status") for e in chain if e.event.get("type") == "SyncOutcome"]
+    print(format_chain(chain))
+    statuses = [str(e.event.get("status")) for e in chain if e.event.get("type") == "SyncOutcome"]
     expected = sorted(statuses) == ["applied", "unchanged"]
-    print(  # noqa: T201
+    print(
         "\nOK: applied once, the duplicate answered 'unchanged'."
         if expected
         else f"\nUNEXPECTED outcomes {statuses}; worker log: {log_path}"

@@ -1,1 +1,1 @@
-"""FreshBooks: sink of people and bill payments, source of bills and expenses (issues 6 and later)."""
+"""FreshBooks: sink of people and bill payments, source of bills and expenses (issue 6, flow 4)."""

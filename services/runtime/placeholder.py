@@ -19,7 +19,7 @@ def exit_not_built(service: str) -> None:
     """Print why this service has nothing to run yet, then exit."""
     module = sys.modules.get(f"services.{service}")
     what = (module.__doc__ or "").strip() if module else ""
-    print(  # noqa: T201 - a message for the operator who started it
+    print(
         f"services.{service}: no handlers are built for this service yet.\n"
         f"  {what}\n"
         "  Nothing is consumed or written; exiting.",

@@ -29,7 +29,9 @@ class RuntimeSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
-    service_name: str = Field(default="mlc", description="Name used in logs, group ids and dlq.<service>.")
+    service_name: str = Field(
+        default="mlc", description="Name used in logs, group ids and dlq.<service>."
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(default="info")
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092",
@@ -38,7 +40,7 @@ class RuntimeSettings(BaseSettings):
     )
     database_url: str = Field(
         default="sqlite+aiosqlite:///.run/state.db",
-        description="SQLAlchemy async URL of the state store (sqlite+aiosqlite or postgresql+asyncpg).",
+        description="SQLAlchemy async URL of the state store (SQLite or PostgreSQL).",
     )
     master_keys: SecretStr | None = Field(
         default=None,
@@ -65,7 +67,10 @@ class RuntimeSettings(BaseSettings):
             try:
                 return self.master_keys_file.read_text(encoding="utf-8").strip()
             except OSError as exc:
-                msg = f"{ENV_PREFIX}MASTER_KEYS_FILE={self.master_keys_file} cannot be read: {exc.strerror}"
+                msg = (
+                    f"{ENV_PREFIX}MASTER_KEYS_FILE={self.master_keys_file} "
+                    f"cannot be read: {exc.strerror}"
+                )
                 raise SettingsError(msg) from None
         msg = (
             f"{ENV_PREFIX}MASTER_KEYS is not set (nor {ENV_PREFIX}MASTER_KEYS_FILE): "
@@ -81,6 +86,7 @@ def load_settings(cls: type[S] = RuntimeSettings) -> S:  # type: ignore[assignme
     except ValidationError as exc:
         prefix = str(cls.model_config.get("env_prefix", ""))
         problems = "; ".join(
-            f"{prefix}{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+            f"{prefix}{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
         )
         raise SettingsError(f"invalid settings: {problems}") from None

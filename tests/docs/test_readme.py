@@ -35,5 +35,7 @@ def test_the_readme_make_targets_exist_in_the_makefile() -> None:
 
 def test_ci_runs_exactly_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    commands = [line.strip() for line in ci.splitlines() if line.strip() and not line.startswith("#")]
+    commands = [
+        line.strip() for line in ci.splitlines() if line.strip() and not line.startswith("#")
+    ]
     assert "make test" in commands
