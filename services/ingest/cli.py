@@ -18,10 +18,14 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import typer
+from aiokafka.errors import KafkaError
 
 from schemas.envelope import utcnow
+from schemas.topics import TOPICS
+from services.runtime.audit_trail import format_chain, read_chain
 from services.runtime.settings import RuntimeSettings, SettingsError, load_settings
 from services.runtime.store import StateStore, StoredCredential, StoreError, migrate
+from services.runtime.topics_admin import TopicBootstrapError, ensure_topics
 from services.runtime.vault import Vault, VaultError, generate_key_ring_entry
 
 __all__ = ["EXIT_REFUSED", "EXIT_STORE_UNAVAILABLE", "app", "main"]
@@ -35,8 +39,10 @@ _ROTATE_ATTEMPTS = 3
 app = typer.Typer(name="mlc", help="ml-connector operator commands.", no_args_is_help=True)
 vault_app = typer.Typer(help="Credential encryption keys.", no_args_is_help=True)
 store_app = typer.Typer(help="The state store (MLC_DATABASE_URL).", no_args_is_help=True)
+topics_app = typer.Typer(help="Kafka topics (MLC_KAFKA_BOOTSTRAP_SERVERS).", no_args_is_help=True)
 app.add_typer(vault_app, name="vault")
 app.add_typer(store_app, name="store")
+app.add_typer(topics_app, name="topics")
 
 
 def main() -> None:
@@ -189,6 +195,48 @@ def migrate_store() -> None:
     except StoreError as exc:
         raise _fail(str(exc), EXIT_STORE_UNAVAILABLE) from None
     typer.echo("the state store's schema is up to date")
+
+
+def _kafka_unavailable(settings: RuntimeSettings, exc: Exception) -> typer.Exit:
+    return _fail(
+        f"cannot use Kafka at {settings.kafka_bootstrap_servers} "
+        f"(MLC_KAFKA_BOOTSTRAP_SERVERS): {exc}",
+        EXIT_STORE_UNAVAILABLE,
+    )
+
+
+@topics_app.command("ensure")
+def ensure_catalog_topics() -> None:
+    """Create the catalog's topics that the cluster lacks (existing ones are left alone)."""
+    settings = _settings()
+    try:
+        result = asyncio.run(ensure_topics(settings.kafka_bootstrap_servers))
+    except (TopicBootstrapError, KafkaError, OSError) as exc:
+        raise _kafka_unavailable(settings, exc) from None
+    typer.echo(f"{len(result.created)} topics created, {len(result.existing)} already there")
+    for mismatch in result.mismatches:
+        typer.echo(
+            f"warning: {mismatch.topic} has {mismatch.cluster_partitions} partitions, "
+            f"the catalog says {mismatch.catalog_partitions}"
+        )
+
+
+@app.command("audit")
+def audit_chain(
+    correlation_id: Annotated[str, typer.Argument(help="The event id that started the chain.")],
+) -> None:
+    """Print the chain of events and outcomes that share a correlation id, read from the log."""
+    settings = _settings()
+    names = [t.name for t in TOPICS]
+    try:
+        chain = asyncio.run(
+            read_chain(settings.kafka_bootstrap_servers, correlation_id, topics=names)
+        )
+    except (KafkaError, OSError) as exc:
+        raise _kafka_unavailable(settings, exc) from None
+    if not chain:
+        raise _fail(f"no event with correlation id {correlation_id} on {len(names)} topics", 1)
+    typer.echo(format_chain(chain))
 
 
 if __name__ == "__main__":
