@@ -313,8 +313,17 @@ def _compare(
                 result.notes += [f"spec: {e}" for e in errors]
 
 
+async def replay_freshbooks(reference: Path) -> list[CallResult]:
+    from sandboxes.freshbooks.conformance import (  # noqa: PLC0415 - it imports this module
+        replay_freshbooks as replay,
+    )
+
+    return await replay(reference)
+
+
 VENDORS: dict[str, tuple[str, Callable[[Path], Awaitable[list[CallResult]]]]] = {
     "bamboohr": ("nango/bamboohr-basic + bamboohr OpenAPI", replay_bamboohr),
+    "freshbooks": ("nango/freshbooks", replay_freshbooks),
 }
 """vendor -> (what is replayed, replay function). Other sandboxes add their entry here."""
 
