@@ -8,7 +8,7 @@ has no safe default (the vault's master keys) fails with the variable's name.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal, TypeVar, overload
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -79,7 +79,15 @@ class RuntimeSettings(BaseSettings):
         raise SettingsError(msg)
 
 
-def load_settings(cls: type[S] = RuntimeSettings) -> S:  # type: ignore[assignment]
+@overload
+def load_settings() -> RuntimeSettings: ...
+
+
+@overload
+def load_settings(cls: type[S]) -> S: ...
+
+
+def load_settings(cls: type[BaseSettings] = RuntimeSettings) -> BaseSettings:
     """Read settings from the environment; a bad value raises SettingsError naming its variable."""
     try:
         return cls()
