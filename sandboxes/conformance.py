@@ -321,9 +321,45 @@ async def replay_freshbooks(reference: Path) -> list[CallResult]:
     return await replay(reference)
 
 
+async def replay_zoho(reference: Path) -> list[CallResult]:
+    from sandboxes.zoho.conformance import (  # noqa: PLC0415 - it imports this module
+        replay_zoho as replay,
+    )
+
+    return await replay(reference)
+
+
+async def replay_bill(reference: Path) -> list[CallResult]:
+    from sandboxes.bill.conformance import (  # noqa: PLC0415 - it imports this module
+        replay_bill as replay,
+    )
+
+    return await replay(reference)
+
+
+async def replay_expensify(reference: Path) -> list[CallResult]:
+    from sandboxes.expensify.conformance import (  # noqa: PLC0415 - it imports this module
+        replay_expensify as replay,
+    )
+
+    return await replay(reference)
+
+
+async def replay_acumatica(reference: Path) -> list[CallResult]:
+    from sandboxes.acumatica.conformance import (  # noqa: PLC0415 - it imports this module
+        replay_acumatica as replay,
+    )
+
+    return await replay(reference)
+
+
 VENDORS: dict[str, tuple[str, Callable[[Path], Awaitable[list[CallResult]]]]] = {
     "bamboohr": ("nango/bamboohr-basic + bamboohr OpenAPI", replay_bamboohr),
     "freshbooks": ("nango/freshbooks", replay_freshbooks),
+    "expensify": ("nango/expensify", replay_expensify),
+    "zoho": ("nango/zoho-books", replay_zoho),
+    "acumatica": ("acumatica Default_<version>.openapi.json exports", replay_acumatica),
+    "bill": ("bill/BILL_v3_API.postman_collection.json (official examples)", replay_bill),
 }
 """vendor -> (what is replayed, replay function). Other sandboxes add their entry here."""
 

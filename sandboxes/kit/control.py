@@ -90,8 +90,8 @@ def control_routes(sandbox: VendorSandbox) -> list[Route]:  # noqa: PLR0915 - on
         except UnknownCollectionError:
             return _error(f"unknown collection {name!r}", 404, known=sandbox.state.names)
 
-    async def credentials(_: Request) -> JSONResponse:
-        return JSONResponse(sandbox.credentials())
+    async def credentials(request: Request) -> JSONResponse:
+        return JSONResponse(sandbox.credentials_for(request))
 
     async def requests(request: Request) -> JSONResponse:
         if request.method == "DELETE":

@@ -91,6 +91,11 @@ class VendorSandbox(abc.ABC):
 
     # --- optional hooks ---------------------------------------------------------------
 
+    def credentials_for(self, request: Request) -> dict[str, Any]:
+        """`POST /_sandbox/credentials`: `credentials()` unless the answer depends on how the
+        sandbox was reached (e.g. a base URL with the caller's scheme, host and port)."""
+        return self.credentials()
+
     def setup(self) -> None:  # noqa: B027 - an optional hook, empty by default
         """Build vendor-side helpers; runs once, after the kit parts exist, before seeding."""
 

@@ -1,0 +1,1 @@
+"""The BILL (v3 "Connect" API) sandbox. See `docs/vendors/bill-sandbox.md`."""
