@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from sandboxes import VENDORS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -20,6 +22,25 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _free_port_run(length: int) -> int:
+    """A base port whose next ``length`` ports are all free right now."""
+    for _ in range(50):
+        base = _free_port()
+        sockets = []
+        try:
+            for port in range(base, base + length):
+                probe = socket.socket()
+                sockets.append(probe)
+                probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for probe in sockets:
+                probe.close()
+        return base
+    raise RuntimeError(f"no run of {length} free ports found")
 
 
 @contextmanager
@@ -72,7 +93,7 @@ def test_empty_and_seed_file_options_replace_the_default_seed(tmp_path: Path) ->
 
 
 def test_all_runs_every_built_sandbox_from_the_base_port_in_vendor_order() -> None:
-    base = _free_port()
+    base = _free_port_run(len(VENDORS))
     with _running("all", "--base-port", str(base)) as process:
         index = _wait_for(f"http://127.0.0.1:{base}/_sandbox", process)
         assert index.json()["vendor"] == "bamboohr"
