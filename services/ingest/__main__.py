@@ -1,6 +1,29 @@
-"""`python -m services.ingest`: the ingest service's entry point."""
+"""`python -m services.ingest`: the ingest service (webhook intake) on MLC_INGEST_HOST:PORT."""
 
-from services.runtime.placeholder import exit_not_built
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from services.ingest.app import serve
+from services.ingest.settings import IngestSettings
+from services.runtime.settings import SettingsError, load_settings
+from services.runtime.store import StoreError
+from services.runtime.vault import VaultError
+
+# The configuration cannot be used; a supervisor should not restart in a loop.
+EXIT_MISCONFIGURED = 2
+
+
+def main() -> None:
+    """Read the settings and serve; a bad setting exits 2 with the variable's name."""
+    try:
+        settings = load_settings(IngestSettings)
+        asyncio.run(serve(settings))
+    except (SettingsError, VaultError, StoreError) as exc:
+        print(f"services.ingest: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_MISCONFIGURED) from None
+
 
 if __name__ == "__main__":
-    exit_not_built("ingest")
+    main()

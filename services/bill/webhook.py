@@ -1,0 +1,58 @@
+"""BILL's webhook signature (fact sheet section 11).
+
+``x-bill-sha-signature`` is the base64 HMAC-SHA256, keyed with the subscription's
+``securityKey`` as UTF-8 text, of the raw (minified JSON) request body. No timestamp is
+signed, so BILL gives no replay window; duplicates are expected and carry the same
+``metadata.eventId``, which is the delivery id. BILL's history endpoint shows payloads as a
+JSON-escaped string; if a delivery's body is such a string, the id is read from inside it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Final
+
+from services.runtime.signatures import VerificationError, verify_hmac_sha256
+
+__all__ = ["CONTENT_TYPES", "SECRET_HEADERS", "SIGNATURE_HEADER", "delivery_id", "verify"]
+
+SIGNATURE_HEADER: Final = "x-bill-sha-signature"
+CONTENT_TYPES: Final = ("application/json",)
+SECRET_HEADERS: Final = (SIGNATURE_HEADER,)
+# An event id longer than this is not one of BILL's (they are UUIDs).
+_MAX_ID_CHARS: Final = 200
+
+
+def verify(
+    *,
+    secret: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    query: Sequence[tuple[str, str]] = (),  # one signature for every vendor
+    now: datetime,  # BILL signs no timestamp
+    tolerance: timedelta,
+) -> None:
+    """Pass if the raw body is signed with ``secret`` (the securityKey); else raise."""
+    signature = headers.get(SIGNATURE_HEADER)
+    if signature is None or not signature.strip():
+        raise VerificationError("missing_signature")
+    verify_hmac_sha256(
+        secret=secret.encode("utf-8"), message=body, signatures=signature, encoding="base64"
+    )
+
+
+def delivery_id(body: bytes, headers: Mapping[str, str]) -> str | None:
+    """``metadata.eventId`` of the notification, or None when it has none."""
+    try:
+        payload = json.loads(body)
+        if isinstance(payload, str):
+            payload = json.loads(payload)
+    except (ValueError, RecursionError):
+        return None
+    metadata = payload.get("metadata") if isinstance(payload, dict) else None
+    event_id = metadata.get("eventId") if isinstance(metadata, dict) else None
+    if isinstance(event_id, str) and 0 < len(event_id.strip()) <= _MAX_ID_CHARS:
+        return event_id.strip()
+    return None

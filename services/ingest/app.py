@@ -1,0 +1,118 @@
+"""The ingest service's composition root: a Starlette app built from injected parts.
+
+:func:`build_app` wires the webhook intake (and whatever routes other parts of the
+service add) to a broker, a state store and a vault it is given, and its lifespan
+starts and stops the broker. It opens nothing itself, so tests hand it their own
+store and broker; :func:`serve` is what ``python -m services.ingest`` runs: it opens the
+real parts from the settings, serves with uvicorn and closes them again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import uvicorn
+from faststream.kafka import KafkaBroker
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from schemas.envelope import utcnow
+from schemas.raw import RawDelivery
+from services.ingest.schedules import SchedulerSettings, kafka_tick_publisher, scheduler_running
+from services.ingest.settings import IngestSettings
+from services.ingest.webhooks import WebhookIntake, webhook_routes
+from services.runtime.bus import create_broker
+from services.runtime.logging import configure_logging
+from services.runtime.publishing import publish
+from services.runtime.settings import load_settings
+from services.runtime.store import StateStore
+from services.runtime.vault import Vault
+
+__all__ = ["IngestParts", "build_app", "serve"]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestParts:
+    """What the ingest app runs on; the caller opens and closes the store."""
+
+    settings: IngestSettings
+    store: StateStore
+    vault: Vault
+    broker: KafkaBroker
+
+
+def build_app(
+    parts: IngestParts,
+    *,
+    routes: Sequence[BaseRoute] = (),
+    running: Sequence[Callable[[], AbstractAsyncContextManager[object]]] = (),
+    clock: Callable[[], datetime] = utcnow,
+) -> Starlette:
+    """The ingest ASGI app: the webhook intake plus ``routes``; its lifespan runs the broker.
+
+    ``running`` are background parts (e.g. the tick scheduler) as async context
+    managers: entered in order once the broker is connected, exited in reverse before
+    it stops. The intake is reachable as ``app.state.webhook_intake`` (tests wait on
+    its ``in_flight``).
+    """
+
+    async def publish_raw(event: RawDelivery, topic: str) -> RawDelivery:
+        return await publish(parts.broker, event, topic=topic)
+
+    intake = WebhookIntake(
+        store=parts.store,
+        vault=parts.vault,
+        publish=publish_raw,
+        settings=parts.settings,
+        clock=clock,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await parts.broker.start()
+        try:
+            async with AsyncExitStack() as stack:
+                for part in running:
+                    await stack.enter_async_context(part())
+                yield
+        finally:
+            await intake.aclose()
+            await parts.broker.stop()
+
+    app = Starlette(routes=[*webhook_routes(intake), *routes], lifespan=lifespan)
+    app.state.webhook_intake = intake
+    return app
+
+
+async def serve(settings: IngestSettings) -> None:
+    """Open the store, vault and broker from ``settings`` and serve until stopped."""
+    configure_logging(service=settings.service_name, level=settings.log_level)
+    scheduler_settings = load_settings(SchedulerSettings)
+    vault = Vault.from_settings(settings)
+    store = await StateStore.from_settings(settings)
+    try:
+        parts = IngestParts(
+            settings=settings, store=store, vault=vault, broker=create_broker(settings)
+        )
+
+        def scheduler() -> AbstractAsyncContextManager[object]:
+            return scheduler_running(
+                store=store,
+                publisher=kafka_tick_publisher(parts.broker),
+                settings=scheduler_settings,
+            )
+
+        running = [scheduler] if scheduler_settings.enabled else []
+        config = uvicorn.Config(
+            build_app(parts, running=running),
+            host=settings.ingest_host,
+            port=settings.ingest_port,
+            log_config=None,
+            proxy_headers=False,
+        )
+        await uvicorn.Server(config).serve()
+    finally:
+        await store.close()

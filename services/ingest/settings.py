@@ -1,0 +1,33 @@
+"""The ingest service's settings: the runtime's plus the HTTP edge's (prefix ``MLC_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from services.runtime.settings import RuntimeSettings
+
+__all__ = ["IngestSettings"]
+
+
+class IngestSettings(RuntimeSettings):
+    """What the webhook intake needs on top of :class:`RuntimeSettings` (same ``MLC_`` prefix)."""
+
+    service_name: str = Field(default="ingest", description="Name used in logs and group ids.")
+    ingest_host: str = Field(default="127.0.0.1", description="Address the ingest service binds.")
+    ingest_port: int = Field(default=8080, ge=0, le=65535, description="Port it listens on.")
+    webhook_max_body_bytes: int = Field(
+        default=1_048_576, ge=1, description="Largest webhook body accepted; larger is 413."
+    )
+    webhook_replay_window_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How far a signed timestamp may be from now (vendors that send one).",
+    )
+    webhook_publish_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How long a delivery waits for Kafka's ack before the vendor gets 503.",
+    )
+    webhook_retry_after_seconds: int = Field(
+        default=30, ge=1, description="Retry-After sent with a 503 when Kafka is unavailable."
+    )
