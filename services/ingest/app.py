@@ -17,7 +17,9 @@ from datetime import datetime
 import uvicorn
 from faststream.kafka import KafkaBroker
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
 
 from schemas.envelope import utcnow
 from schemas.raw import RawDelivery
@@ -82,7 +84,14 @@ def build_app(
             await intake.aclose()
             await parts.broker.stop()
 
-    app = Starlette(routes=[*webhook_routes(intake), *routes], lifespan=lifespan)
+    async def healthz(_: Request) -> JSONResponse:
+        # Served only once the lifespan has started the broker, so 200 means ready.
+        return JSONResponse({"status": "ok", "service": parts.settings.service_name})
+
+    app = Starlette(
+        routes=[Route("/healthz", healthz, methods=["GET"]), *webhook_routes(intake), *routes],
+        lifespan=lifespan,
+    )
     app.state.webhook_intake = intake
     return app
 

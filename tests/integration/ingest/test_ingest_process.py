@@ -56,6 +56,9 @@ async def test_the_service_process_answers_webhooks_and_exits_cleanly_on_sigterm
             first: httpx.Response = await wait_until(
                 answer, timeout_seconds=60, message="the service to answer"
             )
+            health = await client.get("/healthz")
+        assert health.status_code == 200
+        assert health.json() == {"status": "ok", "service": "ingest"}
         assert first.status_code == 404
         assert first.json()["error"] == "unknown_connection"
         process.send_signal(signal.SIGTERM)
