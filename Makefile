@@ -23,7 +23,7 @@ test: venv kafka-jars ## run the whole test suite (starts Kafka and PostgreSQL w
 lint: venv ## ruff and mypy (strict)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy services schemas sandboxes tests
+	$(VENV)/bin/mypy services schemas sandboxes tests benchmarks
 
 demo: venv kafka-jars ## run the main job end to end against the sandboxes (real Kafka, real HTTP)
 	$(PY) -m services.demo

@@ -1,0 +1,187 @@
+"""One benchmark run: every benchmark in turn, the report written at the end.
+
+The CPU-only benchmarks run before the broker starts, so the JVM's start-up
+does not share their cores. A benchmark that raises becomes a ``failed`` row
+and the run goes on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from benchmarks.codec import measure_codec
+from benchmarks.consume_throughput import measure_consume
+from benchmarks.consumer_memory import measure_consumer_memory
+from benchmarks.kafka import (
+    bench_topic,
+    connected_broker,
+    fill_topic,
+    kafka_under_test,
+    quiet_message_logs,
+)
+from benchmarks.ledger_claims import measure_ledger
+from benchmarks.machine import describe_machine
+from benchmarks.publish_throughput import measure_publish
+from benchmarks.report import Report, render_table
+from benchmarks.results import Measurement, failed
+from benchmarks.sandbox_requests import measure_sandbox_in_process, measure_sandbox_over_socket
+from benchmarks.vault_roundtrip import measure_vault
+
+__all__ = ["FULL", "QUICK", "Sizes", "run_benchmarks"]
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    """How much work each benchmark does (the full run stays under about three minutes)."""
+
+    codec_operations: int
+    vault_operations: int
+    ledger_claims: int
+    sandbox_requests: int
+    sandbox_socket_requests: int
+    publish_events: int
+    publish_concurrency: int
+    consume_backlog: int
+    latency_samples: int
+    memory_backlog: int
+
+
+FULL = Sizes(
+    codec_operations=50_000,
+    vault_operations=50_000,
+    ledger_claims=2_000,
+    sandbox_requests=1_000,
+    sandbox_socket_requests=300,
+    publish_events=3_000,
+    publish_concurrency=32,
+    consume_backlog=3_000,
+    latency_samples=200,
+    memory_backlog=10_000,
+)
+QUICK = Sizes(
+    codec_operations=2_000,
+    vault_operations=2_000,
+    ledger_claims=100,
+    sandbox_requests=50,
+    sandbox_socket_requests=20,
+    publish_events=200,
+    publish_concurrency=8,
+    consume_backlog=300,
+    latency_samples=20,
+    memory_backlog=500,
+)
+
+
+def _say(text: str) -> None:
+    print(f"==> {text}", flush=True)
+
+
+async def _guarded(
+    name: str, measure: Callable[[], Awaitable[list[Measurement]]]
+) -> list[Measurement]:
+    _say(name)
+    started = time.perf_counter()
+    try:
+        rows = await measure()
+    except Exception as exc:
+        # One broken benchmark must not hide the others' results.
+        return [failed(name, exc)]
+    _say(f"{name}: {time.perf_counter() - started:.1f} s")
+    return rows
+
+
+async def _sync(rows: list[Measurement]) -> list[Measurement]:
+    return rows
+
+
+async def run_benchmarks(sizes: Sizes, *, command: str, with_postgres: bool = True) -> Report:
+    """Run every benchmark with ``sizes`` and print the table; the report is returned."""
+    started_at = datetime.now(UTC)
+    started = time.perf_counter()
+    machine = describe_machine()
+    quiet_message_logs()
+    rows: list[Measurement] = []
+    rows += await _guarded(
+        "encode/decode", lambda: _sync(measure_codec(count=sizes.codec_operations))
+    )
+    rows += await _guarded("vault", lambda: _sync(measure_vault(count=sizes.vault_operations)))
+    rows += await _guarded(
+        "ledger claims",
+        lambda: measure_ledger(count=sizes.ledger_claims, with_postgres=with_postgres),
+    )
+    rows += await _guarded(
+        "BambooHR sandbox in process",
+        lambda: measure_sandbox_in_process(count=sizes.sandbox_requests),
+    )
+    rows += await _guarded(
+        "BambooHR sandbox over a socket",
+        lambda: measure_sandbox_over_socket(count=sizes.sandbox_socket_requests),
+    )
+
+    _say("starting Kafka (or using KAFKA_BOOTSTRAP_SERVERS)")
+    kafka_description = "not started"
+    try:
+        async with kafka_under_test() as kafka:
+            kafka_description = kafka.description
+            rows += await _guarded(
+                "publish",
+                lambda: measure_publish(
+                    kafka.bootstrap,
+                    events=sizes.publish_events,
+                    concurrency=sizes.publish_concurrency,
+                ),
+            )
+            rows += await _measure_backlog(kafka.bootstrap, sizes)
+    except Exception as exc:
+        # The broker failing to start is a result too.
+        rows.append(failed("Kafka broker", exc))
+
+    report = Report(
+        measurements=rows,
+        machine=machine.rows(kafka=kafka_description),
+        started_at=started_at,
+        duration_s=time.perf_counter() - started,
+        command=command,
+    )
+    print()
+    print(render_table(rows))
+    return report
+
+
+async def _measure_backlog(bootstrap: str, sizes: Sizes) -> list[Measurement]:
+    """The consumer benchmarks, each draining a topic filled before it starts.
+
+    Two topics, so the latency samples never queue behind a backlog still being drained.
+    """
+    rows: list[Measurement] = []
+    async with (
+        bench_topic(bootstrap, "consume") as consume_topic,
+        bench_topic(bootstrap, "memory") as memory_topic,
+    ):
+        _say(
+            f"filling two topics with {sizes.consume_backlog:,} and {sizes.memory_backlog:,} events"
+        )
+        try:
+            async with connected_broker(bootstrap) as broker:
+                await fill_topic(broker, consume_topic, count=sizes.consume_backlog)
+                await fill_topic(broker, memory_topic, count=sizes.memory_backlog)
+        except Exception as exc:
+            # Reported as the consumers' failure, with the error.
+            return [failed("filling the backlog topics", exc)]
+        rows += await _guarded(
+            "consume",
+            lambda: measure_consume(
+                bootstrap,
+                consume_topic,
+                backlog=sizes.consume_backlog,
+                latency_samples=sizes.latency_samples,
+            ),
+        )
+        rows += await _guarded(
+            "consumer memory",
+            lambda: measure_consumer_memory(bootstrap, memory_topic, count=sizes.memory_backlog),
+        )
+    return rows
