@@ -207,17 +207,5 @@ class AcumaticaSandbox(VendorSandbox):
         return {"closed": closed}
 
 
-def build_sandbox(
-    *,
-    seed: Seed | None = None,
-    empty: bool = False,
-    settings: AcumaticaSandboxSettings | None = None,
-    clock: SandboxClock | None = None,
-    limits: LimitPolicy | None = None,
-    webhook_transport: httpx.AsyncBaseTransport | None = None,
-) -> AcumaticaSandbox:
-    """What `python -m sandboxes acumatica` calls."""
-    return AcumaticaSandbox(
-        settings=settings, clock=clock, limits=limits, seed=seed, empty=empty,
-        webhook_transport=webhook_transport,
-    )  # fmt: skip
+# What `python -m sandboxes acumatica` calls: the class takes the kit's keyword options itself.
+build_sandbox = AcumaticaSandbox

@@ -349,21 +349,5 @@ class BambooHRSandbox(VendorSandbox):
         return self._run(change)
 
 
-def build_sandbox(
-    *,
-    settings: BambooHRSandboxSettings | None = None,
-    clock: SandboxClock | None = None,
-    limits: LimitPolicy | None = None,
-    seed: Seed | None = None,
-    empty: bool = False,
-    webhook_transport: httpx.AsyncBaseTransport | None = None,
-) -> BambooHRSandbox:
-    """What `python -m sandboxes bamboohr` calls."""
-    return BambooHRSandbox(
-        settings=settings,
-        clock=clock,
-        limits=limits,
-        seed=seed,
-        empty=empty,
-        webhook_transport=webhook_transport,
-    )
+# What `python -m sandboxes bamboohr` calls: the class takes the kit's keyword options itself.
+build_sandbox = BambooHRSandbox

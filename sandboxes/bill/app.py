@@ -544,21 +544,5 @@ class BillSandbox(VendorSandbox):
         return {"settled": [p["id"] for p in self.ledger.settle_due_payments()]}
 
 
-def build_sandbox(
-    *,
-    settings: BillSandboxSettings | None = None,
-    clock: SandboxClock | None = None,
-    limits: LimitPolicy | None = None,
-    seed: Seed | None = None,
-    empty: bool = False,
-    webhook_transport: httpx.AsyncBaseTransport | None = None,
-) -> BillSandbox:
-    """What `python -m sandboxes bill` calls."""
-    return BillSandbox(
-        settings=settings,
-        clock=clock,
-        limits=limits,
-        seed=seed,
-        empty=empty,
-        webhook_transport=webhook_transport,
-    )
+# What `python -m sandboxes bill` calls: the class takes the kit's keyword options itself.
+build_sandbox = BillSandbox

@@ -211,21 +211,5 @@ class ExpensifySandbox(VendorSandbox):
         raise malformed("type")
 
 
-def build_sandbox(
-    *,
-    settings: ExpensifySandboxSettings | None = None,
-    clock: SandboxClock | None = None,
-    limits: LimitPolicy | None = None,
-    seed: Seed | None = None,
-    empty: bool = False,
-    webhook_transport: httpx.AsyncBaseTransport | None = None,
-) -> ExpensifySandbox:
-    """What `python -m sandboxes expensify` calls."""
-    return ExpensifySandbox(
-        settings=settings,
-        clock=clock,
-        limits=limits,
-        seed=seed,
-        empty=empty,
-        webhook_transport=webhook_transport,
-    )
+# What `python -m sandboxes expensify` calls: the class takes the kit's keyword options itself.
+build_sandbox = ExpensifySandbox

@@ -435,21 +435,5 @@ class FreshBooksSandbox(VendorSandbox):
         ).table()
 
 
-def build_sandbox(
-    *,
-    settings: FreshBooksSandboxSettings | None = None,
-    clock: SandboxClock | None = None,
-    limits: LimitPolicy | None = None,
-    seed: Seed | None = None,
-    empty: bool = False,
-    webhook_transport: httpx.AsyncBaseTransport | None = None,
-) -> FreshBooksSandbox:
-    """What `python -m sandboxes freshbooks` calls."""
-    return FreshBooksSandbox(
-        settings=settings,
-        clock=clock,
-        limits=limits,
-        seed=seed,
-        empty=empty,
-        webhook_transport=webhook_transport,
-    )
+# What `python -m sandboxes freshbooks` calls: the class takes the kit's keyword options itself.
+build_sandbox = FreshBooksSandbox

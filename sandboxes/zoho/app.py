@@ -330,21 +330,5 @@ class ZohoSandbox(VendorSandbox):
         self.registry.fire(kind, org, record, self.contacts.render(org, record))
 
 
-def build_sandbox(
-    *,
-    settings: ZohoSandboxSettings | None = None,
-    clock: SandboxClock | None = None,
-    limits: LimitPolicy | None = None,
-    seed: Seed | None = None,
-    empty: bool = False,
-    webhook_transport: httpx.AsyncBaseTransport | None = None,
-) -> ZohoSandbox:
-    """What `python -m sandboxes zoho` calls."""
-    return ZohoSandbox(
-        settings=settings,
-        clock=clock,
-        limits=limits,
-        seed=seed,
-        empty=empty,
-        webhook_transport=webhook_transport,
-    )
+# What `python -m sandboxes zoho` calls: the class takes the kit's keyword options itself.
+build_sandbox = ZohoSandbox
