@@ -14,7 +14,7 @@ import pytest
 
 from services.ingest.schedules import SchedulerSettings, fire_due_ticks, lease_name
 from services.runtime.store import StateStore
-from tests.unit.ingest.test_schedules import (
+from tests.unit.ingest.schedule_harness import (
     POLL_EVERY_S,
     SCHEDULES,
     START,

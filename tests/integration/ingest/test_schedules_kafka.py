@@ -22,7 +22,7 @@ from services.runtime.bus import create_broker
 from services.runtime.settings import RuntimeSettings
 from services.runtime.store import StateStore
 from tests.integration.bus.waiting import wait_until
-from tests.unit.ingest.test_schedules import SCHEDULES, START, ManualClock
+from tests.unit.ingest.schedule_harness import SCHEDULES, START, ManualClock
 
 pytestmark = pytest.mark.kafka
 
