@@ -23,6 +23,13 @@ from starlette.routing import BaseRoute, Route
 
 from schemas.envelope import utcnow
 from schemas.raw import RawDelivery
+from services.bamboohr.auth import BambooHRAuth
+from services.bamboohr.settings import BambooHRSettings
+from services.freshbooks.auth import FreshBooksOAuth
+from services.freshbooks.settings import FreshBooksSettings
+from services.ingest.connections import OperatorConnections
+from services.ingest.oauth import OAuthFlow, oauth_routes
+from services.ingest.operator_api import operator_routes
 from services.ingest.schedules import SchedulerSettings, kafka_tick_publisher, scheduler_running
 from services.ingest.settings import IngestSettings
 from services.ingest.webhooks import WebhookIntake, webhook_routes
@@ -32,6 +39,8 @@ from services.runtime.publishing import publish
 from services.runtime.settings import load_settings
 from services.runtime.store import StateStore
 from services.runtime.vault import Vault
+from services.zoho.auth import ZohoOAuth
+from services.zoho.settings import ZohoSettings
 
 __all__ = ["IngestParts", "build_app", "serve"]
 
@@ -96,6 +105,28 @@ def build_app(
     return app
 
 
+def operator_facing_routes(
+    settings: IngestSettings, store: StateStore, vault: Vault
+) -> list[BaseRoute]:
+    """The operator API and the OAuth consent routes, wired to each vendor's knowledge."""
+    token = settings.operator_token.get_secret_value() if settings.operator_token else None
+    bamboohr = BambooHRAuth(load_settings(BambooHRSettings))
+    flow = OAuthFlow(
+        store=store,
+        vault=vault,
+        vendors={
+            "bamboohr": bamboohr,
+            "freshbooks": FreshBooksOAuth(load_settings(FreshBooksSettings)),
+            "zoho": ZohoOAuth(load_settings(ZohoSettings)),
+        },
+        key_vendors={"bamboohr": bamboohr},
+    )
+    return [
+        *operator_routes(store, OperatorConnections(store, vault), operator_token=token),
+        *oauth_routes(flow, operator_token=token),
+    ]
+
+
 async def serve(settings: IngestSettings) -> None:
     """Open the store, vault and broker from ``settings`` and serve until stopped."""
     configure_logging(service=settings.service_name, level=settings.log_level)
@@ -115,8 +146,9 @@ async def serve(settings: IngestSettings) -> None:
             )
 
         running = [scheduler] if scheduler_settings.enabled else []
+        routes = operator_facing_routes(settings, store, vault)
         config = uvicorn.Config(
-            build_app(parts, running=running),
+            build_app(parts, routes=routes, running=running),
             host=settings.ingest_host,
             port=settings.ingest_port,
             log_config=None,

@@ -22,6 +22,7 @@ from aiokafka.errors import KafkaError
 
 from schemas.envelope import utcnow
 from schemas.topics import TOPICS
+from services.ingest.cli_connections import connections_app, links_app, status_command
 from services.runtime.audit_trail import format_chain, read_chain
 from services.runtime.settings import RuntimeSettings, SettingsError, load_settings
 from services.runtime.store import StateStore, StoredCredential, StoreError, migrate
@@ -43,6 +44,9 @@ topics_app = typer.Typer(help="Kafka topics (MLC_KAFKA_BOOTSTRAP_SERVERS).", no_
 app.add_typer(vault_app, name="vault")
 app.add_typer(store_app, name="store")
 app.add_typer(topics_app, name="topics")
+app.add_typer(connections_app, name="connections")
+app.add_typer(links_app, name="links")
+app.command("status")(status_command)
 
 
 def main() -> None:

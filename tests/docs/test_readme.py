@@ -7,9 +7,12 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings
 
+from services.bamboohr.settings import BambooHRSettings
+from services.freshbooks.settings import FreshBooksSettings
 from services.ingest.schedules import SchedulerSettings
 from services.ingest.settings import IngestSettings
 from services.runtime.settings import RuntimeSettings
+from services.zoho.settings import ZohoSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -17,6 +20,9 @@ SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (
     RuntimeSettings,
     IngestSettings,
     SchedulerSettings,
+    BambooHRSettings,
+    FreshBooksSettings,
+    ZohoSettings,
 )
 
 

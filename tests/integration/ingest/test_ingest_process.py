@@ -29,7 +29,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_the_service_process_answers_webhooks_and_exits_cleanly_on_sigterm(
+async def test_the_service_process_serves_webhooks_operator_api_and_oauth_and_exits_on_sigterm(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     port = _free_port()
@@ -39,6 +39,7 @@ async def test_the_service_process_answers_webhooks_and_exits_cleanly_on_sigterm
         "MLC_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'state.db'}",
         "MLC_MASTER_KEYS": generate_key_ring_entry("k1"),
         "MLC_INGEST_PORT": str(port),
+        "MLC_OPERATOR_TOKEN": "process-test-token",
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "services.ingest", cwd=ROOT, env=env,
@@ -57,6 +58,15 @@ async def test_the_service_process_answers_webhooks_and_exits_cleanly_on_sigterm
                 answer, timeout_seconds=60, message="the service to answer"
             )
             health = await client.get("/healthz")
+            unauthenticated = await client.get("/api/v1/connections")
+            operator = {"Authorization": "Bearer process-test-token"}
+            connections = await client.get("/api/v1/connections", headers=operator)
+            stray_callback = await client.get("/oauth/freshbooks/callback?code=x&state=nope")
+        # The operator API and the OAuth consent routes are served by the real process.
+        assert unauthenticated.status_code == 401
+        assert connections.status_code == 200
+        assert connections.json()["connections"] == []
+        assert stray_callback.status_code == 400
         assert health.status_code == 200
         assert health.json() == {"status": "ok", "service": "ingest"}
         assert first.status_code == 404

@@ -1,0 +1,255 @@
+"""Connections and links as the operator manages them, over the state store and the vault.
+
+Secret credential fields are encrypted with the vault (AAD: connection id and field
+name) before they reach the store; plain fields (a company subdomain, an instance URL)
+live in the connection's settings. Nothing here returns a secret in clear: views
+carry ``MASK`` instead. Every change appends an audit entry with actor ``operator``.
+
+Removing a connection is refused while links still use it (remove the links first):
+a link silently vanishing with its mappings and cross-references is worse than one
+extra command. The store's foreign keys remove the connection's credentials with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from services.acumatica.connection import CREDENTIALS as ACUMATICA
+from services.bamboohr.connection import CREDENTIALS as BAMBOOHR
+from services.bill.connection import CREDENTIALS as BILL
+from services.expensify.connection import CREDENTIALS as EXPENSIFY
+from services.runtime.credential_fields import CredentialSpec
+from services.runtime.store import ConnectionRecord, LinkRecord, StateStore
+from services.runtime.vault import Vault
+
+__all__ = [
+    "ACTOR",
+    "CREDENTIAL_SPECS",
+    "FLOWS",
+    "MASK",
+    "ConnectionConflictError",
+    "ConnectionInputError",
+    "ConnectionNotFoundError",
+    "ConnectionView",
+    "LinkStatus",
+    "OperatorConnections",
+]
+
+ACTOR = "operator"
+MASK = "••••"
+# The product's flows (ARCHITECTURE.md "The five flows"); a link runs exactly one.
+FLOWS = ("people-freshbooks", "people-zoho", "people-acumatica", "ap-bill", "expenses")
+# Non-OAuth credential styles by vendor; OAuth vendors connect through the OAuth flow.
+CREDENTIAL_SPECS: Mapping[str, CredentialSpec] = {
+    spec.vendor: spec for spec in (BAMBOOHR, BILL, ACUMATICA, EXPENSIFY)
+}
+# Audit actions that count as failures in a link's status.
+_FAILURE_MARKERS = ("refused", "failed", "error")
+
+
+class ConnectionInputError(ValueError):
+    """The request names an unknown vendor/flow or lacks or adds a field."""
+
+
+class ConnectionNotFoundError(LookupError):
+    """No connection or link with that id."""
+
+
+class ConnectionConflictError(Exception):
+    """The change would break something that still depends on the record."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionView:
+    """A connection as the operator sees it: secrets masked, plain fields shown."""
+
+    record: ConnectionRecord
+    credentials: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkStatus:
+    """What the store knows of one link: its rows and its recent audit entries."""
+
+    link: LinkRecord
+    last_event_at: datetime | None
+    last_action: str | None
+    failures: int
+    recent: list[dict[str, Any]] = field(default_factory=list)
+
+
+class OperatorConnections:
+    """Add, show and remove connections and links; each change audited."""
+
+    def __init__(self, store: StateStore, vault: Vault, *, tenant_id: str = "default") -> None:
+        self._store = store
+        self._vault = vault
+        self._tenant_id = tenant_id
+
+    async def add_connection(
+        self,
+        vendor: str,
+        *,
+        display_name: str,
+        credentials: Mapping[str, str],
+        tenant_id: str | None = None,
+    ) -> ConnectionView:
+        """Create an active connection with ``credentials`` checked against the vendor's spec."""
+        spec = CREDENTIAL_SPECS.get(vendor)
+        if spec is None:
+            known = ", ".join(sorted(CREDENTIAL_SPECS))
+            msg = (
+                f"unknown vendor {vendor!r} for key/password credentials (known: {known}); "
+                "OAuth vendors connect with `mlc connections add <vendor> --oauth`"
+            )
+            raise ConnectionInputError(msg)
+        allowed = {f.name for f in spec.fields}
+        unknown = sorted(set(credentials) - allowed)
+        missing = sorted(
+            f.name for f in spec.fields if f.required and not credentials.get(f.name, "").strip()
+        )
+        if unknown or missing:
+            msg = f"{vendor} needs {', '.join(sorted(allowed))}"
+            if missing:
+                msg += f"; missing: {', '.join(missing)}"
+            if unknown:
+                msg += f"; not a {vendor} field: {', '.join(unknown)}"
+            raise ConnectionInputError(msg)
+        plain = {k: v for k, v in credentials.items() if k not in spec.secret_names}
+        async with self._store.transaction() as tx:
+            record = await tx.connections.create(
+                vendor=vendor,
+                tenant_id=tenant_id or self._tenant_id,
+                display_name=display_name,
+                settings={"credential_style": spec.style, **plain},
+            )
+            for name in sorted(spec.secret_names & set(credentials)):
+                token = self._vault.encrypt(credentials[name], connection_id=record.id, field=name)
+                await tx.credentials.put(
+                    record.id, name, token=token, key_id=Vault.key_id_of(token)
+                )
+            await tx.audit_log.append(
+                actor=ACTOR,
+                action="connection.created",
+                subject=record.id,
+                # Field names only: the audit log is readable by operators, secrets are not.
+                detail={"vendor": vendor, "fields": sorted(credentials)},
+            )
+        return await self.show_connection(record.id)
+
+    async def list_connections(self) -> list[ConnectionView]:
+        async with self._store.transaction() as tx:
+            records = await tx.connections.list()
+            stored = await tx.credentials.list()
+        secret_fields: dict[str, list[str]] = {}
+        for credential in stored:
+            secret_fields.setdefault(credential.connection_id, []).append(credential.field)
+        return [_view(record, secret_fields.get(record.id, [])) for record in records]
+
+    async def show_connection(self, connection_id: str) -> ConnectionView:
+        async with self._store.transaction() as tx:
+            record = await tx.connections.get(connection_id)
+            stored = await tx.credentials.list(connection_id=connection_id)
+        if record is None:
+            raise ConnectionNotFoundError(f"no connection {connection_id!r}")
+        return _view(record, [credential.field for credential in stored])
+
+    async def remove_connection(self, connection_id: str) -> None:
+        """Remove a connection and its credentials; refused while links use it."""
+        async with self._store.transaction() as tx:
+            if await tx.connections.get(connection_id) is None:
+                raise ConnectionNotFoundError(f"no connection {connection_id!r}")
+            using = await tx.links.list(connection_id=connection_id)
+            if using:
+                ids = ", ".join(link.id for link in using)
+                msg = f"connection {connection_id} is used by links {ids}: remove them first"
+                raise ConnectionConflictError(msg)
+            for credential in await tx.credentials.list(connection_id=connection_id):
+                await tx.credentials.delete(connection_id, credential.field)
+            await tx.connections.delete(connection_id)
+            await tx.audit_log.append(
+                actor=ACTOR, action="connection.removed", subject=connection_id
+            )
+
+    async def add_link(
+        self,
+        *,
+        source_connection_id: str,
+        target_connection_id: str,
+        flow: str,
+        options: Mapping[str, Any] | None = None,
+    ) -> LinkRecord:
+        if flow not in FLOWS:
+            raise ConnectionInputError(f"unknown flow {flow!r} (one of: {', '.join(FLOWS)})")
+        if source_connection_id == target_connection_id:
+            raise ConnectionInputError("a link needs two different connections")
+        async with self._store.transaction() as tx:
+            for connection_id in (source_connection_id, target_connection_id):
+                if await tx.connections.get(connection_id) is None:
+                    raise ConnectionNotFoundError(f"no connection {connection_id!r}")
+            link = await tx.links.create(
+                source_connection_id=source_connection_id,
+                target_connection_id=target_connection_id,
+                flow=flow,
+                options=dict(options or {}),
+            )
+            await tx.audit_log.append(
+                actor=ACTOR,
+                action="link.created",
+                subject=link.id,
+                detail={
+                    "flow": flow,
+                    "source": source_connection_id,
+                    "target": target_connection_id,
+                },
+            )
+        return link
+
+    async def list_links(self) -> list[LinkRecord]:
+        async with self._store.transaction() as tx:
+            return await tx.links.list()
+
+    async def remove_link(self, link_id: str) -> None:
+        async with self._store.transaction() as tx:
+            if not await tx.links.delete(link_id):
+                raise ConnectionNotFoundError(f"no link {link_id!r}")
+            await tx.audit_log.append(actor=ACTOR, action="link.removed", subject=link_id)
+
+    async def status(self, *, recent: int = 50) -> list[LinkStatus]:
+        """Per link: the newest audit entry about it or its connections, and failures among them."""
+        statuses: list[LinkStatus] = []
+        async with self._store.transaction() as tx:
+            for link in await tx.links.list():
+                entries = []
+                for subject in (link.id, link.source_connection_id, link.target_connection_id):
+                    entries.extend(await tx.audit_log.list(subject=subject, limit=recent))
+                entries.sort(key=lambda entry: entry.id, reverse=True)
+                entries = entries[:recent]
+                newest = entries[0] if entries else None
+                statuses.append(
+                    LinkStatus(
+                        link=link,
+                        last_event_at=newest.at if newest else None,
+                        last_action=newest.action if newest else None,
+                        failures=sum(
+                            any(marker in entry.action for marker in _FAILURE_MARKERS)
+                            for entry in entries
+                        ),
+                        recent=[
+                            {"at": e.at.isoformat(), "action": e.action, "subject": e.subject}
+                            for e in entries[:5]
+                        ],
+                    )
+                )
+        return statuses
+
+
+def _view(record: ConnectionRecord, secret_fields: list[str]) -> ConnectionView:
+    spec = CREDENTIAL_SPECS.get(record.vendor)
+    plain_names = {f.name for f in spec.fields if not f.secret} if spec else set()
+    shown = {name: str(record.settings[name]) for name in plain_names if name in record.settings}
+    shown.update({name: MASK for name in secret_fields})
+    return ConnectionView(record=record, credentials=dict(sorted(shown.items())))

@@ -1,0 +1,422 @@
+"""OAuth consent for vendors that use the authorization-code grant, vendor-neutral.
+
+``start`` creates a pending connection and a consent URL whose ``state`` is
+``"{connection_id}.{random}"``; the random part is kept encrypted (vault field
+``oauth_state``) with its expiry, so the callback finds the connection from the state
+alone and checks it single-use and unexpired. The callback exchanges the code,
+reads the identity (which account/organization/subdomain the token speaks for),
+stores the tokens encrypted (field ``oauth_tokens``) and the identity in the
+connection's settings, and marks the connection active. ``ping`` makes one real read
+call through the vendor's client, refreshing once on a 401; a refresh the vendor
+refuses means the consent is gone, and the verdict says to reconnect.
+
+Vendor knowledge lives behind :class:`OAuthVendor`, implemented in each vendor folder.
+"""
+
+from __future__ import annotations
+
+import hmac
+import html
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from uuid import uuid4
+
+import httpx
+import orjson
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from schemas.envelope import utcnow
+from services.runtime.http import build_client
+from services.runtime.oauth_tokens import (
+    TOKENS_FIELD,
+    OAuthRefusedError,
+    TokenKeeper,
+    TokenSet,
+    VendorCallError,
+    save_tokens,
+)
+from services.runtime.store import ConnectionRecord, StateStore
+from services.runtime.vault import Vault, VaultError
+
+__all__ = [
+    "KeyVendor",
+    "OAuthFlow",
+    "OAuthVendor",
+    "PingVerdict",
+    "oauth_routes",
+    "vendor_http",
+]
+
+STATE_FIELD = "oauth_state"
+STATE_TTL = timedelta(minutes=10)  # consent is interactive; a code itself lives 5 min
+PENDING = "pending_consent"
+ACTIVE = "active"
+
+
+class _CallbackRefusedError(Exception):
+    """A callback we turn away with 400; ``subject`` is the connection or the vendor."""
+
+    def __init__(self, subject: str, reason: str) -> None:
+        super().__init__(reason)
+        self.subject = subject
+        self.reason = reason
+
+
+class OAuthVendor(Protocol):
+    """One vendor's OAuth and identity knowledge, implemented in its vendor folder."""
+
+    def authorize_url(self, state: str, options: Mapping[str, str]) -> str: ...
+
+    async def exchange_code(
+        self, http: httpx.AsyncClient, code: str, callback: Mapping[str, str]
+    ) -> TokenSet: ...
+
+    async def refresh(self, http: httpx.AsyncClient, tokens: TokenSet) -> TokenSet: ...
+
+    async def read_identity(
+        self, http: httpx.AsyncClient, tokens: TokenSet, callback: Mapping[str, str]
+    ) -> dict[str, str]: ...
+
+    async def ping(
+        self, http: httpx.AsyncClient, tokens: TokenSet, identity: Mapping[str, Any]
+    ) -> str: ...
+
+
+class KeyVendor(Protocol):
+    """A vendor whose connections hold keys/passwords (no consent): only ``ping`` is needed."""
+
+    async def ping_with_credentials(
+        self, http: httpx.AsyncClient, secrets: Mapping[str, str], settings: Mapping[str, Any]
+    ) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PingVerdict:
+    """The answer to ``mlc connections ping``: ok, or why not and what to do."""
+
+    ok: bool
+    detail: str
+    action: str = ""
+
+
+def vendor_http(connection_id: str) -> httpx.AsyncClient:
+    """The runtime's client (retries, timeouts, request logs) for one connection's calls.
+
+    No base URL: vendor hosts differ per call (Zoho's accounts server vs. its API domain).
+    """
+    return build_client(base_url="", connection_key=f"oauth:{connection_id}")
+
+
+class OAuthFlow:
+    """Start, callback and ping over one store, vault and set of OAuth vendors."""
+
+    def __init__(
+        self,
+        *,
+        store: StateStore,
+        vault: Vault,
+        vendors: Mapping[str, OAuthVendor],
+        http: Callable[[str], httpx.AsyncClient] = vendor_http,
+        key_vendors: Mapping[str, KeyVendor] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._store = store
+        self._vault = vault
+        self._vendors = vendors
+        self._key_vendors = dict(key_vendors or {})
+        self._http = http  # builds a client for a connection key (tests pass sandbox transports)
+        self._clock = clock
+        self._keepers = {
+            name: TokenKeeper(store=store, vault=vault, refresher=knowledge, http=http, clock=clock)
+            for name, knowledge in vendors.items()
+        }
+
+    def _vendor(self, name: str) -> OAuthVendor:
+        if name not in self._vendors:
+            msg = (
+                f"{name!r} is not an OAuth vendor here (known: {', '.join(sorted(self._vendors))})"
+            )
+            raise KeyError(msg)
+        return self._vendors[name]
+
+    async def start(
+        self,
+        vendor: str,
+        *,
+        tenant_id: str,
+        display_name: str,
+        options: Mapping[str, str] | None = None,
+    ) -> tuple[str, str]:
+        """A pending connection and its consent URL: ``(connection_id, url)``.
+
+        ``options`` are what the vendor needs before consent (BambooHR's subdomain); they
+        become the connection's first settings and reach every later vendor call.
+        """
+        knowledge = self._vendor(vendor)
+        options = dict(options or {})
+        connection_id = uuid4().hex
+        # Built before any write: options the vendor rejects (ValueError) leave nothing behind.
+        nonce = secrets.token_urlsafe(32)
+        consent_url = knowledge.authorize_url(f"{connection_id}.{nonce}", options)
+        expires_at = self._clock() + STATE_TTL
+        async with self._store.transaction() as repos:
+            record = await repos.connections.create(
+                vendor=vendor,
+                tenant_id=tenant_id,
+                display_name=display_name,
+                settings=options,
+                status=PENDING,
+                connection_id=connection_id,
+            )
+            secret = orjson.dumps({"nonce": nonce, "expires_at": expires_at.isoformat()}).decode()
+            await repos.credentials.put(
+                record.id,
+                STATE_FIELD,
+                token=self._vault.encrypt(secret, connection_id=record.id, field=STATE_FIELD),
+                key_id=self._vault.active_key_id,
+            )
+            await repos.audit_log.append(
+                actor="operator",
+                action="oauth.started",
+                subject=record.id,
+                detail={"vendor": vendor},
+            )
+        return record.id, consent_url
+
+    async def _claim_state(self, vendor: str, state: str) -> str | None:
+        """The connection id if ``state`` is valid, ``"expired"``, or None; spent either way."""
+        connection_id, _, nonce = state.partition(".")
+        async with self._store.transaction() as repos:
+            record = await repos.connections.get(connection_id) if connection_id else None
+            stored = await repos.credentials.get(connection_id, STATE_FIELD) if record else None
+            if record is None or record.vendor != vendor or stored is None:
+                return None
+            # Single use: the state is deleted before anything else can look at it.
+            await repos.credentials.delete(connection_id, STATE_FIELD)
+        try:
+            kept = orjson.loads(
+                self._vault.decrypt(stored.token, connection_id=connection_id, field=STATE_FIELD)
+            )
+        except VaultError:
+            return None
+        if not hmac.compare_digest(kept["nonce"].encode(), nonce.encode()):
+            return None
+        if datetime.fromisoformat(kept["expires_at"]) <= self._clock():
+            return "expired"
+        return connection_id
+
+    async def _accepted_connection(self, vendor: str, query: Mapping[str, str]) -> str:
+        """The connection a callback completes; raises :class:`_CallbackRefusedError` if none."""
+        if query.get("error"):
+            raise _CallbackRefusedError(vendor, f"the vendor refused consent: {query['error']}")
+        state = query.get("state", "")
+        claimed = await self._claim_state(vendor, state) if state else None
+        if claimed is None:
+            raise _CallbackRefusedError(
+                vendor, "unknown or already used state; start again with mlc connections add"
+            )
+        if claimed == "expired":
+            raise _CallbackRefusedError(
+                vendor, "the consent took too long (state expired); start again"
+            )
+        if not query.get("code"):
+            raise _CallbackRefusedError(claimed, "the callback carried no code")
+        return claimed
+
+    async def callback(self, vendor: str, query: Mapping[str, str]) -> tuple[int, str]:
+        """Handle the vendor's redirect; ``(http status, message for the browser)``."""
+        if vendor not in self._vendors:
+            return 404, f"no OAuth vendor {vendor!r}"
+        knowledge = self._vendors[vendor]
+        try:
+            connection_id = await self._accepted_connection(vendor, query)
+            async with self._store.transaction() as repos:
+                record = await repos.connections.get(connection_id)
+            options = {} if record is None else {k: str(v) for k, v in record.settings.items()}
+            # Start options win over the query: the redirect may not choose our hosts.
+            context = {**query, **options}
+            async with self._http(connection_id) as http:
+                try:
+                    tokens = await knowledge.exchange_code(http, query["code"], context)
+                    identity = await knowledge.read_identity(http, tokens, context)
+                except (OAuthRefusedError, VendorCallError) as error:
+                    raise _CallbackRefusedError(
+                        connection_id, f"code exchange failed: {error}"
+                    ) from None
+        except _CallbackRefusedError as refused:
+            async with self._store.transaction() as repos:
+                await repos.audit_log.append(
+                    actor="oauth-callback",
+                    action="oauth.callback_refused",
+                    subject=refused.subject,
+                    detail={"reason": refused.reason},
+                )
+            return 400, refused.reason
+        async with self._store.transaction() as repos:
+            await save_tokens(repos, self._vault, connection_id, tokens)
+            await repos.connections.update(
+                connection_id, settings={**options, **identity}, status=ACTIVE
+            )
+            await repos.audit_log.append(
+                actor="oauth-callback",
+                action="oauth.connected",
+                subject=connection_id,
+                detail={"vendor": vendor, **identity},
+            )
+        return 200, "Connected. You can close this window."
+
+    async def status(self, connection_id: str) -> str | None:
+        async with self._store.transaction() as repos:
+            record = await repos.connections.get(connection_id)
+        return None if record is None else record.status
+
+    async def ping(self, connection_id: str) -> PingVerdict:
+        """One real read call; refresh once on a 401 and save the new pair before using it."""
+        async with self._store.transaction() as repos:
+            record = await repos.connections.get(connection_id)
+            stored = await repos.credentials.get(connection_id, TOKENS_FIELD) if record else None
+        if record is None or stored is None or record.vendor not in self._vendors:
+            return await self._ping_without_tokens(connection_id, record)
+        reconnect = f"reconnect: mlc connections add {record.vendor} --oauth"
+        try:
+            detail = await self._read_once(record.vendor, connection_id, record.settings)
+        except OAuthRefusedError as error:
+            return PingVerdict(False, f"the vendor refused our refresh token ({error})", reconnect)
+        except VendorCallError as error:
+            action = reconnect if error.unauthorized else "check the vendor's status and retry"
+            return PingVerdict(False, str(error), action)
+        except httpx.HTTPError as error:
+            return PingVerdict(
+                False,
+                f"the vendor did not answer: {type(error).__name__}",
+                "check the network and the vendor's base URL settings",
+            )
+        return PingVerdict(True, detail)
+
+    async def _ping_without_tokens(
+        self, connection_id: str, record: ConnectionRecord | None
+    ) -> PingVerdict:
+        """No connection, a key/password connection, or consent that never completed."""
+        if record is None:
+            return PingVerdict(
+                False, f"no connection {connection_id}", "check mlc connections list"
+            )
+        if record.vendor in self._key_vendors and record.status != PENDING:
+            return await self._ping_with_credentials(record.vendor, connection_id, record.settings)
+        if record.vendor in self._vendors:
+            return PingVerdict(
+                False,
+                "the connection has no OAuth tokens (consent never completed)",
+                f"reconnect: mlc connections add {record.vendor} --oauth",
+            )
+        return PingVerdict(False, f"ping is not available for {record.vendor} connections")
+
+    async def _ping_with_credentials(
+        self, vendor: str, connection_id: str, settings: Mapping[str, Any]
+    ) -> PingVerdict:
+        async with self._store.transaction() as repos:
+            stored = await repos.credentials.list(connection_id=connection_id)
+        secrets_by_field = {
+            c.field: self._vault.decrypt(c.token, connection_id=connection_id, field=c.field)
+            for c in stored
+        }
+        fix = "replace the credentials: mlc connections remove, then mlc connections add"
+        try:
+            async with self._http(connection_id) as http:
+                detail = await self._key_vendors[vendor].ping_with_credentials(
+                    http, secrets_by_field, settings
+                )
+        except VendorCallError as error:
+            action = fix if error.unauthorized else "check the vendor's status and retry"
+            return PingVerdict(False, str(error), action)
+        except httpx.HTTPError as error:
+            return PingVerdict(
+                False,
+                f"the vendor did not answer: {type(error).__name__}",
+                "check the network and the vendor's base URL settings",
+            )
+        return PingVerdict(True, detail)
+
+    async def _read_once(self, vendor: str, connection_id: str, identity: Mapping[str, Any]) -> str:
+        knowledge, keeper = self._vendors[vendor], self._keepers[vendor]
+        tokens = await keeper.access_token(connection_id)
+        async with self._http(connection_id) as http:
+            try:
+                return await knowledge.ping(http, tokens, identity)
+            except VendorCallError as error:
+                # A 401 before our own expiry: the vendor ended the token early; refresh once.
+                if not error.unauthorized:
+                    raise
+            tokens = await keeper.after_unauthorized(connection_id, tokens)
+            return await knowledge.ping(http, tokens, identity)
+
+
+def oauth_routes(
+    flow: OAuthFlow, *, operator_token: str | None, tenant_id: str = "default"
+) -> list[BaseRoute]:
+    """The public callback ``GET /oauth/{vendor}/callback`` and, behind the operator token
+    (``Authorization: Bearer``; None answers 503), ``POST /api/v1/oauth/{vendor}/start``,
+    ``GET /api/v1/oauth/connections/{id}`` and ``POST /api/v1/connections/{id}/ping``."""
+    expected = operator_token.encode() if operator_token else None
+
+    def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[..., Any]:
+        async def endpoint(request: Request) -> Response:
+            if expected is None:
+                return JSONResponse(
+                    {"error": "operator API disabled: set MLC_OPERATOR_TOKEN and restart"},
+                    status_code=503,
+                )
+            scheme, _, given = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected):
+                return JSONResponse(
+                    {"error": "missing or wrong bearer token (MLC_OPERATOR_TOKEN)"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            return await handler(request)
+
+        return endpoint
+
+    async def start(request: Request) -> Response:
+        vendor = request.path_params["vendor"]
+        try:
+            body = orjson.loads(await request.body() or b"{}")
+            connection_id, url = await flow.start(
+                vendor,
+                tenant_id=str(body.get("tenant_id", tenant_id)),
+                display_name=str(body.get("display_name", vendor)),
+                options={str(k): str(v) for k, v in body.get("options", {}).items()},
+            )
+        except KeyError as error:
+            return JSONResponse({"error": str(error.args[0])}, status_code=404)
+        except (ValueError, AttributeError) as error:  # orjson.JSONDecodeError is a ValueError
+            return JSONResponse({"error": str(error)}, status_code=400)
+        return JSONResponse({"connection_id": connection_id, "consent_url": url}, status_code=201)
+
+    async def callback(request: Request) -> Response:
+        status, message = await flow.callback(
+            request.path_params["vendor"], dict(request.query_params)
+        )
+        return HTMLResponse(f"<p>{html.escape(message)}</p>", status_code=status)
+
+    async def status(request: Request) -> Response:
+        found = await flow.status(request.path_params["connection_id"])
+        if found is None:
+            return JSONResponse({"error": "no such connection"}, status_code=404)
+        return JSONResponse({"status": found})
+
+    async def ping(request: Request) -> Response:
+        verdict = await flow.ping(request.path_params["connection_id"])
+        return JSONResponse({"ok": verdict.ok, "detail": verdict.detail, "action": verdict.action})
+
+    return [
+        Route("/oauth/{vendor}/callback", callback, methods=["GET"]),
+        Route("/api/v1/oauth/{vendor}/start", guarded(start), methods=["POST"]),
+        Route("/api/v1/oauth/connections/{connection_id}", guarded(status), methods=["GET"]),
+        Route("/api/v1/connections/{connection_id}/ping", guarded(ping), methods=["POST"]),
+    ]

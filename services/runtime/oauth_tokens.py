@@ -1,0 +1,199 @@
+"""OAuth tokens kept per connection: stored encrypted, refreshed once, rotated safely.
+
+Every service that calls an OAuth vendor gets its access token from a
+:class:`TokenKeeper`. The keeper refreshes ahead of expiry (and after a 401), and
+guarantees one refresh in flight per connection across every replica: an in-process
+lock plus a state-store lease named ``oauth-refresh:<connection id>``. That matters
+because some vendors (FreshBooks) rotate the refresh token on every refresh and refuse
+the old one: two replicas refreshing with the same token would kill the connection.
+The new pair is saved (committed) before the access token is handed out, so a crash
+right after a refresh never loses the only valid refresh token.
+
+Vendor knowledge stays out: the vendor's refresh call arrives as a
+:class:`TokenRefresher`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+from uuid import uuid4
+
+import httpx
+import orjson
+
+from schemas.envelope import utcnow
+from services.runtime.store import Repositories, StateStore
+from services.runtime.vault import Vault
+
+__all__ = [
+    "TOKENS_FIELD",
+    "OAuthRefusedError",
+    "TokenKeeper",
+    "TokenRefresher",
+    "TokenSet",
+    "VendorCallError",
+    "dump_tokens",
+    "load_tokens",
+    "save_tokens",
+]
+
+TOKENS_FIELD = "oauth_tokens"  # vault field (and credentials row) holding the token pair
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSet:
+    """What a token endpoint answered; ``expires_at`` as the vendor computes it."""
+
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+    extra: Mapping[str, str]  # vendor facts the token answer carries (e.g. Zoho's api_domain)
+
+
+class OAuthRefusedError(Exception):
+    """The vendor refused a grant (spent/revoked refresh token, bad code): reconnect."""
+
+
+class VendorCallError(Exception):
+    """A vendor call failed; ``unauthorized`` when the access token was refused."""
+
+    def __init__(self, message: str, *, unauthorized: bool = False) -> None:
+        super().__init__(message)
+        self.unauthorized = unauthorized
+
+
+class TokenRefresher(Protocol):
+    """The vendor's refresh-token grant (implemented in the vendor's folder)."""
+
+    async def refresh(self, http: httpx.AsyncClient, tokens: TokenSet) -> TokenSet: ...
+
+
+def dump_tokens(tokens: TokenSet) -> str:
+    return orjson.dumps(
+        {
+            "access_token": tokens.access_token,
+            "refresh_token": tokens.refresh_token,
+            "expires_at": tokens.expires_at.isoformat(),
+            "extra": dict(tokens.extra),
+        }
+    ).decode()
+
+
+def load_tokens(text: str) -> TokenSet:
+    data = orjson.loads(text)
+    return TokenSet(
+        access_token=data["access_token"],
+        refresh_token=data["refresh_token"],
+        expires_at=datetime.fromisoformat(data["expires_at"]),
+        extra=data.get("extra", {}),
+    )
+
+
+async def save_tokens(
+    repos: Repositories, vault: Vault, connection_id: str, tokens: TokenSet
+) -> None:
+    """Store ``tokens`` encrypted, bound to the connection and :data:`TOKENS_FIELD`."""
+    await repos.credentials.put(
+        connection_id,
+        TOKENS_FIELD,
+        token=vault.encrypt(dump_tokens(tokens), connection_id=connection_id, field=TOKENS_FIELD),
+        key_id=vault.active_key_id,
+    )
+
+
+class TokenKeeper:
+    """Hands out a valid access token per connection, refreshing at most once at a time."""
+
+    def __init__(
+        self,
+        *,
+        store: StateStore,
+        vault: Vault,
+        refresher: TokenRefresher,
+        http: Callable[[str], httpx.AsyncClient],
+        refresh_ahead: timedelta = timedelta(minutes=5),
+        lease_ttl: timedelta = timedelta(seconds=30),
+        lease_wait: timedelta = timedelta(seconds=45),
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._store = store
+        self._vault = vault
+        self._refresher = refresher
+        self._http = http  # builds the client for one connection's token calls
+        self._refresh_ahead = refresh_ahead
+        self._lease_ttl = lease_ttl
+        self._lease_wait = lease_wait
+        self._clock = clock
+        self._holder = f"token-keeper-{uuid4().hex}"
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def stored(self, connection_id: str) -> TokenSet:
+        """The pair on file; :class:`OAuthRefusedError` when the connection has none."""
+        async with self._store.transaction() as repos:
+            row = await repos.credentials.get(connection_id, TOKENS_FIELD)
+        if row is None:
+            msg = f"connection {connection_id} has no OAuth tokens (consent never completed)"
+            raise OAuthRefusedError(msg)
+        return load_tokens(
+            self._vault.decrypt(row.token, connection_id=connection_id, field=TOKENS_FIELD)
+        )
+
+    async def access_token(self, connection_id: str) -> TokenSet:
+        """A pair whose access token is valid for at least ``refresh_ahead`` more."""
+        tokens = await self.stored(connection_id)
+        if tokens.expires_at - self._refresh_ahead > self._clock():
+            return tokens
+        return await self._refresh(connection_id, tokens)
+
+    async def after_unauthorized(self, connection_id: str, refused: TokenSet) -> TokenSet:
+        """A fresh pair after the vendor refused ``refused`` early (HTTP 401)."""
+        return await self._refresh(connection_id, refused)
+
+    async def _refresh(self, connection_id: str, seen: TokenSet) -> TokenSet:
+        lock = self._locks.setdefault(connection_id, asyncio.Lock())
+        async with lock:
+            await self._acquire_lease(connection_id)
+            try:
+                current = await self.stored(connection_id)
+                # Someone (this process or another replica) refreshed while we waited.
+                if current.refresh_token != seen.refresh_token:
+                    return current
+                async with self._http(connection_id) as http:
+                    fresh = await self._refresher.refresh(http, current)
+                async with self._store.transaction() as repos:
+                    await save_tokens(repos, self._vault, connection_id, fresh)
+                    await repos.audit_log.append(
+                        actor=self._holder,
+                        action="oauth.refreshed",
+                        subject=connection_id,
+                        detail={"expires_at": fresh.expires_at.isoformat()},
+                    )
+                return fresh
+            finally:
+                async with self._store.transaction() as repos:
+                    await repos.leases.release(self._lease_name(connection_id), self._holder)
+
+    @staticmethod
+    def _lease_name(connection_id: str) -> str:
+        return f"oauth-refresh:{connection_id}"
+
+    async def _acquire_lease(self, connection_id: str) -> None:
+        """Wait (bounded) for the cross-replica refresh lease of this connection."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._lease_wait.total_seconds()
+        delay = 0.02
+        while True:
+            async with self._store.transaction() as repos:
+                if await repos.leases.try_acquire(
+                    self._lease_name(connection_id), self._holder, ttl=self._lease_ttl
+                ):
+                    return
+            if loop.time() >= deadline:
+                msg = f"another replica has held the token refresh of {connection_id} too long"
+                raise TimeoutError(msg)
+            await asyncio.sleep(delay)  # polling a row another process holds; no event to await
+            delay = min(delay * 2, 0.5)
