@@ -5,11 +5,33 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, overload
 
 __all__ = ["wait_until"]
 
 T = TypeVar("T")
+
+
+@overload
+async def wait_until(
+    condition: Callable[[], Awaitable[T | None]],
+    *,
+    timeout_seconds: float = ...,
+    interval_seconds: float = ...,
+    message: str = ...,
+    details: Callable[[], str] | None = ...,
+) -> T: ...
+
+
+@overload
+async def wait_until(
+    condition: Callable[[], T | None],
+    *,
+    timeout_seconds: float = ...,
+    interval_seconds: float = ...,
+    message: str = ...,
+    details: Callable[[], str] | None = ...,
+) -> T: ...
 
 
 async def wait_until(
@@ -18,8 +40,12 @@ async def wait_until(
     timeout_seconds: float = 5.0,
     interval_seconds: float = 0.02,
     message: str = "condition",
+    details: Callable[[], str] | None = None,
 ) -> T:
-    """Call `condition` until it returns something truthy and return that; TimeoutError after."""
+    """Call `condition` until it returns something truthy and return that; TimeoutError after.
+
+    ``details`` says what was seen instead, appended to the timeout's message.
+    """
     deadline = asyncio.get_running_loop().time() + timeout_seconds
     while True:
         outcome = condition()
@@ -27,5 +53,6 @@ async def wait_until(
         if value:
             return value
         if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"{message} not met within {timeout_seconds} s")
+            seen = f"\n{details()}" if details else ""
+            raise TimeoutError(f"{message} not met within {timeout_seconds} s{seen}")
         await asyncio.sleep(interval_seconds)  # poll

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from sandboxes.kit import wait_until
 from services.runtime.bus import create_broker
 from services.runtime.settings import RuntimeSettings
-from tests.integration.bus.waiting import wait_until
 
 pytestmark = pytest.mark.kafka
 
@@ -86,8 +86,8 @@ async def test_a_message_whose_handler_was_killed_midway_is_handled_again_by_the
         first_started = first_markers / f"started-{first.pid}-1"
         await wait_until(
             first_started.exists,
-            timeout_s=CONSUMER_TIMEOUT_S,
-            what="the first consumer to start handling the message",
+            timeout_seconds=CONSUMER_TIMEOUT_S,
+            message="the first consumer to start handling the message",
             details=first_log.read_text,
         )
         first.kill()  # SIGKILL: no shutdown hook, no commit, as in a crash
@@ -105,8 +105,8 @@ async def test_a_message_whose_handler_was_killed_midway_is_handled_again_by_the
         second_completed = second_markers / f"completed-{second.pid}-1"
         await wait_until(
             second_completed.exists,
-            timeout_s=CONSUMER_TIMEOUT_S,
-            what="the second consumer of the group to handle the same message",
+            timeout_seconds=CONSUMER_TIMEOUT_S,
+            message="the second consumer of the group to handle the same message",
             details=second_log.read_text,
         )
     finally:

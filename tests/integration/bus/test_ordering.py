@@ -12,11 +12,11 @@ import pytest
 from faststream.kafka import ConsumerRecord
 from faststream.kafka.annotations import KafkaMessage
 
+from sandboxes.kit import wait_until
 from schemas.envelope import Event
 from services.runtime.bus import create_broker, subscriber
 from services.runtime.publishing import publish
 from services.runtime.settings import RuntimeSettings
-from tests.integration.bus.waiting import wait_until
 
 pytestmark = pytest.mark.kafka
 
@@ -69,8 +69,8 @@ async def test_each_keys_events_arrive_in_the_order_they_were_published(
         await asyncio.gather(*(publish_changes_of(entity) for entity in range(KEYS)))
         await wait_until(
             lambda: sum(map(len, received.values())) >= KEYS * EVENTS_PER_KEY,
-            timeout_s=60,
-            what=f"{KEYS * EVENTS_PER_KEY} events to come back",
+            timeout_seconds=60,
+            message=f"{KEYS * EVENTS_PER_KEY} events to come back",
             details=lambda: f"received {sum(map(len, received.values()))}",
         )
     finally:

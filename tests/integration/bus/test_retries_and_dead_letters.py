@@ -9,11 +9,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka.annotations import KafkaMessage
 
+from sandboxes.kit import wait_until
 from schemas.outcomes import DeadLetter
 from services.runtime.bus import create_broker, subscriber
 from services.runtime.dead_letters import HandlerRetryPolicy
 from services.runtime.settings import RuntimeSettings
-from tests.integration.bus.waiting import wait_until
 
 pytestmark = pytest.mark.kafka
 
@@ -80,15 +80,15 @@ async def test_a_message_that_always_fails_goes_to_the_dead_letter_topic_and_the
         await broker.publish(b'{"amount": 5}', topic, key=b"conn-9:payment-2")
         await wait_until(
             lambda: bool(handled) and bool(letters),
-            timeout_s=60,
-            what="the next message to be handled and the dead letter to arrive",
+            timeout_seconds=60,
+            message="the next message to be handled and the dead letter to arrive",
             details=lambda: f"handled={handled} letters={letters} attempts={attempts}",
         )
         # The record given up on is committed too: a restart would not see it again.
         await wait_until(
             lambda: _committed_offset_is(kafka_bootstrap, service, topic, 2),
-            timeout_s=30,
-            what="the group to commit past both messages",
+            timeout_seconds=30,
+            message="the group to commit past both messages",
         )
     finally:
         await broker.stop()
@@ -135,8 +135,8 @@ async def test_a_message_that_fails_fewer_times_than_the_limit_is_delivered_agai
         await broker.publish(b'{"bill": "B-1"}', topic, key=b"conn-9:bill-1")
         await wait_until(
             lambda: _committed_offset_is(kafka_bootstrap, service, topic, 1),
-            timeout_s=60,
-            what="the bill to be written and committed",
+            timeout_seconds=60,
+            message="the bill to be written and committed",
             details=lambda: f"deliveries={deliveries}",
         )
     finally:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
+from sandboxes.kit import wait_until
 from schemas import decode_event
 from schemas.raw import PollTick, ReconcileTick
 from services.ingest.schedules import (
@@ -21,7 +22,6 @@ from services.ingest.schedules import (
 from services.runtime.bus import create_broker
 from services.runtime.settings import RuntimeSettings
 from services.runtime.store import StateStore
-from tests.integration.bus.waiting import wait_until
 from tests.unit.ingest.schedule_harness import SCHEDULES, START, ManualClock
 
 pytestmark = pytest.mark.kafka
@@ -64,8 +64,8 @@ class RawTopicReader:
 
         await wait_until(
             enough,
-            timeout_s=30,
-            what=f"{count} ticks on {TOPIC}",
+            timeout_seconds=30,
+            message=f"{count} ticks on {TOPIC}",
             details=lambda: f"got {[r.key for r in self.records]}",
         )
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from sandboxes.kit import wait_until
 from schemas.raw import PollTick, ReconcileTick
 from services.ingest.schedules import (
     WATERMARK_SERVICE,
@@ -28,7 +29,6 @@ from services.ingest.schedules import (
     watermark_name,
 )
 from services.runtime.store import StateStore
-from tests.integration.bus.waiting import wait_until
 from tests.unit.ingest.schedule_harness import (
     POLL_EVERY_S,
     SCHEDULES,
@@ -332,8 +332,8 @@ async def test_the_loop_fires_on_the_real_clock_until_stopped_and_then_releases_
     try:
         await wait_until(
             lambda: len({due_at for _, _, due_at in publisher.slots()}) >= 2,
-            timeout_s=10,
-            what="two consecutive one-second slots to be published",
+            timeout_seconds=10,
+            message="two consecutive one-second slots to be published",
             details=lambda: repr(publisher.slots()),
         )
     finally:
@@ -400,8 +400,8 @@ async def test_the_lifespan_part_runs_the_loop_inside_the_block_and_stops_it_on_
     ) as task:
         await wait_until(
             lambda: len(publisher.sent) >= 2,
-            timeout_s=10,
-            what="the poll and reconcile ticks",
+            timeout_seconds=10,
+            message="the poll and reconcile ticks",
             details=lambda: repr(publisher.slots()),
         )
         assert not task.done()
