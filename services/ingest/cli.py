@@ -1,7 +1,9 @@
 """``mlc``: the operator's command line.
 
-For now it holds the vault's key management and the state store's schema
-step; the operator API's commands join it as they are built.
+It holds the vault's key management, the state store's schema step, the
+topics, the operator API's commands (connections, links, status), and the
+log's: ``mlc audit`` (a record's or a chain's history) and ``mlc replay`` (a
+dead letter back onto its topic).
 
 ``mlc vault rotate`` re-encrypts every stored credential under the active key
 (the first in ``MLC_MASTER_KEYS``). Before it changes anything it checks that
@@ -19,11 +21,21 @@ from typing import Annotated
 
 import typer
 from aiokafka.errors import KafkaError
+from sqlalchemy.exc import SQLAlchemyError
 
 from schemas.envelope import utcnow
-from schemas.topics import TOPICS
+from schemas.topics import TOPICS, dlq_topic
 from services.ingest.cli_connections import connections_app, links_app, status_command
-from services.runtime.audit_trail import format_chain, read_chain
+from services.runtime.audit_trail import (
+    EntityRef,
+    entity_topics,
+    format_chain,
+    parse_entity_ref,
+    read_chain,
+    read_entity_chains,
+)
+from services.runtime.bus import create_broker
+from services.runtime.replay import FoundDeadLetter, dead_letter_topics, find_dead_letter, replay
 from services.runtime.settings import RuntimeSettings, SettingsError, load_settings
 from services.runtime.store import StateStore, StoredCredential, StoreError, migrate
 from services.runtime.topics_admin import TopicBootstrapError, ensure_topics
@@ -227,20 +239,150 @@ def ensure_catalog_topics() -> None:
 
 @app.command("audit")
 def audit_chain(
-    correlation_id: Annotated[str, typer.Argument(help="The event id that started the chain.")],
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="<vendor>:<entity id> (e.g. bamboohr:4711), or the event id that started a chain."
+        ),
+    ],
 ) -> None:
-    """Print the chain of events and outcomes that share a correlation id, read from the log."""
+    """Print what happened to a record (or to one chain of events), read from the log.
+
+    With <vendor>:<entity id>: every chain that touched the record, from the webhook
+    or tick that started it to the write in the target system (its id) or the failure
+    (its reason). With an event id: the chain of that correlation id.
+    """
     settings = _settings()
+    entity = parse_entity_ref(target)
+    if entity is not None:
+        _audit_entity(settings, entity)
+        return
     names = [t.name for t in TOPICS]
     try:
-        chain = asyncio.run(
-            read_chain(settings.kafka_bootstrap_servers, correlation_id, topics=names)
-        )
+        chain = asyncio.run(read_chain(settings.kafka_bootstrap_servers, target, topics=names))
     except (KafkaError, OSError) as exc:
         raise _kafka_unavailable(settings, exc) from None
     if not chain:
-        raise _fail(f"no event with correlation id {correlation_id} on {len(names)} topics", 1)
+        raise _fail(f"no event with correlation id {target} on {len(names)} topics", 1)
     typer.echo(format_chain(chain))
+
+
+def _audit_entity(settings: RuntimeSettings, entity: EntityRef) -> None:
+    connection_ids = asyncio.run(_vendor_connection_ids(settings, entity.vendor))
+    try:
+        chains = asyncio.run(
+            read_entity_chains(
+                settings.kafka_bootstrap_servers, entity, connection_ids=connection_ids
+            )
+        )
+    except (KafkaError, OSError) as exc:
+        raise _kafka_unavailable(settings, exc) from None
+    if not chains:
+        raise _fail(f"no event about {entity} on {', '.join(entity_topics(entity.vendor))}", 1)
+    for number, chain in enumerate(chains, start=1):
+        root = chain[0].event
+        typer.echo(f"chain {number} of {len(chains)} (correlation id {root.get('event_id')}):")
+        typer.echo(format_chain(chain))
+
+
+async def _vendor_connection_ids(settings: RuntimeSettings, vendor: str) -> list[str]:
+    """The vendor's connections from the state store; none if it cannot be read.
+
+    Without them the log still names the connections that delivered to raw.<vendor>.
+    """
+    try:
+        store = await StateStore.open(settings.database_url, run_migrations=False)
+    except (StoreError, SQLAlchemyError, OSError):
+        return []
+    try:
+        async with store.transaction() as tx:
+            return [c.id for c in await tx.connections.list(vendor=vendor)]
+    except (StoreError, SQLAlchemyError):
+        return []
+    finally:
+        await store.close()
+
+
+# The ledger service under which replays are claimed: each dead letter is replayed once.
+_REPLAY_LEDGER = "mlc-replay"
+_NOT_PUBLISHED = "not_published"
+
+
+@app.command("replay")
+def replay_dead_letter(
+    event_id: Annotated[
+        str, typer.Argument(help="The dead-lettered event's id, or the dead letter's own id.")
+    ],
+    again: Annotated[
+        bool, typer.Option("--again", help="Replay a dead letter that was replayed before.")
+    ] = False,
+) -> None:
+    """Put a dead-lettered event back on its topic (same key) once its cause is fixed."""
+    settings = _settings()
+    try:
+        found = asyncio.run(find_dead_letter(settings.kafka_bootstrap_servers, event_id))
+    except (KafkaError, OSError) as exc:
+        raise _kafka_unavailable(settings, exc) from None
+    if found is None:
+        raise _fail(
+            f"no dead letter for event id {event_id} on {', '.join(dead_letter_topics())}",
+            EXIT_REFUSED,
+        )
+    asyncio.run(_replay(settings, found, again=again))
+
+
+async def _replay(settings: RuntimeSettings, found: FoundDeadLetter, *, again: bool) -> None:
+    letter = found.letter
+    try:
+        store = await StateStore.from_settings(settings)
+    except StoreError as exc:
+        raise _fail(str(exc), EXIT_STORE_UNAVAILABLE) from None
+    try:
+        key = str(letter.event_id)
+        async with store.transaction() as tx:
+            claimed = await tx.ledger.claim(_REPLAY_LEDGER, key)
+            earlier = None if claimed else await tx.ledger.get(_REPLAY_LEDGER, key)
+        unpublished = earlier is not None and earlier.outcome == _NOT_PUBLISHED
+        if not (claimed or unpublished or again):
+            raise _fail(
+                f"dead letter {key} was already replayed (see `mlc audit "
+                f"{letter.correlation_id}`); pass --again to replay it once more",
+                EXIT_REFUSED,
+            )
+        # mlc only produces: the dead-letter topic is never used, but must be a real one.
+        broker = create_broker(settings, dead_letter_topic=dlq_topic("ingest"))
+        try:
+            await broker.connect()
+            replayed = await replay(broker, found)
+        except (KafkaError, OSError) as exc:
+            # Nothing was put back: the dead letter stays replayable without --again.
+            async with store.transaction() as tx:
+                await tx.ledger.record_outcome(_REPLAY_LEDGER, key, _NOT_PUBLISHED)
+            raise _kafka_unavailable(settings, exc) from None
+        finally:
+            await broker.stop()
+        async with store.transaction() as tx:
+            await tx.ledger.record_outcome(_REPLAY_LEDGER, key, "replayed")
+        async with store.transaction() as tx:
+            await tx.audit_log.append(
+                actor="mlc replay",
+                action="dead_letter.replayed",
+                subject=f"{letter.connection_id}:{letter.entity_key}",
+                detail={
+                    "dead_letter_id": str(letter.event_id),
+                    "dead_letter_topic": found.topic,
+                    "topic": replayed.topic,
+                    "event_id": replayed.event_id,
+                    "error_type": letter.error_type,
+                },
+            )
+    finally:
+        await store.close()
+    typer.echo(
+        f"replayed dead letter {letter.event_id} ({found.topic}@{found.offset}, "
+        f"{letter.error_type}) to {replayed.topic} key={replayed.key} as event "
+        f"{replayed.event_id or '(not a JSON event: republished as it was)'}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,140 @@
+"""Put a dead-lettered message back on its topic once its cause is fixed.
+
+A :class:`~schemas.outcomes.DeadLetter` keeps the original message (text, or
+base64 when it was not text), its topic and its key. :func:`find_dead_letter`
+finds the dead letter on the ``dlq.*`` topics by its own id or by the id of
+the event it holds; :func:`replay` republishes that event to its original
+topic with the same key (so it keeps its place in the record's order) and
+Kafka's acknowledgement (acks=all), stamped as a new event caused by the dead
+letter: a fresh ``event_id``, ``causation_id`` = the dead letter, the original
+correlation. The audit chain then shows original -> dead letter -> replay ->
+whatever the replay caused, and sinks, which deduplicate on business keys,
+treat it as the same change.
+
+A message that was not a JSON event (it may be why it failed) is put back
+byte for byte: there is no envelope to stamp.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+from uuid import uuid4
+
+import orjson
+from faststream.kafka import KafkaBroker
+
+from schemas.envelope import utcnow
+from schemas.outcomes import DeadLetter
+from schemas.topics import TOPICS
+from services.runtime.audit_trail import read_events
+from services.runtime.publishing import CONTENT_TYPE
+
+__all__ = ["FoundDeadLetter", "Replayed", "dead_letter_topics", "find_dead_letter", "replay"]
+
+REPLAY_HEADER = "replay-of"
+
+
+@dataclass(frozen=True, slots=True)
+class FoundDeadLetter:
+    """A dead letter and where it is in the log."""
+
+    topic: str
+    partition: int
+    offset: int
+    letter: DeadLetter
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """What :func:`replay` put back: where, under which key, and the new event id (if JSON)."""
+
+    topic: str
+    key: str | None
+    event_id: str | None
+
+
+def dead_letter_topics() -> list[str]:
+    """Every topic of the catalog that holds dead letters."""
+    return [t.name for t in TOPICS if "DeadLetter" in t.events]
+
+
+async def find_dead_letter(
+    bootstrap_servers: str, event_id: str, *, topics: list[str] | None = None
+) -> FoundDeadLetter | None:
+    """The newest dead letter whose own id, or its original event's id, is ``event_id``."""
+    wanted = event_id.strip().lower()
+
+    def names_it(event: dict[str, Any]) -> bool:
+        if event.get("type") != "DeadLetter":
+            return False
+        if str(event.get("event_id")).lower() == wanted:
+            return True
+        # The dead letter's cause is the original event (runtime.dead_letters).
+        return str(event.get("causation_id")).lower() == wanted or (
+            _original_event_id(event) == wanted
+        )
+
+    found = await read_events(
+        bootstrap_servers,
+        topics=topics if topics is not None else dead_letter_topics(),
+        keep=lambda logged: names_it(logged.event),
+    )
+    if not found:
+        return None
+    newest = max(found, key=lambda logged: str(logged.event.get("recorded_at", "")))
+    return FoundDeadLetter(
+        newest.topic, newest.partition, newest.offset, DeadLetter.model_validate(newest.event)
+    )
+
+
+def _original_event_id(event: dict[str, Any]) -> str | None:
+    if event.get("original_encoding") != "utf-8":
+        return None
+    try:
+        original = orjson.loads(str(event.get("original", "")))
+    except orjson.JSONDecodeError:
+        return None
+    return str(original.get("event_id")).lower() if isinstance(original, dict) else None
+
+
+def replayed_message(letter: DeadLetter) -> tuple[bytes, str | None]:
+    """The bytes to republish and the new event id (None when the original is not JSON)."""
+    if letter.original_encoding == "base64":
+        return base64.b64decode(letter.original), None
+    try:
+        original = orjson.loads(letter.original)
+    except orjson.JSONDecodeError:
+        return letter.original.encode("utf-8"), None
+    if not isinstance(original, dict) or "event_id" not in original:
+        return letter.original.encode("utf-8"), None
+    new_id = str(uuid4())
+    correlation = letter.correlation_id or letter.causation_id or letter.event_id
+    stamped = {
+        **original,
+        "event_id": new_id,
+        "causation_id": str(letter.event_id),
+        "correlation_id": str(original.get("correlation_id") or correlation),
+        "recorded_at": utcnow().isoformat(),
+    }
+    return orjson.dumps(stamped), new_id
+
+
+async def replay(broker: KafkaBroker, found: FoundDeadLetter) -> Replayed:
+    """Republish the dead letter's original to its topic with its key; wait for the ack."""
+    letter = found.letter
+    value, new_id = replayed_message(letter)
+    headers = {REPLAY_HEADER: str(letter.event_id)}
+    if new_id is not None:
+        headers["content-type"] = CONTENT_TYPE
+        event_type = orjson.loads(value).get("type")
+        if isinstance(event_type, str):
+            headers["event-type"] = event_type
+    await broker.publish(
+        value,
+        topic=letter.original_topic,
+        key=letter.original_key.encode("utf-8") if letter.original_key is not None else None,
+        headers=headers,
+    )
+    return Replayed(letter.original_topic, letter.original_key, new_id)
