@@ -1,1 +1,3 @@
-"""FreshBooks: sink of people and bill payments, source of bills and expenses (issue 6, flow 4)."""
+"""FreshBooks: sink of people (flow 1, people.employee -> team members / staff) and the
+department carrier on expenses (raw.freshbooks callbacks and poll ticks); see
+docs/flows/people-freshbooks.md."""

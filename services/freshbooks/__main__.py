@@ -1,6 +1,9 @@
-"""`python -m services.freshbooks`: the freshbooks service's entry point."""
+"""`python -m services.freshbooks`: the freshbooks service (flow 1's sink, expense departments)."""
 
-from services.runtime.placeholder import exit_not_built
+import sys
+
+from services.freshbooks.app import FreshBooksServiceSettings, wire
+from services.runtime.service_main import run_service
 
 if __name__ == "__main__":
-    exit_not_built("freshbooks")
+    sys.exit(run_service(FreshBooksServiceSettings, wire))

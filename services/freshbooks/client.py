@@ -1,16 +1,54 @@
-"""FreshBooks read calls used to check a connection (``mlc connections ping``)."""
+"""FreshBooks' HTTP API as the sink uses it: one method per endpoint, vendor-shaped models.
+
+Facts (``shared/vendors/freshbooks.md``): accounting paths carry the ``account_id`` from
+users/me (section 1, 3), identity paths the numeric ``business_id``; accounting answers are
+``{"response": {"result": ...}}`` and lists page with ``page``/``pages`` (section 4, 5);
+team-member lists page with ``meta.total`` and no ``pages`` (7.1); a soft delete is a PUT
+with ``vis_state`` alone (6). Retries and the per-connection budget are the runtime's
+(``build_client``): 429/503 with ``Retry-After`` are retried for every method, other
+failures of idempotent calls too; what is still refused surfaces as
+:class:`FreshBooksUnavailableError`, so the bus retries the message later.
+
+Every call takes its access token from the runtime's ``TokenKeeper`` (one refresh in flight
+per connection across replicas, the rotated pair saved before use) and, on a 401, asks it
+once for a fresh pair.
+"""
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import AsyncIterator, Mapping
+from datetime import date
+from typing import Any, Final
 
 import httpx
 
-from services.runtime.oauth_tokens import VendorCallError
+from services.freshbooks.models import Expense, Staff, TeamMember
+from services.runtime.http import Page, paginate
+from services.runtime.oauth_tokens import TokenKeeper, VendorCallError
 
-__all__ = ["USERS_ME", "ping_users_me"]
+__all__ = [
+    "USERS_ME",
+    "FreshBooksClient",
+    "FreshBooksRejectedError",
+    "FreshBooksUnavailableError",
+    "ping_users_me",
+]
 
 USERS_ME: Final = "/auth/api/v1/users/me"
+STAFF_PATH: Final = "users/staffs"
+EXPENSES_PATH: Final = "expenses/expenses"
+
+
+class FreshBooksUnavailableError(VendorCallError):
+    """FreshBooks did not do it now (429 or 5xx past the retries): try the message again later."""
+
+
+class FreshBooksRejectedError(VendorCallError):
+    """FreshBooks refused the request itself (4xx): retrying the same request will not help."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message, unauthorized=status == 401)
+        self.status = status
 
 
 async def ping_users_me(http: httpx.AsyncClient, api_base_url: str, access_token: str) -> str:
@@ -26,3 +64,183 @@ async def ping_users_me(http: httpx.AsyncClient, api_base_url: str, access_token
         raise VendorCallError(msg)
     me = answer.json()["response"]
     return f"FreshBooks users/me answered for {me.get('email', 'the user')}"
+
+
+def _error_text(answer: httpx.Response) -> str:
+    """errno and message of either error shape (accounting ``response.errors`` or ``errno``)."""
+    try:
+        body = answer.json()
+    except ValueError:
+        return f"HTTP {answer.status_code}"
+    errors = body.get("response", {}).get("errors") if isinstance(body, dict) else None
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        first = errors[0]
+        return f"HTTP {answer.status_code} errno {first.get('errno')}: {first.get('message')}"
+    if isinstance(body, dict) and "message" in body:
+        return f"HTTP {answer.status_code} errno {body.get('errno')}: {body.get('message')}"
+    return f"HTTP {answer.status_code}"
+
+
+class FreshBooksClient:
+    """One FreshBooks connection: its account (accounting) and business (identity family)."""
+
+    def __init__(
+        self,
+        *,
+        http: httpx.AsyncClient,
+        keeper: TokenKeeper,
+        connection_id: str,
+        account_id: str,
+        business_id: str,
+        per_page: int = 100,
+        invitation_path: str = "/auth/api/v1/users/invitation",
+    ) -> None:
+        self._http = http  # built by services.runtime.http.build_client for this connection
+        self._keeper = keeper
+        self.connection_id = connection_id
+        self.account_id = account_id
+        self.business_id = business_id
+        self._per_page = per_page
+        self._invitation_path = invitation_path
+
+    def _accounting(self, path: str) -> str:
+        return f"/accounting/account/{self.account_id}/{path}"
+
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Mapping[str, Any] | None = None,
+        params: list[tuple[str, str]] | None = None,
+        missing_ok: bool = False,
+    ) -> Any:  # noqa: ANN401 - FreshBooks' JSON
+        tokens = await self._keeper.access_token(self.connection_id)
+        answer = await self._send(method, url, tokens.access_token, json, params)
+        if answer.status_code == 401:
+            tokens = await self._keeper.after_unauthorized(self.connection_id, tokens)
+            answer = await self._send(method, url, tokens.access_token, json, params)
+        if answer.status_code == 404 and missing_ok:
+            return None
+        if answer.status_code == 429 or answer.status_code >= 500:
+            msg = f"FreshBooks {method} {url.split('?', maxsplit=1)[0]}: {_error_text(answer)}"
+            raise FreshBooksUnavailableError(msg)
+        if answer.status_code >= 400:
+            msg = f"FreshBooks {method} {url.split('?', maxsplit=1)[0]}: {_error_text(answer)}"
+            raise FreshBooksRejectedError(msg, status=answer.status_code)
+        return answer.json() if answer.content else None
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        access_token: str,
+        json: Mapping[str, Any] | None,
+        params: list[tuple[str, str]] | None,
+    ) -> httpx.Response:
+        query: list[tuple[str, str | int | float | bool | None]] | None = (
+            None if params is None else list(params)
+        )
+        return await self._http.request(
+            method,
+            url,
+            json=json,
+            params=query,
+            headers={"Authorization": f"Bearer {access_token}"},
+        )
+
+    async def _result(self, method: str, path: str, **kwargs: Any) -> Any:  # noqa: ANN401
+        body = await self._call(method, self._accounting(path), **kwargs)
+        return None if body is None else body["response"]["result"]
+
+    async def _accounting_list(
+        self, path: str, plural: str, search: list[tuple[str, str]]
+    ) -> AsyncIterator[dict[str, Any]]:
+        async def fetch(page: int | None) -> Page[dict[str, Any], int]:
+            number = page or 1
+            params = [*search, ("page", str(number)), ("per_page", str(self._per_page))]
+            result = await self._result("GET", path, params=params)
+            pages = int(result.get("pages") or 0)
+            return Page(items=result[plural], next_cursor=number + 1 if number < pages else None)
+
+        async for item in paginate(fetch):
+            yield item
+
+    # --- staff (section 7.1: GET, PUT, vis_state; create only in the deprecated docs) -----------
+
+    async def find_staff_by_email(self, email: str) -> list[Staff]:
+        """Active and archived staff whose email is ``email`` (case-insensitive)."""
+        wanted = email.strip().lower()
+        found: list[Staff] = []
+        # email_like narrows the list; the exact match is ours (a like-match is a contains).
+        async for item in self._accounting_list(
+            STAFF_PATH, "staffs", [("search[email_like]", wanted)]
+        ):
+            staff = Staff.model_validate(item)
+            if (staff.email or "").strip().lower() == wanted:
+                found.append(staff)
+        return found
+
+    async def get_staff(self, staff_id: int) -> Staff | None:
+        result = await self._result("GET", f"{STAFF_PATH}/{staff_id}", missing_ok=True)
+        return None if result is None else Staff.model_validate(result["staff"])
+
+    async def create_staff(self, fields: Mapping[str, str]) -> Staff:
+        result = await self._result("POST", STAFF_PATH, json={"staff": dict(fields)})
+        return Staff.model_validate(result["staff"])
+
+    async def update_staff(self, staff_id: int, fields: Mapping[str, str]) -> Staff:
+        """A partial update; never carries vis_state (it would make FreshBooks ignore the rest)."""
+        if "vis_state" in fields:
+            msg = "vis_state goes in its own PUT (set_staff_visibility), never with field updates"
+            raise ValueError(msg)
+        result = await self._result("PUT", f"{STAFF_PATH}/{staff_id}", json={"staff": dict(fields)})
+        return Staff.model_validate(result["staff"])
+
+    async def set_staff_visibility(self, staff_id: int, vis_state: int) -> Staff:
+        """Soft delete (1), restore (0) or archive (2): a PUT with ``vis_state`` alone."""
+        result = await self._result(
+            "PUT", f"{STAFF_PATH}/{staff_id}", json={"staff": {"vis_state": vis_state}}
+        )
+        return Staff.model_validate(result["staff"])
+
+    # --- team members and invitations (identity family, business_id) ---------------------------
+
+    async def team_members(self) -> list[TeamMember]:
+        """Every team member of the business, active or not (``meta.total``, no ``pages``)."""
+        url = f"/auth/api/v1/businesses/{self.business_id}/team_members"
+
+        async def fetch(page: int | None) -> Page[dict[str, Any], int]:
+            number = page or 1
+            params = [("page", str(number)), ("per_page", str(self._per_page))]
+            body = await self._call("GET", url, params=params)
+            total = int(body.get("meta", {}).get("total") or 0)
+            more = number * self._per_page < total
+            return Page(items=body["response"], next_cursor=number + 1 if more else None)
+
+        return [TeamMember.model_validate(item) async for item in paginate(fetch)]
+
+    async def invite(self, body: Mapping[str, Any]) -> str | None:
+        """Send the invitation; the new member's uuid where the answer names it [inferred]."""
+        answer = await self._call("POST", self._invitation_path, json=dict(body))
+        invitation = (answer or {}).get("response", {}).get("invitation", {})
+        found = invitation.get("team_member_uuid") if isinstance(invitation, dict) else None
+        return None if found is None else str(found)
+
+    # --- expenses (section 7.2) ----------------------------------------------------------------
+
+    async def get_expense(self, expense_id: str) -> Expense | None:
+        result = await self._result("GET", f"{EXPENSES_PATH}/{expense_id}", missing_ok=True)
+        return None if result is None else Expense.model_validate(result["expense"])
+
+    async def set_expense_notes(self, expense_id: int, notes: str) -> Expense:
+        result = await self._result(
+            "PUT", f"{EXPENSES_PATH}/{expense_id}", json={"expense": {"notes": notes}}
+        )
+        return Expense.model_validate(result["expense"])
+
+    async def expenses(self, *, updated_min: date | None) -> AsyncIterator[Expense]:
+        """Active and archived expenses, those updated on or after ``updated_min`` if given."""
+        search = [] if updated_min is None else [("search[updated_min]", updated_min.isoformat())]
+        async for item in self._accounting_list(EXPENSES_PATH, "expenses", search):
+            yield Expense.model_validate(item)

@@ -6,6 +6,8 @@ The base URLs are settings so a sandbox can stand in for both FreshBooks hosts;
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -30,3 +32,37 @@ class FreshBooksSettings(BaseSettings):
         description="Our callback as registered on the app (no query string).",
     )
     scope: str = Field(default="", description="Space-separated scopes; empty = the app's set.")
+
+    # --- the sink of flow 1 (people-freshbooks) and department attribution ------------------
+    # Sheet section 9: no published limit; ~5 rps per a third party [inferred]; stay under it.
+    requests_per_second: int = Field(
+        default=4, ge=1, description="Proactive request budget per connection [inferred]."
+    )
+    per_page: int = Field(
+        default=100, ge=1, le=100, description="Page size of list calls (capped at 100)."
+    )
+    person_create: Literal["invitation", "staff", "none"] = Field(
+        default="invitation",
+        description=(
+            "How a new employee is created: a team-member invitation [inferred call], "
+            "a deprecated accounting staff POST (staff cannot log in), or none (match only)."
+        ),
+    )
+    invitation_path: str = Field(
+        default="/auth/api/v1/users/invitation",
+        description="Invitation endpoint on the API host [inferred: Postman collection only].",
+    )
+    invitation_capacity: str = Field(
+        default="employee", description="The invitation's capacity (role) [inferred]."
+    )
+    department_note_template: str = Field(
+        default="[Department: {department}]",
+        description="The department marker written into an expense's notes; holds {department}.",
+    )
+    expenses_updated_filter: bool = Field(
+        default=True,
+        description="Poll expenses with search[updated_min] [inferred]; false = full scan.",
+    )
+    person_lease_seconds: float = Field(
+        default=120.0, gt=0, description="Lease that serialises one person's writes."
+    )

@@ -1,0 +1,124 @@
+"""Which FreshBooks connections and links a message concerns, and a client for each connection.
+
+The OAuth callback stored the identity read from users/me in the connection's settings
+(``account_id`` for accounting paths, ``business_id`` for identity paths); a connection
+made before that is read from users/me once here. Tokens come from one ``TokenKeeper``
+per process, so refreshes are serialised per connection across replicas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from typing import Final
+
+import httpx
+
+from services.freshbooks.auth import FreshBooksOAuth
+from services.freshbooks.client import FreshBooksClient
+from services.freshbooks.settings import FreshBooksSettings
+from services.runtime.http import build_client
+from services.runtime.oauth_tokens import OAuthRefusedError, TokenKeeper
+from services.runtime.ratelimit import RatePolicy
+from services.runtime.store import StateStore
+from services.runtime.store.records import LinkRecord
+from services.runtime.vault import Vault
+
+__all__ = ["FLOW", "VENDOR", "FreshBooksConnections"]
+
+FLOW: Final = "people-freshbooks"
+VENDOR: Final = "freshbooks"
+
+HttpFactory = Callable[[str, str], httpx.AsyncClient]
+"""(base_url, connection_key) -> client; tests may swap the transport."""
+
+
+def _runtime_client(base_url: str, connection_key: str) -> httpx.AsyncClient:
+    return build_client(base_url=base_url, connection_key=connection_key)
+
+
+class FreshBooksConnections:
+    """Clients per FreshBooks connection, and the people-freshbooks links around them."""
+
+    def __init__(
+        self,
+        *,
+        store: StateStore,
+        vault: Vault,
+        settings: FreshBooksSettings,
+        http: HttpFactory | None = None,
+        keeper: TokenKeeper | None = None,
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._http = http or self._limited_client
+        self.keeper = keeper or TokenKeeper(
+            store=store,
+            vault=vault,
+            refresher=FreshBooksOAuth(settings),
+            # FreshBooksOAuth calls absolute URLs on the token host.
+            http=lambda connection_id: self._http("", f"freshbooks-oauth:{connection_id}"),
+        )
+        self._clients: dict[str, FreshBooksClient] = {}
+        self._stack = AsyncExitStack()
+
+    def _limited_client(self, base_url: str, connection_key: str) -> httpx.AsyncClient:
+        rate = RatePolicy(requests=self._settings.requests_per_second, per_seconds=1.0)
+        if connection_key.startswith("freshbooks-oauth:"):
+            return _runtime_client(base_url, connection_key)
+        return build_client(base_url=base_url, connection_key=connection_key, rate=rate)
+
+    async def links_from(self, source_connection_id: str) -> list[LinkRecord]:
+        """Enabled people-freshbooks links whose source is this (BambooHR) connection."""
+        async with self._store.transaction() as repos:
+            links = await repos.links.list(connection_id=source_connection_id, enabled_only=True)
+        return [
+            link
+            for link in links
+            if link.flow == FLOW and link.source_connection_id == source_connection_id
+        ]
+
+    async def links_into(self, target_connection_id: str) -> list[LinkRecord]:
+        """Enabled people-freshbooks links whose target is this FreshBooks connection."""
+        async with self._store.transaction() as repos:
+            links = await repos.links.list(connection_id=target_connection_id, enabled_only=True)
+        return [
+            link
+            for link in links
+            if link.flow == FLOW and link.target_connection_id == target_connection_id
+        ]
+
+    async def client(self, connection_id: str) -> FreshBooksClient:
+        """The client of a FreshBooks connection; OAuthRefusedError if it is not one we can use."""
+        known = self._clients.get(connection_id)
+        if known is not None:
+            return known
+        async with self._store.transaction() as repos:
+            record = await repos.connections.get(connection_id)
+        if record is None or record.vendor != VENDOR:
+            msg = f"connection {connection_id} is not a FreshBooks connection"
+            raise OAuthRefusedError(msg)
+        http = await self._stack.enter_async_context(
+            self._http(self._settings.api_base_url, f"freshbooks:{connection_id}")
+        )
+        account_id = str(record.settings.get("account_id") or "")
+        business_id = str(record.settings.get("business_id") or "")
+        if not account_id or not business_id:
+            tokens = await self.keeper.access_token(connection_id)
+            identity = await FreshBooksOAuth(self._settings).read_identity(http, tokens, {})
+            account_id, business_id = identity["account_id"], identity["business_id"]
+        client = FreshBooksClient(
+            http=http,
+            keeper=self.keeper,
+            connection_id=connection_id,
+            account_id=account_id,
+            business_id=business_id,
+            per_page=self._settings.per_page,
+            invitation_path=self._settings.invitation_path,
+        )
+        self._clients[connection_id] = client
+        return client
+
+    async def aclose(self) -> None:
+        await self._stack.aclose()
+        self._clients.clear()

@@ -1,0 +1,151 @@
+"""Pure translations between our events and FreshBooks' records. No I/O, no clock.
+
+- An employee becomes a FreshBooks person matched by work email (the natural key): a
+  team-member invitation when hired, the accounting staff record (``fname``, ``lname``,
+  ``email``) once it exists. FreshBooks has no writable field for a department or a job
+  title on either (team members are read-only through the API; staff have no such field).
+- The department travels on expenses, which have no tag field (sheet 7.2): it is a marker
+  in the expense's ``notes``, written from a template (a setting) so it can be read back,
+  replaced when the department changes and left alone when it is already right.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from schemas.people import EmployeeChanged
+from services.freshbooks.models import Staff
+
+__all__ = [
+    "CallbackEvent",
+    "MappingError",
+    "callback_event",
+    "department_marker",
+    "invitation_body",
+    "parse_revision",
+    "person_email",
+    "revision_text",
+    "staff_changes",
+    "staff_fields",
+    "with_department",
+]
+
+_PLACEHOLDER = "{department}"
+
+
+class MappingError(ValueError):
+    """The event lacks what FreshBooks needs; a person has to look (``needs_review``)."""
+
+
+def person_email(event: EmployeeChanged) -> str:
+    """The natural key: the work email, lower-cased; none means nobody to match or invite."""
+    email = (event.work_email or "").strip().lower()
+    if "@" not in email:
+        msg = f"employee {event.employee_id} has no work email to match or invite in FreshBooks"
+        raise MappingError(msg)
+    return email
+
+
+def staff_fields(event: EmployeeChanged) -> dict[str, str]:
+    """The staff fields we own: the name a person goes by, and the work email."""
+    return {
+        "fname": event.preferred_name or event.first_name,
+        "lname": event.last_name,
+        "email": person_email(event),
+    }
+
+
+def staff_changes(current: Staff, wanted: Mapping[str, str]) -> dict[str, str]:
+    """Only the fields that differ (emails compared case-insensitively)."""
+    have = {"fname": current.fname or "", "lname": current.lname or "", "email": current.email}
+    changes: dict[str, str] = {}
+    for name, value in wanted.items():
+        old = have.get(name) or ""
+        same = old.lower() == value.lower() if name == "email" else old == value
+        if not same:
+            changes[name] = value
+    return changes
+
+
+def invitation_body(event: EmployeeChanged, *, business_id: str, capacity: str) -> dict[str, Any]:
+    """The invitation (Postman collection shape [inferred]); names are extra, harmless keys."""
+    return {
+        "capacity": capacity,
+        "to_email": person_email(event),
+        "invitable_id": int(business_id) if business_id.isdigit() else business_id,
+        "invitable_type": "business",
+        "first_name": event.preferred_name or event.first_name,
+        "last_name": event.last_name,
+    }
+
+
+def revision_text(revision: tuple[int, int]) -> str:
+    """A snapshot's revision as stored in a cross-reference's ``source_version``."""
+    return f"{revision[0]}.{revision[1]}"
+
+
+def parse_revision(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    major, _, minor = text.partition(".")
+    try:
+        return (int(major), int(minor or 0))
+    except ValueError:
+        return None
+
+
+def _marker_pattern(template: str) -> re.Pattern[str]:
+    if _PLACEHOLDER not in template:
+        msg = f"the department note template must contain {_PLACEHOLDER}: {template!r}"
+        raise ValueError(msg)
+    before, _, after = template.partition(_PLACEHOLDER)
+    return re.compile(
+        r"[ \t]*" + re.escape(before) + r"(?P<department>.*?)" + re.escape(after) + r"[ \t]*\n?"
+    )
+
+
+def department_marker(department: str, template: str) -> str:
+    """The marker for ``department``, e.g. ``[Department: Engineering]``."""
+    _marker_pattern(template)
+    return template.replace(_PLACEHOLDER, department.strip())
+
+
+def with_department(notes: str | None, department: str | None, template: str) -> str:
+    """``notes`` carrying exactly one marker for ``department`` (none when it is None).
+
+    The person's own text is kept; a marker of another department is replaced, so the
+    result equals ``notes`` when the right department is already there.
+    """
+    text = notes or ""
+    pattern = _marker_pattern(template)
+    markers = [m.group("department") for m in pattern.finditer(text)]
+    if department is not None and markers == [department.strip()]:
+        return text
+    own = pattern.sub("", text).rstrip()
+    if department is None:
+        return own
+    marker = department_marker(department, template)
+    return f"{own}\n{marker}" if own else marker
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackEvent:
+    """A FreshBooks webhook delivery: the event name and the changed object's id."""
+
+    name: str
+    object_id: str
+    account_id: str
+
+
+def callback_event(body: str) -> CallbackEvent | None:
+    """The form-encoded callback (sheet 8), or None when it is not an event delivery."""
+    fields = dict(parse_qsl(body, keep_blank_values=True))
+    name = fields.get("name", "")
+    object_id = fields.get("object_id", "")
+    if "verifier" in fields or "." not in name or not object_id:
+        return None
+    return CallbackEvent(name=name, object_id=object_id, account_id=fields.get("account_id", ""))

@@ -1,0 +1,126 @@
+"""Registering our callbacks at FreshBooks (fact sheet section 8), for ingest's registrations.
+
+``POST /events/account/{account_id}/events/callbacks`` with ``{"callback": {"event", "uri"}}``
+creates one callback per event; the answer carries ``callbackid`` and ``verified: false``.
+FreshBooks then POSTs a form with ``verifier`` and ``object_id`` (= the callback id) to the
+URI: the ingest intake stores it and calls :meth:`FreshBooksWebhookRegistrar.confirm`, which
+sends it back with ``PUT .../callbacks/{id}`` ``{"callback": {"verifier": ...}}``. Only then
+does the callback receive deliveries, each signed with that verifier, so the verifier is
+kept as the callback's secret once FreshBooks accepted it. A forged handshake at our URL
+gets nowhere: FreshBooks refuses a verifier that is not its own, and nothing is kept.
+``DELETE .../callbacks/{id}`` removes one (404 = already gone).
+
+The settings below (prefix ``MLC_FRESHBOOKS_``) belong in ``settings.py``; they sit here while
+that file is being changed by the FreshBooks sink's work, under the same variable names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.freshbooks.settings import FreshBooksSettings
+from services.ingest.webhook_registrations import Registered, VendorAccess
+from services.runtime.oauth_tokens import VendorCallError
+
+__all__ = ["FreshBooksWebhookRegistrar", "FreshBooksWebhookSettings"]
+
+CALLBACKS = "/events/account/{account_id}/events/callbacks"
+
+
+class FreshBooksWebhookSettings(BaseSettings):
+    """Which events our callbacks ask FreshBooks for."""
+
+    model_config = SettingsConfigDict(env_prefix="MLC_FRESHBOOKS_", extra="ignore")
+
+    webhook_events: tuple[str, ...] = Field(
+        default=(
+            "bill.create",
+            "bill.update",
+            "bill.delete",
+            "expense.create",
+            "expense.update",
+            "expense.delete",
+        ),
+        description=(
+            "Events registered, one callback each; the authoritative event list is open "
+            "(fact sheet open question 2) [I]."
+        ),
+    )
+
+
+class FreshBooksWebhookRegistrar:
+    """The FreshBooks knowledge behind ingest's ``WebhookRegistrar`` and ``HandshakeConfirmer``."""
+
+    def __init__(
+        self, settings: FreshBooksSettings, webhook: FreshBooksWebhookSettings | None = None
+    ) -> None:
+        self._api = settings.api_base_url.rstrip("/")
+        self._events = (webhook or FreshBooksWebhookSettings()).webhook_events
+
+    def _callbacks_url(self, access: VendorAccess) -> str:
+        account_id = str(access.settings.get("account_id", ""))
+        if not account_id:
+            msg = "the FreshBooks connection has no account_id (consent never completed)"
+            raise VendorCallError(msg)
+        return self._api + CALLBACKS.format(account_id=account_id)
+
+    @staticmethod
+    def _headers(access: VendorAccess) -> dict[str, str]:
+        if access.tokens is None:
+            msg = "FreshBooks connections need OAuth tokens"
+            raise VendorCallError(msg, unauthorized=True)
+        return {"Authorization": f"Bearer {access.tokens.access_token}"}
+
+    async def register(self, http: httpx.AsyncClient, access: VendorAccess, url: str) -> Registered:
+        endpoint, headers = self._callbacks_url(access), self._headers(access)
+        ids: list[str] = []
+        try:
+            for event in self._events:
+                answer = await http.post(
+                    endpoint, json={"callback": {"event": event, "uri": url}}, headers=headers
+                )
+                _raise_for(answer, f"register callback {event}")
+                ids.append(str(answer.json()["response"]["result"]["callback"]["callbackid"]))
+        except (VendorCallError, httpx.HTTPError):
+            # Half a registration is none: remove what was created before reporting.
+            await self.unregister(http, access, ids)
+            raise
+        # No secrets yet: each callback's verifier arrives by the handshake.
+        return Registered(webhook_ids=tuple(ids))
+
+    async def confirm(
+        self, http: httpx.AsyncClient, access: VendorAccess, webhook_id: str, verifier: str
+    ) -> None:
+        answer = await http.put(
+            f"{self._callbacks_url(access)}/{webhook_id}",
+            json={"callback": {"verifier": verifier}},
+            headers=self._headers(access),
+        )
+        _raise_for(answer, f"verify callback {webhook_id}")
+
+    async def unregister(
+        self, http: httpx.AsyncClient, access: VendorAccess, webhook_ids: Sequence[str]
+    ) -> None:
+        endpoint, headers = self._callbacks_url(access), self._headers(access)
+        for webhook_id in webhook_ids:
+            answer = await http.delete(f"{endpoint}/{webhook_id}", headers=headers)
+            if answer.status_code != 404:
+                _raise_for(answer, f"delete callback {webhook_id}")
+
+
+def _raise_for(answer: httpx.Response, what: str) -> None:
+    if answer.is_success:
+        return
+    detail = ""
+    try:
+        body: Any = answer.json()
+        detail = "; ".join([str(body.get("message", "")), *map(str, body.get("details") or [])])
+    except (ValueError, AttributeError):
+        detail = answer.text[:200]
+    msg = f"FreshBooks refused to {what} (HTTP {answer.status_code}): {detail.strip('; ')}"
+    raise VendorCallError(msg, unauthorized=answer.status_code == 401)
