@@ -9,7 +9,7 @@ import pytest
 
 from services.runtime.placeholder import NOT_BUILT_EXIT_CODE
 
-UNBUILT = ["freshbooks", "bill", "zoho", "acumatica", "expensify"]
+UNBUILT = ["bill", "zoho", "acumatica", "expensify"]
 
 
 @pytest.mark.parametrize("service", UNBUILT)
