@@ -1,6 +1,10 @@
-"""`python -m services.bamboohr`: the bamboohr service's entry point."""
+"""`python -m services.bamboohr`: the BambooHR source (raw.bamboohr -> people.*)."""
 
-from services.runtime.placeholder import exit_not_built
+import sys
+
+from services.bamboohr.app import wire
+from services.bamboohr.service_settings import BambooHRServiceSettings
+from services.runtime.service_main import run_service
 
 if __name__ == "__main__":
-    exit_not_built("bamboohr")
+    sys.exit(run_service(BambooHRServiceSettings, wire))

@@ -1,12 +1,46 @@
-"""BambooHR read calls used to check a connection (``mlc connections ping``)."""
+"""BambooHR's read API as the source uses it, plus the ping of a connection.
+
+Facts (``shared/vendors/bamboohr.md``): every call needs ``Accept: application/json``
+(older endpoints answer XML otherwise, section 1); ``GET /employees/{id}`` answers only
+the id unless ``fields`` names what we want (section 3); throttling is 503 (429 from
+2026-09-16) with ``Retry-After`` (section 12), which the runtime's retry transport
+waits out; a 401 earns one new access token and one more try.
+
+Everyone in one call: ``POST /reports/custom?format=JSON`` (section 9). The directory
+lists Active people only and omits status and dates (section 5); the cursor list
+(section 6) takes OAuth only and pages at 2500; the custom report returns Active and
+Inactive people with exactly the fields we name, unpaged, so a backfill is one request
+whatever the company's size. It is marked deprecated (datasets replace it) but live;
+the sandbox does not simulate datasets.
+"""
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Final, Protocol, TypeVar
+
 import httpx
+import orjson
+from pydantic import BaseModel, ValidationError
 
-from services.runtime.oauth_tokens import VendorCallError
+from services.bamboohr.models import ChangedEmployees, Employee, EmployeeReport, ListField
+from services.runtime.oauth_tokens import TokenKeeper, TokenSet, VendorCallError
+from services.runtime.retry import IDEMPOTENT_EXTENSION
 
-__all__ = ["ping_directory"]
+__all__ = [
+    "ApiKeyAuthorization",
+    "Authorization",
+    "BambooHRClient",
+    "OAuthAuthorization",
+    "ping_directory",
+]
+
+M = TypeVar("M", bound=BaseModel)
+
+_API: Final = "/api/v1"
+_JSON: Final = "application/json"
 
 
 async def ping_directory(http: httpx.AsyncClient, company_url: str, authorization: str) -> str:
@@ -15,16 +49,181 @@ async def ping_directory(http: httpx.AsyncClient, company_url: str, authorizatio
     ``authorization`` is the whole header value: ``Bearer <token>`` or ``Basic <key:x>``.
     """
     answer = await http.get(
-        f"{company_url}/api/v1/employees/directory",
-        # Older endpoints answer XML unless JSON is asked for.
-        headers={"Authorization": authorization, "Accept": "application/json"},
+        f"{company_url}{_API}/employees/directory",
+        headers={"Authorization": authorization, "Accept": _JSON},
     )
-    # 403 too: repeated unknown API keys make BambooHR refuse the company's API for a while.
-    if answer.status_code in (401, 403):
-        msg = f"BambooHR refused our credentials (HTTP {answer.status_code})"
-        raise VendorCallError(msg, unauthorized=True)
-    if answer.status_code != 200:
-        msg = f"BambooHR employees/directory answered HTTP {answer.status_code}"
-        raise VendorCallError(msg)
+    _raise_for_refusal(answer, "employees/directory")
     employees = answer.json().get("employees", [])
     return f"BambooHR directory answered with {len(employees)} employees"
+
+
+def _raise_for_refusal(answer: httpx.Response, what: str) -> None:
+    # 403 too: repeated unknown API keys make BambooHR refuse the company's API for a while.
+    if answer.status_code in (401, 403):
+        msg = f"BambooHR refused our credentials (HTTP {answer.status_code}) on {what}"
+        raise VendorCallError(msg, unauthorized=True)
+    if answer.status_code != 200:
+        # The human text travels in a header on classic endpoints (section 13).
+        reason = answer.headers.get("x-bamboohr-error-message", "")
+        msg = f"BambooHR {what} answered HTTP {answer.status_code} {reason}".rstrip()
+        raise VendorCallError(msg)
+
+
+class Authorization(Protocol):
+    """Where the ``Authorization`` header comes from: an OAuth token or an API key."""
+
+    async def header(self) -> str: ...
+
+    async def after_unauthorized(self) -> str | None:
+        """A new header after a 401, or None when a retry could not help."""
+        ...
+
+
+class ApiKeyAuthorization:
+    """Section 2a: the key as Basic user name, any password."""
+
+    def __init__(self, api_key: str) -> None:
+        self._header = "Basic " + base64.b64encode(f"{api_key}:x".encode()).decode()
+
+    async def header(self) -> str:
+        return self._header
+
+    async def after_unauthorized(self) -> str | None:
+        return None
+
+
+class OAuthAuthorization:
+    """Section 2b: a Bearer token from the TokenKeeper, refreshed ahead of expiry."""
+
+    def __init__(self, keeper: TokenKeeper, connection_id: str) -> None:
+        self._keeper = keeper
+        self._connection_id = connection_id
+        self._tokens: TokenSet | None = None
+
+    async def header(self) -> str:
+        self._tokens = await self._keeper.access_token(self._connection_id)
+        return f"Bearer {self._tokens.access_token}"
+
+    async def after_unauthorized(self) -> str | None:
+        if self._tokens is None:
+            return None
+        self._tokens = await self._keeper.after_unauthorized(self._connection_id, self._tokens)
+        return f"Bearer {self._tokens.access_token}"
+
+
+class BambooHRClient:
+    """One company's read calls. Nothing here writes to BambooHR."""
+
+    def __init__(
+        self, http: httpx.AsyncClient, company_url: str, authorization: Authorization
+    ) -> None:
+        self._http = http
+        self._api = f"{company_url.rstrip('/')}{_API}"
+        self._authorization = authorization
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> httpx.Response:
+        header = await self._authorization.header()
+        answer = await self._send(method, path, header, params, body)
+        if answer.status_code == 401:
+            renewed = await self._authorization.after_unauthorized()
+            if renewed is not None:
+                answer = await self._send(method, path, renewed, params, body)
+        return answer
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> httpx.Response:
+        answer = await self._exchange(method, path, params=params, body=body)
+        _raise_for_refusal(answer, path.lstrip("/"))
+        return answer
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        header: str,
+        params: dict[str, str] | None,
+        body: bytes | None,
+    ) -> httpx.Response:
+        headers = {"Authorization": header, "Accept": _JSON}
+        if body is not None:
+            # Exactly this: with "; charset=..." BambooHR parses the body as XML (section 9).
+            headers["Content-Type"] = _JSON
+        return await self._http.request(
+            method,
+            f"{self._api}{path}",
+            params=params,
+            content=body,
+            headers=headers,
+            # Every call here only reads, the report POST included: safe to resend.
+            extensions={IDEMPOTENT_EXTENSION: True},
+        )
+
+    @staticmethod
+    def _parse(answer: httpx.Response, model: type[M], what: str) -> M:
+        try:
+            return model.model_validate_json(answer.content)
+        except ValidationError as error:
+            msg = f"BambooHR {what} answered a shape we do not read: {error.errors()[0]['msg']}"
+            raise VendorCallError(msg) from error
+
+    async def get_employee(self, employee_id: str, fields: Sequence[str]) -> Employee | None:
+        """``GET /employees/{id}?fields=...``; None when BambooHR has no such employee."""
+        answer = await self._exchange(
+            "GET", f"/employees/{employee_id}", params={"fields": ",".join(fields)}
+        )
+        if answer.status_code == 404:
+            return None
+        _raise_for_refusal(answer, "employees/{id}")
+        return self._parse(answer, Employee, "employees/{id}")
+
+    async def everyone(
+        self, fields: Sequence[str], *, changed_since: datetime | None = None
+    ) -> list[Employee]:
+        """Active and Inactive employees in one custom-report call (see the module docstring).
+
+        ``changed_since`` narrows it to records whose ``lastChanged`` is at or after it.
+        """
+        report: dict[str, Any] = {"title": "ml-connector sync", "fields": ["id", *fields]}
+        if changed_since is not None:
+            report["filters"] = {
+                "lastChanged": {"includeNull": "no", "value": _since_text(changed_since)}
+            }
+        answer = await self._call(
+            "POST",
+            "/reports/custom",
+            params={"format": "JSON", "onlyCurrent": "true"},
+            body=orjson.dumps(report),
+        )
+        return self._parse(answer, EmployeeReport, "reports/custom").employees
+
+    async def changed_since(self, since: datetime) -> ChangedEmployees:
+        """``GET /employees/changed?since=...`` (section 7): ids, actions, ``latest``."""
+        answer = await self._call("GET", "/employees/changed", params={"since": _since_text(since)})
+        return self._parse(answer, ChangedEmployees, "employees/changed")
+
+    async def org_lists(self) -> list[ListField]:
+        """``GET /meta/lists`` (section 10): option lists, departments and divisions among them."""
+        answer = await self._call("GET", "/meta/lists")
+        try:
+            return [ListField.model_validate(item) for item in answer.json()]
+        except (ValidationError, TypeError, ValueError) as error:
+            msg = "BambooHR meta/lists answered a shape we do not read"
+            raise VendorCallError(msg) from error
+
+
+def _since_text(moment: datetime) -> str:
+    # UTC with "Z": a "+hh:mm" offset would need its "+" sent as %2B (section 7).
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

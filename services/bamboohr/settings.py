@@ -26,6 +26,33 @@ class BambooHRSettings(BaseSettings):
         description="Our callback as registered in the developer portal.",
     )
     scope: str = Field(
-        default="openid offline_access employee employee_directory webhooks",
-        description="Space-separated scopes; offline_access brings a refresh token.",
+        default=(
+            "openid offline_access employee employee_directory report field public.user webhooks"
+        ),
+        description=(
+            "Space-separated scopes; offline_access brings a refresh token; report, field and "
+            "public.user are what the source's report, /meta/lists and changed-since calls need."
+        ),
+    )
+    terminated_statuses: tuple[str, ...] = Field(
+        default=("Terminated",),
+        description=(
+            "employmentHistoryStatus labels that mean the person left (account-defined) [I]."
+        ),
+    )
+    changed_since_overlap_seconds: int = Field(
+        default=5,
+        ge=0,
+        description="How far before the stored watermark a changed-since poll starts [I].",
+    )
+    token_refresh_ahead_seconds: int = Field(
+        default=300, ge=0, description="Refresh an OAuth access token this long before expiry."
+    )
+    max_in_flight: int = Field(
+        default=2, ge=1, description="Concurrent calls per company (limits are unpublished) [I]."
+    )
+    max_retry_after_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="Longest 503/429 Retry-After waited out in place; longer ones fail the try.",
     )

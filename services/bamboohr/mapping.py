@@ -1,0 +1,295 @@
+"""BambooHR records -> canonical people events. Pure functions: no I/O, plain values in and out.
+
+Facts (``shared/vendors/bamboohr.md``): values are strings or null, dates ``YYYY-MM-DD``
+and older accounts send ``0000-00-00`` for "no date" (section 3, [I]); ``status`` is only
+``Active``/``Inactive`` while ``employmentHistoryStatus`` carries the account's own labels,
+one of which means the person left (section 4); webhooks name changed fields by API alias
+(section 11); departments and divisions are options of ``/meta/lists`` (section 10).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any, Final
+from urllib.parse import parse_qsl
+
+import orjson
+from pydantic import ValidationError
+
+from schemas.people import DepartmentChanged, EmployeeChanged, EmployeeStatus, OrgUnitKind
+from services.bamboohr.models import Employee, ListField, WebhookEvent
+
+__all__ = [
+    "EMPLOYEE_FIELDS",
+    "MalformedDeliveryError",
+    "UnmappableEmployeeError",
+    "canonical_changed_fields",
+    "department_events",
+    "differing_fields",
+    "employee_changed",
+    "parse_bamboo_time",
+    "record_payload",
+    "status_of",
+    "webhook_events",
+]
+
+# Every alias the source asks for, by name: without ``fields`` BambooHR answers only the id.
+EMPLOYEE_FIELDS: Final = (
+    "firstName",
+    "lastName",
+    "preferredName",
+    "workEmail",
+    "jobTitle",
+    "department",
+    "division",
+    "location",
+    "status",
+    "employmentHistoryStatus",
+    "hireDate",
+    "terminationDate",
+    "supervisorEId",
+    "lastChanged",
+)
+
+# BambooHR alias -> the EmployeeChanged fields it feeds.
+_ALIAS_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
+    "firstName": ("first_name",),
+    "lastName": ("last_name",),
+    "preferredName": ("preferred_name",),
+    "workEmail": ("work_email",),
+    "jobTitle": ("job_title",),
+    "department": ("department",),
+    "division": ("division",),
+    "location": ("location",),
+    "status": ("status",),
+    "employmentHistoryStatus": ("employment_status", "status"),
+    "hireDate": ("hire_date",),
+    "terminationDate": ("termination_date", "status"),
+    "supervisorEId": ("supervisor_id",),
+    "reportsTo": ("supervisor_id",),
+}
+
+_ORG_UNIT_ALIASES: Final[Mapping[str, OrgUnitKind]] = {
+    "department": "department",
+    "division": "division",
+}
+
+# Envelope and revision fields: not part of what a record "is".
+_NOT_PAYLOAD: Final = frozenset(
+    {
+        "event_id",
+        "type",
+        "schema_version",
+        "connection_id",
+        "tenant_id",
+        "occurred_at",
+        "recorded_at",
+        "causation_id",
+        "correlation_id",
+        "entity_key",
+        "source_updated_at",
+        "source_version",
+        "changed_fields",
+    }
+)
+
+
+class UnmappableEmployeeError(ValueError):
+    """BambooHR's answer lacks what an EmployeeChanged needs (names hidden from our user)."""
+
+
+class MalformedDeliveryError(ValueError):
+    """A webhook body that is not one of BambooHR's delivery shapes."""
+
+
+def _text(value: str | None) -> str | None:
+    stripped = (value or "").strip()
+    return stripped or None
+
+
+def _date(value: str | None) -> date | None:
+    text = _text(value)
+    if text is None or text.startswith("0000-00-00"):
+        return None
+    return date.fromisoformat(text[:10])
+
+
+def parse_bamboo_time(value: str | None) -> datetime | None:
+    """A BambooHR timestamp (``lastChanged``, webhook ``timestamp``) as an aware datetime.
+
+    Seen as ``...Z``, ``...+00:00`` and ``...+0000``; None when absent, naive or unreadable.
+    """
+    text = _text(value)
+    if text is None:
+        return None
+    if text.isdigit():  # epoch seconds, as the webhook timestamp header is sent
+        return datetime.fromtimestamp(int(text), tz=UTC)
+    normalised = text.replace("Z", "+00:00").replace(" ", "T")
+    if len(normalised) >= 5 and normalised[-5] in "+-" and normalised[-4:].isdigit():
+        normalised = f"{normalised[:-2]}:{normalised[-2:]}"
+    try:
+        parsed = datetime.fromisoformat(normalised)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def status_of(employee: Employee, terminated_statuses: Iterable[str]) -> EmployeeStatus:
+    """terminated when the employment status says the person left, else Active/Inactive."""
+    left = {label.casefold() for label in terminated_statuses}
+    history = (_text(employee.employmentHistoryStatus) or "").casefold()
+    if history in left:
+        return "terminated"
+    if (_text(employee.status) or "").casefold() == "inactive":
+        return "inactive"
+    return "active"
+
+
+def canonical_changed_fields(aliases: Iterable[str]) -> tuple[str, ...]:
+    """BambooHR aliases -> EmployeeChanged field names; aliases we do not carry are dropped."""
+    named = {field for alias in aliases for field in _ALIAS_FIELDS.get(alias, ())}
+    return tuple(sorted(named))
+
+
+def employee_changed(
+    employee: Employee,
+    *,
+    connection_id: str,
+    tenant_id: str,
+    occurred_at: datetime,
+    source_updated_at: datetime,
+    changed_fields: Sequence[str] = (),
+    terminated_statuses: Iterable[str] = ("Terminated",),
+) -> EmployeeChanged:
+    """The full snapshot of one employee as BambooHR now has it."""
+    first_name = _text(employee.firstName)
+    last_name = _text(employee.lastName)
+    if first_name is None or last_name is None:
+        msg = f"employee {employee.id} came back without first and last name"
+        raise UnmappableEmployeeError(msg)
+    try:
+        return EmployeeChanged(
+            connection_id=connection_id,
+            tenant_id=tenant_id,
+            occurred_at=occurred_at,
+            source_updated_at=source_updated_at,
+            employee_id=employee.id,
+            status=status_of(employee, terminated_statuses),
+            first_name=first_name,
+            last_name=last_name,
+            preferred_name=_text(employee.preferredName),
+            work_email=_text(employee.workEmail),
+            department=_text(employee.department),
+            division=_text(employee.division),
+            job_title=_text(employee.jobTitle),
+            location=_text(employee.location),
+            employment_status=_text(employee.employmentHistoryStatus),
+            hire_date=_date(employee.hireDate),
+            termination_date=_date(employee.terminationDate),
+            supervisor_id=_text(employee.supervisorEId),
+            changed_fields=tuple(changed_fields),
+        )
+    except ValueError as error:  # a date BambooHR wrote in a shape we do not read
+        msg = f"employee {employee.id} cannot be mapped: {error}"
+        raise UnmappableEmployeeError(msg) from error
+
+
+def record_payload(event: EmployeeChanged | DepartmentChanged) -> dict[str, Any]:
+    """What a record is, without envelope or revision: the basis of "did it change?"."""
+    return event.model_dump(mode="json", exclude=set(_NOT_PAYLOAD))
+
+
+def differing_fields(previous: Mapping[str, Any], current: Mapping[str, Any]) -> tuple[str, ...]:
+    """Names of the payload fields whose values differ."""
+    return tuple(
+        sorted(
+            name
+            for name in current.keys() | previous.keys()
+            if previous.get(name) != current.get(name)
+        )
+    )
+
+
+def department_events(
+    lists: Iterable[ListField], *, connection_id: str, tenant_id: str, read_at: datetime
+) -> list[DepartmentChanged]:
+    """One DepartmentChanged per department and division option, archived ones inactive.
+
+    The lists carry no per-option change time, so the revision is when we read them:
+    a later read never shows an older list.
+    """
+    events = []
+    for field in lists:
+        kind = _ORG_UNIT_ALIASES.get(field.alias or "")
+        if kind is None:
+            continue
+        for option in field.options:
+            name = _text(option.name)
+            if name is None:
+                continue
+            events.append(
+                DepartmentChanged(
+                    connection_id=connection_id,
+                    tenant_id=tenant_id,
+                    occurred_at=read_at,
+                    source_updated_at=read_at,
+                    kind=kind,
+                    unit_id=option.id,
+                    name=name,
+                    active=option.archived.strip().lower() != "yes",
+                )
+            )
+    return events
+
+
+def _form_events(body: str) -> list[dict[str, Any]]:
+    """``type=...&data[employeeId]=...&data[changedFields][0]=...`` as the JSON shape."""
+    fields = parse_qsl(body, keep_blank_values=True)
+    data: dict[str, Any] = {"changedFields": []}
+    event: dict[str, Any] = {"data": data}
+    for name, value in fields:
+        if name in ("type", "timestamp"):
+            event[name] = value
+        elif name.startswith("data[changedFields]"):
+            data["changedFields"].append(value)
+        elif name.startswith("data[") and name.endswith("]"):
+            data[name[5:-1]] = value
+    return [event]
+
+
+def _legacy_events(employees: list[Any]) -> list[dict[str, Any]]:
+    """Field-based deliveries: several employees, display-name fields (ignored: we re-read)."""
+    kinds = {"inserted": "employee.created", "deleted": "employee.deleted"}
+    return [
+        {
+            "type": kinds.get(str(entry.get("action", "")).lower(), "employee.updated"),
+            "timestamp": entry.get("timestamp"),
+            "data": {"employeeId": entry.get("id")},
+        }
+        for entry in employees
+        if isinstance(entry, dict)
+    ]
+
+
+def webhook_events(content_type: str, body: str) -> list[WebhookEvent]:
+    """The employee events of one delivery, whichever of BambooHR's shapes it came in."""
+    raw: list[dict[str, Any]]
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        raw = _form_events(body)
+    else:
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            raise MalformedDeliveryError("the delivery body is not JSON") from error
+        if isinstance(parsed, dict) and isinstance(parsed.get("employees"), list):
+            raw = _legacy_events(parsed["employees"])
+        elif isinstance(parsed, dict):
+            raw = [parsed]
+        else:
+            raise MalformedDeliveryError("the delivery body is not a JSON object")
+    try:
+        return [WebhookEvent.model_validate(item) for item in raw]
+    except ValidationError as error:
+        msg = f"not a BambooHR employee event: {error.errors()[0]['msg']}"
+        raise MalformedDeliveryError(msg) from error

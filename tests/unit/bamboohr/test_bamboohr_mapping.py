@@ -1,0 +1,256 @@
+"""BambooHR records -> EmployeeChanged / DepartmentChanged, with plain values."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from schemas.people import EmployeeChanged
+from services.bamboohr.mapping import (
+    MalformedDeliveryError,
+    UnmappableEmployeeError,
+    canonical_changed_fields,
+    department_events,
+    differing_fields,
+    employee_changed,
+    parse_bamboo_time,
+    record_payload,
+    status_of,
+    webhook_events,
+)
+from services.bamboohr.models import Employee, ListField
+
+NOW = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
+
+
+def _ava(**changes: str | None) -> Employee:
+    values: dict[str, str | None] = {
+        "id": "123",
+        "firstName": "Ava",
+        "lastName": "Nguyen",
+        "workEmail": "ava@acme.example",
+        "jobTitle": "Engineering Manager",
+        "department": "Engineering",
+        "division": "Product",
+        "status": "Active",
+        "employmentHistoryStatus": "Full-Time",
+        "hireDate": "2021-03-15",
+        "terminationDate": None,
+        "lastChanged": "2026-01-31T18:42:00+00:00",
+        "supervisorEId": "7",
+        **changes,
+    }
+    return Employee.model_validate(values)
+
+
+def _map(employee: Employee) -> EmployeeChanged:
+    return employee_changed(
+        employee,
+        connection_id="conn-1",
+        tenant_id="default",
+        occurred_at=NOW,
+        source_updated_at=NOW,
+    )
+
+
+def test_a_full_employee_maps_every_field() -> None:
+    event = employee_changed(
+        _ava(preferredName="Avi", location="Remote"),
+        connection_id="conn-1",
+        tenant_id="default",
+        occurred_at=NOW,
+        source_updated_at=parse_bamboo_time("2026-01-31T18:42:00+00:00") or NOW,
+        changed_fields=canonical_changed_fields(["department", "firstName", "payRate"]),
+    )
+    assert event.key == "conn-1:123"
+    assert (event.first_name, event.last_name, event.preferred_name) == ("Ava", "Nguyen", "Avi")
+    assert event.work_email == "ava@acme.example"
+    assert (event.department, event.division, event.job_title) == (
+        "Engineering",
+        "Product",
+        "Engineering Manager",
+    )
+    assert event.location == "Remote"
+    assert event.status == "active"
+    assert event.employment_status == "Full-Time"
+    assert event.hire_date == date(2021, 3, 15)
+    assert event.termination_date is None
+    assert event.supervisor_id == "7"
+    assert event.source_updated_at == datetime(2026, 1, 31, 18, 42, tzinfo=UTC)
+    # payRate is not a field we carry: dropped, not an error.
+    assert event.changed_fields == ("department", "first_name")
+
+
+@pytest.mark.parametrize(
+    ("status", "history", "expected"),
+    [
+        ("Active", "Full-Time", "active"),
+        ("Inactive", "Full-Time", "inactive"),
+        ("Inactive", "Terminated", "terminated"),
+        ("Active", "terminated", "terminated"),  # the label is matched case-insensitively
+        (None, None, "active"),
+    ],
+)
+def test_status_follows_employment_history_then_the_active_flag(
+    status: str | None, history: str | None, expected: str
+) -> None:
+    employee = _ava(status=status, employmentHistoryStatus=history)
+    assert status_of(employee, ("Terminated",)) == expected
+
+
+def test_the_terminated_labels_are_a_setting() -> None:
+    employee = _ava(employmentHistoryStatus="Left the company")
+    assert status_of(employee, ("Terminated",)) == "active"
+    assert status_of(employee, ("Terminated", "Left the company")) == "terminated"
+
+
+def test_a_terminated_employee_carries_the_termination_date() -> None:
+    event = _map(
+        _ava(status="Inactive", employmentHistoryStatus="Terminated", terminationDate="2025-03-28")
+    )
+    assert event.status == "terminated"
+    assert event.termination_date == date(2025, 3, 28)
+
+
+def test_empty_values_and_zero_dates_are_none() -> None:
+    event = _map(_ava(workEmail="  ", hireDate="0000-00-00", department=""))
+    assert event.work_email is None
+    assert event.hire_date is None
+    assert event.department is None
+
+
+def test_an_employee_without_names_cannot_be_mapped() -> None:
+    with pytest.raises(UnmappableEmployeeError, match="123"):
+        _map(_ava(lastName=None))
+
+
+def test_a_date_in_an_unknown_shape_is_an_unmappable_employee_not_a_crash() -> None:
+    with pytest.raises(UnmappableEmployeeError):
+        _map(_ava(hireDate="15/03/2021"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-02-02T09:15:00+00:00", datetime(2026, 2, 2, 9, 15, tzinfo=UTC)),
+        ("2026-02-02T09:15:00Z", datetime(2026, 2, 2, 9, 15, tzinfo=UTC)),
+        ("2026-02-02T09:15:00+0000", datetime(2026, 2, 2, 9, 15, tzinfo=UTC)),
+        ("1770023700", datetime(2026, 2, 2, 9, 15, tzinfo=UTC)),
+        ("2026-02-02T09:15:00", None),  # no zone: not a time we can order by
+        ("yesterday", None),
+        (None, None),
+    ],
+)
+def test_bamboohr_times_in_every_shape_seen(text: str | None, expected: datetime | None) -> None:
+    assert parse_bamboo_time(text) == expected
+
+
+def test_changed_fields_name_our_fields() -> None:
+    assert canonical_changed_fields(["employmentHistoryStatus", "jobTitle"]) == (
+        "employment_status",
+        "job_title",
+        "status",
+    )
+
+
+def test_the_payload_leaves_out_envelope_and_revision_so_a_re_read_compares_equal() -> None:
+    first = _map(_ava())
+    later = employee_changed(
+        _ava(),
+        connection_id="conn-1",
+        tenant_id="default",
+        occurred_at=datetime(2026, 3, 1, tzinfo=UTC),
+        source_updated_at=datetime(2026, 3, 1, tzinfo=UTC),
+    )
+    moved = _map(_ava(department="Creative"))
+    assert record_payload(first) == record_payload(later)
+    assert differing_fields(record_payload(first), record_payload(moved)) == ("department",)
+
+
+def test_departments_and_divisions_come_from_their_lists_and_archived_ones_are_inactive() -> None:
+    lists = [
+        ListField.model_validate(
+            {
+                "fieldId": 4,
+                "alias": "department",
+                "name": "Department",
+                "options": [
+                    {"id": 401, "name": "Creative", "archived": "no"},
+                    {"id": 402, "name": "Print", "archived": "yes"},
+                ],
+            }
+        ),
+        ListField.model_validate(
+            {
+                "fieldId": 1355,
+                "alias": "division",
+                "name": "Division",
+                "options": [{"id": 135501, "name": "Europe", "archived": "no"}],
+            }
+        ),
+        ListField.model_validate(
+            {
+                "fieldId": 17,
+                "alias": "jobTitle",
+                "name": "Job Title",
+                "options": [{"id": 1701, "name": "Designer", "archived": "no"}],
+            }
+        ),
+    ]
+    events = department_events(lists, connection_id="conn-1", tenant_id="default", read_at=NOW)
+    assert [(e.kind, e.unit_id, e.name, e.active) for e in events] == [
+        ("department", "401", "Creative", True),
+        ("department", "402", "Print", False),
+        ("division", "135501", "Europe", True),
+    ]
+    assert events[0].key == "conn-1:department:401"
+
+
+def test_an_event_based_json_delivery() -> None:
+    body = (
+        '{"type":"employee.updated","timestamp":"2026-02-02T09:15:00Z",'
+        '"data":{"companyId":"12345","employeeId":"100","changedFields":["firstName"]}}'
+    )
+    [event] = webhook_events("application/json", body)
+    assert (event.type, event.data.employeeId, event.data.changedFields) == (
+        "employee.updated",
+        "100",
+        ["firstName"],
+    )
+
+
+def test_a_form_encoded_delivery() -> None:
+    body = (
+        "type=employee.updated&data%5BcompanyId%5D=12345&data%5BemployeeId%5D=100"
+        "&data%5BchangedFields%5D%5B0%5D=firstName&data%5BchangedFields%5D%5B1%5D=department"
+    )
+    [event] = webhook_events("application/x-www-form-urlencoded", body)
+    assert event.data.employeeId == "100"
+    assert event.data.changedFields == ["firstName", "department"]
+
+
+def test_a_legacy_field_based_delivery_names_several_employees() -> None:
+    body = (
+        '{"employees":[{"id":"5","action":"Updated","changedFields":["First name"]},'
+        '{"id":"6","action":"Deleted"}]}'
+    )
+    events = webhook_events("application/json", body)
+    assert [(e.type, e.data.employeeId) for e in events] == [
+        ("employee.updated", "5"),
+        ("employee.deleted", "6"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[1, 2]",
+        '{"type": "employee.updated"}',
+        '{"type": "company.updated", "data": {}}',
+    ],
+)
+def test_a_body_that_is_no_employee_event_is_malformed(body: str) -> None:
+    with pytest.raises(MalformedDeliveryError):
+        webhook_events("application/json", body)
