@@ -25,13 +25,16 @@ from schemas.envelope import utcnow
 from schemas.raw import RawDelivery
 from services.bamboohr.auth import BambooHRAuth
 from services.bamboohr.settings import BambooHRSettings
+from services.bamboohr.webhook_registration import BambooHRWebhookRegistrar
 from services.freshbooks.auth import FreshBooksOAuth
 from services.freshbooks.settings import FreshBooksSettings
+from services.freshbooks.webhook_registration import FreshBooksWebhookRegistrar
 from services.ingest.connections import OperatorConnections
-from services.ingest.oauth import OAuthFlow, oauth_routes
+from services.ingest.oauth import OAuthFlow, oauth_routes, vendor_http
 from services.ingest.operator_api import operator_routes
 from services.ingest.schedules import SchedulerSettings, kafka_tick_publisher, scheduler_running
 from services.ingest.settings import IngestSettings
+from services.ingest.webhook_registrations import ScheduleDefaults, WebhookRegistrations
 from services.ingest.webhooks import WebhookIntake, webhook_routes
 from services.runtime.bus import create_broker
 from services.runtime.logging import configure_logging
@@ -42,7 +45,7 @@ from services.runtime.vault import Vault
 from services.zoho.auth import ZohoOAuth
 from services.zoho.settings import ZohoSettings
 
-__all__ = ["IngestParts", "build_app", "serve"]
+__all__ = ["IngestParts", "build_app", "serve", "webhook_registrations"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +64,15 @@ def build_app(
     routes: Sequence[BaseRoute] = (),
     running: Sequence[Callable[[], AbstractAsyncContextManager[object]]] = (),
     clock: Callable[[], datetime] = utcnow,
+    registrations: WebhookRegistrations | None = None,
 ) -> Starlette:
     """The ingest ASGI app: the webhook intake plus ``routes``; its lifespan runs the broker.
 
     ``running`` are background parts (e.g. the tick scheduler) as async context
     managers: entered in order once the broker is connected, exited in reverse before
     it stops. The intake is reachable as ``app.state.webhook_intake`` (tests wait on
-    its ``in_flight``).
+    its ``in_flight``). ``registrations`` confirm FreshBooks-style handshakes the intake
+    receives.
     """
 
     async def publish_raw(event: RawDelivery, topic: str) -> RawDelivery:
@@ -79,6 +84,7 @@ def build_app(
         publish=publish_raw,
         settings=parts.settings,
         clock=clock,
+        on_handshake=registrations.handshake_received if registrations else None,
     )
 
     @asynccontextmanager
@@ -91,6 +97,8 @@ def build_app(
                 yield
         finally:
             await intake.aclose()
+            if registrations is not None:
+                await registrations.aclose()
             await parts.broker.stop()
 
     async def healthz(_: Request) -> JSONResponse:
@@ -105,8 +113,40 @@ def build_app(
     return app
 
 
-def operator_facing_routes(
+def webhook_registrations(
     settings: IngestSettings, store: StateStore, vault: Vault
+) -> WebhookRegistrations:
+    """Each vendor's webhook registrar, behind the vendor-neutral registrations."""
+    bamboohr = load_settings(BambooHRSettings)
+    freshbooks = load_settings(FreshBooksSettings)
+    return WebhookRegistrations(
+        store=store,
+        vault=vault,
+        registrars={
+            "bamboohr": BambooHRWebhookRegistrar(bamboohr),
+            "freshbooks": FreshBooksWebhookRegistrar(freshbooks),
+        },
+        refreshers={
+            "bamboohr": BambooHRAuth(bamboohr),
+            "freshbooks": FreshBooksOAuth(freshbooks),
+            "zoho": ZohoOAuth(load_settings(ZohoSettings)),
+        },
+        public_url=settings.public_url,
+        http=vendor_http,
+        enabled=settings.webhooks_enabled,
+        schedules=ScheduleDefaults(
+            poll_every_seconds=settings.poll_every_seconds,
+            reconcile_every_seconds=settings.reconcile_every_seconds,
+            reconcile_offset_seconds=settings.reconcile_offset_seconds,
+        ),
+    )
+
+
+def operator_facing_routes(
+    settings: IngestSettings,
+    store: StateStore,
+    vault: Vault,
+    registrations: WebhookRegistrations | None = None,
 ) -> list[BaseRoute]:
     """The operator API and the OAuth consent routes, wired to each vendor's knowledge."""
     token = settings.operator_token.get_secret_value() if settings.operator_token else None
@@ -120,9 +160,11 @@ def operator_facing_routes(
             "zoho": ZohoOAuth(load_settings(ZohoSettings)),
         },
         key_vendors={"bamboohr": bamboohr},
+        on_active=registrations.connection_active if registrations else None,
     )
+    operations = OperatorConnections(store, vault, lifecycle=registrations)
     return [
-        *operator_routes(store, OperatorConnections(store, vault), operator_token=token),
+        *operator_routes(store, operations, operator_token=token),
         *oauth_routes(flow, operator_token=token),
     ]
 
@@ -146,9 +188,10 @@ async def serve(settings: IngestSettings) -> None:
             )
 
         running = [scheduler] if scheduler_settings.enabled else []
-        routes = operator_facing_routes(settings, store, vault)
+        registrations = webhook_registrations(settings, store, vault)
+        routes = operator_facing_routes(settings, store, vault, registrations)
         config = uvicorn.Config(
-            build_app(parts, routes=routes, running=running),
+            build_app(parts, routes=routes, running=running, registrations=registrations),
             host=settings.ingest_host,
             port=settings.ingest_port,
             log_config=None,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from services.acumatica.connection import CREDENTIALS as ACUMATICA
 from services.bamboohr.connection import CREDENTIALS as BAMBOOHR
@@ -32,6 +32,7 @@ __all__ = [
     "MASK",
     "ConnectionConflictError",
     "ConnectionInputError",
+    "ConnectionLifecycle",
     "ConnectionNotFoundError",
     "ConnectionView",
     "LinkStatus",
@@ -48,6 +49,14 @@ CREDENTIAL_SPECS: Mapping[str, CredentialSpec] = {
 }
 # Audit actions that count as failures in a link's status.
 _FAILURE_MARKERS = ("refused", "failed", "error")
+
+
+class ConnectionLifecycle(Protocol):
+    """Told when a connection becomes active and before one is removed (webhook registration)."""
+
+    async def connection_active(self, connection_id: str) -> object: ...
+
+    async def connection_removing(self, connection_id: str) -> None: ...
 
 
 class ConnectionInputError(ValueError):
@@ -84,10 +93,18 @@ class LinkStatus:
 class OperatorConnections:
     """Add, show and remove connections and links; each change audited."""
 
-    def __init__(self, store: StateStore, vault: Vault, *, tenant_id: str = "default") -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        vault: Vault,
+        *,
+        tenant_id: str = "default",
+        lifecycle: ConnectionLifecycle | None = None,
+    ) -> None:
         self._store = store
         self._vault = vault
         self._tenant_id = tenant_id
+        self._lifecycle = lifecycle
 
     async def add_connection(
         self,
@@ -96,8 +113,13 @@ class OperatorConnections:
         display_name: str,
         credentials: Mapping[str, str],
         tenant_id: str | None = None,
+        options: Mapping[str, str] | None = None,
     ) -> ConnectionView:
-        """Create an active connection with ``credentials`` checked against the vendor's spec."""
+        """Create an active connection with ``credentials`` checked against the vendor's spec.
+
+        ``options`` are plain settings that are not credentials (``webhooks: off``). Once
+        stored, the lifecycle registers the vendor's webhook and the default schedules.
+        """
         spec = CREDENTIAL_SPECS.get(vendor)
         if spec is None:
             known = ", ".join(sorted(CREDENTIAL_SPECS))
@@ -119,12 +141,15 @@ class OperatorConnections:
                 msg += f"; not a {vendor} field: {', '.join(unknown)}"
             raise ConnectionInputError(msg)
         plain = {k: v for k, v in credentials.items() if k not in spec.secret_names}
+        clashing = sorted(set(options or {}) & allowed)
+        if clashing:
+            raise ConnectionInputError(f"options may not set credentials: {', '.join(clashing)}")
         async with self._store.transaction() as tx:
             record = await tx.connections.create(
                 vendor=vendor,
                 tenant_id=tenant_id or self._tenant_id,
                 display_name=display_name,
-                settings={"credential_style": spec.style, **plain},
+                settings={**(options or {}), "credential_style": spec.style, **plain},
             )
             for name in sorted(spec.secret_names & set(credentials)):
                 token = self._vault.encrypt(credentials[name], connection_id=record.id, field=name)
@@ -138,6 +163,8 @@ class OperatorConnections:
                 # Field names only: the audit log is readable by operators, secrets are not.
                 detail={"vendor": vendor, "fields": sorted(credentials)},
             )
+        if self._lifecycle is not None:
+            await self._lifecycle.connection_active(record.id)
         return await self.show_connection(record.id)
 
     async def list_connections(self) -> list[ConnectionView]:
@@ -167,6 +194,12 @@ class OperatorConnections:
                 ids = ", ".join(link.id for link in using)
                 msg = f"connection {connection_id} is used by links {ids}: remove them first"
                 raise ConnectionConflictError(msg)
+        # Before the credentials go: deleting the vendor's webhook needs them.
+        if self._lifecycle is not None:
+            await self._lifecycle.connection_removing(connection_id)
+        async with self._store.transaction() as tx:
+            if await tx.connections.get(connection_id) is None:
+                raise ConnectionNotFoundError(f"no connection {connection_id!r}")
             for credential in await tx.credentials.list(connection_id=connection_id):
                 await tx.credentials.delete(connection_id, credential.field)
             await tx.connections.delete(connection_id)

@@ -124,8 +124,10 @@ class OAuthFlow:
         http: Callable[[str], httpx.AsyncClient] = vendor_http,
         key_vendors: Mapping[str, KeyVendor] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        on_active: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
         self._store = store
+        self._on_active = on_active  # webhook registration and default schedules
         self._vault = vault
         self._vendors = vendors
         self._key_vendors = dict(key_vendors or {})
@@ -268,6 +270,8 @@ class OAuthFlow:
                 subject=connection_id,
                 detail={"vendor": vendor, **identity},
             )
+        if self._on_active is not None:
+            await self._on_active(connection_id)
         return 200, "Connected. You can close this window."
 
     async def status(self, connection_id: str) -> str | None:

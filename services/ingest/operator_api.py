@@ -43,6 +43,9 @@ class ConnectionCreate(BaseModel):
     display_name: str = Field(min_length=1)
     credentials: dict[str, str]
     tenant_id: str | None = None
+    options: dict[str, str] = Field(
+        default_factory=dict, description='Plain settings, e.g. {"webhooks": "off"}.'
+    )
 
 
 class ConnectionOut(BaseModel):
@@ -245,6 +248,7 @@ def operator_routes(
             display_name=body.display_name,
             credentials=body.credentials,
             tenant_id=body.tenant_id,
+            options=body.options,
         )
         return JSONResponse(_connection_out(view), status_code=201)
 

@@ -31,3 +31,16 @@ class IngestSettings(RuntimeSettings):
     webhook_retry_after_seconds: int = Field(
         default=30, ge=1, description="Retry-After sent with a 503 when Kafka is unavailable."
     )
+    webhooks_enabled: bool = Field(
+        default=True,
+        description="Register webhooks at vendors when a connection is added; false = poll.",
+    )
+    poll_every_seconds: int = Field(
+        default=300, ge=1, description="Poll period stored for connections without webhooks."
+    )
+    reconcile_every_seconds: int = Field(
+        default=86_400, ge=1, description="Reconciliation period stored for every connection."
+    )
+    reconcile_offset_seconds: int = Field(
+        default=7_200, ge=0, description="Where in its period reconciliation runs (02:00 UTC)."
+    )

@@ -13,7 +13,8 @@ The checks run in this order, and the first that fails answers (a JSON body
 
 FreshBooks' verification handshake (an unsigned form carrying ``verifier`` and
 ``object_id``) is answered 200 after check 3: the verifier is stored encrypted as the
-credential ``webhook_verifier:<callback id>`` for the registration step to confirm.
+credential ``webhook_verifier:<callback id>`` and handed to ``on_handshake`` (the webhook
+registrations, which confirm it at FreshBooks in the background).
 
 Secrets: the credentials ``webhook_secret`` and ``webhook_secret:<anything>`` of the
 connection, decrypted with the vault; a delivery passes if any of them verifies it
@@ -76,6 +77,7 @@ __all__ = [
     "ROUTE_PATH",
     "SECRET_FIELD",
     "VERIFIER_FIELD_PREFIX",
+    "HandshakeHook",
     "Publish",
     "WebhookIntake",
     "webhook_routes",
@@ -100,6 +102,10 @@ _STORE_UNWRITABLE: Final = "the state store cannot be written"
 
 Publish = Callable[[RawDelivery, str], Awaitable[object]]
 """Publish an event to a topic and return once Kafka acknowledged it."""
+
+HandshakeHook = Callable[[str, str, str, str], object]
+"""Told ``(vendor, connection id, callback id, verifier)`` once a handshake's verifier is stored
+(the registrations confirm it at the vendor, in the background)."""
 
 _log = get_logger(__name__)
 
@@ -127,6 +133,7 @@ class WebhookIntake:
     settings: IngestSettings
     vendors: Mapping[str, WebhookScheme] = field(default_factory=lambda: VENDORS)
     clock: Callable[[], datetime] = utcnow
+    on_handshake: HandshakeHook | None = None
     _in_flight: dict[str, asyncio.Task[None]] = field(default_factory=dict, init=False)
 
     @property
@@ -277,6 +284,8 @@ class WebhookIntake:
             client=client,
         )
         _log.info("webhook_verifier_recorded", vendor=vendor, connection_id=connection_id)
+        if self.on_handshake is not None:
+            self.on_handshake(vendor, connection_id, callback_id, verifier)
         return JSONResponse({"status": "verifier_recorded", "callback_id": callback_id})
 
     async def _secrets(self, connection_id: str) -> list[str]:

@@ -8,7 +8,9 @@ from pathlib import Path
 from pydantic_settings import BaseSettings
 
 from services.bamboohr.settings import BambooHRSettings
+from services.bamboohr.webhook_registration import BambooHRWebhookSettings
 from services.freshbooks.settings import FreshBooksSettings
+from services.freshbooks.webhook_registration import FreshBooksWebhookSettings
 from services.ingest.schedules import SchedulerSettings
 from services.ingest.settings import IngestSettings
 from services.runtime.settings import RuntimeSettings
@@ -21,7 +23,9 @@ SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (
     IngestSettings,
     SchedulerSettings,
     BambooHRSettings,
+    BambooHRWebhookSettings,
     FreshBooksSettings,
+    FreshBooksWebhookSettings,
     ZohoSettings,
 )
 

@@ -1,0 +1,130 @@
+"""Registering our webhook at BambooHR (fact sheet section 11), for ingest's registrations.
+
+``POST /api/v1/webhooks`` with the event-based family and the monitored fields answers 201
+with the webhook's ``id`` and its ``privateKey``, shown this once: it is the HMAC key of
+every delivery (``services/bamboohr/webhook.py``). ``DELETE /api/v1/webhooks/{id}`` removes
+it (404 = already gone). The webhook is owned by whoever created it (a permissioned
+webhook), so the same connection's credentials are used to delete it. BambooHR wants an
+``https://`` URL: set ``MLC_PUBLIC_URL`` to the https address the vendor reaches us on.
+
+Authorization: an OAuth connection's access token (scope ``webhooks.write``, which
+``MLC_BAMBOOHR_SCOPE`` must include), or an API-key connection's key as the Basic user.
+
+The settings below (prefix ``MLC_BAMBOOHR_``) belong in ``settings.py``; they sit here while
+that file is being changed by the BambooHR source's work, under the same variable names.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.bamboohr.auth import BambooHRAuth
+from services.bamboohr.settings import BambooHRSettings
+from services.ingest.webhook_registrations import Registered, VendorAccess
+from services.runtime.oauth_tokens import VendorCallError
+
+__all__ = ["BambooHRWebhookRegistrar", "BambooHRWebhookSettings"]
+
+
+class BambooHRWebhookSettings(BaseSettings):
+    """What the registered webhook asks BambooHR for."""
+
+    model_config = SettingsConfigDict(env_prefix="MLC_BAMBOOHR_", extra="ignore")
+
+    webhook_events: tuple[str, ...] = Field(
+        default=("employee.created", "employee.updated", "employee.deleted"),
+        description="Events the registered webhook asks for (the event-based family).",
+    )
+    webhook_monitor_fields: tuple[str, ...] = Field(
+        default=(
+            "firstName",
+            "lastName",
+            "workEmail",
+            "jobTitle",
+            "department",
+            "division",
+            "status",
+            "employmentHistoryStatus",
+            "reportsTo",
+        ),
+        description="Fields whose change fires employee.updated (what the people flows map).",
+    )
+    webhook_name: str = Field(
+        default="ml-connector people", description="Name the webhook is registered under."
+    )
+
+
+class BambooHRWebhookRegistrar:
+    """The BambooHR knowledge behind ingest's ``WebhookRegistrar``."""
+
+    def __init__(
+        self, settings: BambooHRSettings, webhook: BambooHRWebhookSettings | None = None
+    ) -> None:
+        self._settings = webhook or BambooHRWebhookSettings()
+        self._auth = BambooHRAuth(settings)
+
+    def _company_and_header(self, access: VendorAccess) -> tuple[str, str]:
+        if access.tokens is not None:
+            return access.tokens.extra["company_url"], f"Bearer {access.tokens.access_token}"
+        subdomain = access.settings.get("company_domain") or access.settings.get("subdomain", "")
+        key = access.secrets.get("api_key", "")
+        basic = base64.b64encode(f"{key}:x".encode()).decode()
+        return self._auth.company_url({"subdomain": subdomain}), f"Basic {basic}"
+
+    async def register(self, http: httpx.AsyncClient, access: VendorAccess, url: str) -> Registered:
+        company_url, authorization = self._company_and_header(access)
+        s = self._settings
+        body: dict[str, Any] = {
+            "name": s.webhook_name,
+            "url": url,
+            "format": "json",
+            "events": list(s.webhook_events),
+            "monitorFields": list(s.webhook_monitor_fields),
+        }
+        answer = await http.post(
+            f"{company_url}/api/v1/webhooks",
+            json=body,
+            headers={"Authorization": authorization, "Accept": "application/json"},
+        )
+        if answer.status_code != 201:
+            msg = f"BambooHR refused the webhook (HTTP {answer.status_code}): {_errors(answer)}"
+            raise VendorCallError(msg, unauthorized=answer.status_code == 401)
+        created = answer.json()
+        webhook_id = str(created["id"])
+        return Registered(webhook_ids=(webhook_id,), secrets={webhook_id: created["privateKey"]})
+
+    async def unregister(
+        self, http: httpx.AsyncClient, access: VendorAccess, webhook_ids: Sequence[str]
+    ) -> None:
+        company_url, authorization = self._company_and_header(access)
+        for webhook_id in webhook_ids:
+            answer = await http.delete(
+                f"{company_url}/api/v1/webhooks/{webhook_id}",
+                headers={"Authorization": authorization, "Accept": "application/json"},
+            )
+            if answer.status_code not in (200, 204, 404):
+                msg = f"BambooHR did not delete webhook {webhook_id} (HTTP {answer.status_code})"
+                raise VendorCallError(msg, unauthorized=answer.status_code == 401)
+
+
+def _errors(answer: httpx.Response) -> str:
+    """The webhook API's error text: ``{"errors": [{"error": ..., "issues": [...]}]}``."""
+    try:
+        body = answer.json()
+    except ValueError:
+        return answer.text[:200]
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if isinstance(errors, dict):
+        errors = [errors]
+    parts: list[str] = []
+    for error in errors or []:
+        if isinstance(error, dict):
+            parts.append(str(error.get("error", "")))
+            parts.extend(str(issue) for issue in error.get("issues") or [])
+    return "; ".join(p for p in parts if p) or answer.text[:200]

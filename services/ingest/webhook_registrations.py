@@ -1,0 +1,388 @@
+"""Webhook registration at the vendor, vendor-neutral: done when a connection becomes active.
+
+Nobody pastes webhook secrets. When a connection becomes active (OAuth consent completed,
+or a key/password connection added), :meth:`WebhookRegistrations.connection_active` asks
+that vendor's registrar (``services/<vendor>/webhook_registration.py``) to register our
+intake URL ``$MLC_PUBLIC_URL/webhooks/<vendor>/<connection id>`` through the vendor's own
+API, and stores what the vendor hands back:
+
+- each secret encrypted as the credential ``webhook_secret:<webhook id>``, where the
+  intake (``services/ingest/webhooks.py``) reads it;
+- the vendor's webhook ids and our URL in the connection's settings, under
+  :data:`REGISTRATION_KEY` (``{"state": "registered", "ids": [...], "url": ...}``).
+
+FreshBooks hands back no secret: it sends a verifier to the URL, which the intake stores as
+``webhook_verifier:<callback id>`` and passes to :meth:`WebhookRegistrations.confirm_handshake`;
+that confirms it at the vendor and keeps it as ``webhook_secret:<callback id>``.
+
+Schedules. Every new connection gets the default schedules in its settings
+(``services/ingest/schedule_specs.py``): a daily reconciliation always, and a poll only
+when webhooks are off. Webhooks are off when the vendor has no registrar, when
+``MLC_WEBHOOKS_ENABLED`` is false, when the connection's settings say ``webhooks: off``,
+or when registration failed. A failed registration never loses the connection: it stays
+active, its settings say ``{"state": "failed", "reason": ...}``, a poll schedule is stored
+and an audit entry ``webhook.registration_failed`` says why.
+
+Removal: :meth:`WebhookRegistrations.connection_removing` deletes the registrations at the
+vendor before the connection's credentials go. If the vendor cannot be reached the
+connection is still removed and ``webhook.unregister_failed`` names the ids left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final, Literal, Protocol, runtime_checkable
+
+import httpx
+
+from schemas.envelope import utcnow
+from services.ingest.schedule_specs import SCHEDULES_KEY
+from services.ingest.webhooks import ROUTE_PATH, SECRET_FIELD, VERIFIER_FIELD_PREFIX
+from services.runtime.logging import get_logger
+from services.runtime.oauth_tokens import (
+    TOKENS_FIELD,
+    OAuthRefusedError,
+    TokenKeeper,
+    TokenRefresher,
+    TokenSet,
+    VendorCallError,
+)
+from services.runtime.store import ConnectionRecord, Repositories, StateStore
+from services.runtime.vault import Vault, VaultError
+
+__all__ = [
+    "ACTOR",
+    "OFF_VALUES",
+    "REGISTRATION_KEY",
+    "WEBHOOKS_OPTION",
+    "HandshakeConfirmer",
+    "Registered",
+    "ScheduleDefaults",
+    "VendorAccess",
+    "WebhookRegistrar",
+    "WebhookRegistrations",
+    "intake_url",
+]
+
+ACTOR: Final = "ingest"
+REGISTRATION_KEY: Final = "webhook_registration"
+"""Connection settings key holding ``{"state", "ids", "url", "reason"}``."""
+WEBHOOKS_OPTION: Final = "webhooks"
+"""Connection setting (``--set webhooks=off``) that turns webhooks off for one connection."""
+OFF_VALUES: Final = frozenset({"off", "false", "0", "no", "disabled"})
+
+RegistrationState = Literal["registered", "failed", "off"]
+
+_log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class VendorAccess:
+    """What a registrar may use to call the vendor for one connection."""
+
+    connection_id: str
+    settings: Mapping[str, Any]
+    secrets: Mapping[str, str]
+    """Decrypted key/password credentials (empty for OAuth connections)."""
+    tokens: TokenSet | None
+    """A valid OAuth access token, or None for key/password connections."""
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """What the vendor answered: its webhook ids and, per id, the secret it handed back."""
+
+    webhook_ids: tuple[str, ...]
+    secrets: Mapping[str, str] = field(default_factory=dict)
+
+
+class WebhookRegistrar(Protocol):
+    """One vendor's registration knowledge (``services/<vendor>/webhook_registration.py``).
+
+    Both calls raise :class:`VendorCallError` when the vendor refuses, and let
+    ``httpx.HTTPError`` through when it cannot be reached.
+    """
+
+    async def register(self, http: httpx.AsyncClient, access: VendorAccess, url: str) -> Registered:
+        """Register ``url`` for the events the connection's flows need."""
+        ...
+
+    async def unregister(
+        self, http: httpx.AsyncClient, access: VendorAccess, webhook_ids: Sequence[str]
+    ) -> None:
+        """Delete these registrations; one already gone is not an error."""
+        ...
+
+
+@runtime_checkable
+class HandshakeConfirmer(Protocol):
+    """A vendor that confirms a registration with a verifier it sends to the URL (FreshBooks)."""
+
+    async def confirm(
+        self, http: httpx.AsyncClient, access: VendorAccess, webhook_id: str, verifier: str
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleDefaults:
+    """The schedules a new connection gets (``MLC_POLL_EVERY_SECONDS`` and friends)."""
+
+    poll_every_seconds: int = 300
+    reconcile_every_seconds: int = 86_400
+    reconcile_offset_seconds: int = 7_200
+
+    def schedules(self, *, poll: bool) -> list[dict[str, Any]]:
+        reconcile = {
+            "name": "reconcile",
+            "kind": "reconcile",
+            "every_seconds": self.reconcile_every_seconds,
+            "offset_seconds": self.reconcile_offset_seconds % self.reconcile_every_seconds,
+        }
+        if not poll:
+            return [reconcile]
+        return [
+            {"name": "poll", "kind": "poll", "every_seconds": self.poll_every_seconds},
+            reconcile,
+        ]
+
+
+def intake_url(public_url: str, vendor: str, connection_id: str) -> str:
+    """Where the vendor sends this connection's webhooks."""
+    path = ROUTE_PATH.format(vendor=vendor, connection_id=connection_id)
+    return public_url.rstrip("/") + path
+
+
+def _with_schedules(
+    settings: Mapping[str, Any], defaults: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The stored schedules plus each default whose name is not taken (operator's win)."""
+    stored = [dict(s) for s in settings.get(SCHEDULES_KEY) or () if isinstance(s, Mapping)]
+    taken = {s.get("name") for s in stored}
+    return stored + [d for d in defaults if d["name"] not in taken]
+
+
+class WebhookRegistrations:
+    """Registers, confirms and removes connections' webhooks at their vendors."""
+
+    def __init__(
+        self,
+        *,
+        store: StateStore,
+        vault: Vault,
+        registrars: Mapping[str, WebhookRegistrar],
+        public_url: str,
+        http: Callable[[str], httpx.AsyncClient],
+        refreshers: Mapping[str, TokenRefresher] | None = None,
+        enabled: bool = True,
+        schedules: ScheduleDefaults | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._store = store
+        self._vault = vault
+        self._registrars = dict(registrars)
+        self._public_url = public_url
+        self._http = http
+        self._enabled = enabled
+        self._schedules = schedules or ScheduleDefaults()
+        self._keepers = {
+            vendor: TokenKeeper(
+                store=store, vault=vault, refresher=refresher, http=http, clock=clock
+            )
+            for vendor, refresher in (refreshers or {}).items()
+        }
+        self._confirming: set[asyncio.Task[bool]] = set()
+
+    # --- becoming active ----------------------------------------------------------------------
+
+    async def connection_active(self, connection_id: str) -> RegistrationState | None:
+        """Register the connection's webhooks (or not) and store its default schedules.
+
+        Never raises for a vendor's refusal or silence: the connection stays, polled.
+        Returns the registration state, or None when the connection does not exist.
+        """
+        record = await self._record(connection_id)
+        if record is None:
+            return None
+        registrar = self._registrars.get(record.vendor)
+        off_reason = self._off_reason(record, has_registrar=registrar is not None)
+        if registrar is None or off_reason is not None:
+            await self._settle(record, state="off", reason=off_reason, poll=True)
+            return "off"
+        url = intake_url(self._public_url, record.vendor, connection_id)
+        try:
+            access = await self._access(record)
+            async with self._http(connection_id) as http:
+                registered = await registrar.register(http, access, url)
+        except (VendorCallError, OAuthRefusedError, VaultError, httpx.HTTPError) as error:
+            reason = _reason(error)
+            _log.warning("webhook_registration_failed", vendor=record.vendor, reason=reason)
+            await self._settle(record, state="failed", reason=reason, poll=True, url=url)
+            return "failed"
+        await self._settle(record, state="registered", poll=False, url=url, registered=registered)
+        return "registered"
+
+    def _off_reason(self, record: ConnectionRecord, *, has_registrar: bool) -> str | None:
+        if not has_registrar:
+            return f"{record.vendor} webhooks are not registered by ml-connector"
+        if not self._enabled:
+            return "webhooks are turned off (MLC_WEBHOOKS_ENABLED=false)"
+        if str(record.settings.get(WEBHOOKS_OPTION, "on")).strip().lower() in OFF_VALUES:
+            return "webhooks are turned off for this connection (webhooks=off)"
+        return None
+
+    async def _settle(
+        self,
+        record: ConnectionRecord,
+        *,
+        state: RegistrationState,
+        poll: bool,
+        reason: str | None = None,
+        url: str | None = None,
+        registered: Registered | None = None,
+    ) -> None:
+        """Store the outcome: secrets, the registration record, schedules, an audit entry."""
+        ids = list(registered.webhook_ids) if registered else []
+        registration: dict[str, Any] = {"state": state, "ids": ids}
+        if url is not None:
+            registration["url"] = url
+        if reason is not None:
+            registration["reason"] = reason
+        async with self._store.transaction() as tx:
+            current = await tx.connections.get(record.id)
+            if current is None:  # removed meanwhile: nothing to keep
+                return
+            for webhook_id, secret in (registered.secrets if registered else {}).items():
+                await self._put_secret(tx, record.id, webhook_id, secret)
+            settings = dict(current.settings)
+            settings[REGISTRATION_KEY] = registration
+            settings[SCHEDULES_KEY] = _with_schedules(
+                settings, self._schedules.schedules(poll=poll)
+            )
+            await tx.connections.update(record.id, settings=settings)
+            action = {
+                "registered": "webhook.registered",
+                "failed": "webhook.registration_failed",
+                "off": "webhook.off",
+            }[state]
+            detail: dict[str, Any] = {"vendor": record.vendor, "ids": ids}
+            if url is not None:
+                detail["url"] = url
+            if reason is not None:
+                detail["reason"] = reason
+            await tx.audit_log.append(actor=ACTOR, action=action, subject=record.id, detail=detail)
+
+    async def _put_secret(
+        self, tx: Repositories, connection_id: str, webhook_id: str, secret: str
+    ) -> None:
+        name = f"{SECRET_FIELD}:{webhook_id}"
+        token = self._vault.encrypt(secret, connection_id=connection_id, field=name)
+        await tx.credentials.put(connection_id, name, token=token, key_id=Vault.key_id_of(token))
+
+    # --- FreshBooks-style handshakes ----------------------------------------------------------
+
+    def handshake_received(
+        self, vendor: str, connection_id: str, webhook_id: str, verifier: str
+    ) -> None:
+        """Confirm in the background (the vendor's handshake request is answered first)."""
+        if not isinstance(self._registrars.get(vendor), HandshakeConfirmer):
+            return
+        task = asyncio.create_task(self.confirm_handshake(connection_id, webhook_id, verifier))
+        self._confirming.add(task)
+        task.add_done_callback(self._confirming.discard)
+
+    async def confirm_handshake(self, connection_id: str, webhook_id: str, verifier: str) -> bool:
+        """Send the verifier back to the vendor; keep it as the callback's secret if accepted."""
+        record = await self._record(connection_id)
+        registrar = self._registrars.get(record.vendor) if record else None
+        if record is None or not isinstance(registrar, HandshakeConfirmer):
+            return False
+        try:
+            access = await self._access(record)
+            async with self._http(connection_id) as http:
+                await registrar.confirm(http, access, webhook_id, verifier)
+        except (VendorCallError, OAuthRefusedError, VaultError, httpx.HTTPError) as error:
+            async with self._store.transaction() as tx:
+                await tx.audit_log.append(
+                    actor=ACTOR,
+                    action="webhook.confirm_failed",
+                    subject=connection_id,
+                    detail={"vendor": record.vendor, "id": webhook_id, "reason": _reason(error)},
+                )
+            return False
+        async with self._store.transaction() as tx:
+            await self._put_secret(tx, connection_id, webhook_id, verifier)
+            await tx.credentials.delete(connection_id, VERIFIER_FIELD_PREFIX + webhook_id)
+            await tx.audit_log.append(
+                actor=ACTOR,
+                action="webhook.confirmed",
+                subject=connection_id,
+                detail={"vendor": record.vendor, "id": webhook_id},
+            )
+        return True
+
+    async def aclose(self) -> None:
+        """Wait for confirmations still running (each is a couple of vendor calls)."""
+        if self._confirming:
+            await asyncio.gather(*self._confirming, return_exceptions=True)
+
+    # --- removal ------------------------------------------------------------------------------
+
+    async def connection_removing(self, connection_id: str) -> None:
+        """Delete the connection's registrations at the vendor (before its credentials go)."""
+        record = await self._record(connection_id)
+        if record is None:
+            return
+        registration = record.settings.get(REGISTRATION_KEY) or {}
+        ids = [str(i) for i in registration.get("ids") or ()]
+        registrar = self._registrars.get(record.vendor)
+        if not ids or registrar is None:
+            return
+        try:
+            access = await self._access(record)
+            async with self._http(connection_id) as http:
+                await registrar.unregister(http, access, ids)
+        except (VendorCallError, OAuthRefusedError, VaultError, httpx.HTTPError) as error:
+            action, detail = "webhook.unregister_failed", {"reason": _reason(error)}
+        else:
+            action, detail = "webhook.unregistered", {}
+        async with self._store.transaction() as tx:
+            await tx.audit_log.append(
+                actor=ACTOR,
+                action=action,
+                subject=connection_id,
+                detail={"vendor": record.vendor, "ids": ids, **detail},
+            )
+
+    # --- shared -------------------------------------------------------------------------------
+
+    async def _record(self, connection_id: str) -> ConnectionRecord | None:
+        async with self._store.transaction() as tx:
+            return await tx.connections.get(connection_id)
+
+    async def _access(self, record: ConnectionRecord) -> VendorAccess:
+        """The connection's credentials: a fresh access token, or its decrypted secrets."""
+        async with self._store.transaction() as tx:
+            stored = await tx.credentials.list(connection_id=record.id)
+        has_tokens = any(c.field == TOKENS_FIELD for c in stored)
+        keeper = self._keepers.get(record.vendor)
+        tokens = await keeper.access_token(record.id) if keeper and has_tokens else None
+        secrets = {
+            c.field: self._vault.decrypt(c.token, connection_id=record.id, field=c.field)
+            for c in stored
+            if c.field != TOKENS_FIELD
+            and not c.field.startswith((SECRET_FIELD, VERIFIER_FIELD_PREFIX, "oauth_"))
+        }
+        return VendorAccess(
+            connection_id=record.id, settings=record.settings, secrets=secrets, tokens=tokens
+        )
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, httpx.HTTPError):
+        return f"the vendor did not answer: {type(error).__name__}"
+    if isinstance(error, VaultError):
+        return "the connection's credentials cannot be decrypted"
+    return str(error) or type(error).__name__

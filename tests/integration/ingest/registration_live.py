@@ -1,0 +1,153 @@
+"""An ingest service with webhook registrations, on a real socket, next to a vendor sandbox.
+
+``registration_world`` serves the vendor's sandbox and the real ingest app
+(``build_app`` with the operator API, the OAuth routes and ``WebhookRegistrations``) on
+ports chosen up front, so ``MLC_PUBLIC_URL`` is known before anything registers. Vendors
+that insist on https (BambooHR, BILL) are given ``https://hooks.example.test`` as the public
+URL; the sandbox's delivery override then sends to the local ingest instead.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sandboxes.kit import VendorSandbox, build_app, serve
+from services.ingest.app import IngestParts
+from services.ingest.app import build_app as build_ingest
+from services.ingest.connections import OperatorConnections
+from services.ingest.oauth import KeyVendor, OAuthFlow, OAuthVendor, oauth_routes, vendor_http
+from services.ingest.operator_api import operator_routes
+from services.ingest.settings import IngestSettings
+from services.ingest.webhook_registrations import WebhookRegistrar, WebhookRegistrations
+from services.runtime.bus import create_broker
+from services.runtime.oauth_tokens import TokenRefresher
+from services.runtime.store import AuditRecord, ConnectionRecord, StateStore
+from services.runtime.vault import Vault, generate_key_ring_entry
+
+__all__ = ["OPERATOR", "Knowledge", "RegistrationWorld", "audit_actions", "registration_world"]
+
+TOKEN = "registration-test-token"
+OPERATOR = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """A vendor's parts for the test, built once the sandbox's base URL is known."""
+
+    registrar: WebhookRegistrar
+    oauth: OAuthVendor | None = None
+    key_vendor: KeyVendor | None = None
+    refresher: TokenRefresher | None = None
+
+
+@dataclass
+class RegistrationWorld:
+    vendor: str
+    sandbox: httpx.AsyncClient
+    sandbox_url: str
+    ingest: httpx.AsyncClient
+    ingest_url: str
+    public_url: str
+    store: StateStore
+    vault: Vault
+    registrations: WebhookRegistrations
+
+    async def connection(self, connection_id: str) -> ConnectionRecord:
+        async with self.store.transaction() as tx:
+            record = await tx.connections.get(connection_id)
+        assert record is not None
+        return record
+
+    async def credential_fields(self, connection_id: str) -> list[str]:
+        async with self.store.transaction() as tx:
+            stored = await tx.credentials.list(connection_id=connection_id)
+        return sorted(c.field for c in stored)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def registration_world(
+    tmp_path: Path,
+    *,
+    vendor: str,
+    sandbox_app: VendorSandbox,
+    knowledge: Callable[[str, Mapping[str, Any]], Knowledge],
+    bootstrap: str,
+    https_public_url: bool = False,
+    webhooks_enabled: bool = True,
+) -> AsyncIterator[RegistrationWorld]:
+    store = await StateStore.open(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
+    vault = Vault.from_text(generate_key_ring_entry("k1"))
+    port = _free_port()
+    ingest_url = f"http://127.0.0.1:{port}"
+    public_url = "https://hooks.example.test" if https_public_url else ingest_url
+    try:
+        async with (
+            serve(build_app(sandbox_app)) as sandbox_server,
+            httpx.AsyncClient(base_url=sandbox_server.base_url, timeout=10) as sandbox,
+        ):
+            creds = (await sandbox.post("/_sandbox/credentials")).json()
+            made = knowledge(sandbox_server.base_url, creds)
+            registrations = WebhookRegistrations(
+                store=store,
+                vault=vault,
+                registrars={vendor: made.registrar},
+                refreshers={vendor: made.refresher} if made.refresher else None,
+                public_url=public_url,
+                http=vendor_http,
+                enabled=webhooks_enabled,
+            )
+            flow = OAuthFlow(
+                store=store,
+                vault=vault,
+                vendors={vendor: made.oauth} if made.oauth else {},
+                key_vendors={vendor: made.key_vendor} if made.key_vendor else None,
+                on_active=registrations.connection_active,
+            )
+            operations = OperatorConnections(store, vault, lifecycle=registrations)
+            settings = IngestSettings(kafka_bootstrap_servers=bootstrap, public_url=public_url)
+            parts = IngestParts(
+                settings=settings, store=store, vault=vault, broker=create_broker(settings)
+            )
+            app = build_ingest(
+                parts,
+                routes=[
+                    *operator_routes(store, operations, operator_token=TOKEN),
+                    *oauth_routes(flow, operator_token=TOKEN),
+                ],
+                registrations=registrations,
+            )
+            async with (
+                serve(app, port=port),
+                httpx.AsyncClient(base_url=ingest_url, headers=OPERATOR, timeout=30) as ingest,
+            ):
+                yield RegistrationWorld(
+                    vendor=vendor,
+                    sandbox=sandbox,
+                    sandbox_url=sandbox_server.base_url,
+                    ingest=ingest,
+                    ingest_url=ingest_url,
+                    public_url=public_url,
+                    store=store,
+                    vault=vault,
+                    registrations=registrations,
+                )
+    finally:
+        await store.close()
+
+
+async def audit_actions(store: StateStore, subject: str) -> list[AuditRecord]:
+    async with store.transaction() as tx:
+        return list(reversed(await tx.audit_log.list(subject=subject, limit=100)))

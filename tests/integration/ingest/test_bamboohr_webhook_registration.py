@@ -1,0 +1,174 @@
+"""BambooHR webhooks registered by ingest itself, over real sockets and the real Kafka.
+
+Adding an API-key connection through the operator API registers a webhook at the BambooHR
+sandbox pointing at ``$MLC_PUBLIC_URL/webhooks/bamboohr/<id>``; the privateKey it hands back
+is stored encrypted and verifies the sandbox's next signed delivery through the running
+intake. Removing the connection removes the webhook. A refused registration leaves the
+connection active with a poll schedule and an audit entry; so does ``webhooks=off``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sandboxes.bamboohr.app import BambooHRSandbox
+from sandboxes.bamboohr.seed import ADMIN_API_KEY
+from sandboxes.kit import wait_until
+from services.bamboohr.auth import BambooHRAuth
+from services.bamboohr.settings import BambooHRSettings
+from services.bamboohr.webhook_registration import BambooHRWebhookRegistrar
+from services.ingest.schedule_specs import schedules_of
+from services.ingest.webhook_registrations import REGISTRATION_KEY
+from tests.integration.ingest.ingest_live import raw_deliveries
+from tests.integration.ingest.registration_live import (
+    Knowledge,
+    RegistrationWorld,
+    audit_actions,
+    registration_world,
+)
+
+GATEWAY = "/api/gateway.php/acme/v1"
+ADMIN = httpx.BasicAuth(ADMIN_API_KEY, "x")
+EMPLOYEE = "108"
+
+
+def bamboohr(base_url: str, _: Mapping[str, Any]) -> Knowledge:
+    settings = BambooHRSettings(company_url_template=f"{base_url}/{{subdomain}}.bamboohr.com")
+    return Knowledge(
+        registrar=BambooHRWebhookRegistrar(settings), key_vendor=BambooHRAuth(settings)
+    )
+
+
+@pytest.fixture
+async def world(tmp_path: Path, kafka_bootstrap: str) -> AsyncIterator[RegistrationWorld]:
+    async with registration_world(
+        tmp_path,
+        vendor="bamboohr",
+        sandbox_app=BambooHRSandbox(),
+        knowledge=bamboohr,
+        bootstrap=kafka_bootstrap,
+        https_public_url=True,  # BambooHR refuses anything but https
+    ) as made:
+        yield made
+
+
+async def _add(world: RegistrationWorld, **options: str) -> str:
+    answer = await world.ingest.post(
+        "/api/v1/connections",
+        json={
+            "vendor": "bamboohr",
+            "display_name": "Acme HR",
+            "credentials": {"api_key": ADMIN_API_KEY, "company_domain": "acme"},
+            "options": options,
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
+async def _hooks(world: RegistrationWorld) -> list[dict[str, Any]]:
+    answer = await world.sandbox.get(f"{GATEWAY}/webhooks", auth=ADMIN)
+    assert answer.status_code == 200, answer.text
+    hooks: list[dict[str, Any]] = answer.json()["webhooks"]
+    return hooks
+
+
+async def test_adding_a_connection_registers_a_webhook_whose_key_verifies_deliveries(
+    world: RegistrationWorld, kafka_bootstrap: str
+) -> None:
+    connection_id = await _add(world)
+
+    expected_url = f"https://hooks.example.test/webhooks/bamboohr/{connection_id}"
+    [hook] = await _hooks(world)
+    assert hook["url"] == expected_url
+    detail = (await world.sandbox.get(f"{GATEWAY}/webhooks/{hook['id']}", auth=ADMIN)).json()
+    assert detail["events"] == ["employee.created", "employee.updated", "employee.deleted"]
+    assert "department" in detail["monitorFields"]
+
+    record = await world.connection(connection_id)
+    assert record.settings[REGISTRATION_KEY] == {
+        "state": "registered",
+        "ids": [hook["id"]],
+        "url": expected_url,
+    }
+    assert f"webhook_secret:{hook['id']}" in await world.credential_fields(connection_id)
+    # Webhooks on: reconciliation only, no poll.
+    assert [s.name for s in schedules_of(record.settings).schedules] == ["reconcile"]
+    actions = [e.action for e in await audit_actions(world.store, connection_id)]
+    assert actions == ["connection.created", "webhook.registered"]
+
+    # The sandbox sends where https://hooks.example.test would route: the running intake.
+    local = f"{world.ingest_url}/webhooks/bamboohr/{connection_id}"
+    await world.sandbox.post("/_sandbox/webhooks", json={"url": local})
+    changed = await world.sandbox.post(
+        "/_sandbox/actions/change_department",
+        json={"employeeId": EMPLOYEE, "department": "Strategy"},
+    )
+    assert changed.status_code == 200, changed.text
+
+    async def answered() -> list[dict[str, Any]] | None:
+        records = (await world.sandbox.get("/_sandbox/webhooks")).json()["deliveries"]
+        done = [r for r in records if r["status"] is not None]
+        return done or None
+
+    [attempt] = await wait_until(answered, timeout_seconds=30, message="a delivery answered")
+    assert attempt["status"] == 200, attempt
+    [event] = await raw_deliveries(kafka_bootstrap, "raw.bamboohr", connection_id)
+    assert event["body"] == attempt["body"]
+
+
+async def test_removing_the_connection_removes_its_webhook(world: RegistrationWorld) -> None:
+    connection_id = await _add(world)
+    assert len(await _hooks(world)) == 1
+
+    removed = await world.ingest.delete(f"/api/v1/connections/{connection_id}")
+
+    assert removed.status_code == 204, removed.text
+    assert await _hooks(world) == []
+    actions = [e.action for e in await audit_actions(world.store, connection_id)]
+    assert actions[-2:] == ["webhook.unregistered", "connection.removed"]
+
+
+async def test_a_refused_registration_keeps_the_connection_and_stores_a_poll_schedule(
+    world: RegistrationWorld,
+) -> None:
+    await world.sandbox.post(
+        "/_sandbox/faults",
+        json={"path": "/webhooks$", "method": "POST", "status": 403, "body": {"errors": []}},
+    )
+
+    connection_id = await _add(world)
+
+    record = await world.connection(connection_id)
+    assert record.status == "active"
+    registration = record.settings[REGISTRATION_KEY]
+    assert registration["state"] == "failed"
+    assert "HTTP 403" in registration["reason"]
+    schedules = {s.name: s for s in schedules_of(record.settings).schedules}
+    assert schedules["poll"].kind == "poll"
+    assert schedules["reconcile"].every_seconds == 86_400
+    [failure] = [
+        e for e in await audit_actions(world.store, connection_id) if e.action.startswith("webhook")
+    ]
+    assert failure.action == "webhook.registration_failed"
+    assert "HTTP 403" in failure.detail["reason"]
+    assert await _hooks(world) == []
+
+
+async def test_webhooks_off_for_a_connection_registers_nothing_and_polls(
+    world: RegistrationWorld,
+) -> None:
+    connection_id = await _add(world, webhooks="off")
+
+    record = await world.connection(connection_id)
+    assert record.settings[REGISTRATION_KEY]["state"] == "off"
+    assert {s.name for s in schedules_of(record.settings).schedules} == {"poll", "reconcile"}
+    assert await _hooks(world) == []
+    assert not any(
+        f.startswith("webhook_secret") for f in await world.credential_fields(connection_id)
+    )
