@@ -187,15 +187,24 @@ class FreshBooksHandlers:
                 await repos.ledger.record_outcome(self._service, done_key, "polled")
 
 
-def build_router(handlers: FreshBooksHandlers, *, group_id: str = SERVICE) -> KafkaRouter:
-    """The service's subscribers; each body is one call into the handlers."""
+def build_router(
+    handlers: FreshBooksHandlers,
+    *,
+    group_id: str = SERVICE,
+    employee_topic: str = EmployeeChanged.topic_name,
+    callback_topic: str = raw_topic(VENDOR),
+) -> KafkaRouter:
+    """The service's subscribers; each body is one call into the handlers.
+
+    The topics are parameters only so tests can run on topics of their own.
+    """
     router = KafkaRouter()
 
-    @subscriber(router, EmployeeChanged.topic_name, group_id=group_id)
+    @subscriber(router, employee_topic, group_id=group_id)
     async def sync_employee_to_freshbooks(event: EmployeeChanged) -> None:
         await handlers.employee_changed(event)
 
-    @subscriber(router, raw_topic(VENDOR), group_id=group_id)
+    @subscriber(router, callback_topic, group_id=group_id)
     async def attribute_expense_departments(data: dict[str, Any]) -> None:
         await handlers.raw_message(data)
 
