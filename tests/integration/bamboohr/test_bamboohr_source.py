@@ -1,0 +1,218 @@
+"""The BambooHR source end to end: raw.bamboohr in, people.* out, the sandbox as BambooHR."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import orjson
+
+from schemas.envelope import utcnow
+from services.bamboohr.handlers import CHANGED_SINCE_WATERMARK
+from services.bamboohr.mapping import EMPLOYEE_FIELDS
+from services.runtime.oauth_tokens import TOKENS_FIELD, load_tokens
+from tests.integration.bamboohr.bamboohr_source_rig import Rig, TopicMaker, source_rig
+
+SEED_SIZE = 40
+LIAM = "108"  # Liam Walsh, Creative, active
+RYAN = "140"  # Ryan Mitchell, terminated 2025-03-28
+READS = {"GET", "POST /reports/custom"}
+
+
+def _webhook(employee_id: str, changed: list[str], kind: str = "employee.updated") -> str:
+    data: dict[str, object] = {"companyId": "12345", "employeeId": employee_id}
+    if kind == "employee.updated":
+        data["changedFields"] = changed
+    body = {"type": kind, "timestamp": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"), "data": data}
+    return orjson.dumps(body).decode()
+
+
+def _only_reads(requests: list[dict[str, object]]) -> bool:
+    """Nothing is ever written back: GETs, and the report POST that only reads."""
+    return all(r["method"] == "GET" or str(r["path"]).endswith("/reports/custom") for r in requests)
+
+
+async def test_a_webhook_delivery_is_re_read_and_published_as_a_full_snapshot(rig: Rig) -> None:
+    await rig.act("change_department", {"employeeId": LIAM, "department": "Strategy"})
+    await rig.clear_requests()
+    stored = await rig.employee_record(LIAM)
+
+    delivery = await rig.deliver(_webhook(LIAM, ["department", "payRate"]))
+    [employee] = await rig.employees(delivery, 1)
+
+    assert employee["type"] == "EmployeeChanged"
+    assert employee["connection_id"] == rig.connection_id
+    assert employee["employee_id"] == LIAM
+    assert (employee["first_name"], employee["last_name"]) == ("Liam", "Walsh")
+    assert employee["department"] == "Strategy"
+    assert employee["division"] == stored["division"]
+    assert employee["job_title"] == stored["jobTitle"]
+    assert employee["work_email"] == stored["workEmail"]
+    assert employee["hire_date"] == stored["hireDate"]
+    assert employee["status"] == "active"
+    assert employee["changed_fields"] == ["department"]
+    assert datetime.fromisoformat(employee["source_updated_at"]) >= datetime.fromisoformat(
+        stored["lastChanged"]
+    )
+    assert employee["causation_id"] == str(delivery.event_id)
+    [call] = await rig.vendor_requests()
+    assert (call["method"], call["path"].rsplit("/", 1)[-1]) == ("GET", LIAM)
+    assert set(call["query"].split("fields=", 1)[1].split(",")) == set(EMPLOYEE_FIELDS)
+
+
+async def test_a_reconcile_reads_the_whole_seed_in_two_calls_and_a_second_publishes_nothing(
+    rig: Rig,
+) -> None:
+    first = await rig.tick("reconcile")
+    people = await rig.employees(first, SEED_SIZE)
+    units = await rig.wait_outputs(first, rig.topics.departments, 1)
+
+    requests = await rig.vendor_requests()
+    assert len(requests) <= 3, requests  # a handful, not one per employee
+    assert sorted(r["path"].split("/v1/", 1)[1] for r in requests) == [
+        "meta/lists",
+        "reports/custom",
+    ]
+    assert len({p["employee_id"] for p in people}) == SEED_SIZE
+    assert sum(p["status"] == "terminated" for p in people) == 4
+    ryan = next(p for p in people if p["employee_id"] == RYAN)
+    assert (ryan["status"], ryan["termination_date"]) == ("terminated", "2025-03-28")
+    assert {u["kind"] for u in units} == {"department", "division"}
+    assert any(not u["active"] for u in units)  # the archived department is kept, inactive
+
+    await rig.clear_requests()
+    second = await rig.tick("reconcile")
+    await rig.wait_for_call("/reports/custom")  # what the second tick publishes is now fixed
+    # A webhook that never arrived: the next reconcile makes it good, once.
+    await rig.act("change_job_title", {"employeeId": LIAM, "jobTitle": "Art Director"})
+    third = await rig.tick("reconcile")
+    [changed] = await rig.employees(third, 1)
+
+    # The raw topic has one partition: the third tick was handled after the second.
+    assert await rig.outputs(second, rig.topics.employees) == []
+    assert await rig.outputs(second, rig.topics.departments) == []
+    assert (changed["employee_id"], changed["job_title"]) == (LIAM, "Art Director")
+    assert changed["changed_fields"] == ["job_title"]
+    assert await rig.outputs(third, rig.topics.departments) == []
+    assert _only_reads(await rig.vendor_requests())
+
+
+async def test_polls_start_with_everyone_then_read_changes_since_the_watermark(rig: Rig) -> None:
+    first = await rig.tick("poll")
+    await rig.employees(first, SEED_SIZE)
+    async with rig.store.transaction() as repos:
+        mark = await repos.watermarks.get("bamboohr", rig.connection_id, CHANGED_SINCE_WATERMARK)
+    assert mark is not None
+
+    hired = await rig.act(
+        "hire",
+        {"firstName": "Noor", "lastName": "Haddad", "workEmail": "noor.haddad@acmecreative.example",
+         "jobTitle": "Designer", "department": "Creative", "division": "Europe"},
+    )  # fmt: skip
+    await rig.clear_requests()
+    second = await rig.tick("poll")
+    [noor] = await rig.employees(second, 1)
+
+    assert noor["employee_id"] == str(hired["id"])
+    assert (noor["first_name"], noor["work_email"]) == ("Noor", "noor.haddad@acmecreative.example")
+    requests = await rig.vendor_requests()
+    changed = [r for r in requests if r["path"].endswith("/employees/changed")]
+    assert len(changed) == 1
+    since = datetime.fromisoformat(changed[0]["query"].split("since=", 1)[1].replace("Z", "+00:00"))
+    assert since == datetime.fromisoformat(mark) - timedelta(seconds=5)
+    assert len(requests) <= 2, requests
+    async with rig.store.transaction() as repos:
+        moved = await repos.watermarks.get("bamboohr", rig.connection_id, CHANGED_SINCE_WATERMARK)
+    assert moved is not None
+    assert datetime.fromisoformat(moved) == datetime.fromisoformat(
+        (await rig.employee_record(str(hired["id"])))["lastChanged"]
+    )
+
+
+async def test_a_503_with_retry_after_is_waited_out_and_the_call_lands_after(rig: Rig) -> None:
+    fault = {"path": "reports/custom", "status": 503, "retry_after": 1, "count": 1}
+    (await rig.control.post("/_sandbox/faults", json=fault)).raise_for_status()
+
+    tick = await rig.tick("reconcile")
+    await rig.employees(tick, SEED_SIZE)
+
+    reports = [r for r in await rig.vendor_requests() if r["path"].endswith("/reports/custom")]
+    assert [r["status"] for r in reports] == [503, 200]
+    refused, answered = (datetime.fromisoformat(r["time"]) for r in reports)
+    assert answered - refused >= timedelta(seconds=1)
+
+
+async def test_a_malformed_delivery_is_audited_and_skipped_and_the_next_one_is_handled(
+    rig: Rig,
+) -> None:
+    bad = await rig.deliver("this is not json")
+    good = await rig.deliver(_webhook(LIAM, ["firstName"]))
+    [employee] = await rig.employees(good, 1)
+
+    assert employee["employee_id"] == LIAM
+    assert await rig.outputs(bad, rig.topics.employees) == []
+    async with rig.store.transaction() as repos:
+        entries = await repos.audit_log.list(subject=rig.connection_id)
+    skipped = [e for e in entries if e.action == "bamboohr.event_skipped"]
+    assert [e.detail["event_id"] for e in skipped] == [str(bad.event_id)]
+    assert skipped[0].detail["reason"] == "MalformedDeliveryError"
+
+
+async def test_a_deleted_employee_is_published_once_more_as_terminated(rig: Rig) -> None:
+    first = await rig.deliver(_webhook(LIAM, ["firstName"]))
+    await rig.employees(first, 1)
+    # BambooHR's admin deletes the person (the test acts as BambooHR's user, not the source).
+    key = (await rig.control.post("/_sandbox/credentials")).json()["api_key"]
+    removed = await rig.control.delete(
+        f"/acme.bamboohr.com/api/v1/employees/{LIAM}", auth=(key, "x")
+    )
+    assert removed.status_code == 204
+
+    deleted = await rig.deliver(_webhook(LIAM, [], kind="employee.deleted"))
+    [gone] = await rig.employees(deleted, 1)
+
+    assert (gone["employee_id"], gone["status"]) == (LIAM, "terminated")
+    assert (gone["first_name"], gone["last_name"]) == ("Liam", "Walsh")
+    assert gone["changed_fields"] == ["status"]
+
+
+async def test_an_oauth_token_near_expiry_is_refreshed_before_it_is_used(
+    kafka_bootstrap: str,
+    kafka_topic: TopicMaker,
+    unique_name: Callable[[str], str],
+    tmp_path: Path,
+) -> None:
+    async with source_rig(
+        bootstrap=kafka_bootstrap,
+        kafka_topic=kafka_topic,
+        unique_name=unique_name,
+        tmp_path=tmp_path,
+        style="oauth",
+        token_expires_at=utcnow() + timedelta(seconds=60),  # inside the 300 s refresh margin
+    ) as rig:
+        async with rig.store.transaction() as repos:
+            before = await repos.credentials.get(rig.connection_id, TOKENS_FIELD)
+        assert before is not None
+        old = load_tokens(
+            rig.vault.decrypt(before.token, connection_id=rig.connection_id, field=TOKENS_FIELD)
+        )
+
+        delivery = await rig.deliver(_webhook(LIAM, ["department"]))
+        [employee] = await rig.employees(delivery, 1)
+
+        assert employee["employee_id"] == LIAM
+        answer = await rig.control.get("/_sandbox/requests")
+        paths = [r["path"] for r in answer.json()]
+        token_call = next(i for i, p in enumerate(paths) if p.endswith("/token.php"))
+        api_call = next(i for i, p in enumerate(paths) if f"/employees/{LIAM}" in p)
+        assert token_call < api_call
+        assert [r["status"] for r in answer.json()] == [200] * len(paths)  # no 401 first
+        async with rig.store.transaction() as repos:
+            after = await repos.credentials.get(rig.connection_id, TOKENS_FIELD)
+        assert after is not None
+        new = load_tokens(
+            rig.vault.decrypt(after.token, connection_id=rig.connection_id, field=TOKENS_FIELD)
+        )
+        assert new.access_token != old.access_token
+        assert new.expires_at > utcnow() + timedelta(minutes=50)
