@@ -23,9 +23,16 @@ from starlette.routing import BaseRoute, Route
 
 from schemas.envelope import utcnow
 from schemas.raw import RawDelivery
+from services.acumatica.ping import AcumaticaPing
+from services.acumatica.settings import AcumaticaSettings
 from services.bamboohr.auth import BambooHRAuth
 from services.bamboohr.settings import BambooHRSettings
 from services.bamboohr.webhook_registration import BambooHRWebhookRegistrar
+from services.bill.ping import BillPing
+from services.bill.settings import BillSettings
+from services.bill.webhook_registration import BillWebhookRegistrar
+from services.expensify.ping import ExpensifyPing
+from services.expensify.settings import ExpensifySettings
 from services.freshbooks.auth import FreshBooksOAuth
 from services.freshbooks.settings import FreshBooksSettings
 from services.freshbooks.webhook_registration import FreshBooksWebhookRegistrar
@@ -125,6 +132,7 @@ def webhook_registrations(
         registrars={
             "bamboohr": BambooHRWebhookRegistrar(bamboohr),
             "freshbooks": FreshBooksWebhookRegistrar(freshbooks),
+            "bill": BillWebhookRegistrar(load_settings(BillSettings)),
         },
         refreshers={
             "bamboohr": BambooHRAuth(bamboohr),
@@ -159,7 +167,12 @@ def operator_facing_routes(
             "freshbooks": FreshBooksOAuth(load_settings(FreshBooksSettings)),
             "zoho": ZohoOAuth(load_settings(ZohoSettings)),
         },
-        key_vendors={"bamboohr": bamboohr},
+        key_vendors={
+            "bamboohr": bamboohr,
+            "bill": BillPing(load_settings(BillSettings)),
+            "acumatica": AcumaticaPing(load_settings(AcumaticaSettings)),
+            "expensify": ExpensifyPing(load_settings(ExpensifySettings)),
+        },
         on_active=registrations.connection_active if registrations else None,
     )
     operations = OperatorConnections(store, vault, lifecycle=registrations)

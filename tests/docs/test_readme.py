@@ -7,8 +7,11 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings
 
+from services.acumatica.settings import AcumaticaSettings
 from services.bamboohr.settings import BambooHRSettings
 from services.bamboohr.webhook_registration import BambooHRWebhookSettings
+from services.bill.settings import BillSettings
+from services.expensify.settings import ExpensifySettings
 from services.freshbooks.settings import FreshBooksSettings
 from services.freshbooks.webhook_registration import FreshBooksWebhookSettings
 from services.ingest.schedules import SchedulerSettings
@@ -27,6 +30,9 @@ SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (
     FreshBooksSettings,
     FreshBooksWebhookSettings,
     ZohoSettings,
+    BillSettings,
+    AcumaticaSettings,
+    ExpensifySettings,
 )
 
 

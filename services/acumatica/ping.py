@@ -1,0 +1,73 @@
+"""``mlc connections ping`` for Acumatica: sign in, read one record, sign out.
+
+Fact sheet section 3a/3b: ``POST {instance}/entity/auth/login`` with ``name``, ``password``,
+``tenant`` (and ``branch``) answers 204 and session cookies; a wrong password has been seen
+as 500, a licence's login limit as 429. Every session holds one of the licence's API
+logins until it is closed or times out (10 minutes), so the ping always signs out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from services.acumatica.settings import AcumaticaSettings
+from services.runtime.oauth_tokens import VendorCallError
+
+__all__ = ["AcumaticaPing"]
+
+
+class AcumaticaPing:
+    """The Acumatica knowledge behind ingest's ``KeyVendor``."""
+
+    def __init__(self, settings: AcumaticaSettings) -> None:
+        self._settings = settings
+
+    async def ping_with_credentials(
+        self, http: httpx.AsyncClient, secrets: Mapping[str, str], settings: Mapping[str, Any]
+    ) -> str:
+        base = str(settings.get("base_url", "")).rstrip("/")
+        login: dict[str, str] = {
+            "name": str(settings.get("username", "")),
+            "password": secrets.get("password", ""),
+            "tenant": str(settings.get("tenant", "")),
+        }
+        if settings.get("branch"):
+            login["branch"] = str(settings["branch"])
+        # The session lives in the client's cookie jar: the client is this ping's alone.
+        accept = {"Accept": "application/json"}
+        answer = await http.post(f"{base}/entity/auth/login", json=login, headers=accept)
+        if answer.status_code != 204:
+            raise _refused(answer)
+        entity = self._settings.ping_entity
+        try:
+            read = await http.get(
+                f"{base}/entity/{settings.get('endpoint')}/{settings.get('version')}/{entity}",
+                params={"$top": "1", "$select": self._settings.ping_select},
+                headers=accept,
+            )
+            if read.status_code != 200:
+                msg = f"Acumatica {entity} answered HTTP {read.status_code}"
+                raise VendorCallError(msg, unauthorized=read.status_code == 401)
+        finally:
+            await http.post(f"{base}/entity/auth/logout", headers=accept)
+        return f"Acumatica sign-in ok for tenant {login['tenant']}; {entity} readable"
+
+
+def _refused(answer: httpx.Response) -> VendorCallError:
+    text = answer.text[:300]
+    try:
+        body: Any = answer.json()
+        if isinstance(body, dict):
+            text = str(body.get("exceptionMessage") or body.get("message") or text)
+    except ValueError:
+        pass
+    if answer.status_code == 429:
+        msg = f"Acumatica refused the sign-in: API login limit reached ({text})"
+        return VendorCallError(msg)
+    # A wrong password is a 500 with "Invalid credentials" (sheet 3a), not a 401.
+    unauthorized = answer.status_code in (400, 401, 403) or "credential" in text.lower()
+    msg = f"Acumatica refused the sign-in (HTTP {answer.status_code}): {text}"
+    return VendorCallError(msg, unauthorized=unauthorized)
