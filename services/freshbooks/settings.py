@@ -64,5 +64,8 @@ class FreshBooksSettings(BaseSettings):
         description="Poll expenses with search[updated_min] [inferred]; false = full scan.",
     )
     person_lease_seconds: float = Field(
-        default=120.0, gt=0, description="Lease that serialises one person's writes."
+        default=30.0,
+        gt=0,
+        description="Lease that serialises one record's writes across replicas (a crashed "
+        "holder blocks that record this long).",
     )

@@ -44,8 +44,12 @@ async def service(
 
 
 async def outcomes_of(world: SinkWorld, employee_id: str, count: int) -> list[SyncOutcome]:
+    def enough() -> list[SyncOutcome] | None:
+        found = world.outcomes_for(employee_id)
+        return found if len(found) >= count else None
+
     return await wait_until(
-        lambda: (found := world.outcomes_for(employee_id)) and len(found) >= count and found,
+        enough,
         timeout_seconds=60,
         message=f"{count} outcomes for employee {employee_id}",
         details=lambda: str(world.outcomes_for(employee_id)),
@@ -202,12 +206,13 @@ async def test_a_429_storm_lands_every_write_exactly_once(
     for employee_id in ids:
         await send(broker, employee(world, employee_id), topic=employees)
 
-    for employee_id in ids:
-        await wait_until(
-            lambda e=employee_id: any(o.status == "applied" for o in world.outcomes_for(e)),
-            timeout_seconds=90,
-            message=f"employee {employee_id} applied",
+    def all_applied() -> bool:
+        return all(
+            any(o.status == "applied" for o in world.outcomes_for(employee_id))
+            for employee_id in ids
         )
+
+    await wait_until(all_applied, timeout_seconds=90, message="every employee applied")
     for employee_id in ids:
         members = await world.members_with_email(f"maya.{employee_id}@acmecreative.example")
         assert len(members) == 1
