@@ -25,17 +25,17 @@ lint: venv ## ruff and mypy (strict)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy services schemas sandboxes tests benchmarks
 
-demo: venv kafka-jars ## run the main job end to end against the sandboxes (real Kafka, real HTTP)
+demo: venv kafka-jars ## flow 1 end to end: stack up, OAuth, backfill, hire/move/leave, table, audit, stack down
 	$(PY) -m services.demo
 
 bench: venv kafka-jars ## run the benchmarks and write docs/benchmarks.md
 	$(PY) -m benchmarks
 
-up: venv kafka-jars ## start the local stack in the background (logs in .run/logs)
-	@scripts/stack.sh up
+up: venv kafka-jars ## start the local stack, connected and linked, in the background (.run/stack.json)
+	@$(PY) -m services.demo.stack up
 
 down: ## stop what `make up` started
-	@scripts/stack.sh down
+	@if [ -x $(PY) ]; then $(PY) -m services.demo.stack down; fi
 
 docs: venv ## regenerate docs/schemas/*.json and docs/asyncapi.yaml from the code
 	$(PY) -m schemas.export docs/schemas

@@ -1,8 +1,7 @@
-"""`make demo`: the platform spine end to end on a real Kafka broker.
+"""`make demo`, `make up`, `make down`: flow 1 (BambooHR -> FreshBooks) as a running stack.
 
-Until the first flow (BambooHR -> FreshBooks) lands, the demo shows what every
-flow will stand on: a service consuming a canonical event through the runtime
-kit's commit-after-handling consumer, an idempotent effect recorded in the
-state store, outcomes published with causation, and the audit chain read back
-from the log.
+``stack`` starts and stops the local stack (Kafka, sandboxes, ingest, the flow's
+services), connects the sandbox accounts through their real OAuth consent and
+links them; ``__main__`` is the demo that plays a backfill, a hire, a department
+change and a termination through it and shows where every employee ended up.
 """

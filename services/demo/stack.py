@@ -1,0 +1,499 @@
+"""The local stack of flow 1, as processes: what ``make up``, ``make down`` and ``make demo`` run.
+
+:func:`start_stack` starts, each as its own process with its log in
+``<run dir>/logs/<name>.log``:
+
+1. Kafka (``deploy/kafka/start.sh``, data in ``<run dir>/kafka``) unless an
+   external broker is given, and the catalog's topics;
+2. the vendor sandboxes (BambooHR and FreshBooks at least), and asks each for
+   its test app's credentials (``POST /_sandbox/credentials``);
+3. the ingest service, configured to use those sandboxes as the vendors, with a
+   fresh vault key ring and operator token (files in the run dir, mode 0600);
+4. the ``bamboohr`` and ``freshbooks`` services (a service that still says
+   "not built", exit 3, is reported as such, and the stack goes on);
+
+then connects the BambooHR and FreshBooks sandbox accounts through their real
+OAuth consent (:mod:`services.demo.consent`), links them for flow
+``people-freshbooks`` through the operator API, and writes
+``<run dir>/stack.json``: where everything is.
+
+:func:`stop_stack` stops exactly the processes recorded in ``<run dir>/pids``
+and the Kafka of ``<run dir>/kafka``. ``python -m services.demo.stack up|down``
+is ``make up`` / ``make down`` (run dir ``.run``; ports ``KAFKA_PORT`` 9092,
+``SANDBOX_BASE_PORT`` 9101 in ``python -m sandboxes all`` order, ``INGEST_PORT``
+8080, where the sandbox apps' registered OAuth callbacks point).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from sandboxes import VENDORS as SANDBOX_ORDER
+from sandboxes import available_vendors
+from services.demo.consent import connect_with_consent
+from services.demo.processes import BackgroundProcess, ProcessTable
+from services.runtime.store import migrate
+from services.runtime.topics_admin import ensure_topics
+from services.runtime.vault import generate_key_ring_entry
+
+__all__ = [
+    "FLOW",
+    "StackError",
+    "StackInfo",
+    "StackPlan",
+    "main",
+    "start_stack",
+    "stop_stack",
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+FLOW = "people-freshbooks"
+SOURCE, TARGET = "bamboohr", "freshbooks"
+# The flow's consuming services, started after the ingest.
+FLOW_SERVICES = (SOURCE, TARGET)
+# `python -m services.<name>` of a service whose flow is not built (runtime.placeholder).
+EXIT_NOT_BUILT = 3
+STARTUP_TIMEOUT_SECONDS = 90.0
+
+
+class StackError(RuntimeError):
+    """A part of the stack did not come up; the message says which and where its log is."""
+
+
+@dataclass(frozen=True, slots=True)
+class StackPlan:
+    """Where the stack's parts go."""
+
+    run_dir: Path
+    sandboxes: tuple[str, ...]
+    sandbox_ports: Mapping[str, int]
+    ingest_port: int
+    kafka_port: int
+    kafka_bootstrap: str | None = None  # a running broker to use instead of starting one
+    fresh: bool = False  # forget earlier state: the store, Kafka's data, the connections
+
+    @classmethod
+    def for_up(cls, env: Mapping[str, str]) -> StackPlan:
+        """``make up``: fixed ports a person can remember, every sandbox, state kept."""
+        base = int(env.get("SANDBOX_BASE_PORT", "9101"))
+        return cls(
+            run_dir=ROOT / ".run",
+            sandboxes=tuple(available_vendors()),
+            sandbox_ports={vendor: base + i for i, vendor in enumerate(SANDBOX_ORDER)},
+            ingest_port=int(env.get("INGEST_PORT", "8080")),
+            kafka_port=int(env.get("KAFKA_PORT", "9092")),
+            kafka_bootstrap=_external_kafka(env),
+        )
+
+    @classmethod
+    def for_demo(cls, env: Mapping[str, str]) -> StackPlan:
+        """``make demo``: free ports (it may run beside ``make up``), a fresh state each run."""
+        vendors = (SOURCE, TARGET)
+        return cls(
+            # DEMO_RUN_DIR lets a test run the demo beside a person's.
+            run_dir=Path(env.get("DEMO_RUN_DIR") or ROOT / ".run" / "demo"),
+            sandboxes=vendors,
+            sandbox_ports={vendor: _free_port() for vendor in vendors},
+            ingest_port=_free_port(),
+            kafka_port=_free_port(),
+            kafka_bootstrap=_external_kafka(env),
+            fresh=True,
+        )
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite+aiosqlite:///{self.run_dir / 'state.db'}"
+
+    @property
+    def kafka_dir(self) -> Path:
+        return self.run_dir / "kafka"
+
+
+@dataclass
+class StackInfo:
+    """Where everything is; :meth:`document` is ``stack.json``."""
+
+    kafka: str
+    ingest: str
+    operator_token: str
+    sandboxes: dict[str, str]
+    connections: dict[str, str] = field(default_factory=dict)
+    links: list[dict[str, str]] = field(default_factory=list)
+    # Not in stack.json: what each flow service is doing ("running", "not built").
+    services: dict[str, str] = field(default_factory=dict)
+    database_url: str = ""
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "kafka": self.kafka,
+            "ingest": self.ingest,
+            "operator_token": self.operator_token,
+            "sandboxes": self.sandboxes,
+            "connections": self.connections,
+            "links": self.links,
+        }
+
+
+def _external_kafka(env: Mapping[str, str]) -> str | None:
+    return env.get("MLC_KAFKA_BOOTSTRAP_SERVERS") or env.get("KAFKA_BOOTSTRAP_SERVERS") or None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _secret_file(path: Path, make: Callable[[], str]) -> str:
+    """The secret kept in ``path``, made and written (mode 0600) the first time."""
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    value = make()
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(value)
+    return value
+
+
+def _kafka_env(plan: StackPlan) -> dict[str, str]:
+    return {**os.environ, "KAFKA_DATA_DIR": str(plan.kafka_dir), "KAFKA_PORT": str(plan.kafka_port)}
+
+
+def _clean_env() -> dict[str, str]:
+    """The caller's environment without ml-connector settings: the stack sets its own."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("MLC_") and name != "KAFKA_BOOTSTRAP_SERVERS"
+    }
+
+
+Say = Callable[[str], None]
+
+
+async def start_stack(plan: StackPlan, say: Say) -> StackInfo:
+    """Start every part, connect the accounts, link them; raises StackError with the reason."""
+    plan.run_dir.mkdir(parents=True, exist_ok=True)
+    table = ProcessTable(plan.run_dir)
+    if plan.fresh:
+        for leftover in plan.run_dir.glob("state.db*"):
+            leftover.unlink()
+        (plan.run_dir / "stack.json").unlink(missing_ok=True)
+
+    bootstrap = await _kafka(plan, say)
+    sandboxes = await _sandboxes(plan, table, say)
+    credentials = {vendor: await _credentials(sandboxes[vendor]) for vendor in (SOURCE, TARGET)}
+
+    master_keys = plan.run_dir / "master_keys"
+    _secret_file(master_keys, lambda: generate_key_ring_entry("k1"))
+    token = _secret_file(plan.run_dir / "operator_token", lambda: secrets.token_urlsafe(32))
+    ingest_url = f"http://127.0.0.1:{plan.ingest_port}"
+    env = {
+        **_clean_env(),
+        "MLC_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "MLC_DATABASE_URL": plan.database_url,
+        "MLC_MASTER_KEYS_FILE": str(master_keys),
+        "MLC_PUBLIC_URL": ingest_url,
+        "MLC_INGEST_HOST": "127.0.0.1",
+        "MLC_INGEST_PORT": str(plan.ingest_port),
+        **_vendor_settings(sandboxes, credentials),
+    }
+    await migrate(plan.database_url)
+
+    say(f"starting the ingest service on {ingest_url}")
+    ingest = table.start(
+        "ingest",
+        [sys.executable, "-m", "services.ingest"],
+        env={**env, "MLC_SERVICE_NAME": "ingest", "MLC_OPERATOR_TOKEN": token},
+        cwd=ROOT,
+    )
+    await _until_ready(table, ingest, _answers(f"{ingest_url}/healthz"))
+    services: dict[str, str] = {}
+    for name in FLOW_SERVICES:
+        services[name] = await _flow_service(table, name, env, say)
+
+    info = StackInfo(
+        kafka=bootstrap,
+        ingest=ingest_url,
+        operator_token=token,
+        sandboxes=sandboxes,
+        services=services,
+        database_url=plan.database_url,
+    )
+    await _connect_and_link(plan, info, credentials, say)
+    stack_json = plan.run_dir / "stack.json"
+    stack_json.write_bytes(orjson.dumps(info.document(), option=orjson.OPT_INDENT_2) + b"\n")
+    stack_json.chmod(0o600)  # it holds the operator token
+    return info
+
+
+async def _kafka(plan: StackPlan, say: Say) -> str:
+    if plan.kafka_bootstrap:
+        say(f"using the running Kafka at {plan.kafka_bootstrap}")
+        bootstrap = plan.kafka_bootstrap
+    else:
+        if plan.fresh:
+            # A fresh log each run: the demo's chains are then the only ones on its topics.
+            await asyncio.to_thread(stop_kafka, plan)
+            shutil.rmtree(plan.kafka_dir, ignore_errors=True)
+        say(f"starting Kafka on 127.0.0.1:{plan.kafka_port} (deploy/kafka/start.sh)")
+        started = await asyncio.to_thread(
+            subprocess.run,
+            [str(ROOT / "deploy/kafka/start.sh")],
+            env=_kafka_env(plan),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if started.returncode != 0:
+            raise StackError(f"Kafka did not start:\n{started.stdout}{started.stderr}")
+        bootstrap = f"127.0.0.1:{plan.kafka_port}"
+    ensured = await ensure_topics(bootstrap)
+    say(f"topics: {len(ensured.created)} created, {len(ensured.existing)} already there")
+    return bootstrap
+
+
+async def _sandboxes(plan: StackPlan, table: ProcessTable, say: Say) -> dict[str, str]:
+    urls: dict[str, str] = {}
+    for vendor in plan.sandboxes:
+        port = plan.sandbox_ports[vendor]
+        url = f"http://127.0.0.1:{port}"
+        process = table.start(
+            f"sandbox-{vendor}",
+            [sys.executable, "-m", "sandboxes", vendor, "--port", str(port)],
+            env=_clean_env(),
+            cwd=ROOT,
+        )
+        urls[vendor] = url
+        await _until_ready(table, process, _answers(f"{url}/_sandbox/clock"))
+    say("sandboxes: " + ", ".join(f"{vendor} {url}" for vendor, url in urls.items()))
+    return urls
+
+
+async def _credentials(sandbox_url: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        answer = await client.post(f"{sandbox_url}/_sandbox/credentials")
+    answer.raise_for_status()
+    return dict(answer.json())
+
+
+def _vendor_settings(
+    sandboxes: Mapping[str, str], credentials: Mapping[str, Mapping[str, Any]]
+) -> dict[str, str]:
+    """The vendors' settings pointing at the sandboxes, with their test apps' credentials."""
+    bamboohr, freshbooks = credentials[SOURCE], credentials[TARGET]
+    return {
+        "MLC_BAMBOOHR_COMPANY_URL_TEMPLATE": f"{sandboxes[SOURCE]}/{{subdomain}}.bamboohr.com",
+        "MLC_BAMBOOHR_CLIENT_ID": str(bamboohr["client_id"]),
+        "MLC_BAMBOOHR_CLIENT_SECRET": str(bamboohr["client_secret"]),
+        "MLC_BAMBOOHR_REDIRECT_URI": str(bamboohr["redirect_uri"]),
+        "MLC_FRESHBOOKS_AUTH_BASE_URL": sandboxes[TARGET],
+        "MLC_FRESHBOOKS_API_BASE_URL": sandboxes[TARGET],
+        "MLC_FRESHBOOKS_CLIENT_ID": str(freshbooks["client_id"]),
+        "MLC_FRESHBOOKS_CLIENT_SECRET": str(freshbooks["client_secret"]),
+        "MLC_FRESHBOOKS_REDIRECT_URI": str(freshbooks["redirect_uri"]),
+    }
+
+
+def _answers(url: str) -> Callable[[], Any]:
+    async def check() -> bool:
+        try:
+            async with httpx.AsyncClient(timeout=2.0) as client:
+                return (await client.get(url)).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return check
+
+
+def _logged(process: BackgroundProcess, marker: bytes) -> Callable[[], Any]:
+    async def check() -> bool:
+        try:
+            return marker in process.log.read_bytes()
+        except OSError:
+            return False
+
+    return check
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+async def _until_ready(
+    table: ProcessTable, process: BackgroundProcess, ready: Callable[[], Any]
+) -> int | None:
+    """Wait until ``ready`` or the process exits; its exit status then (None when ready)."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while True:
+        if await ready():
+            return None
+        code = table.exit_code(process)
+        if code is not None:
+            return code
+        if time.monotonic() > deadline:
+            msg = (
+                f"{process.name} was not ready within {STARTUP_TIMEOUT_SECONDS:.0f} s; "
+                f"{process.log}:\n{_tail(process.log)}"
+            )
+            raise StackError(msg)
+        await asyncio.sleep(0.2)  # poll: readiness is an HTTP answer or a log line
+
+
+async def _flow_service(table: ProcessTable, name: str, env: Mapping[str, str], say: Say) -> str:
+    process = table.start(
+        name,
+        [sys.executable, "-m", f"services.{name}"],
+        env={**env, "MLC_SERVICE_NAME": name},
+        cwd=ROOT,
+    )
+    code = await _until_ready(table, process, _logged(process, b"service.started"))
+    if code is None:
+        say(f"started the {name} service (log {process.log})")
+        return "running"
+    if code == EXIT_NOT_BUILT:
+        say(f"the {name} service is not built yet (python -m services.{name} exits 3)")
+        return "not built"
+    msg = f"the {name} service exited with status {code}; {process.log}:\n{_tail(process.log)}"
+    raise StackError(msg)
+
+
+async def _connect_and_link(
+    plan: StackPlan, info: StackInfo, credentials: Mapping[str, Mapping[str, Any]], say: Say
+) -> None:
+    api = httpx.AsyncClient(
+        base_url=f"{info.ingest}/api/v1",
+        headers={"Authorization": f"Bearer {info.operator_token}"},
+        timeout=30.0,
+    )
+    async with api:
+        known = await _earlier_connections(plan, api)
+        options = {SOURCE: {"subdomain": str(credentials[SOURCE]["company_domain"])}, TARGET: {}}
+        for vendor in (SOURCE, TARGET):
+            if vendor in known:
+                info.connections[vendor] = known[vendor]
+                say(f"{vendor}: connected earlier as {known[vendor]}")
+                continue
+            say(f"{vendor}: connecting through OAuth consent (scripted browser)")
+            info.connections[vendor] = await connect_with_consent(
+                info.ingest,
+                info.operator_token,
+                vendor,
+                display_name=f"{vendor} sandbox",
+                options=options[vendor],
+            )
+            say(f"{vendor}: connected as {info.connections[vendor]}")
+        source, target = info.connections[SOURCE], info.connections[TARGET]
+        links = (await api.get("/links")).json()["links"]
+        link = next(
+            (
+                existing
+                for existing in links
+                if existing["flow"] == FLOW
+                and existing["source_connection_id"] == source
+                and existing["target_connection_id"] == target
+            ),
+            None,
+        )
+        if link is None:
+            created = await api.post(
+                "/links",
+                json={"source_connection_id": source, "target_connection_id": target, "flow": FLOW},
+            )
+            if created.status_code != 201:
+                raise StackError(f"linking answered {created.status_code}: {created.text}")
+            link = created.json()
+        say(f"linked {source} -> {target} for {FLOW} ({link['id']})")
+        info.links = [{"id": str(link["id"]), "flow": FLOW, "source": source, "target": target}]
+
+
+async def _earlier_connections(plan: StackPlan, api: httpx.AsyncClient) -> dict[str, str]:
+    """Connections an earlier ``make up`` made that the ingest still has, active."""
+    path = plan.run_dir / "stack.json"
+    if plan.fresh or not path.exists():
+        return {}
+    earlier = orjson.loads(path.read_bytes()).get("connections", {})
+    kept: dict[str, str] = {}
+    for vendor, connection_id in earlier.items():
+        answer = await api.get(f"/connections/{connection_id}")
+        if answer.status_code == 200 and answer.json().get("status") == "active":
+            kept[str(vendor)] = str(connection_id)
+    return kept
+
+
+def stop_kafka(plan: StackPlan) -> None:
+    """Stop the Kafka of this run dir, if it is running (stop.sh checks it is ours)."""
+    if (plan.kafka_dir / "kafka.pid").exists():
+        subprocess.run(  # noqa: S603 - our own script
+            [str(ROOT / "deploy/kafka/stop.sh")],
+            env=_kafka_env(plan),
+            capture_output=True,
+            check=False,
+        )
+
+
+def stop_stack(plan: StackPlan, say: Say) -> None:
+    """Stop what :func:`start_stack` started in this run dir: services first, Kafka last."""
+    table = ProcessTable(plan.run_dir)
+    order = [*reversed(FLOW_SERVICES), "ingest"]
+    names = table.names()
+    for name in [*order, *(n for n in names if n not in order)]:
+        if name in names and table.stop(name):
+            say(f"stopped {name}")
+    if (plan.kafka_dir / "kafka.pid").exists():
+        stop_kafka(plan)
+        say("stopped Kafka")
+
+
+def _print_where(info: StackInfo, run_dir: Path) -> None:
+    print(orjson.dumps(info.document(), option=orjson.OPT_INDENT_2).decode())
+    print(
+        f"(written to {run_dir / 'stack.json'}; logs in {run_dir / 'logs'}; `make down` stops it)"
+    )
+    for name, state in info.services.items():
+        print(f"service {name}: {state}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = args[0] if args else ""
+    plan = StackPlan.for_up(os.environ)
+
+    def say(text: str) -> None:
+        print(f"==> {text}", flush=True)
+
+    if command == "up":
+        try:
+            info = asyncio.run(start_stack(plan, say))
+        except (StackError, OSError, httpx.HTTPError) as exc:
+            print(f"make up failed: {exc}\n(what started is still running: `make down`)")
+            return 1
+        _print_where(info, plan.run_dir)
+        return 0
+    if command == "down":
+        stop_stack(plan, say)
+        return 0
+    print("usage: python -m services.demo.stack up|down", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
