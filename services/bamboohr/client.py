@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final, Literal, Protocol, TypeVar
 
 import httpx
 import orjson
@@ -209,9 +209,14 @@ class BambooHRClient:
         )
         return self._parse(answer, EmployeeReport, "reports/custom").employees
 
-    async def changed_since(self, since: datetime) -> ChangedEmployees:
-        """``GET /employees/changed?since=...`` (section 7): ids, actions, ``latest``."""
-        answer = await self._call("GET", "/employees/changed", params={"since": _since_text(since)})
+    async def changed_since(
+        self, since: datetime, *, kind: Literal["inserted", "updated", "deleted"] | None = None
+    ) -> ChangedEmployees:
+        """``GET /employees/changed?since=...[&type=...]`` (section 7): ids, actions, ``latest``."""
+        params = {"since": _since_text(since)}
+        if kind is not None:
+            params["type"] = kind
+        answer = await self._call("GET", "/employees/changed", params=params)
         return self._parse(answer, ChangedEmployees, "employees/changed")
 
     async def org_lists(self) -> list[ListField]:

@@ -54,9 +54,10 @@ from services.runtime.publishing import publish
 from services.runtime.store import StateStore
 from services.runtime.store.records import ConnectionRecord
 
-__all__ = ["CHANGED_SINCE_WATERMARK", "BambooHRSource", "SourceTopics"]
+__all__ = ["CHANGED_SINCE_WATERMARK", "RECONCILED_WATERMARK", "BambooHRSource", "SourceTopics"]
 
 CHANGED_SINCE_WATERMARK: Final = "employees.changed_since"
+RECONCILED_WATERMARK: Final = "employees.reconciled_at"
 
 _log = get_logger(__name__)
 
@@ -167,9 +168,7 @@ class BambooHRSource:
 
     async def on_poll(self, tick: PollTick) -> None:
         record = await self._access.connection(tick.connection_id)
-        async with self._store.transaction() as repos:
-            mark = await repos.watermarks.get(self._service, record.id, CHANGED_SINCE_WATERMARK)
-        marked = parse_bamboo_time(mark)
+        marked = await self._mark(record.id, CHANGED_SINCE_WATERMARK)
         async with self._access.client(record) as client:
             if marked is None:  # first sync: everyone, then changes from here on
                 await self._read_everything(record, client, cause=tick)
@@ -198,7 +197,7 @@ class BambooHRSource:
                     )
         latest = parse_bamboo_time(changed.latest)
         if latest is not None and latest > marked:
-            await self._set_watermark(record.id, latest)
+            await self._set_mark(record.id, CHANGED_SINCE_WATERMARK, latest)
 
     # --- reconcile ticks ---------------------------------------------------------------------
 
@@ -222,21 +221,33 @@ class BambooHRSource:
         employees = await client.everyone(EMPLOYEE_FIELDS)
         for employee in employees:
             await self._publish_employee(record, employee, cause=cause, read_at=read_at)
-        async with self._store.transaction() as repos:
-            has_mark = await repos.watermarks.get(self._service, record.id, CHANGED_SINCE_WATERMARK)
-        if has_mark is None:
+        reconciled = await self._mark(record.id, RECONCILED_WATERMARK)
+        if reconciled is not None:
+            # A deletion whose webhook was lost: the report simply no longer lists the person.
+            since = reconciled - timedelta(seconds=self._settings.changed_since_overlap_seconds)
+            listed = {e.id for e in employees}
+            gone = await client.changed_since(since, kind="deleted")
+            for change in gone.employees.values():
+                if change.action == "Deleted" and change.id not in listed:
+                    happened = parse_bamboo_time(change.lastChanged)
+                    await self._publish_deleted(record, change.id, happened, cause=cause)
+        await self._set_mark(record.id, RECONCILED_WATERMARK, read_at)
+        if await self._mark(record.id, CHANGED_SINCE_WATERMARK) is None:
             # Anything changed after this read has a lastChanged later than every row in it.
             newest = max(
                 (t for t in (parse_bamboo_time(e.lastChanged) for e in employees) if t),
                 default=read_at,
             )
-            await self._set_watermark(record.id, newest)
+            await self._set_mark(record.id, CHANGED_SINCE_WATERMARK, newest)
 
-    async def _set_watermark(self, connection_id: str, moment: datetime) -> None:
+    async def _mark(self, connection_id: str, name: str) -> datetime | None:
         async with self._store.transaction() as repos:
-            await repos.watermarks.set(
-                self._service, connection_id, CHANGED_SINCE_WATERMARK, moment.isoformat()
-            )
+            text = await repos.watermarks.get(self._service, connection_id, name)
+        return parse_bamboo_time(text)
+
+    async def _set_mark(self, connection_id: str, name: str, moment: datetime) -> None:
+        async with self._store.transaction() as repos:
+            await repos.watermarks.set(self._service, connection_id, name, moment.isoformat())
 
     # --- publishing ----------------------------------------------------------------------------
 

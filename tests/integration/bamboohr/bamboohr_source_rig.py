@@ -159,6 +159,7 @@ async def _add_connection(
     settings: BambooHRSettings,
     style: Literal["api_key", "oauth"],
     token_expires_at: datetime | None,
+    access_token: str | None,
 ) -> str:
     creds = (await control.post("/_sandbox/credentials")).json()
     async with store.transaction() as repos:
@@ -181,13 +182,12 @@ async def _add_connection(
             settings={"subdomain": "acme"},
         )
     tokens = await oauth_tokens(control, settings, "acme")
-    if token_expires_at is not None:
-        tokens = TokenSet(
-            access_token=tokens.access_token,
-            refresh_token=tokens.refresh_token,
-            expires_at=token_expires_at,
-            extra=tokens.extra,
-        )
+    tokens = TokenSet(
+        access_token=access_token or tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_at=token_expires_at or tokens.expires_at,
+        extra=tokens.extra,
+    )
     async with store.transaction() as repos:
         await save_tokens(repos, vault, record.id, tokens)
     return record.id
@@ -202,6 +202,7 @@ async def source_rig(
     tmp_path: Path,
     style: Literal["api_key", "oauth"] = "api_key",
     token_expires_at: datetime | None = None,
+    access_token: str | None = None,
 ) -> AsyncIterator[Rig]:
     topics = SourceTopics(
         raw=await kafka_topic("raw.bamboohr"),
@@ -225,6 +226,7 @@ async def source_rig(
                 settings=settings,
                 style=style,
                 token_expires_at=token_expires_at,
+                access_token=access_token,
             )
             await control.delete("/_sandbox/requests")
             runtime = BambooHRServiceSettings(kafka_bootstrap_servers=bootstrap)

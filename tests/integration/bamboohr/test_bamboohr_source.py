@@ -28,6 +28,16 @@ def _webhook(employee_id: str, changed: list[str], kind: str = "employee.updated
     return orjson.dumps(body).decode()
 
 
+async def _delete_in_bamboohr(rig: Rig, employee_id: str) -> None:
+    """BambooHR's admin deletes the person (the test acts as BambooHR's user, not the source)."""
+    key = (await rig.control.post("/_sandbox/credentials")).json()["api_key"]
+    removed = await rig.control.delete(
+        f"/acme.bamboohr.com/api/v1/employees/{employee_id}", auth=(key, "x")
+    )
+    assert removed.status_code == 204
+    await rig.clear_requests()
+
+
 def _only_reads(requests: list[dict[str, object]]) -> bool:
     """Nothing is ever written back: GETs, and the report POST that only reads."""
     return all(r["method"] == "GET" or str(r["path"]).endswith("/reports/custom") for r in requests)
@@ -162,12 +172,7 @@ async def test_a_malformed_delivery_is_audited_and_skipped_and_the_next_one_is_h
 async def test_a_deleted_employee_is_published_once_more_as_terminated(rig: Rig) -> None:
     first = await rig.deliver(_webhook(LIAM, ["firstName"]))
     await rig.employees(first, 1)
-    # BambooHR's admin deletes the person (the test acts as BambooHR's user, not the source).
-    key = (await rig.control.post("/_sandbox/credentials")).json()["api_key"]
-    removed = await rig.control.delete(
-        f"/acme.bamboohr.com/api/v1/employees/{LIAM}", auth=(key, "x")
-    )
-    assert removed.status_code == 204
+    await _delete_in_bamboohr(rig, LIAM)
 
     deleted = await rig.deliver(_webhook(LIAM, [], kind="employee.deleted"))
     [gone] = await rig.employees(deleted, 1)
@@ -216,3 +221,44 @@ async def test_an_oauth_token_near_expiry_is_refreshed_before_it_is_used(
         )
         assert new.access_token != old.access_token
         assert new.expires_at > utcnow() + timedelta(minutes=50)
+
+
+async def test_a_deletion_whose_webhook_was_lost_is_caught_by_the_next_reconcile(
+    rig: Rig,
+) -> None:
+    first = await rig.tick("reconcile")
+    await rig.employees(first, SEED_SIZE)
+    await rig.wait_for_call("/reports/custom")
+    await _delete_in_bamboohr(rig, LIAM)
+    await rig.clear_requests()
+
+    second = await rig.tick("reconcile")
+    [gone] = await rig.employees(second, 1)
+
+    assert (gone["employee_id"], gone["status"]) == (LIAM, "terminated")
+    deleted = await rig.wait_for_call("/employees/changed")
+    assert "type=deleted" in deleted["query"]
+    assert len(await rig.vendor_requests()) == 3  # lists, report, deletions
+
+
+async def test_an_access_token_refused_early_is_refreshed_once_and_the_call_repeated(
+    kafka_bootstrap: str,
+    kafka_topic: TopicMaker,
+    unique_name: Callable[[str], str],
+    tmp_path: Path,
+) -> None:
+    async with source_rig(
+        bootstrap=kafka_bootstrap,
+        kafka_topic=kafka_topic,
+        unique_name=unique_name,
+        tmp_path=tmp_path,
+        style="oauth",
+        access_token="revoked-by-bamboohr",  # valid for an hour by our books, refused by theirs
+    ) as rig:
+        delivery = await rig.deliver(_webhook(LIAM, ["department"]))
+        [employee] = await rig.employees(delivery, 1)
+
+        assert employee["employee_id"] == LIAM
+        answer = await rig.control.get("/_sandbox/requests")
+        calls = [(r["path"].rsplit("/", 1)[-1], r["status"]) for r in answer.json()]
+        assert calls == [(LIAM, 401), ("token.php", 200), (LIAM, 200)]
