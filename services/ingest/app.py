@@ -51,6 +51,7 @@ from services.runtime.store import StateStore
 from services.runtime.vault import Vault
 from services.zoho.auth import ZohoOAuth
 from services.zoho.settings import ZohoSettings
+from services.zoho.webhook_registration import ZohoWebhookRegistrar
 
 __all__ = ["IngestParts", "build_app", "serve", "webhook_registrations"]
 
@@ -126,6 +127,7 @@ def webhook_registrations(
     """Each vendor's webhook registrar, behind the vendor-neutral registrations."""
     bamboohr = load_settings(BambooHRSettings)
     freshbooks = load_settings(FreshBooksSettings)
+    zoho = load_settings(ZohoSettings)
     return WebhookRegistrations(
         store=store,
         vault=vault,
@@ -133,11 +135,12 @@ def webhook_registrations(
             "bamboohr": BambooHRWebhookRegistrar(bamboohr),
             "freshbooks": FreshBooksWebhookRegistrar(freshbooks),
             "bill": BillWebhookRegistrar(load_settings(BillSettings)),
+            "zoho": ZohoWebhookRegistrar(zoho),
         },
         refreshers={
             "bamboohr": BambooHRAuth(bamboohr),
             "freshbooks": FreshBooksOAuth(freshbooks),
-            "zoho": ZohoOAuth(load_settings(ZohoSettings)),
+            "zoho": ZohoOAuth(zoho),
         },
         public_url=settings.public_url,
         http=vendor_http,

@@ -42,6 +42,25 @@ class ZohoSettings(BaseSettings):
         description="Our callback as registered on the client.",
     )
     scope: str = Field(
-        default="ZohoBooks.contacts.ALL,ZohoBooks.settings.READ",
-        description="Comma-separated scopes; settings.READ is needed to list organizations.",
+        default=(
+            "ZohoBooks.contacts.ALL,ZohoBooks.settings.READ,ZohoBooks.settings.CREATE,"
+            "ZohoBooks.settings.DELETE"
+        ),
+        description=(
+            "Comma-separated scopes; settings.READ lists organizations, settings.CREATE and "
+            "DELETE add and remove our webhook."
+        ),
+    )
+    webhook_entity: str = Field(
+        default="contact", description="Module whose records fire our webhook (flow people-zoho)."
+    )
+    webhook_events: tuple[str, ...] = Field(
+        default=("create", "edit", "delete"),
+        description=(
+            "When the webhook fires; Books ties webhooks to workflow rules and the API's "
+            "`events` values are undocumented [I]."
+        ),
+    )
+    webhook_name: str = Field(
+        default="ml-connector", description="Name the webhook is created under (50 at most)."
     )
