@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, Final
+from typing import Any, Final, Protocol
 from uuid import uuid4
 
 from faststream.kafka import KafkaBroker, KafkaRouter
@@ -34,7 +34,7 @@ from services.runtime.publishing import publish
 from services.runtime.store import StateStore
 from services.runtime.store.records import LinkRecord
 
-__all__ = ["SERVICE", "FreshBooksHandlers", "build_router"]
+__all__ = ["SERVICE", "FreshBooksHandlers", "Handlers", "build_router", "router"]
 
 SERVICE: Final = "freshbooks"
 EXPENSES_WATERMARK: Final = "expenses.updated"
@@ -187,8 +187,31 @@ class FreshBooksHandlers:
                 await repos.ledger.record_outcome(self._service, done_key, "polled")
 
 
+class Handlers(Protocol):
+    """What the subscribers call."""
+
+    async def employee_changed(self, event: EmployeeChanged) -> None: ...
+
+    async def raw_message(self, data: dict[str, Any]) -> None: ...
+
+
+class _NotWired:
+    """Behind the module-level ``router``, which exists to be described (``make docs``)."""
+
+    async def employee_changed(self, event: EmployeeChanged) -> None:
+        raise RuntimeError(_NOT_WIRED)
+
+    async def raw_message(self, data: dict[str, Any]) -> None:
+        raise RuntimeError(_NOT_WIRED)
+
+
+_NOT_WIRED = (
+    "services.freshbooks.handlers.router is for documentation; app.wire builds the live one"
+)
+
+
 def build_router(
-    handlers: FreshBooksHandlers,
+    handlers: Handlers,
     *,
     group_id: str = SERVICE,
     employee_topic: str = EmployeeChanged.topic_name,
@@ -208,4 +231,14 @@ def build_router(
     async def attribute_expense_departments(data: dict[str, Any]) -> None:
         await handlers.raw_message(data)
 
+    router.publisher(
+        SyncOutcome.topic_name,
+        title=f"{SyncOutcome.topic_name}:SyncOutcome",
+        description="Every FreshBooks write attempt of flow 1 and of expense departments.",
+        schema=SyncOutcome,
+    )
     return router
+
+
+router = build_router(_NotWired())
+"""The service's subscribers and publishers as ``make docs`` describes them."""
