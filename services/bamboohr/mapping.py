@@ -260,7 +260,11 @@ def _form_events(body: str) -> list[dict[str, Any]]:
 
 def _legacy_events(employees: list[Any]) -> list[dict[str, Any]]:
     """Field-based deliveries: several employees, display-name fields (ignored: we re-read)."""
-    kinds = {"inserted": "employee.created", "deleted": "employee.deleted"}
+    kinds = {
+        "inserted": "employee.created",
+        "created": "employee.created",
+        "deleted": "employee.deleted",
+    }
     return [
         {
             "type": kinds.get(str(entry.get("action", "")).lower(), "employee.updated"),

@@ -7,12 +7,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import orjson
+import pytest
 
+from sandboxes.kit import wait_until
 from schemas.envelope import utcnow
 from services.bamboohr.handlers import CHANGED_SINCE_WATERMARK
 from services.bamboohr.mapping import EMPLOYEE_FIELDS
 from services.runtime.oauth_tokens import TOKENS_FIELD, load_tokens
 from tests.integration.bamboohr.bamboohr_source_rig import Rig, TopicMaker, source_rig
+from tests.sandboxes.sandbox_harness import running_webhook_receiver
 
 SEED_SIZE = 40
 LIAM = "108"  # Liam Walsh, Creative, active
@@ -262,3 +265,57 @@ async def test_an_access_token_refused_early_is_refreshed_once_and_the_call_repe
         answer = await rig.control.get("/_sandbox/requests")
         calls = [(r["path"].rsplit("/", 1)[-1], r["status"]) for r in answer.json()]
         assert calls == [(LIAM, 401), ("token.php", 200), (LIAM, 200)]
+
+
+@pytest.mark.parametrize("delivery_format", ["json", "form-encoded"])
+async def test_what_bamboohr_itself_delivers_is_understood_in_both_formats(
+    rig: Rig, delivery_format: str
+) -> None:
+    key = (await rig.control.post("/_sandbox/credentials")).json()["api_key"]
+    hook = {
+        "name": "ml-connector people",
+        "url": "https://hooks.example.com/webhooks/bamboohr/acme",
+        "format": delivery_format,
+        "events": ["employee.created", "employee.updated", "employee.deleted"],
+        "monitorFields": ["firstName", "lastName", "workEmail", "jobTitle", "department"],
+    }
+    created = await rig.control.post(
+        "/acme.bamboohr.com/api/v1/webhooks", json=hook, auth=(key, "x")
+    )
+    assert created.status_code == 201
+    async with running_webhook_receiver() as receiver:
+        await rig.control.post("/_sandbox/webhooks", json={"url": receiver.url})
+        await rig.act("change_job_title", {"employeeId": LIAM, "jobTitle": "Art Director"})
+        received = await wait_until(lambda: receiver.received, message="the sandbox's delivery")
+    await rig.clear_requests()
+
+    content_type = received[0].headers["content-type"].split(";")[0]
+    delivery = await rig.deliver(received[0].body.decode(), content_type)
+    [employee] = await rig.employees(delivery, 1)
+
+    assert (employee["employee_id"], employee["job_title"]) == (LIAM, "Art Director")
+    assert employee["changed_fields"] == ["job_title"]
+    assert _only_reads(await rig.vendor_requests())
+
+
+async def test_a_late_webhook_for_an_older_change_does_not_roll_the_employee_back(
+    rig: Rig,
+) -> None:
+    await rig.act("change_department", {"employeeId": LIAM, "department": "Strategy"})
+    older = _webhook(LIAM, ["department"])
+    await rig.act("change_department", {"employeeId": LIAM, "department": "Leadership"})
+    newer = _webhook(LIAM, ["department"])
+
+    newest = await rig.deliver(newer)
+    [published] = await rig.employees(newest, 1)
+    late = await rig.deliver(older)
+    marker = await rig.deliver(_webhook(RYAN, ["firstName"]))
+    await rig.employees(marker, 1)  # one partition: the late delivery was handled before
+
+    assert published["department"] == "Leadership"
+    # Re-read, the late event finds Leadership again: the same record, so nothing is published.
+    assert await rig.outputs(late, rig.topics.employees) == []
+    stored = await rig.employee_record(LIAM)
+    assert datetime.fromisoformat(published["source_updated_at"]) >= datetime.fromisoformat(
+        stored["lastChanged"]
+    )
