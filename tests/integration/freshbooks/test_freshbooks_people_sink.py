@@ -7,10 +7,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaConsumer
 from faststream.kafka import KafkaBroker
 
 from sandboxes.kit import wait_until
-from schemas.outcomes import SyncOutcome
+from schemas import decode_event
+from schemas.outcomes import DeadLetter, SyncOutcome
+from schemas.topics import dlq_topic
 from tests.integration.freshbooks.fb_sink_harness import (
     SinkWorld,
     employee,
@@ -219,3 +222,48 @@ async def test_a_429_storm_lands_every_write_exactly_once(
     assert await world.count_requests("POST", INVITATION) == len(ids)
     refused = [r for r in await world.requests() if r["status"] == 429]
     assert len(refused) == 10  # every injected refusal was met and survived
+
+
+async def test_a_write_that_keeps_failing_lands_on_the_dead_letter_topic_for_replay(
+    world: SinkWorld,
+    service: tuple[KafkaBroker, str, str],
+    kafka_bootstrap: str,
+    unique_name: Callable[[str], str],
+) -> None:
+    broker, employees, _ = service
+    await world.sandbox.post(
+        "/_sandbox/faults", json={"path": "/users/staffs", "status": 500, "count": 1000}
+    )
+    sent = await send(broker, employee(world, "107"), topic=employees)
+
+    consumer = AIOKafkaConsumer(
+        dlq_topic("freshbooks"),
+        bootstrap_servers=kafka_bootstrap,
+        group_id=unique_name("dlq-reader"),
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        letter = await wait_until(
+            lambda: _dead_letter_of(consumer, sent.key),
+            timeout_seconds=120,
+            message="the dead letter of employee 107",
+        )
+    finally:
+        await consumer.stop()
+    assert letter.original_topic == employees
+    assert letter.attempts >= 2
+    assert "HTTP 500" in letter.error
+    failed = [o for o in world.outcomes_for("107") if o.status == "failed"]
+    assert failed, "every failed attempt is an outcome too"
+    assert all(o.causation_id == sent.event_id for o in failed)
+
+
+async def _dead_letter_of(consumer: AIOKafkaConsumer, key: str) -> DeadLetter | None:
+    batches = await consumer.getmany(timeout_ms=200)
+    for records in batches.values():
+        for record in records:
+            letter = decode_event(record.value or b"")
+            if isinstance(letter, DeadLetter) and letter.original_key == key:
+                return letter
+    return None

@@ -1,0 +1,150 @@
+"""Exactly-once effect of the FreshBooks people sink against the sandbox on a socket:
+two replicas racing, a crash between the create and its bookkeeping, in both create modes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from sandboxes.freshbooks.app import FreshBooksSandbox
+from sandboxes.freshbooks.settings import FreshBooksSandboxSettings
+from schemas.people import EmployeeChanged
+from services.freshbooks.connections import FreshBooksConnections
+from services.freshbooks.mapping import invitation_body, staff_fields
+from services.freshbooks.sink import PeopleSink
+from services.runtime.store.records import LinkRecord
+from tests.integration.freshbooks.fb_sink_harness import SinkWorld, employee, sink_world
+
+INVITATION = "/auth/api/v1/users/invitation"
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[SinkWorld]:
+    async with sink_world(tmp_path) as made:
+        yield made
+
+
+@pytest.fixture
+async def staff_world(tmp_path: Path) -> AsyncIterator[SinkWorld]:
+    """FreshBooks' deprecated staff create served, and the sink told to use it."""
+    sandbox = FreshBooksSandbox(settings=FreshBooksSandboxSettings(staff_create_allowed=True))
+    async with sink_world(tmp_path, sandbox=sandbox) as made:
+        made.settings = made.settings.model_copy(update={"person_create": "staff"})
+        yield made
+
+
+async def link_of(world: SinkWorld) -> LinkRecord:
+    async with world.store.transaction() as repos:
+        link = await repos.links.get(world.link_id)
+    assert link is not None
+    return link
+
+
+class Replica:
+    """One service replica's sink: its own clients, token keeper and lease holder name."""
+
+    def __init__(self, world: SinkWorld) -> None:
+        self.world = world
+        self.connections = FreshBooksConnections(
+            store=world.store, vault=world.vault, settings=world.settings
+        )
+
+    async def apply(self, event: EmployeeChanged) -> str:
+        client = await self.connections.client(self.world.freshbooks_connection_id)
+        sink = PeopleSink(
+            store=self.world.store,
+            client=client,
+            link=await link_of(self.world),
+            settings=self.world.settings,
+            holder=f"replica-{uuid4().hex}",
+        )
+        return (await sink.apply(event)).status
+
+
+async def test_two_replicas_racing_on_one_hire_invite_once(world: SinkWorld) -> None:
+    a, b = Replica(world), Replica(world)
+    hired = employee(world, "601")
+    try:
+        statuses = await asyncio.gather(a.apply(hired), b.apply(hired))
+    finally:
+        await a.connections.aclose()
+        await b.connections.aclose()
+
+    assert sorted(statuses) == ["applied", "unchanged"]
+    assert await world.count_requests("POST", INVITATION) == 1
+    assert len(await world.members_with_email("maya.601@acmecreative.example")) == 1
+
+
+async def test_two_replicas_racing_on_two_revisions_end_on_the_newer(world: SinkWorld) -> None:
+    email = "maya.602@acmecreative.example"
+    await world.action(
+        "invite_team_member",
+        {"email": email, "first_name": "Maya", "last_name": "Before", "accept": True},
+    )
+    a, b = Replica(world), Replica(world)
+    try:
+        await asyncio.gather(
+            a.apply(employee(world, "602", version=2, last_name="Newer")),
+            b.apply(employee(world, "602", version=1, last_name="Older")),
+        )
+    finally:
+        await a.connections.aclose()
+        await b.connections.aclose()
+
+    [staff] = await world.staff_with_email(email)
+    assert staff["lname"] == "Newer"
+
+
+async def test_a_crash_after_the_invitation_before_the_bookkeeping_invites_nobody_twice(
+    world: SinkWorld,
+) -> None:
+    replica = Replica(world)
+    hired = employee(world, "603")
+    try:
+        client = await replica.connections.client(world.freshbooks_connection_id)
+        # The attempt that crashed: FreshBooks got the invitation, our store never heard of it.
+        await client.invite(
+            invitation_body(hired, business_id=client.business_id, capacity="employee")
+        )
+        status = await replica.apply(hired)
+    finally:
+        await replica.connections.aclose()
+
+    assert status == "applied"  # the cross-reference and department are recorded now
+    assert await world.count_requests("POST", INVITATION) == 1
+    async with world.store.transaction() as repos:
+        reference = await repos.cross_references.get(world.link_id, "603", "team_member")
+    assert reference is not None
+
+
+async def test_staff_mode_creates_staff_once_even_after_a_crash_before_the_bookkeeping(
+    staff_world: SinkWorld,
+) -> None:
+    world = staff_world
+    replica = Replica(world)
+    hired = employee(world, "604")
+    try:
+        assert await replica.apply(hired) == "applied"
+        [created] = await world.staff_with_email("maya.604@acmecreative.example")
+
+        second = employee(world, "605")
+        client = await replica.connections.client(world.freshbooks_connection_id)
+        await client.create_staff(staff_fields(second))  # the crashed attempt's create
+        assert await replica.apply(second) == "applied"
+        assert await replica.apply(second) == "unchanged"  # and a redelivery
+    finally:
+        await replica.connections.aclose()
+
+    assert created["fname"] == "Maya"
+    assert len(await world.staff_with_email("maya.605@acmecreative.example")) == 1
+    staff_posts = [
+        r
+        for r in await world.requests()
+        if r["method"] == "POST" and r["path"].endswith("/users/staffs")
+    ]
+    assert len(staff_posts) == 2  # one per person, the crashed one included
+    assert await world.count_requests("POST", INVITATION) == 0
