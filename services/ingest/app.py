@@ -39,7 +39,12 @@ from services.freshbooks.webhook_registration import FreshBooksWebhookRegistrar
 from services.ingest.connections import OperatorConnections
 from services.ingest.oauth import OAuthFlow, oauth_routes, vendor_http
 from services.ingest.operator_api import operator_routes
-from services.ingest.schedules import SchedulerSettings, kafka_tick_publisher, scheduler_running
+from services.ingest.schedules import (
+    SchedulerSettings,
+    TickPublisher,
+    kafka_tick_publisher,
+    scheduler_running,
+)
 from services.ingest.settings import IngestSettings
 from services.ingest.webhook_registrations import ScheduleDefaults, WebhookRegistrations
 from services.ingest.webhooks import WebhookIntake, webhook_routes
@@ -158,6 +163,7 @@ def operator_facing_routes(
     store: StateStore,
     vault: Vault,
     registrations: WebhookRegistrations | None = None,
+    publish_tick: TickPublisher | None = None,
 ) -> list[BaseRoute]:
     """The operator API and the OAuth consent routes, wired to each vendor's knowledge."""
     token = settings.operator_token.get_secret_value() if settings.operator_token else None
@@ -180,7 +186,7 @@ def operator_facing_routes(
     )
     operations = OperatorConnections(store, vault, lifecycle=registrations)
     return [
-        *operator_routes(store, operations, operator_token=token),
+        *operator_routes(store, operations, operator_token=token, publish_tick=publish_tick),
         *oauth_routes(flow, operator_token=token),
     ]
 
@@ -205,7 +211,13 @@ async def serve(settings: IngestSettings) -> None:
 
         running = [scheduler] if scheduler_settings.enabled else []
         registrations = webhook_registrations(settings, store, vault)
-        routes = operator_facing_routes(settings, store, vault, registrations)
+        routes = operator_facing_routes(
+            settings,
+            store,
+            vault,
+            registrations,
+            publish_tick=kafka_tick_publisher(parts.broker),
+        )
         config = uvicorn.Config(
             build_app(parts, routes=routes, running=running, registrations=registrations),
             host=settings.ingest_host,

@@ -123,7 +123,11 @@ def add_connection(
     name: Annotated[str, typer.Option("--name", help="Display name (default: the vendor).")] = "",
     values: Annotated[
         list[str] | None,
-        typer.Option("--set", help="FIELD=VALUE for a non-secret field; skips its prompt."),
+        typer.Option(
+            "--set",
+            help="FIELD=VALUE for a non-secret field (skips its prompt), or an option: "
+            "webhooks=off polls instead of registering a webhook.",
+        ),
     ] = None,
     oauth: Annotated[
         bool, typer.Option("--oauth", help="Connect an OAuth vendor through its consent page.")
@@ -155,7 +159,10 @@ def add_connection(
         msg = f"{', '.join(passed_secrets)} is secret: leave it out and type it at the prompt"
         raise _fail(msg, EXIT_REFUSED)
     client = OperatorClient(url)
-    credentials = dict(given)
+    # --set names that are not credential fields are connection options (webhooks=off).
+    field_names = {f.name for f in spec.fields}
+    credentials = {k: v for k, v in given.items() if k in field_names}
+    options = {k: v for k, v in given.items() if k not in field_names}
     for field in spec.fields:
         if field.name in credentials:
             continue
@@ -171,7 +178,12 @@ def add_connection(
     created = client.call(
         "POST",
         "/connections",
-        {"vendor": vendor, "display_name": name or vendor, "credentials": credentials},
+        {
+            "vendor": vendor,
+            "display_name": name or vendor,
+            "credentials": credentials,
+            "options": options,
+        },
     )
     if as_json:
         _echo_json(created)
@@ -186,6 +198,18 @@ def ping_connection_command(connection_id: str, url: UrlOption = None) -> None:
     if not ok:
         raise _fail(line)
     typer.echo(line)
+
+
+@connections_app.command("sync")
+def sync_connection_command(
+    connection_id: str, url: UrlOption = None, as_json: JsonOption = False
+) -> None:
+    """Reconcile a connection now: a ReconcileTick on raw.<vendor> (starts a backfill)."""
+    sent = OperatorClient(url).call("POST", f"/connections/{connection_id}/sync")
+    if as_json:
+        _echo_json(sent)
+        return
+    typer.echo(f"sync requested: tick {sent['event_id']} on {sent['topic']}")
 
 
 @connections_app.command("list")

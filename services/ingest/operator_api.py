@@ -26,6 +26,8 @@ from services.ingest.connections import (
     ConnectionView,
     OperatorConnections,
 )
+from services.ingest.schedules import TickPublisher
+from services.ingest.sync_now import request_sync
 from services.runtime.store import LinkRecord, StateStore
 
 __all__ = ["OPENAPI_PATH", "PREFIX", "operator_openapi", "operator_routes"]
@@ -97,6 +99,14 @@ class StatusList(BaseModel):
     links: list[LinkStatusOut]
 
 
+class SyncOut(BaseModel):
+    connection_id: str
+    vendor: str
+    topic: str
+    event_id: str
+    due_at: str
+
+
 class AuditEntryOut(BaseModel):
     id: int
     at: datetime
@@ -118,6 +128,14 @@ _OPERATIONS: tuple[
     ("post", "/connections", "Add a key/password connection", ConnectionCreate, 201, ConnectionOut),
     ("get", "/connections/{connection_id}", "Show a connection", None, 200, ConnectionOut),
     ("delete", "/connections/{connection_id}", "Remove a connection", None, 204, None),
+    (
+        "post",
+        "/connections/{connection_id}/sync",
+        "Reconcile a connection now (a ReconcileTick on raw.<vendor>)",
+        None,
+        202,
+        SyncOut,
+    ),
     ("get", "/links", "List links", None, 200, LinkList),
     ("post", "/links", "Add a link", LinkCreate, 201, LinkOut),
     ("delete", "/links/{link_id}", "Remove a link", None, 204, None),
@@ -207,9 +225,16 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def operator_routes(
-    store: StateStore, operations: OperatorConnections, *, operator_token: str | None
+    store: StateStore,
+    operations: OperatorConnections,
+    *,
+    operator_token: str | None,
+    publish_tick: TickPublisher | None = None,
 ) -> list[BaseRoute]:
-    """The ``/api/v1`` routes; pass ``settings.operator_token`` (None disables the API with 503)."""
+    """The ``/api/v1`` routes; pass ``settings.operator_token`` (None disables the API with 503).
+
+    ``publish_tick`` puts a sync's tick on Kafka; without it ``.../sync`` answers 503.
+    """
     expected = operator_token.encode() if operator_token else None
 
     def guarded(handler: Handler) -> Handler:
@@ -319,6 +344,7 @@ def operator_routes(
         ("post", "/connections"): add_connection,
         ("get", "/connections/{connection_id}"): show_connection,
         ("delete", "/connections/{connection_id}"): remove_connection,
+        ("post", "/connections/{connection_id}/sync"): _sync_handler(store, publish_tick),
         ("get", "/links"): list_links,
         ("post", "/links"): add_link,
         ("delete", "/links/{link_id}"): remove_link,
@@ -331,6 +357,30 @@ def operator_routes(
     for (method, path), handler in handlers.items():
         by_path.setdefault(path, {})[method.upper()] = guarded(handler)
     return [_route(PREFIX + path, methods) for path, methods in by_path.items()]
+
+
+def _sync_handler(store: StateStore, publish_tick: TickPublisher | None) -> Handler:
+    """``POST /connections/{id}/sync``: 202 once Kafka has the tick; 503 when it cannot."""
+
+    async def sync_connection(request: Request) -> Response:
+        if publish_tick is None:
+            return _error(503, "sync is not available: this service has no Kafka publisher")
+        try:
+            tick = await request_sync(store, publish_tick, request.path_params["connection_id"])
+        except (ConnectionNotFoundError, ConnectionConflictError):
+            raise
+        except Exception as exc:  # any publish failure means "not sent, retry"
+            return _error(503, f"the tick could not be published ({type(exc).__name__}): retry")
+        body = SyncOut(
+            connection_id=tick.connection_id,
+            vendor=tick.vendor,
+            topic=f"raw.{tick.vendor}",
+            event_id=str(tick.event_id),
+            due_at=tick.due_at,
+        )
+        return JSONResponse(body.model_dump(mode="json"), status_code=202)
+
+    return sync_connection
 
 
 def _route(path: str, methods: dict[str, Handler]) -> Route:

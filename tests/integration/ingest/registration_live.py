@@ -24,6 +24,7 @@ from services.ingest.app import build_app as build_ingest
 from services.ingest.connections import OperatorConnections
 from services.ingest.oauth import KeyVendor, OAuthFlow, OAuthVendor, oauth_routes, vendor_http
 from services.ingest.operator_api import operator_routes
+from services.ingest.schedules import kafka_tick_publisher
 from services.ingest.settings import IngestSettings
 from services.ingest.webhook_registrations import WebhookRegistrar, WebhookRegistrations
 from services.runtime.bus import create_broker
@@ -124,7 +125,12 @@ async def registration_world(
             app = build_ingest(
                 parts,
                 routes=[
-                    *operator_routes(store, operations, operator_token=TOKEN),
+                    *operator_routes(
+                        store,
+                        operations,
+                        operator_token=TOKEN,
+                        publish_tick=kafka_tick_publisher(parts.broker),
+                    ),
                     *oauth_routes(flow, operator_token=TOKEN),
                 ],
                 registrations=registrations,
