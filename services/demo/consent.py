@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -32,9 +32,14 @@ async def connect_with_consent(
     *,
     display_name: str,
     options: Mapping[str, str] | None = None,
+    before_consent: Callable[[str], Awaitable[None]] | None = None,
     timeout_seconds: float = 30.0,
 ) -> str:
-    """The id of the new, active connection."""
+    """The id of the new, active connection.
+
+    ``before_consent(connection_id)`` runs once the id is known and before the browser
+    consents (the moment the ingest then registers its webhooks at the vendor).
+    """
     api = httpx.AsyncClient(
         base_url=f"{ingest_url.rstrip('/')}/api/v1",
         headers={"Authorization": f"Bearer {operator_token}"},
@@ -49,6 +54,8 @@ async def connect_with_consent(
             msg = f"{vendor}: starting consent answered {started.status_code}: {started.text}"
             raise ConsentError(msg)
         connection_id = str(started.json()["connection_id"])
+        if before_consent is not None:
+            await before_consent(connection_id)
         consent = await browser.get(str(started.json()["consent_url"]))
         if consent.status_code not in (302, 303) or "location" not in consent.headers:
             msg = f"{vendor}: the consent page answered {consent.status_code}: {consent.text}"

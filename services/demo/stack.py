@@ -44,6 +44,7 @@ import orjson
 
 from sandboxes import VENDORS as SANDBOX_ORDER
 from sandboxes import available_vendors
+from services.bamboohr.settings import BambooHRSettings
 from services.demo.consent import connect_with_consent
 from services.demo.processes import BackgroundProcess, ProcessTable
 from services.runtime.store import migrate
@@ -190,7 +191,9 @@ async def start_stack(plan: StackPlan, say: Say) -> StackInfo:
     """Start every part, connect the accounts, link them; raises StackError with the reason."""
     plan.run_dir.mkdir(parents=True, exist_ok=True)
     table = ProcessTable(plan.run_dir)
-    if plan.fresh:
+    # The sandboxes keep their accounts in memory: once they stopped, the connections
+    # stored for them hold tokens nobody knows, so a stack that starts anew starts empty.
+    if plan.fresh or not any(table.get(name) for name in table.names()):
         for leftover in plan.run_dir.glob("state.db*"):
             leftover.unlink()
         (plan.run_dir / "stack.json").unlink(missing_ok=True)
@@ -203,12 +206,14 @@ async def start_stack(plan: StackPlan, say: Say) -> StackInfo:
     _secret_file(master_keys, lambda: generate_key_ring_entry("k1"))
     token = _secret_file(plan.run_dir / "operator_token", lambda: secrets.token_urlsafe(32))
     ingest_url = f"http://127.0.0.1:{plan.ingest_port}"
+    public_url = f"https://127.0.0.1:{plan.ingest_port}"
     env = {
         **_clean_env(),
         "MLC_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "MLC_DATABASE_URL": plan.database_url,
         "MLC_MASTER_KEYS_FILE": str(master_keys),
-        "MLC_PUBLIC_URL": ingest_url,
+        # Vendors accept only https webhook URLs; see _deliver_webhooks_to_ingest.
+        "MLC_PUBLIC_URL": public_url,
         "MLC_INGEST_HOST": "127.0.0.1",
         "MLC_INGEST_PORT": str(plan.ingest_port),
         **_vendor_settings(sandboxes, credentials),
@@ -302,6 +307,8 @@ def _vendor_settings(
         "MLC_BAMBOOHR_CLIENT_ID": str(bamboohr["client_id"]),
         "MLC_BAMBOOHR_CLIENT_SECRET": str(bamboohr["client_secret"]),
         "MLC_BAMBOOHR_REDIRECT_URI": str(bamboohr["redirect_uri"]),
+        # The default scope plus webhooks.write, so the ingest can register its webhook.
+        "MLC_BAMBOOHR_SCOPE": f"{BambooHRSettings.model_fields['scope'].default} webhooks.write",
         "MLC_FRESHBOOKS_AUTH_BASE_URL": sandboxes[TARGET],
         "MLC_FRESHBOOKS_API_BASE_URL": sandboxes[TARGET],
         "MLC_FRESHBOOKS_CLIENT_ID": str(freshbooks["client_id"]),
@@ -399,6 +406,7 @@ async def _connect_and_link(
                 vendor,
                 display_name=f"{vendor} sandbox",
                 options=options[vendor],
+                before_consent=_deliver_webhooks_to_ingest(info, vendor),
             )
             say(f"{vendor}: connected as {info.connections[vendor]}")
         source, target = info.connections[SOURCE], info.connections[TARGET]
@@ -423,6 +431,26 @@ async def _connect_and_link(
             link = created.json()
         say(f"linked {source} -> {target} for {FLOW} ({link['id']})")
         info.links = [{"id": str(link["id"]), "flow": FLOW, "source": source, "target": target}]
+
+
+def _deliver_webhooks_to_ingest(info: StackInfo, vendor: str) -> Callable[[str], Any]:
+    """Point the vendor sandbox's webhook deliveries at the ingest's plain-HTTP listener.
+
+    The ingest registers ``$MLC_PUBLIC_URL/webhooks/<vendor>/<connection id>`` at the
+    vendor, and vendors want ``https://`` there. In a deployment a TLS-terminating proxy
+    stands at that address; here the sandbox's delivery override plays that proxy, so
+    the registration is the real one and deliveries reach the ingest unchanged.
+    """
+
+    async def configure(connection_id: str) -> None:
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            answer = await client.post(
+                f"{info.sandboxes[vendor]}/_sandbox/webhooks",
+                json={"url": f"{info.ingest}/webhooks/{vendor}/{connection_id}"},
+            )
+        answer.raise_for_status()
+
+    return configure
 
 
 async def _earlier_connections(plan: StackPlan, api: httpx.AsyncClient) -> dict[str, str]:
@@ -461,6 +489,7 @@ def stop_stack(plan: StackPlan, say: Say) -> None:
     if (plan.kafka_dir / "kafka.pid").exists():
         stop_kafka(plan)
         say("stopped Kafka")
+    (plan.run_dir / "stack.json").unlink(missing_ok=True)  # it would name what is gone
 
 
 def _print_where(info: StackInfo, run_dir: Path) -> None:
