@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 __all__ = [
     "ChangedEmployee",
@@ -28,6 +28,8 @@ def _as_text(value: object) -> object:
 
 
 Id = Annotated[str, BeforeValidator(_as_text)]
+# Employee ids are digit strings; an id goes into a URL path, so nothing else is let through.
+EmployeeId = Annotated[str, BeforeValidator(_as_text), StringConstraints(pattern=r"^[0-9]+$")]
 
 
 class _Vendor(BaseModel):
@@ -38,7 +40,7 @@ class _Vendor(BaseModel):
 class Employee(_Vendor):
     """One employee from ``GET /employees/{id}?fields=...`` or a custom report row."""
 
-    id: Id
+    id: EmployeeId
     firstName: str | None = None  # noqa: N815 - BambooHR's alias
     lastName: str | None = None  # noqa: N815
     preferredName: str | None = None  # noqa: N815
@@ -62,7 +64,7 @@ class EmployeeReport(_Vendor):
 
 
 class ChangedEmployee(_Vendor):
-    id: Id
+    id: EmployeeId
     action: Literal["Inserted", "Updated", "Deleted"]
     lastChanged: str  # noqa: N815
 
@@ -90,7 +92,7 @@ class ListField(_Vendor):
 
 
 class WebhookEventData(_Vendor):
-    employeeId: Id  # noqa: N815
+    employeeId: EmployeeId  # noqa: N815
     companyId: Id | None = None  # noqa: N815
     changedFields: list[str] = Field(default_factory=list)  # noqa: N815
 

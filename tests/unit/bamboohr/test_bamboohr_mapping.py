@@ -249,6 +249,7 @@ def test_a_legacy_field_based_delivery_names_several_employees() -> None:
         "[1, 2]",
         '{"type": "employee.updated"}',
         '{"type": "company.updated", "data": {}}',
+        '{"type": "employee.updated", "data": {"employeeId": "../webhooks"}}',
     ],
 )
 def test_a_body_that_is_no_employee_event_is_malformed(body: str) -> None:
