@@ -36,16 +36,6 @@ class PublishedRecords:
         value: dict[str, Any] = orjson.loads(text)
         return value
 
-    async def many(self, connection_id: str, entity_keys: list[str]) -> dict[str, dict[str, Any]]:
-        """The stored payloads of ``entity_keys`` (those known), read in one transaction."""
-        found: dict[str, dict[str, Any]] = {}
-        async with self._store.transaction() as repos:
-            for key in entity_keys:
-                text = await repos.watermarks.get(self._service, connection_id, _PREFIX + key)
-                if text is not None:
-                    found[key] = orjson.loads(text)
-        return found
-
     async def put(self, connection_id: str, entity_key: str, payload: dict[str, Any]) -> None:
         async with self._store.transaction() as repos:
             await repos.watermarks.set(
