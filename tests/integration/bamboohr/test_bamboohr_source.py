@@ -143,15 +143,19 @@ async def test_polls_start_with_everyone_then_read_changes_since_the_watermark(r
     )
 
 
-async def test_a_503_with_retry_after_is_waited_out_and_the_call_lands_after(rig: Rig) -> None:
-    fault = {"path": "reports/custom", "status": 503, "retry_after": 1, "count": 1}
+# 503 is BambooHR's throttle today; 429 from 2026-09-16 (fact sheet section 12).
+@pytest.mark.parametrize("status", [503, 429])
+async def test_a_throttle_with_retry_after_is_waited_out_and_the_call_lands_after(
+    rig: Rig, status: int
+) -> None:
+    fault = {"path": "reports/custom", "status": status, "retry_after": 1, "count": 1}
     (await rig.control.post("/_sandbox/faults", json=fault)).raise_for_status()
 
     tick = await rig.tick("reconcile")
     await rig.employees(tick, SEED_SIZE)
 
     reports = [r for r in await rig.vendor_requests() if r["path"].endswith("/reports/custom")]
-    assert [r["status"] for r in reports] == [503, 200]
+    assert [r["status"] for r in reports] == [status, 200]
     refused, answered = (datetime.fromisoformat(r["time"]) for r in reports)
     assert answered - refused >= timedelta(seconds=1)
 
