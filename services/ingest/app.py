@@ -37,6 +37,7 @@ from services.freshbooks.auth import FreshBooksOAuth
 from services.freshbooks.settings import FreshBooksSettings
 from services.freshbooks.webhook_registration import FreshBooksWebhookRegistrar
 from services.ingest.connections import OperatorConnections
+from services.ingest.link_health import kafka_link_health
 from services.ingest.oauth import OAuthFlow, oauth_routes, vendor_http
 from services.ingest.operator_api import operator_routes
 from services.ingest.schedules import (
@@ -184,7 +185,12 @@ def operator_facing_routes(
         },
         on_active=registrations.connection_active if registrations else None,
     )
-    operations = OperatorConnections(store, vault, lifecycle=registrations)
+    operations = OperatorConnections(
+        store,
+        vault,
+        lifecycle=registrations,
+        link_health=kafka_link_health(settings.kafka_bootstrap_servers),
+    )
     return [
         *operator_routes(store, operations, operator_token=token, publish_tick=publish_tick),
         *oauth_routes(flow, operator_token=token),

@@ -314,8 +314,20 @@ def remove_link(link_id: str, url: UrlOption = None) -> None:
     typer.echo(f"removed link {link_id}")
 
 
+def _lag(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
 def status_command(url: UrlOption = None, as_json: JsonOption = False) -> None:
-    """Per link: the newest audit entry about it or its connections, and failures among them."""
+    """Per link: last event, lag since its last sync outcome, failures and dead letters."""
     listed = OperatorClient(url).call("GET", "/status")
     if as_json:
         _echo_json(listed)
@@ -326,8 +338,14 @@ def status_command(url: UrlOption = None, as_json: JsonOption = False) -> None:
             s["link"]["flow"],
             s["last_event_at"] or "-",
             s["last_action"] or "-",
+            _lag(s.get("lag_seconds")),
             str(s["failures"]),
+            _count(s.get("outcome_failures")),
+            _count(s.get("dead_letters")),
         ]
         for s in listed["links"]
     ]
-    typer.echo(_table(["link", "flow", "last event", "last action", "failures"], rows))
+    headers = ["link", "flow", "last event", "last action", "lag", "refused", "failed", "dlq"]
+    typer.echo(_table(headers, rows))
+    for problem in sorted({s["log_error"] for s in listed["links"] if s.get("log_error")}):
+        typer.echo(f"note: {problem}; lag, failed and dlq are unknown")

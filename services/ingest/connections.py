@@ -12,15 +12,17 @@ extra command. The store's foreign keys remove the connection's credentials with
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from schemas.envelope import utcnow
 from services.acumatica.connection import CREDENTIALS as ACUMATICA
 from services.bamboohr.connection import CREDENTIALS as BAMBOOHR
 from services.bill.connection import CREDENTIALS as BILL
 from services.expensify.connection import CREDENTIALS as EXPENSIFY
+from services.ingest.link_health import LinkHealth, LinkHealthReader
 from services.runtime.credential_fields import CredentialSpec
 from services.runtime.store import ConnectionRecord, LinkRecord, StateStore
 from services.runtime.vault import Vault
@@ -88,6 +90,13 @@ class LinkStatus:
     last_action: str | None
     failures: int
     recent: list[dict[str, Any]] = field(default_factory=list)
+    # From the log (services/ingest/link_health.py); None when it was not read.
+    last_outcome_at: datetime | None = None
+    last_outcome_status: str | None = None
+    lag_seconds: float | None = None
+    outcome_failures: int | None = None
+    dead_letters: int | None = None
+    log_error: str | None = None
 
 
 class OperatorConnections:
@@ -100,11 +109,15 @@ class OperatorConnections:
         *,
         tenant_id: str = "default",
         lifecycle: ConnectionLifecycle | None = None,
+        link_health: LinkHealthReader | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._store = store
         self._vault = vault
         self._tenant_id = tenant_id
         self._lifecycle = lifecycle
+        self._link_health = link_health
+        self._clock = clock
 
     async def add_connection(
         self,
@@ -252,7 +265,20 @@ class OperatorConnections:
             await tx.audit_log.append(actor=ACTOR, action="link.removed", subject=link_id)
 
     async def status(self, *, recent: int = 50) -> list[LinkStatus]:
-        """Per link: the newest audit entry about it or its connections, and failures among them."""
+        """Per link: the newest audit entry about it or its connections, failures among them,
+        and, when a log reader is wired, the lag and failures the log shows."""
+        statuses = await self._audit_status(recent=recent)
+        if self._link_health is None or not statuses:
+            return statuses
+        try:
+            health = await self._link_health([s.link for s in statuses])
+        except Exception as exc:  # the store's half of the status still stands
+            problem = f"the log could not be read ({type(exc).__name__})"
+            return [replace(s, log_error=problem) for s in statuses]
+        now = self._clock()
+        return [_with_health(s, health.get(s.link.id, LinkHealth()), now) for s in statuses]
+
+    async def _audit_status(self, *, recent: int) -> list[LinkStatus]:
         statuses: list[LinkStatus] = []
         async with self._store.transaction() as tx:
             for link in await tx.links.list():
@@ -278,6 +304,18 @@ class OperatorConnections:
                     )
                 )
         return statuses
+
+
+def _with_health(status: LinkStatus, health: LinkHealth, now: datetime) -> LinkStatus:
+    lag = (now - health.last_outcome_at).total_seconds() if health.last_outcome_at else None
+    return replace(
+        status,
+        last_outcome_at=health.last_outcome_at,
+        last_outcome_status=health.last_outcome_status,
+        lag_seconds=None if lag is None else max(lag, 0.0),
+        outcome_failures=health.outcome_failures,
+        dead_letters=health.dead_letters,
+    )
 
 
 def _view(record: ConnectionRecord, secret_fields: list[str]) -> ConnectionView:

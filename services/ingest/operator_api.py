@@ -89,10 +89,24 @@ class LinkList(BaseModel):
 
 class LinkStatusOut(BaseModel):
     link: LinkOut
-    last_event_at: datetime | None
+    last_event_at: datetime | None = Field(description="Newest audit entry (store).")
     last_action: str | None
-    failures: int
+    failures: int = Field(description="Refusals/failures among the recent audit entries.")
     recent: list[dict[str, Any]]
+    last_outcome_at: datetime | None = Field(
+        default=None, description="When the link's newest sync.outcome was recorded (log)."
+    )
+    last_outcome_status: str | None = None
+    lag_seconds: float | None = Field(
+        default=None, description="Seconds since last_outcome_at; null without outcomes."
+    )
+    outcome_failures: int | None = Field(
+        default=None, description="sync.outcome events with status failed (log retention)."
+    )
+    dead_letters: int | None = Field(
+        default=None, description="Dead letters naming the link's source or target connection."
+    )
+    log_error: str | None = Field(default=None, description="Why the log figures are missing.")
 
 
 class StatusList(BaseModel):
@@ -315,6 +329,12 @@ def operator_routes(
                     last_action=s.last_action,
                     failures=s.failures,
                     recent=s.recent,
+                    last_outcome_at=s.last_outcome_at,
+                    last_outcome_status=s.last_outcome_status,
+                    lag_seconds=s.lag_seconds,
+                    outcome_failures=s.outcome_failures,
+                    dead_letters=s.dead_letters,
+                    log_error=s.log_error,
                 )
                 for s in statuses
             ]

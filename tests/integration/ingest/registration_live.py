@@ -13,15 +13,18 @@ import socket
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from sandboxes.kit import VendorSandbox, build_app, serve
+from schemas.envelope import utcnow
 from services.ingest.app import IngestParts
 from services.ingest.app import build_app as build_ingest
 from services.ingest.connections import OperatorConnections
+from services.ingest.link_health import kafka_link_health
 from services.ingest.oauth import KeyVendor, OAuthFlow, OAuthVendor, oauth_routes, vendor_http
 from services.ingest.operator_api import operator_routes
 from services.ingest.schedules import kafka_tick_publisher
@@ -88,6 +91,7 @@ async def registration_world(
     bootstrap: str,
     https_public_url: bool = False,
     webhooks_enabled: bool = True,
+    clock: Callable[[], datetime] = utcnow,
 ) -> AsyncIterator[RegistrationWorld]:
     store = await StateStore.open(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
     vault = Vault.from_text(generate_key_ring_entry("k1"))
@@ -117,7 +121,13 @@ async def registration_world(
                 key_vendors={vendor: made.key_vendor} if made.key_vendor else None,
                 on_active=registrations.connection_active,
             )
-            operations = OperatorConnections(store, vault, lifecycle=registrations)
+            operations = OperatorConnections(
+                store,
+                vault,
+                lifecycle=registrations,
+                link_health=kafka_link_health(bootstrap),
+                clock=clock,
+            )
             settings = IngestSettings(kafka_bootstrap_servers=bootstrap, public_url=public_url)
             parts = IngestParts(
                 settings=settings, store=store, vault=vault, broker=create_broker(settings)
