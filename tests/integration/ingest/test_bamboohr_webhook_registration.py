@@ -172,3 +172,24 @@ async def test_webhooks_off_for_a_connection_registers_nothing_and_polls(
     assert not any(
         f.startswith("webhook_secret") for f in await world.credential_fields(connection_id)
     )
+
+
+async def test_webhooks_turned_off_for_the_service_register_nothing(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    async with registration_world(
+        tmp_path,
+        vendor="bamboohr",
+        sandbox_app=BambooHRSandbox(),
+        knowledge=bamboohr,
+        bootstrap=kafka_bootstrap,
+        https_public_url=True,
+        webhooks_enabled=False,  # MLC_WEBHOOKS_ENABLED=false
+    ) as world:
+        connection_id = await _add(world)
+
+        record = await world.connection(connection_id)
+        assert record.settings[REGISTRATION_KEY]["state"] == "off"
+        assert "MLC_WEBHOOKS_ENABLED" in record.settings[REGISTRATION_KEY]["reason"]
+        assert {s.name for s in schedules_of(record.settings).schedules} == {"poll", "reconcile"}
+        assert await _hooks(world) == []
