@@ -110,15 +110,17 @@ class FreshBooksHandlers:
     async def employee_changed(self, event: EmployeeChanged) -> None:
         """Apply the snapshot to every FreshBooks connection linked from its source."""
         for link in await self._connections.links_from(event.connection_id):
-            client = await self._connections.client(link.target_connection_id)
-            sink = PeopleSink(
-                store=self._store,
-                client=client,
-                link=link,
-                settings=self._settings,
-                holder=self._holder,
-            )
-            await self._outcome(event, link, event.entity_key, partial(sink.apply, event))
+            await self._outcome(event, link, event.entity_key, partial(self._apply, event, link))
+
+    async def _apply(self, event: EmployeeChanged, link: LinkRecord) -> WriteResult:
+        sink = PeopleSink(
+            store=self._store,
+            client=await self._connections.client(link.target_connection_id),
+            link=link,
+            settings=self._settings,
+            holder=self._holder,
+        )
+        return await sink.apply(event)
 
     async def raw_message(self, data: dict[str, Any]) -> None:
         """A callback (expense.create/update) or a poll tick of a FreshBooks connection."""
@@ -128,33 +130,33 @@ class FreshBooksHandlers:
         elif isinstance(event, PollTick):
             await self._poll(event)
 
-    async def _attributor(self, connection_id: str) -> tuple[ExpenseAttributor, LinkRecord] | None:
-        links = await self._connections.links_into(connection_id)
-        if not links:
-            return None
-        client = await self._connections.client(connection_id)
-        attributor = ExpenseAttributor(
+    async def _attributor(self, connection_id: str, links: list[LinkRecord]) -> ExpenseAttributor:
+        return ExpenseAttributor(
             store=self._store,
-            client=client,
+            client=await self._connections.client(connection_id),
             links=links,
             settings=self._settings,
             holder=self._holder,
         )
-        return attributor, links[0]
+
+    async def _attribute_one(
+        self, connection_id: str, links: list[LinkRecord], expense_id: str
+    ) -> WriteResult:
+        attributor = await self._attributor(connection_id, links)
+        return await attributor.attribute_by_id(expense_id)
 
     async def _delivery(self, delivery: RawDelivery) -> None:
         callback = callback_event(delivery.body)
         if callback is None or callback.name not in EXPENSE_EVENTS:
             return
-        found = await self._attributor(delivery.connection_id)
-        if found is None:
+        links = await self._connections.links_into(delivery.connection_id)
+        if not links:
             return
-        attributor, link = found
         await self._outcome(
             delivery,
-            link,
+            links[0],
             f"expense:{callback.object_id}",
-            partial(attributor.attribute_by_id, callback.object_id),
+            partial(self._attribute_one, delivery.connection_id, links, callback.object_id),
         )
 
     async def _poll(self, tick: PollTick) -> None:
@@ -164,10 +166,11 @@ class FreshBooksHandlers:
             if await repos.ledger.get(self._service, done_key) is not None:
                 return
             mark = await repos.watermarks.get(self._service, tick.connection_id, EXPENSES_WATERMARK)
-        found = await self._attributor(tick.connection_id)
-        if found is None:
+        links = await self._connections.links_into(tick.connection_id)
+        if not links:
             return
-        attributor, link = found
+        link = links[0]
+        attributor = await self._attributor(tick.connection_id, links)
         # FreshBooks filters updated_min by day, in US/Eastern: a day of overlap covers both.
         since = (datetime.fromisoformat(mark) - timedelta(days=1)).date() if mark else None
         for expense in await attributor.changed_since(since):
