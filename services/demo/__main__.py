@@ -4,7 +4,8 @@
    ``MLC_KAFKA_BOOTSTRAP_SERVERS`` / ``KAFKA_BOOTSTRAP_SERVERS``), the BambooHR and
    FreshBooks sandboxes, the ingest, the ``bamboohr`` and ``freshbooks`` services;
    connects both sandbox accounts through their OAuth consent and links them;
-2. backfills the 40-person agency: a reconcile of the BambooHR connection;
+2. backfills the 40-person agency: a reconcile of the BambooHR connection
+   (``mlc connections sync``, through the operator API);
 3. plays a hire, a department change and a termination in the BambooHR sandbox
    (its control API, which fires BambooHR's signed webhooks at the ingest);
 4. waits for each (progress on the way, a deadline each), prints the BambooHR
@@ -25,9 +26,6 @@ from typing import Any, TypeVar
 
 import httpx
 
-from schemas.envelope import utcnow
-from schemas.raw import ReconcileTick
-from schemas.topics import raw_topic
 from services.demo.stack import (
     SOURCE,
     TARGET,
@@ -38,18 +36,13 @@ from services.demo.stack import (
     stop_stack,
 )
 from services.demo.table import people_table
-from services.ingest.schedules import tick_entity_key
 from services.runtime.audit_trail import EntityRef, format_chain, read_entity_chains, read_events
-from services.runtime.bus import create_broker
-from services.runtime.publishing import publish
-from services.runtime.settings import RuntimeSettings
 
 T = TypeVar("T")
 
 BACKFILL_DEADLINE_SECONDS = 240.0
 CHANGE_DEADLINE_SECONDS = 90.0
 PROGRESS_EVERY_SECONDS = 3.0
-DEMO_SCHEDULE = "demo-backfill"
 
 
 class DemoFailedError(RuntimeError):
@@ -121,38 +114,19 @@ async def wait_with_progress(
 
 
 async def request_reconcile(info: StackInfo, connection_id: str) -> str:
-    """Ask for a reconcile of the connection: the operator API's sync, else a tick on the bus."""
+    """``mlc connections sync <id>``: the operator API publishes a ReconcileTick now."""
     async with httpx.AsyncClient(
         base_url=f"{info.ingest}/api/v1",
         headers={"Authorization": f"Bearer {info.operator_token}"},
         timeout=30.0,
     ) as api:
         answer = await api.post(f"/connections/{connection_id}/sync")
-    if answer.is_success:
-        return f"mlc connections sync {connection_id}: {answer.text.strip()}"
-    if answer.status_code not in (404, 405):
-        raise DemoFailedError(f"sync answered {answer.status_code}: {answer.text}")
-    # The operator API has no sync yet: publish what it would, a ReconcileTick now.
-    settings = RuntimeSettings(kafka_bootstrap_servers=info.kafka, service_name="ingest")
-    broker = create_broker(settings)
-    await broker.connect()
-    try:
-        now = utcnow()
-        tick = await publish(
-            broker,
-            ReconcileTick(
-                connection_id=connection_id,
-                entity_key=tick_entity_key(DEMO_SCHEDULE),
-                occurred_at=now,
-                vendor=SOURCE,
-                schedule=DEMO_SCHEDULE,
-                due_at=now.isoformat(),
-            ),
-            topic=raw_topic(SOURCE),
-        )
-    finally:
-        await broker.stop()
-    return f"published ReconcileTick {tick.event_id} on {raw_topic(SOURCE)}"
+    if not answer.is_success:
+        raise DemoFailedError(f"mlc connections sync answered {answer.status_code}: {answer.text}")
+    tick = answer.json()
+    return (
+        f"mlc connections sync {connection_id}: ReconcileTick {tick['event_id']} on {tick['topic']}"
+    )
 
 
 async def sandbox_action(url: str, name: str, payload: dict[str, Any]) -> dict[str, Any]:
