@@ -27,11 +27,13 @@ class BambooHRSettings(BaseSettings):
     )
     scope: str = Field(
         default=(
-            "openid offline_access employee employee_directory report field public.user webhooks"
+            "openid offline_access employee employee_directory report field public.user webhooks "
+            "webhooks.write"
         ),
         description=(
             "Space-separated scopes; offline_access brings a refresh token; report, field and "
-            "public.user are what the source's report, /meta/lists and changed-since calls need."
+            "public.user are what the source's report, /meta/lists and changed-since calls need; "
+            "webhooks.write lets ingest register the webhook."
         ),
     )
     terminated_statuses: tuple[str, ...] = Field(

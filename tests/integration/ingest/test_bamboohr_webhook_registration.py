@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from sandboxes.bamboohr.app import BambooHRSandbox
 from sandboxes.bamboohr.seed import ADMIN_API_KEY
@@ -193,3 +195,72 @@ async def test_webhooks_turned_off_for_the_service_register_nothing(
         assert "MLC_WEBHOOKS_ENABLED" in record.settings[REGISTRATION_KEY]["reason"]
         assert {s.name for s in schedules_of(record.settings).schedules} == {"poll", "reconcile"}
         assert await _hooks(world) == []
+
+
+async def test_an_unreachable_vendor_on_removal_still_removes_the_connection_and_says_so(
+    world: RegistrationWorld,
+) -> None:
+    connection_id = await _add(world)
+    await world.sandbox.post(
+        "/_sandbox/faults",
+        json={"path": "/webhooks/", "method": "DELETE", "status": 500, "count": 50},
+    )
+
+    removed = await world.ingest.delete(f"/api/v1/connections/{connection_id}")
+
+    assert removed.status_code == 204, removed.text
+    assert (await world.ingest.get(f"/api/v1/connections/{connection_id}")).status_code == 404
+    [left] = await _hooks(world)  # still at the vendor, and the audit entry names it
+    [failure] = [
+        e
+        for e in await audit_actions(world.store, connection_id)
+        if e.action == "webhook.unregister_failed"
+    ]
+    assert failure.detail["ids"] == [left["id"]]
+
+
+def bamboohr_oauth(base_url: str, creds: Mapping[str, Any]) -> Knowledge:
+    settings = BambooHRSettings(
+        company_url_template=f"{base_url}/{{subdomain}}.bamboohr.com",
+        client_id=creds["client_id"],
+        client_secret=SecretStr(creds["client_secret"]),
+        redirect_uri=creds["redirect_uri"],
+    )
+    auth = BambooHRAuth(settings)
+    return Knowledge(registrar=BambooHRWebhookRegistrar(settings), oauth=auth, refresher=auth)
+
+
+async def test_an_oauth_connection_registers_with_its_access_token(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    async with registration_world(
+        tmp_path,
+        vendor="bamboohr",
+        sandbox_app=BambooHRSandbox(),
+        knowledge=bamboohr_oauth,
+        bootstrap=kafka_bootstrap,
+        https_public_url=True,
+    ) as world:
+        started = await world.ingest.post(
+            "/api/v1/oauth/bamboohr/start", json={"options": {"subdomain": "acme"}}
+        )
+        assert started.status_code == 201, started.text
+        connection_id = str(started.json()["connection_id"])
+        async with httpx.AsyncClient() as browser:
+            consent = await browser.get(started.json()["consent_url"])
+            assert consent.status_code in (302, 303), consent.text
+            redirect = urlsplit(consent.headers["location"])
+            ingest = urlsplit(world.ingest_url)
+            callback = await browser.get(urlunsplit(redirect._replace(netloc=ingest.netloc)))
+        assert callback.status_code == 200, callback.text
+
+        record = await world.connection(connection_id)
+        assert record.settings[REGISTRATION_KEY]["state"] == "registered", record.settings
+        [hook_id] = record.settings[REGISTRATION_KEY]["ids"]
+        assert f"webhook_secret:{hook_id}" in await world.credential_fields(connection_id)
+        # Owned by the token's user, so the admin key cannot list it: read the sandbox's state.
+        [hook] = (await world.sandbox.get("/_sandbox/state/webhooks")).json()
+        assert (str(hook["id"]), hook["url"]) == (
+            hook_id,
+            f"https://hooks.example.test/webhooks/bamboohr/{connection_id}",
+        )
