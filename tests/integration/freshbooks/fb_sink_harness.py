@@ -112,9 +112,13 @@ async def connect_freshbooks(flow: OAuthFlow) -> str:
 
 @asynccontextmanager
 async def sink_world(
-    tmp_path: Path, *, sandbox: FreshBooksSandbox | None = None
+    tmp_path: Path,
+    *,
+    sandbox: FreshBooksSandbox | None = None,
+    database_url: str | None = None,
 ) -> AsyncIterator[SinkWorld]:
-    database_url = f"sqlite+aiosqlite:///{tmp_path / 'state.db'}"
+    """A connected FreshBooks account and a link into it; SQLite unless ``database_url``."""
+    database_url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'state.db'}"
     store = await StateStore.open(database_url)
     key_ring = generate_key_ring_entry("k1")
     vault = Vault.from_text(key_ring)

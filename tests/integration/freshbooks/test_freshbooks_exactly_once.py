@@ -23,8 +23,9 @@ INVITATION = "/auth/api/v1/users/invitation"
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[SinkWorld]:
-    async with sink_world(tmp_path) as made:
+async def world(tmp_path: Path, database_url: str) -> AsyncIterator[SinkWorld]:
+    """On SQLite and on PostgreSQL (the backend of several replicas)."""
+    async with sink_world(tmp_path, database_url=database_url) as made:
         yield made
 
 
