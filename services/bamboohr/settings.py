@@ -58,3 +58,25 @@ class BambooHRSettings(BaseSettings):
         ge=0,
         description="Longest 503/429 Retry-After waited out in place; longer ones fail the try.",
     )
+    # What the webhook ingest registers asks for (services/bamboohr/webhook_registration.py).
+    webhook_events: tuple[str, ...] = Field(
+        default=("employee.created", "employee.updated", "employee.deleted"),
+        description="Events the registered webhook asks for (the event-based family).",
+    )
+    webhook_monitor_fields: tuple[str, ...] = Field(
+        default=(
+            "firstName",
+            "lastName",
+            "workEmail",
+            "jobTitle",
+            "department",
+            "division",
+            "status",
+            "employmentHistoryStatus",
+            "reportsTo",
+        ),
+        description="Fields whose change fires employee.updated (what the people flows map).",
+    )
+    webhook_name: str = Field(
+        default="ml-connector people", description="Name the webhook is registered under."
+    )

@@ -10,8 +10,8 @@ webhook), so the same connection's credentials are used to delete it. BambooHR w
 Authorization: an OAuth connection's access token (scope ``webhooks.write``, which
 ``MLC_BAMBOOHR_SCOPE`` must include), or an API-key connection's key as the Basic user.
 
-The settings below (prefix ``MLC_BAMBOOHR_``) belong in ``settings.py``; they sit here while
-that file is being changed by the BambooHR source's work, under the same variable names.
+What it asks for is in ``settings.py`` (``MLC_BAMBOOHR_WEBHOOK_EVENTS``, ``_MONITOR_FIELDS``,
+``_NAME``).
 """
 
 from __future__ import annotations
@@ -21,52 +21,20 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.bamboohr.auth import BambooHRAuth
 from services.bamboohr.settings import BambooHRSettings
 from services.ingest.webhook_registrations import Registered, VendorAccess
 from services.runtime.oauth_tokens import VendorCallError
 
-__all__ = ["BambooHRWebhookRegistrar", "BambooHRWebhookSettings"]
-
-
-class BambooHRWebhookSettings(BaseSettings):
-    """What the registered webhook asks BambooHR for."""
-
-    model_config = SettingsConfigDict(env_prefix="MLC_BAMBOOHR_", extra="ignore")
-
-    webhook_events: tuple[str, ...] = Field(
-        default=("employee.created", "employee.updated", "employee.deleted"),
-        description="Events the registered webhook asks for (the event-based family).",
-    )
-    webhook_monitor_fields: tuple[str, ...] = Field(
-        default=(
-            "firstName",
-            "lastName",
-            "workEmail",
-            "jobTitle",
-            "department",
-            "division",
-            "status",
-            "employmentHistoryStatus",
-            "reportsTo",
-        ),
-        description="Fields whose change fires employee.updated (what the people flows map).",
-    )
-    webhook_name: str = Field(
-        default="ml-connector people", description="Name the webhook is registered under."
-    )
+__all__ = ["BambooHRWebhookRegistrar"]
 
 
 class BambooHRWebhookRegistrar:
     """The BambooHR knowledge behind ingest's ``WebhookRegistrar``."""
 
-    def __init__(
-        self, settings: BambooHRSettings, webhook: BambooHRWebhookSettings | None = None
-    ) -> None:
-        self._settings = webhook or BambooHRWebhookSettings()
+    def __init__(self, settings: BambooHRSettings) -> None:
+        self._settings = settings
         self._auth = BambooHRAuth(settings)
 
     def _company_and_header(self, access: VendorAccess) -> tuple[str, str]:

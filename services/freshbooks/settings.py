@@ -69,3 +69,18 @@ class FreshBooksSettings(BaseSettings):
         description="Lease that serialises one record's writes across replicas (a crashed "
         "holder blocks that record this long).",
     )
+    # The callbacks ingest registers (services/freshbooks/webhook_registration.py).
+    webhook_events: tuple[str, ...] = Field(
+        default=(
+            "bill.create",
+            "bill.update",
+            "bill.delete",
+            "expense.create",
+            "expense.update",
+            "expense.delete",
+        ),
+        description=(
+            "Events registered, one callback each; the authoritative event list is open "
+            "(fact sheet open question 2) [inferred]."
+        ),
+    )

@@ -10,8 +10,7 @@ kept as the callback's secret once FreshBooks accepted it. A forged handshake at
 gets nowhere: FreshBooks refuses a verifier that is not its own, and nothing is kept.
 ``DELETE .../callbacks/{id}`` removes one (404 = already gone).
 
-The settings below (prefix ``MLC_FRESHBOOKS_``) belong in ``settings.py``; they sit here while
-that file is being changed by the FreshBooks sink's work, under the same variable names.
+The events are ``MLC_FRESHBOOKS_WEBHOOK_EVENTS`` (``settings.py``).
 """
 
 from __future__ import annotations
@@ -20,47 +19,22 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.freshbooks.settings import FreshBooksSettings
 from services.ingest.webhook_registrations import Registered, VendorAccess
 from services.runtime.oauth_tokens import VendorCallError
 
-__all__ = ["FreshBooksWebhookRegistrar", "FreshBooksWebhookSettings"]
+__all__ = ["FreshBooksWebhookRegistrar"]
 
 CALLBACKS = "/events/account/{account_id}/events/callbacks"
-
-
-class FreshBooksWebhookSettings(BaseSettings):
-    """Which events our callbacks ask FreshBooks for."""
-
-    model_config = SettingsConfigDict(env_prefix="MLC_FRESHBOOKS_", extra="ignore")
-
-    webhook_events: tuple[str, ...] = Field(
-        default=(
-            "bill.create",
-            "bill.update",
-            "bill.delete",
-            "expense.create",
-            "expense.update",
-            "expense.delete",
-        ),
-        description=(
-            "Events registered, one callback each; the authoritative event list is open "
-            "(fact sheet open question 2) [I]."
-        ),
-    )
 
 
 class FreshBooksWebhookRegistrar:
     """The FreshBooks knowledge behind ingest's ``WebhookRegistrar`` and ``HandshakeConfirmer``."""
 
-    def __init__(
-        self, settings: FreshBooksSettings, webhook: FreshBooksWebhookSettings | None = None
-    ) -> None:
+    def __init__(self, settings: FreshBooksSettings) -> None:
         self._api = settings.api_base_url.rstrip("/")
-        self._events = (webhook or FreshBooksWebhookSettings()).webhook_events
+        self._events = settings.webhook_events
 
     def _callbacks_url(self, access: VendorAccess) -> str:
         account_id = str(access.settings.get("account_id", ""))

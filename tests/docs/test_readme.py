@@ -9,11 +9,9 @@ from pydantic_settings import BaseSettings
 
 from services.acumatica.settings import AcumaticaSettings
 from services.bamboohr.settings import BambooHRSettings
-from services.bamboohr.webhook_registration import BambooHRWebhookSettings
 from services.bill.settings import BillSettings
 from services.expensify.settings import ExpensifySettings
 from services.freshbooks.settings import FreshBooksSettings
-from services.freshbooks.webhook_registration import FreshBooksWebhookSettings
 from services.ingest.schedules import SchedulerSettings
 from services.ingest.settings import IngestSettings
 from services.runtime.settings import RuntimeSettings
@@ -26,9 +24,7 @@ SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (
     IngestSettings,
     SchedulerSettings,
     BambooHRSettings,
-    BambooHRWebhookSettings,
     FreshBooksSettings,
-    FreshBooksWebhookSettings,
     ZohoSettings,
     BillSettings,
     AcumaticaSettings,

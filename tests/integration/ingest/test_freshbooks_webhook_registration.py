@@ -23,10 +23,7 @@ from sandboxes.freshbooks.seed import ACCOUNT_ID
 from sandboxes.kit import wait_until
 from services.freshbooks.auth import FreshBooksOAuth
 from services.freshbooks.settings import FreshBooksSettings
-from services.freshbooks.webhook_registration import (
-    FreshBooksWebhookRegistrar,
-    FreshBooksWebhookSettings,
-)
+from services.freshbooks.webhook_registration import FreshBooksWebhookRegistrar
 from services.ingest.webhook_registrations import REGISTRATION_KEY
 from services.runtime.oauth_tokens import TOKENS_FIELD, load_tokens
 from tests.integration.ingest.ingest_live import raw_deliveries
@@ -48,11 +45,10 @@ def freshbooks(base_url: str, creds: Mapping[str, Any]) -> Knowledge:
         client_id=creds["client_id"],
         client_secret=SecretStr(creds["client_secret"]),
         redirect_uri=creds["redirect_uri"],
+        webhook_events=EVENTS,
     )
     oauth = FreshBooksOAuth(settings)
-    registrar = FreshBooksWebhookRegistrar(
-        settings, FreshBooksWebhookSettings(webhook_events=EVENTS)
-    )
+    registrar = FreshBooksWebhookRegistrar(settings)
     return Knowledge(registrar=registrar, oauth=oauth, refresher=oauth)
 
 
