@@ -29,6 +29,8 @@ from services.runtime.topics_admin import partition_counts
 __all__ = [
     "AuditEntry",
     "EntityRef",
+    "LoggedEvent",
+    "about_the_record",
     "describe",
     "entity_topics",
     "format_chain",
@@ -197,7 +199,7 @@ async def read_entity_chains(
     chains: dict[str, list[LoggedEvent]] = {}
     for logged in found:
         chains.setdefault(_correlation_of(logged.event), []).append(logged)
-    ordered = [_order_by_cause(_about_the_record(events, own_ids)) for events in chains.values()]
+    ordered = [_order_by_cause(about_the_record(events, own_ids)) for events in chains.values()]
     ordered = [chain for chain in ordered if chain]
     return sorted(ordered, key=lambda chain: str(chain[0].event.get("recorded_at", "")))
 
@@ -225,7 +227,7 @@ def _correlation_of(event: dict[str, Any]) -> str:
     return str(correlation if correlation is not None else event.get("event_id"))
 
 
-def _about_the_record(events: list[LoggedEvent], own_ids: set[str]) -> list[LoggedEvent]:
+def about_the_record(events: list[LoggedEvent], own_ids: set[str]) -> list[LoggedEvent]:
     """The record's events, what they caused, and the causes that led to them."""
     by_id = {str(e.event.get("event_id")): e for e in events}
     children: dict[str, list[str]] = {}

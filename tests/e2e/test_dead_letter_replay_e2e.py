@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from typer.testing import CliRunner
 
@@ -47,8 +48,11 @@ def _mlc(info: StackInfo, *args: str) -> Any:
 
 
 async def test_a_dead_lettered_write_is_audited_and_replayed_once_the_cause_is_fixed(
-    stack: StackInfo,
+    stack: StackInfo, tmp_path: Path
 ) -> None:
+    where = orjson.loads((tmp_path / "stack.json").read_bytes())
+    assert where["connections"] == stack.connections
+    assert where["links"][0]["flow"] == "people-freshbooks"
     bamboohr, freshbooks = stack.sandboxes["bamboohr"], stack.sandboxes["freshbooks"]
     async with httpx.AsyncClient(timeout=30.0) as client:
         fault = {"path": INVITATION, "method": "POST", "status": 500, "count": 1000}

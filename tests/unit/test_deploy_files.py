@@ -63,3 +63,15 @@ def test_kubernetes_has_one_deployment_per_service_running_its_module() -> None:
     assert set(deployments) == {f"mlc-{name}" for name in SERVICES}
     for name in SERVICES:
         assert deployments[f"mlc-{name}"] == ["python", "-m", f"services.{name}"]
+
+
+def test_make_demo_up_and_down_run_python_modules_that_exist() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipes = dict(re.findall(r"^(demo|up|down):.*\n\t(.+)$", makefile, flags=re.MULTILINE))
+    assert set(recipes) == {"demo", "up", "down"}
+    for target, recipe in recipes.items():
+        match = re.search(r"\$\(PY\) -m ([\w.]+)( up| down)?", recipe)
+        assert match is not None, f"make {target} runs no python module: {recipe}"
+        assert importlib.util.find_spec(match.group(1)) is not None, recipe
+    assert recipes["up"].endswith("services.demo.stack up")
+    assert "services.demo.stack down" in recipes["down"]
