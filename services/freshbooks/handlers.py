@@ -20,7 +20,7 @@ from schemas import decode_event
 from schemas.envelope import Event
 from schemas.outcomes import SyncOutcome
 from schemas.people import EmployeeChanged
-from schemas.raw import PollTick, RawDelivery
+from schemas.raw import PollTick, RawDelivery, ReconcileTick
 from schemas.topics import raw_topic
 from services.freshbooks.connections import VENDOR, FreshBooksConnections
 from services.freshbooks.expenses import EXPENSE_EVENTS, ExpenseAttributor
@@ -127,7 +127,7 @@ class FreshBooksHandlers:
         event = decode_event(data)
         if isinstance(event, RawDelivery):
             await self._delivery(event)
-        elif isinstance(event, PollTick):
+        elif isinstance(event, PollTick | ReconcileTick):
             await self._poll(event)
 
     async def _attributor(self, connection_id: str, links: list[LinkRecord]) -> ExpenseAttributor:
@@ -159,9 +159,12 @@ class FreshBooksHandlers:
             partial(self._attribute_one, delivery.connection_id, links, callback.object_id),
         )
 
-    async def _poll(self, tick: PollTick) -> None:
-        """The backup poll: every expense changed since the last tick (a day of overlap)."""
-        done_key = f"poll:{tick.connection_id}:{tick.schedule}:{tick.due_at}"
+    async def _poll(self, tick: PollTick | ReconcileTick) -> None:
+        """The backup poll: every expense changed since the last tick (a day of overlap).
+
+        A reconciliation (``mlc connections sync``) looks at every expense instead.
+        """
+        done_key = f"{tick.type}:{tick.connection_id}:{tick.schedule}:{tick.due_at}"
         async with self._store.transaction() as repos:
             if await repos.ledger.get(self._service, done_key) is not None:
                 return
@@ -173,6 +176,8 @@ class FreshBooksHandlers:
         attributor = await self._attributor(tick.connection_id, links)
         # FreshBooks filters updated_min by day, in US/Eastern: a day of overlap covers both.
         since = (datetime.fromisoformat(mark) - timedelta(days=1)).date() if mark else None
+        if isinstance(tick, ReconcileTick):
+            since = None
         for expense in await attributor.changed_since(since):
             # A poll re-reads every expense: only writes (and failures) are worth an outcome.
             await self._outcome(

@@ -13,7 +13,7 @@ from faststream.kafka import KafkaBroker
 
 from sandboxes.kit import wait_until
 from schemas.outcomes import SyncOutcome
-from schemas.raw import PollTick, RawDelivery
+from schemas.raw import PollTick, RawDelivery, ReconcileTick
 from tests.integration.freshbooks.fb_sink_harness import (
     SinkWorld,
     employee,
@@ -159,3 +159,31 @@ async def test_a_terminated_person_can_log_no_new_expense(
     )
     assert refused.status_code == 422
     assert "staffid" in refused.text
+
+
+async def test_a_reconciliation_tick_rescans_every_expense_of_linked_staff(
+    world: SinkWorld, service: tuple[KafkaBroker, str, str]
+) -> None:
+    broker, employees, raw = service
+    await hired_and_accepted(world, broker, employees)
+    created = await world.action(
+        "create_expense", {"email": EMAIL, "categoryid": 3001, "amount": "9.99"}
+    )
+    await send(broker, callback(world, "expense.create", int(created["id"])), topic=raw)
+    await outcomes_for(world, f"expense:{created['id']}", 1)
+    await send(broker, employee(world, "301", version=2, department="Design"), topic=employees)
+    await outcomes_for(world, "301", 2)
+
+    tick = ReconcileTick(
+        connection_id=world.freshbooks_connection_id,
+        occurred_at=datetime.now(UTC),
+        entity_key="tick:reconcile",
+        vendor="freshbooks",
+        schedule="sync",
+        due_at=datetime.now(UTC).isoformat(),
+    )
+    await send(broker, tick, topic=raw)
+
+    first, second = await outcomes_for(world, f"expense:{created['id']}", 2)
+    assert (first.status, second.status) == ("applied", "applied")
+    assert (await expense(world, int(created["id"])))["notes"] == "[Department: Design]"
