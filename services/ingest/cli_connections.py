@@ -237,6 +237,13 @@ def show_connection(connection_id: str, url: UrlOption = None, as_json: JsonOpti
         typer.echo(f"{key}: {shown[key]}")
     for field, value in shown["credentials"].items():
         typer.echo(f"  {field}: {value}")
+    webhook = shown.get("webhook") or {}
+    if webhook:
+        ids = ", ".join(webhook.get("ids") or []) or "-"
+        reason = f" ({webhook['reason']})" if webhook.get("reason") else ""
+        typer.echo(f"webhook: {webhook.get('state')}{reason}; ids: {ids}")
+    for schedule in shown.get("schedules") or []:
+        typer.echo(f"schedule: {schedule.get('name')} every {schedule.get('every_seconds')}s")
 
 
 @connections_app.command("remove")

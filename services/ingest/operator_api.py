@@ -26,8 +26,10 @@ from services.ingest.connections import (
     ConnectionView,
     OperatorConnections,
 )
+from services.ingest.schedule_specs import SCHEDULES_KEY
 from services.ingest.schedules import TickPublisher
 from services.ingest.sync_now import request_sync
+from services.ingest.webhook_registrations import REGISTRATION_KEY
 from services.runtime.store import LinkRecord, StateStore
 
 __all__ = ["OPENAPI_PATH", "PREFIX", "operator_openapi", "operator_routes"]
@@ -57,6 +59,13 @@ class ConnectionOut(BaseModel):
     display_name: str
     status: str
     credentials: dict[str, str] = Field(description="Plain fields shown, secrets masked.")
+    webhook: dict[str, Any] | None = Field(
+        default=None,
+        description="The webhook registration: state (registered, failed, off), ids, url, reason.",
+    )
+    schedules: list[dict[str, Any]] = Field(
+        default_factory=list, description="Stored poll/reconcile schedules."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -226,6 +235,8 @@ def _connection_out(view: ConnectionView) -> dict[str, Any]:
         display_name=r.display_name,
         status=r.status,
         credentials=view.credentials,
+        webhook=r.settings.get(REGISTRATION_KEY),
+        schedules=list(r.settings.get(SCHEDULES_KEY) or []),
         created_at=r.created_at,
         updated_at=r.updated_at,
     ).model_dump(mode="json")

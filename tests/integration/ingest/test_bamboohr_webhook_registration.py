@@ -24,6 +24,7 @@ from sandboxes.kit import wait_until
 from services.bamboohr.auth import BambooHRAuth
 from services.bamboohr.settings import BambooHRSettings
 from services.bamboohr.webhook_registration import BambooHRWebhookRegistrar
+from services.ingest.connections import MASK
 from services.ingest.schedule_specs import schedules_of
 from services.ingest.webhook_registrations import REGISTRATION_KEY
 from tests.integration.ingest.ingest_live import raw_deliveries
@@ -103,6 +104,10 @@ async def test_adding_a_connection_registers_a_webhook_whose_key_verifies_delive
     assert [s.name for s in schedules_of(record.settings).schedules] == ["reconcile"]
     actions = [e.action for e in await audit_actions(world.store, connection_id)]
     assert actions == ["connection.created", "webhook.registered"]
+    shown = (await world.ingest.get(f"/api/v1/connections/{connection_id}")).json()
+    assert shown["webhook"]["state"] == "registered"
+    assert [s["name"] for s in shown["schedules"]] == ["reconcile"]
+    assert shown["credentials"][f"webhook_secret:{hook['id']}"] == MASK  # never shown
 
     # The sandbox sends where https://hooks.example.test would route: the running intake.
     local = f"{world.ingest_url}/webhooks/bamboohr/{connection_id}"

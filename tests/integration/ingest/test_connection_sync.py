@@ -79,6 +79,11 @@ async def test_sync_publishes_a_reconcile_tick_for_the_connection_and_audits_it(
     record = await world.connection(connection_id)
     assert record.settings["webhooks"] == "off"
     assert record.settings[REGISTRATION_KEY]["state"] == "off"
+    shown = await _mlc(world, "connections", "show", connection_id)
+    assert shown.exit_code == 0, shown.output
+    assert "webhook: off (webhooks are turned off for this connection" in shown.output
+    assert "schedule: poll every 300s" in shown.output
+    assert "schedule: reconcile every 86400s" in shown.output
 
     synced = await _mlc(world, "connections", "sync", connection_id)
 
