@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from aiokafka.errors import KafkaError
+from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from schemas.envelope import utcnow
@@ -268,7 +270,12 @@ def audit_chain(
 
 
 def _audit_entity(settings: RuntimeSettings, entity: EntityRef) -> None:
-    connection_ids = asyncio.run(_vendor_connection_ids(settings, entity.vendor))
+    url = make_url(settings.database_url)
+    # No SQLite file here means no store: opening one would create it empty.
+    no_store = url.get_backend_name() == "sqlite" and not Path(url.database or "").exists()
+    connection_ids = (
+        [] if no_store else asyncio.run(_vendor_connection_ids(settings, entity.vendor))
+    )
     try:
         chains = asyncio.run(
             read_entity_chains(

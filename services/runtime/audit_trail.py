@@ -167,19 +167,19 @@ async def read_entity_chains(
     """The chains that touched ``entity``, oldest first, each cut down to that record.
 
     The record's events are those keyed ``{connection}:{entity id}`` where the
-    connection is one of ``connection_ids`` (e.g. from the state store) or a
-    connection seen on ``raw.<vendor>``: ids are not unique across vendors, the
-    connection says whose id it is.
+    connection is one of ``connection_ids`` (the vendor's connections, e.g. from the
+    state store) or, when none are given, a connection seen on ``raw.<vendor>``: ids
+    are not unique across vendors, the connection says whose id it is.
     """
     names = list(topics) if topics is not None else entity_topics(entity.vendor)
     own_raw = raw_topic(entity.vendor)
     vendor_connections = set(connection_ids)
+    discover = not vendor_connections
     candidates: list[LoggedEvent] = []
 
     def first_pass(logged: LoggedEvent) -> bool:
-        connection_id = str(logged.event.get("connection_id"))
-        if logged.topic == own_raw:
-            vendor_connections.add(connection_id)
+        if discover and logged.topic == own_raw:
+            vendor_connections.add(str(logged.event.get("connection_id")))
         if _entity_key_of(logged) == entity.entity_id:
             candidates.append(logged)
         return False  # nothing is kept but what the closures collect
