@@ -78,6 +78,18 @@ RegistrationState = Literal["registered", "failed", "off"]
 
 _log = get_logger(__name__)
 
+# What a registrar's call may end in besides success; KeyError/ValueError/TypeError are an
+# answer of a shape we did not expect. None of them may cost the connection.
+_VENDOR_TROUBLE = (
+    VendorCallError,
+    OAuthRefusedError,
+    VaultError,
+    httpx.HTTPError,
+    KeyError,
+    ValueError,
+    TypeError,
+)
+
 
 @dataclass(frozen=True, slots=True)
 class VendorAccess:
@@ -216,7 +228,7 @@ class WebhookRegistrations:
             access = await self._access(record)
             async with self._http(connection_id) as http:
                 registered = await registrar.register(http, access, url)
-        except (VendorCallError, OAuthRefusedError, VaultError, httpx.HTTPError) as error:
+        except _VENDOR_TROUBLE as error:
             reason = _reason(error)
             _log.warning("webhook_registration_failed", vendor=record.vendor, reason=reason)
             await self._settle(record, state="failed", reason=reason, poll=True, url=url)
@@ -303,7 +315,7 @@ class WebhookRegistrations:
             access = await self._access(record)
             async with self._http(connection_id) as http:
                 await registrar.confirm(http, access, webhook_id, verifier)
-        except (VendorCallError, OAuthRefusedError, VaultError, httpx.HTTPError) as error:
+        except _VENDOR_TROUBLE as error:
             async with self._store.transaction() as tx:
                 await tx.audit_log.append(
                     actor=ACTOR,
@@ -344,7 +356,7 @@ class WebhookRegistrations:
             access = await self._access(record)
             async with self._http(connection_id) as http:
                 await registrar.unregister(http, access, ids)
-        except (VendorCallError, OAuthRefusedError, VaultError, httpx.HTTPError) as error:
+        except _VENDOR_TROUBLE as error:
             action, detail = "webhook.unregister_failed", {"reason": _reason(error)}
         else:
             action, detail = "webhook.unregistered", {}
@@ -385,4 +397,6 @@ def _reason(error: BaseException) -> str:
         return f"the vendor did not answer: {type(error).__name__}"
     if isinstance(error, VaultError):
         return "the connection's credentials cannot be decrypted"
+    if isinstance(error, (KeyError, ValueError, TypeError)):
+        return f"the vendor's answer was not what we expected ({type(error).__name__})"
     return str(error) or type(error).__name__

@@ -269,3 +269,18 @@ async def test_an_oauth_connection_registers_with_its_access_token(
             hook_id,
             f"https://hooks.example.test/webhooks/bamboohr/{connection_id}",
         )
+
+
+async def test_an_answer_of_an_unexpected_shape_counts_as_a_failed_registration(
+    world: RegistrationWorld,
+) -> None:
+    await world.sandbox.post(
+        "/_sandbox/faults",
+        json={"path": "/webhooks$", "method": "POST", "status": 201, "body": {"ok": True}},
+    )
+
+    connection_id = await _add(world)
+
+    registration = (await world.connection(connection_id)).settings[REGISTRATION_KEY]
+    assert registration["state"] == "failed"
+    assert registration["reason"] == "the vendor's answer was not what we expected (KeyError)"
