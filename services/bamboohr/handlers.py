@@ -5,7 +5,8 @@
 - A poll tick reads ``/employees/changed`` from the stored watermark (minus an overlap),
   then the changed people in one filtered report, and moves the watermark to ``latest``.
 - A reconcile tick, or a poll tick with no watermark yet (the first sync), reads the
-  department and division lists and everyone in one report each.
+  department and division lists and everyone in one report each; a later reconcile also
+  asks ``/employees/changed?type=deleted`` since the previous one.
 
 Whatever the path, a record is published only when it differs from what this source last
 published for it (``services/bamboohr/published.py``), so a second reconcile publishes
