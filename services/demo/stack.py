@@ -200,7 +200,7 @@ async def start_stack(plan: StackPlan, say: Say) -> StackInfo:
 
     bootstrap = await _kafka(plan, say)
     sandboxes = await _sandboxes(plan, table, say)
-    credentials = {vendor: await _credentials(sandboxes[vendor]) for vendor in (SOURCE, TARGET)}
+    credentials = {vendor: await _credentials(url) for vendor, url in sandboxes.items()}
 
     master_keys = plan.run_dir / "master_keys"
     _secret_file(master_keys, lambda: generate_key_ring_entry("k1"))
@@ -217,6 +217,7 @@ async def start_stack(plan: StackPlan, say: Say) -> StackInfo:
         "MLC_INGEST_HOST": "127.0.0.1",
         "MLC_INGEST_PORT": str(plan.ingest_port),
         **_vendor_settings(sandboxes, credentials),
+        **_other_vendor_settings(sandboxes, credentials),
     }
     await migrate(plan.database_url)
 
@@ -227,7 +228,7 @@ async def start_stack(plan: StackPlan, say: Say) -> StackInfo:
         env={**env, "MLC_SERVICE_NAME": "ingest", "MLC_OPERATOR_TOKEN": token},
         cwd=ROOT,
     )
-    await _until_ready(table, ingest, _answers(f"{ingest_url}/healthz"))
+    await _until_serving(table, ingest, f"{ingest_url}/healthz")
     services: dict[str, str] = {}
     for name in FLOW_SERVICES:
         services[name] = await _flow_service(table, name, env, say)
@@ -285,7 +286,7 @@ async def _sandboxes(plan: StackPlan, table: ProcessTable, say: Say) -> dict[str
             cwd=ROOT,
         )
         urls[vendor] = url
-        await _until_ready(table, process, _answers(f"{url}/_sandbox/clock"))
+        await _until_serving(table, process, f"{url}/_sandbox/clock")
     say("sandboxes: " + ", ".join(f"{vendor} {url}" for vendor, url in urls.items()))
     return urls
 
@@ -315,6 +316,34 @@ def _vendor_settings(
         "MLC_FRESHBOOKS_CLIENT_SECRET": str(freshbooks["client_secret"]),
         "MLC_FRESHBOOKS_REDIRECT_URI": str(freshbooks["redirect_uri"]),
     }
+
+
+def _other_vendor_settings(
+    sandboxes: Mapping[str, str], credentials: Mapping[str, Mapping[str, Any]]
+) -> dict[str, str]:
+    """The other vendors pointed at their sandboxes, so a person can connect them by hand.
+
+    Acumatica needs nothing here: its instance URL is part of each connection.
+    """
+    settings: dict[str, str] = {}
+    if "zoho" in sandboxes:
+        zoho, creds = sandboxes["zoho"], credentials["zoho"]
+        settings |= {
+            "MLC_ZOHO_ACCOUNTS_BASE_URL": f"{zoho}/accounts.zoho.com",
+            "MLC_ZOHO_TRUSTED_ACCOUNTS_SERVERS": orjson.dumps([f"{zoho}/accounts.zoho."]).decode(),
+            "MLC_ZOHO_CLIENT_ID": str(creds["client_id"]),
+            "MLC_ZOHO_CLIENT_SECRET": str(creds["client_secret"]),
+            "MLC_ZOHO_REDIRECT_URI": str(creds["redirect_uri"]),
+        }
+    if "bill" in sandboxes:
+        settings |= {
+            "MLC_BILL_API_BASE_URL": f"{sandboxes['bill']}/connect",
+            "MLC_BILL_EVENTS_BASE_URL": f"{sandboxes['bill']}/connect-events",
+        }
+    if "expensify" in sandboxes:
+        url = f"{sandboxes['expensify']}/Integration-Server/ExpensifyIntegrations"
+        settings["MLC_EXPENSIFY_INTEGRATION_URL"] = url
+    return settings
 
 
 def _answers(url: str) -> Callable[[], Any]:
@@ -363,6 +392,14 @@ async def _until_ready(
             )
             raise StackError(msg)
         await asyncio.sleep(0.2)  # poll: readiness is an HTTP answer or a log line
+
+
+async def _until_serving(table: ProcessTable, process: BackgroundProcess, url: str) -> None:
+    """Wait until ``url`` answers 200; a process that exits instead is a StackError."""
+    code = await _until_ready(table, process, _answers(url))
+    if code is not None:
+        msg = f"{process.name} exited with status {code}; {process.log}:\n{_tail(process.log)}"
+        raise StackError(msg)
 
 
 async def _flow_service(table: ProcessTable, name: str, env: Mapping[str, str], say: Say) -> str:
