@@ -5,25 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 
-from faststream.kafka import KafkaBroker
-
 from services.bamboohr.access import BambooHRAccess
-from services.bamboohr.handlers import BambooHRSource, SourceTopics
+from services.bamboohr.handlers import build_router
 from services.bamboohr.service_settings import BambooHRServiceSettings
 from services.bamboohr.settings import BambooHRSettings
-from services.runtime.bus import subscriber
+from services.bamboohr.source import BambooHRSource, SourceTopics
 from services.runtime.service_main import ServiceParts
 from services.runtime.settings import load_settings
 
-__all__ = ["BambooHRServiceSettings", "register", "wire"]
-
-
-def register(broker: KafkaBroker, source: BambooHRSource, *, topic: str, group_id: str) -> None:
-    """Subscribe ``source`` to ``topic`` in consumer group ``group_id``."""
-
-    @subscriber(broker, topic, group_id=group_id)
-    async def bamboohr_raw_event(message: object) -> None:
-        await source.handle(message)
+__all__ = ["BambooHRServiceSettings", "wire"]
 
 
 async def wire(
@@ -43,5 +33,7 @@ async def wire(
         service=parts.settings.service_name,
         topics=chosen,
     )
-    register(parts.broker, source, topic=chosen.raw, group_id=parts.settings.service_name)
+    parts.broker.include_router(
+        build_router(source, group_id=parts.settings.service_name, topics=chosen)
+    )
     return ()

@@ -24,11 +24,11 @@ from sandboxes.kit import build_app, serve, wait_until
 from schemas.envelope import Event, utcnow
 from schemas.raw import PollTick, RawDelivery, ReconcileTick
 from services.bamboohr.access import BambooHRAccess
-from services.bamboohr.app import register
 from services.bamboohr.auth import BambooHRAuth
-from services.bamboohr.handlers import BambooHRSource, SourceTopics
+from services.bamboohr.handlers import build_router
 from services.bamboohr.service_settings import BambooHRServiceSettings
 from services.bamboohr.settings import BambooHRSettings
+from services.bamboohr.source import BambooHRSource, SourceTopics
 from services.runtime.audit_trail import read_chain
 from services.runtime.bus import create_broker
 from services.runtime.oauth_tokens import TokenSet, save_tokens
@@ -239,7 +239,9 @@ async def source_rig(
                 service=runtime.service_name,
                 topics=topics,
             )
-            register(broker, source, topic=topics.raw, group_id=unique_name("bamboohr"))
+            broker.include_router(
+                build_router(source, group_id=unique_name("bamboohr"), topics=topics)
+            )
             await broker.start()
             try:
                 yield Rig(bootstrap, sandbox, control, store, vault, broker, topics, connection_id)

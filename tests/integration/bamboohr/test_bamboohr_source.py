@@ -11,8 +11,8 @@ import pytest
 
 from sandboxes.kit import wait_until
 from schemas.envelope import utcnow
-from services.bamboohr.handlers import CHANGED_SINCE_WATERMARK
 from services.bamboohr.mapping import EMPLOYEE_FIELDS
+from services.bamboohr.source import CHANGED_SINCE_WATERMARK
 from services.runtime.oauth_tokens import TOKENS_FIELD, load_tokens
 from tests.integration.bamboohr.bamboohr_source_rig import Rig, TopicMaker, source_rig
 from tests.sandboxes.sandbox_harness import running_webhook_receiver

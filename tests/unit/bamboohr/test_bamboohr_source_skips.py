@@ -11,8 +11,8 @@ from faststream.kafka import KafkaBroker
 from schemas.envelope import utcnow
 from schemas.raw import PollTick
 from services.bamboohr.access import BambooHRAccess
-from services.bamboohr.handlers import BambooHRSource
 from services.bamboohr.settings import BambooHRSettings
+from services.bamboohr.source import BambooHRSource
 from services.runtime.publishing import encode_event
 from services.runtime.store import StateStore
 from services.runtime.vault import Vault, generate_key_ring_entry

@@ -1,0 +1,335 @@
+"""The BambooHR source: ``raw.bamboohr`` in, ``people.employee`` and ``people.department`` out.
+
+- A webhook delivery names employees (and the fields that changed, never values): each is
+  re-read with every field named and published as a full snapshot.
+- A poll tick reads ``/employees/changed`` from the stored watermark (minus an overlap),
+  then the changed people in one filtered report, and moves the watermark to ``latest``.
+- A reconcile tick, or a poll tick with no watermark yet (the first sync), reads the
+  department and division lists and everyone in one report each; a later reconcile also
+  asks ``/employees/changed?type=deleted`` since the previous one.
+
+Whatever the path, a record is published only when it differs from what this source last
+published for it (``services/bamboohr/published.py``), so a second reconcile publishes
+nothing and a lost webhook is made good by the next reconcile. An employee BambooHR no
+longer has (deleted) is published once more, as terminated, from its last known record.
+
+Nothing is written to BambooHR. Every event is stamped with the raw event as its cause.
+A delivery we cannot read is logged, audited and skipped (retrying cannot fix it); a
+vendor or network failure raises, so the runtime retries and then dead-letters it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Final
+
+from faststream.kafka import KafkaBroker
+
+from schemas import EventDecodeError, decode_event
+from schemas.envelope import Event, utcnow
+from schemas.people import DepartmentChanged, EmployeeChanged
+from schemas.raw import PollTick, RawDelivery, ReconcileTick
+from schemas.topics import raw_topic
+from schemas.upcasting import UpcastingError
+from services.bamboohr.access import BambooHRAccess, UnknownConnectionError
+from services.bamboohr.client import BambooHRClient
+from services.bamboohr.mapping import (
+    EMPLOYEE_FIELDS,
+    MalformedDeliveryError,
+    UnmappableEmployeeError,
+    canonical_changed_fields,
+    department_events,
+    differing_fields,
+    employee_changed,
+    parse_bamboo_time,
+    record_payload,
+    webhook_events,
+)
+from services.bamboohr.models import Employee
+from services.bamboohr.published import PublishedRecords
+from services.bamboohr.settings import BambooHRSettings
+from services.runtime.logging import get_logger
+from services.runtime.publishing import publish
+from services.runtime.store import StateStore
+from services.runtime.store.records import ConnectionRecord
+
+__all__ = ["CHANGED_SINCE_WATERMARK", "RECONCILED_WATERMARK", "BambooHRSource", "SourceTopics"]
+
+CHANGED_SINCE_WATERMARK: Final = "employees.changed_since"
+RECONCILED_WATERMARK: Final = "employees.reconciled_at"
+
+_log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceTopics:
+    """Where the source reads and writes; tests give each run its own."""
+
+    raw: str = field(default_factory=lambda: raw_topic("bamboohr"))
+    employees: str = EmployeeChanged.topic_name
+    departments: str = DepartmentChanged.topic_name
+
+
+class SkippedError(Exception):
+    """The event cannot be handled and never will be: audit it and move on."""
+
+
+class BambooHRSource:
+    """Handles one raw event at a time; stateless between events apart from the store."""
+
+    def __init__(
+        self,
+        *,
+        broker: KafkaBroker,
+        store: StateStore,
+        access: BambooHRAccess,
+        settings: BambooHRSettings,
+        service: str,
+        topics: SourceTopics | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._broker = broker
+        self._store = store
+        self._access = access
+        self._settings = settings
+        self._service = service
+        self._topics = topics or SourceTopics()
+        self._clock = clock
+        self._published = PublishedRecords(store, service)
+
+    # --- entry point ---------------------------------------------------------------------
+
+    async def handle(self, message: object) -> None:
+        """One message of ``raw.bamboohr`` (JSON already parsed by the broker)."""
+        if not isinstance(message, bytes | str | Mapping):
+            await self._skip(None, "undecodable_event", "the message is not a JSON object")
+            return
+        try:
+            event = decode_event(message)
+        except (EventDecodeError, UpcastingError) as error:
+            await self._skip(None, "undecodable_event", str(error)[:300])
+            return
+        try:
+            if isinstance(event, RawDelivery):
+                await self.on_delivery(event)
+            elif isinstance(event, PollTick):
+                await self.on_poll(event)
+            elif isinstance(event, ReconcileTick):
+                await self.on_reconcile(event)
+            else:
+                raise SkippedError(f"{event.type} is not a raw.bamboohr event")
+        except (SkippedError, UnknownConnectionError, MalformedDeliveryError) as error:
+            await self._skip(event, type(error).__name__, str(error))
+
+    async def _skip(self, event: Event | None, reason: str, detail: str) -> None:
+        subject = event.connection_id if event is not None else "unknown"
+        _log.warning("bamboohr.event_skipped", reason=reason, detail=detail, subject=subject)
+        async with self._store.transaction() as repos:
+            await repos.audit_log.append(
+                actor=self._service,
+                action="bamboohr.event_skipped",
+                subject=subject,
+                detail={
+                    "reason": reason,
+                    "detail": detail,
+                    "event_id": str(event.event_id) if event is not None else None,
+                    "event_type": event.type if event is not None else None,
+                },
+            )
+
+    # --- webhook deliveries ----------------------------------------------------------------
+
+    async def on_delivery(self, delivery: RawDelivery) -> None:
+        events = webhook_events(delivery.content_type, delivery.body)
+        record = await self._access.connection(delivery.connection_id)
+        async with self._access.client(record) as client:
+            for hook in events:
+                employee_id = hook.data.employeeId
+                happened = parse_bamboo_time(hook.timestamp) or delivery.occurred_at
+                if hook.type == "employee.deleted":
+                    await self._publish_deleted(record, employee_id, happened, cause=delivery)
+                    continue
+                employee = await client.get_employee(employee_id, EMPLOYEE_FIELDS)
+                if employee is None:  # deleted since the event was sent
+                    await self._publish_deleted(record, employee_id, happened, cause=delivery)
+                    continue
+                # The record we read is at least as new as the event that sent us to read it.
+                changed_at = max(parse_bamboo_time(employee.lastChanged) or happened, happened)
+                await self._publish_employee(
+                    record,
+                    employee,
+                    cause=delivery,
+                    source_updated_at=changed_at,
+                    changed_fields=canonical_changed_fields(hook.data.changedFields),
+                )
+
+    # --- poll ticks --------------------------------------------------------------------------
+
+    async def on_poll(self, tick: PollTick) -> None:
+        record = await self._access.connection(tick.connection_id)
+        marked = await self._mark(record.id, CHANGED_SINCE_WATERMARK)
+        async with self._access.client(record) as client:
+            if marked is None:  # first sync: everyone, then changes from here on
+                await self._read_everything(record, client, cause=tick)
+                return
+            since = marked - timedelta(seconds=self._settings.changed_since_overlap_seconds)
+            changed = await client.changed_since(since)
+            present = [c for c in changed.employees.values() if c.action != "Deleted"]
+            if present:
+                rows = {
+                    e.id: e for e in await client.everyone(EMPLOYEE_FIELDS, changed_since=since)
+                }
+                for change in present:
+                    employee = rows.get(change.id) or await client.get_employee(
+                        change.id, EMPLOYEE_FIELDS
+                    )
+                    if employee is None:
+                        await self._publish_deleted(
+                            record, change.id, parse_bamboo_time(change.lastChanged), cause=tick
+                        )
+                        continue
+                    await self._publish_employee(record, employee, cause=tick)
+            for change in changed.employees.values():
+                if change.action == "Deleted":
+                    await self._publish_deleted(
+                        record, change.id, parse_bamboo_time(change.lastChanged), cause=tick
+                    )
+        latest = parse_bamboo_time(changed.latest)
+        if latest is not None and latest > marked:
+            await self._set_mark(record.id, CHANGED_SINCE_WATERMARK, latest)
+
+    # --- reconcile ticks ---------------------------------------------------------------------
+
+    async def on_reconcile(self, tick: ReconcileTick) -> None:
+        record = await self._access.connection(tick.connection_id)
+        async with self._access.client(record) as client:
+            await self._read_everything(record, client, cause=tick)
+
+    async def _read_everything(
+        self, record: ConnectionRecord, client: BambooHRClient, *, cause: Event
+    ) -> None:
+        """Departments and divisions first (sinks may need them), then everyone."""
+        read_at = self._clock()
+        for unit in department_events(
+            await client.org_lists(),
+            connection_id=record.id,
+            tenant_id=record.tenant_id,
+            read_at=read_at,
+        ):
+            await self._publish_if_changed(unit, self._topics.departments, cause=cause)
+        employees = await client.everyone(EMPLOYEE_FIELDS)
+        for employee in employees:
+            await self._publish_employee(record, employee, cause=cause, read_at=read_at)
+        reconciled = await self._mark(record.id, RECONCILED_WATERMARK)
+        if reconciled is not None:
+            # A deletion whose webhook was lost: the report simply no longer lists the person.
+            since = reconciled - timedelta(seconds=self._settings.changed_since_overlap_seconds)
+            listed = {e.id for e in employees}
+            gone = await client.changed_since(since, kind="deleted")
+            for change in gone.employees.values():
+                if change.action == "Deleted" and change.id not in listed:
+                    happened = parse_bamboo_time(change.lastChanged)
+                    await self._publish_deleted(record, change.id, happened, cause=cause)
+        await self._set_mark(record.id, RECONCILED_WATERMARK, read_at)
+        if await self._mark(record.id, CHANGED_SINCE_WATERMARK) is None:
+            # Anything changed after this read has a lastChanged later than every row in it.
+            newest = max(
+                (t for t in (parse_bamboo_time(e.lastChanged) for e in employees) if t),
+                default=read_at,
+            )
+            await self._set_mark(record.id, CHANGED_SINCE_WATERMARK, newest)
+
+    async def _mark(self, connection_id: str, name: str) -> datetime | None:
+        async with self._store.transaction() as repos:
+            text = await repos.watermarks.get(self._service, connection_id, name)
+        return parse_bamboo_time(text)
+
+    async def _set_mark(self, connection_id: str, name: str, moment: datetime) -> None:
+        async with self._store.transaction() as repos:
+            await repos.watermarks.set(self._service, connection_id, name, moment.isoformat())
+
+    # --- publishing ----------------------------------------------------------------------------
+
+    async def _publish_employee(
+        self,
+        record: ConnectionRecord,
+        employee: Employee,
+        *,
+        cause: Event,
+        source_updated_at: datetime | None = None,
+        changed_fields: Iterable[str] = (),
+        read_at: datetime | None = None,
+    ) -> None:
+        now = read_at or self._clock()
+        try:
+            event = employee_changed(
+                employee,
+                connection_id=record.id,
+                tenant_id=record.tenant_id,
+                occurred_at=now,
+                # Without lastChanged, the read time: a later read never shows an older record.
+                source_updated_at=source_updated_at
+                or parse_bamboo_time(employee.lastChanged)
+                or now,
+                changed_fields=tuple(changed_fields),
+                terminated_statuses=self._settings.terminated_statuses,
+            )
+        except UnmappableEmployeeError as error:
+            # One unreadable person must not hold back everyone else in the report.
+            await self._skip(cause, "unmappable_employee", str(error))
+            return
+        await self._publish_if_changed(event, self._topics.employees, cause=cause)
+
+    async def _publish_deleted(
+        self,
+        record: ConnectionRecord,
+        employee_id: str,
+        happened: datetime | None,
+        *,
+        cause: Event,
+    ) -> None:
+        """A deleted employee: their last published record, once more, as terminated."""
+        previous = await self._published.get(
+            record.id, _published_key("EmployeeChanged", employee_id)
+        )
+        if previous is None:
+            await self._skip(cause, "deleted_unknown_employee", f"employee {employee_id}")
+            return
+        now = self._clock()
+        event = EmployeeChanged.model_validate(
+            {
+                **previous,
+                "status": "terminated",
+                "connection_id": record.id,
+                "tenant_id": record.tenant_id,
+                "occurred_at": now,
+                "source_updated_at": happened or now,
+                "changed_fields": ("status",),
+            }
+        )
+        await self._publish_if_changed(event, self._topics.employees, cause=cause)
+
+    async def _publish_if_changed(
+        self, event: EmployeeChanged | DepartmentChanged, topic: str, *, cause: Event
+    ) -> bool:
+        key = _published_key(event.type, event.entity_key)
+        payload = record_payload(event)
+        previous = await self._published.get(event.connection_id, key)
+        if previous == payload:
+            return False
+        if previous is not None:
+            changed = differing_fields(previous, payload)
+            if isinstance(event, EmployeeChanged) and not event.changed_fields:
+                event = event.model_copy(update={"changed_fields": changed})
+            elif isinstance(event, DepartmentChanged) and "name" in changed:
+                event = event.model_copy(update={"previous_name": previous.get("name")})
+        await publish(self._broker, event, cause=cause, topic=topic)
+        await self._published.put(event.connection_id, key, payload)
+        _log.info("bamboohr.published", type=event.type, key=event.key)
+        return True
+
+
+def _published_key(event_type: str, entity_key: str) -> str:
+    return f"{event_type}:{entity_key}"
