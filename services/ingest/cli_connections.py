@@ -212,6 +212,30 @@ def sync_connection_command(
     typer.echo(f"sync requested: tick {sent['event_id']} on {sent['topic']}")
 
 
+@connections_app.command("webhooks")
+def register_webhooks_command(
+    connection_id: str, url: UrlOption = None, as_json: JsonOption = False
+) -> None:
+    """Register the connection's webhook anew at MLC_PUBLIC_URL (after a failure or a move).
+
+    The old registration is deleted at the vendor first; once the new one is in place the
+    poll schedule a failed registration added is dropped. Exits 1 if the vendor refused.
+    """
+    shown = OperatorClient(url).call("POST", f"/connections/{connection_id}/webhooks")
+    if as_json:
+        _echo_json(shown)
+    webhook = shown.get("webhook") or {}
+    state = webhook.get("state", "unknown")
+    if not as_json:
+        ids = ", ".join(webhook.get("ids") or []) or "-"
+        reason = f" ({webhook['reason']})" if webhook.get("reason") else ""
+        typer.echo(f"webhook: {state}{reason}; ids: {ids}; url: {webhook.get('url', '-')}")
+        polls = [s.get("name") for s in shown.get("schedules") or [] if s.get("kind") == "poll"]
+        typer.echo(f"polls: {', '.join(polls) if polls else 'none'}")
+    if state == "failed":
+        raise typer.Exit(EXIT_FAILED)
+
+
 @connections_app.command("list")
 def list_connections(url: UrlOption = None, as_json: JsonOption = False) -> None:
     """List connections."""

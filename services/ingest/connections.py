@@ -12,6 +12,7 @@ extra command. The store's foreign keys remove the connection's credentials with
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -39,6 +40,7 @@ __all__ = [
     "ConnectionView",
     "LinkStatus",
     "OperatorConnections",
+    "WebhookVendorError",
 ]
 
 ACTOR = "operator"
@@ -60,6 +62,14 @@ class ConnectionLifecycle(Protocol):
 
     async def connection_removing(self, connection_id: str) -> None: ...
 
+    async def reregister(self, connection_id: str) -> object:
+        """Delete the vendor's registration, if any, and register anew."""
+        ...
+
+    async def retry_failed_registration(self, connection_id: str) -> object:
+        """Re-register only if the last registration failed."""
+        ...
+
 
 class ConnectionInputError(ValueError):
     """The request names an unknown vendor/flow or lacks or adds a field."""
@@ -71,6 +81,10 @@ class ConnectionNotFoundError(LookupError):
 
 class ConnectionConflictError(Exception):
     """The change would break something that still depends on the record."""
+
+
+class WebhookVendorError(Exception):
+    """The vendor did not let us change the connection's webhook registration."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +266,31 @@ class OperatorConnections:
                     "target": target_connection_id,
                 },
             )
+        if self._lifecycle is not None:
+            # The link needs its connections' events: a registration that failed gets
+            # another try now, when someone is watching, rather than only on request.
+            for connection_id in (source_connection_id, target_connection_id):
+                # A vendor refusal is audited by the lifecycle; the link stands, polled.
+                with contextlib.suppress(WebhookVendorError):
+                    await self._lifecycle.retry_failed_registration(connection_id)
         return link
+
+    async def register_webhooks(self, connection_id: str) -> ConnectionView:
+        """Register the connection's webhook anew (``mlc connections webhooks``).
+
+        Raises :class:`WebhookVendorError` when the old registration could not be deleted;
+        a vendor refusing the new one is not an error: the view shows ``failed`` and why.
+        """
+        if self._lifecycle is None:
+            msg = "webhook registration is not wired into this service"
+            raise ConnectionConflictError(msg)
+        await self.show_connection(connection_id)  # 404 before any vendor call
+        await self._lifecycle.reregister(connection_id)
+        async with self._store.transaction() as tx:
+            await tx.audit_log.append(
+                actor=ACTOR, action="connection.webhooks_reregistered", subject=connection_id
+            )
+        return await self.show_connection(connection_id)
 
     async def list_links(self) -> list[LinkRecord]:
         async with self._store.transaction() as tx:

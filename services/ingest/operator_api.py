@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from services.ingest.connections import (
     ConnectionNotFoundError,
     ConnectionView,
     OperatorConnections,
+    WebhookVendorError,
 )
 from services.ingest.schedule_specs import SCHEDULES_KEY
 from services.ingest.schedules import TickPublisher
@@ -32,7 +34,14 @@ from services.ingest.sync_now import request_sync
 from services.ingest.webhook_registrations import REGISTRATION_KEY
 from services.runtime.store import LinkRecord, StateStore
 
-__all__ = ["OPENAPI_PATH", "PREFIX", "operator_openapi", "operator_routes"]
+__all__ = [
+    "OPENAPI_PATH",
+    "OPERATIONS",
+    "PREFIX",
+    "Operation",
+    "operator_openapi",
+    "operator_routes",
+]
 
 PREFIX = "/api/v1"
 OPENAPI_PATH = f"{PREFIX}/openapi.json"
@@ -143,66 +152,186 @@ class AuditList(BaseModel):
     entries: list[AuditEntryOut]
 
 
-# (method, path, summary, request model, response status, response model)
-_OPERATIONS: tuple[
-    tuple[str, str, str, type[BaseModel] | None, int, type[BaseModel] | None], ...
-] = (
-    ("get", "/connections", "List connections", None, 200, ConnectionList),
-    ("post", "/connections", "Add a key/password connection", ConnectionCreate, 201, ConnectionOut),
-    ("get", "/connections/{connection_id}", "Show a connection", None, 200, ConnectionOut),
-    ("delete", "/connections/{connection_id}", "Remove a connection", None, 204, None),
-    (
+class OAuthStart(BaseModel):
+    display_name: str | None = Field(default=None, description="Defaults to the vendor's name.")
+    tenant_id: str | None = None
+    options: dict[str, str] = Field(
+        default_factory=dict, description="What the vendor needs before consent (subdomain)."
+    )
+
+
+class OAuthStarted(BaseModel):
+    connection_id: str
+    consent_url: str = Field(description="Open it in a browser; the vendor redirects back.")
+
+
+class OAuthStatusOut(BaseModel):
+    status: str = Field(description="pending_consent until the callback, then active.")
+
+
+class PingOut(BaseModel):
+    ok: bool
+    detail: str
+    action: str = Field(description="What to do when not ok (e.g. reconnect).")
+
+
+class HealthOut(BaseModel):
+    status: str
+    service: str
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One documented route and method; ``path`` is the full path the app serves."""
+
+    method: str
+    path: str
+    summary: str
+    status: int
+    response: type[BaseModel] | None = None
+    request: type[BaseModel] | None = None
+    errors: tuple[int, ...] = ()
+    public: bool = False  # no bearer token wanted
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("get", "/healthz", "Readiness probe", 200, HealthOut, public=True),
+    Operation("get", f"{PREFIX}/connections", "List connections", 200, ConnectionList),
+    Operation(
         "post",
-        "/connections/{connection_id}/sync",
+        f"{PREFIX}/connections",
+        "Add a key/password connection",
+        201,
+        ConnectionOut,
+        ConnectionCreate,
+        errors=(400, 409, 422),
+    ),
+    Operation(
+        "get",
+        f"{PREFIX}/connections/{{connection_id}}",
+        "Show a connection",
+        200,
+        ConnectionOut,
+        errors=(404,),
+    ),
+    Operation(
+        "delete",
+        f"{PREFIX}/connections/{{connection_id}}",
+        "Remove a connection (refused while links use it)",
+        204,
+        errors=(404, 409),
+    ),
+    Operation(
+        "post",
+        f"{PREFIX}/connections/{{connection_id}}/sync",
         "Reconcile a connection now (a ReconcileTick on raw.<vendor>)",
-        None,
         202,
         SyncOut,
+        errors=(404, 409),
     ),
-    ("get", "/links", "List links", None, 200, LinkList),
-    ("post", "/links", "Add a link", LinkCreate, 201, LinkOut),
-    ("delete", "/links/{link_id}", "Remove a link", None, 204, None),
-    ("get", "/status", "Per-link status", None, 200, StatusList),
-    ("get", "/audit", "Audit log, newest first", None, 200, AuditList),
-    ("get", "/openapi.json", "This document", None, 200, None),
+    Operation(
+        "post",
+        f"{PREFIX}/connections/{{connection_id}}/webhooks",
+        "Register the connection's webhook anew at MLC_PUBLIC_URL (the old one is deleted "
+        "first; 502 when it cannot be). A vendor refusing the new one answers 200 with "
+        "webhook.state failed.",
+        200,
+        ConnectionOut,
+        errors=(404, 409, 502),
+    ),
+    Operation(
+        "post",
+        f"{PREFIX}/connections/{{connection_id}}/ping",
+        "One real read call against the vendor",
+        200,
+        PingOut,
+    ),
+    Operation(
+        "post",
+        f"{PREFIX}/oauth/{{vendor}}/start",
+        "Start OAuth consent: a pending connection and its consent URL",
+        201,
+        OAuthStarted,
+        OAuthStart,
+        errors=(400, 404),
+    ),
+    Operation(
+        "get",
+        f"{PREFIX}/oauth/connections/{{connection_id}}",
+        "A consent's progress",
+        200,
+        OAuthStatusOut,
+        errors=(404,),
+    ),
+    Operation("get", f"{PREFIX}/links", "List links", 200, LinkList),
+    Operation(
+        "post",
+        f"{PREFIX}/links",
+        "Add a link (re-registers its connections' failed webhooks)",
+        201,
+        LinkOut,
+        LinkCreate,
+        errors=(400, 404, 422),
+    ),
+    Operation("delete", f"{PREFIX}/links/{{link_id}}", "Remove a link", 204, errors=(404,)),
+    Operation("get", f"{PREFIX}/status", "Per-link status", 200, StatusList),
+    Operation("get", f"{PREFIX}/audit", "Audit log, newest first", 200, AuditList, errors=(422,)),
+    Operation("get", OPENAPI_PATH, "This document", 200),
 )
+"""Every route the ingest app serves except the webhook intake and the OAuth callback
+(which vendors and browsers call, not operators); a test walks the app to keep it so."""
+
+_ERROR_TEXT = {
+    400: "Malformed request",
+    404: "No such record",
+    409: "Conflicts with the current state",
+    422: "Invalid input",
+    502: "The vendor refused or could not be reached",
+}
 
 
 def operator_openapi() -> dict[str, Any]:
     """The OpenAPI 3.1 document of every operator route."""
-    models = [m for op in _OPERATIONS for m in (op[3], op[5]) if m is not None] + [ErrorBody]
+    models: list[type[BaseModel]] = [
+        m for op in OPERATIONS for m in (op.request, op.response) if m is not None
+    ]
+    models.append(ErrorBody)
     _, schema = models_json_schema(
         [(m, "validation") for m in dict.fromkeys(models)],
         ref_template="#/components/schemas/{model}",
     )
+    error = {
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    }
     paths: dict[str, dict[str, Any]] = {}
-    for method, path, summary, request_model, status, response_model in _OPERATIONS:
-        operation: dict[str, Any] = {"summary": summary, "responses": {}}
-        if request_model is not None:
-            ref = {"$ref": f"#/components/schemas/{request_model.__name__}"}
+    for op in OPERATIONS:
+        operation: dict[str, Any] = {"summary": op.summary}
+        if op.request is not None:
+            ref = {"$ref": f"#/components/schemas/{op.request.__name__}"}
             operation["requestBody"] = {
                 "required": True,
                 "content": {"application/json": {"schema": ref}},
             }
         ok: dict[str, Any] = {"description": "OK"}
-        if response_model is not None:
-            ref = {"$ref": f"#/components/schemas/{response_model.__name__}"}
+        if op.response is not None:
+            ref = {"$ref": f"#/components/schemas/{op.response.__name__}"}
             ok["content"] = {"application/json": {"schema": ref}}
-        error = {
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
-        }
-        operation["responses"] = {
-            str(status): ok,
-            "401": {"description": "Missing or wrong bearer token", **error},
-            "503": {"description": "No operator token configured", **error},
-        }
-        params = [p.strip("{}") for p in path.split("/") if p.startswith("{")]
+        responses: dict[str, Any] = {str(op.status): ok}
+        for status in op.errors:
+            responses[str(status)] = {"description": _ERROR_TEXT[status], **error}
+        if op.public:
+            operation["security"] = []
+        else:
+            responses["401"] = {"description": "Missing or wrong bearer token", **error}
+            responses["503"] = {"description": "No operator token configured", **error}
+        operation["responses"] = responses
+        params = [p.strip("{}") for p in op.path.split("/") if p.startswith("{")]
         if params:
             operation["parameters"] = [
                 {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
                 for p in params
             ]
-        paths.setdefault(PREFIX + path, {})[method] = operation
+        paths.setdefault(op.path, {})[op.method] = operation
     return {
         "openapi": "3.1.0",
         "info": {"title": "ml-connector operator API", "version": "1"},
@@ -219,6 +348,7 @@ _ERROR_STATUS: dict[type[Exception], int] = {
     ConnectionInputError: 422,
     ConnectionNotFoundError: 404,
     ConnectionConflictError: 409,
+    WebhookVendorError: 502,
 }
 
 
@@ -275,7 +405,12 @@ def operator_routes(
                 )
             try:
                 return await handler(request)
-            except (ConnectionInputError, ConnectionNotFoundError, ConnectionConflictError) as exc:
+            except (
+                ConnectionInputError,
+                ConnectionNotFoundError,
+                ConnectionConflictError,
+                WebhookVendorError,
+            ) as exc:
                 return _error(_ERROR_STATUS[type(exc)], str(exc))
             except ValidationError as exc:
                 return _error(
@@ -309,6 +444,10 @@ def operator_routes(
     async def remove_connection(request: Request) -> Response:
         await operations.remove_connection(request.path_params["connection_id"])
         return Response(status_code=204)
+
+    async def register_webhooks(request: Request) -> Response:
+        view = await operations.register_webhooks(request.path_params["connection_id"])
+        return JSONResponse(_connection_out(view))
 
     async def list_links(_: Request) -> Response:
         links = await operations.list_links()
@@ -376,6 +515,7 @@ def operator_routes(
         ("get", "/connections/{connection_id}"): show_connection,
         ("delete", "/connections/{connection_id}"): remove_connection,
         ("post", "/connections/{connection_id}/sync"): _sync_handler(store, publish_tick),
+        ("post", "/connections/{connection_id}/webhooks"): register_webhooks,
         ("get", "/links"): list_links,
         ("post", "/links"): add_link,
         ("delete", "/links/{link_id}"): remove_link,

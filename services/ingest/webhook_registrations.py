@@ -23,6 +23,18 @@ or when registration failed. A failed registration never loses the connection: i
 active, its settings say ``{"state": "failed", "reason": ...}``, a poll schedule is stored
 and an audit entry ``webhook.registration_failed`` says why.
 
+Retrying. :meth:`WebhookRegistrations.reregister` (``mlc connections webhooks <id>``) deletes
+the connection's registration at the vendor, if it has one, and registers anew at the current
+``MLC_PUBLIC_URL``. If the old one cannot be deleted nothing new is registered (two live
+registrations would deliver every event twice) and :class:`WebhookVendorError` says why. When
+a link is added, :meth:`WebhookRegistrations.retry_failed_registration` re-registers its
+connections whose registration failed, since the link is what needs their events.
+
+The fallback poll. The poll schedule a failed (or off) registration adds is remembered in the
+registration record as ``fallback_poll`` (the exact schedule stored). A later successful
+registration drops that schedule again, unless it was changed since (then it is the
+operator's) or a poll of that name was stored before registration (it never was ours).
+
 Removal: :meth:`WebhookRegistrations.connection_removing` deletes the registrations at the
 vendor before the connection's credentials go. If the vendor cannot be reached the
 connection is still removed and ``webhook.unregister_failed`` names the ids left behind.
@@ -39,6 +51,7 @@ from typing import Any, Final, Literal, Protocol, runtime_checkable
 import httpx
 
 from schemas.envelope import utcnow
+from services.ingest.connections import WebhookVendorError
 from services.ingest.schedule_specs import SCHEDULES_KEY
 from services.ingest.webhooks import ROUTE_PATH, SECRET_FIELD, VERIFIER_FIELD_PREFIX
 from services.runtime.logging import get_logger
@@ -55,6 +68,7 @@ from services.runtime.vault import Vault, VaultError
 
 __all__ = [
     "ACTOR",
+    "FALLBACK_POLL",
     "OFF_VALUES",
     "REGISTRATION_KEY",
     "WEBHOOKS_OPTION",
@@ -64,12 +78,15 @@ __all__ = [
     "VendorAccess",
     "WebhookRegistrar",
     "WebhookRegistrations",
+    "WebhookVendorError",
     "intake_url",
 ]
 
 ACTOR: Final = "ingest"
 REGISTRATION_KEY: Final = "webhook_registration"
-"""Connection settings key holding ``{"state", "ids", "url", "reason"}``."""
+"""Connection settings key holding ``{"state", "ids", "url", "reason", "fallback_poll"}``."""
+FALLBACK_POLL: Final = "fallback_poll"
+"""Registration record key: the poll schedule registration added because webhooks are not on."""
 WEBHOOKS_OPTION: Final = "webhooks"
 """Connection setting (``--set webhooks=off``) that turns webhooks off for one connection."""
 OFF_VALUES: Final = frozenset({"off", "false", "0", "no", "disabled"})
@@ -168,12 +185,29 @@ def intake_url(public_url: str, vendor: str, connection_id: str) -> str:
 
 
 def _with_schedules(
-    settings: Mapping[str, Any], defaults: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """The stored schedules plus each default whose name is not taken (operator's win)."""
+    settings: Mapping[str, Any], defaults: list[dict[str, Any]], *, registered: bool
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The schedules to store, and the fallback poll among them that is ours to drop later.
+
+    Stored schedules stay and each default whose name is not taken is added (the
+    operator's win). A successful registration (``registered``) drops the fallback poll
+    an earlier failed one added, if it is still exactly what was added.
+    """
     stored = [dict(s) for s in settings.get(SCHEDULES_KEY) or () if isinstance(s, Mapping)]
+    previous = settings.get(REGISTRATION_KEY)
+    fallback = previous.get(FALLBACK_POLL) if isinstance(previous, Mapping) else None
+    fallback = dict(fallback) if isinstance(fallback, Mapping) else None
+    if fallback is not None and fallback not in stored:
+        fallback = None  # changed or removed since: the operator's now
+    if registered and fallback is not None:
+        stored = [s for s in stored if s != fallback]
+        fallback = None
     taken = {s.get("name") for s in stored}
-    return stored + [d for d in defaults if d["name"] not in taken]
+    added = [d for d in defaults if d["name"] not in taken]
+    for schedule in added:
+        if schedule.get("kind") == "poll" and fallback is None:
+            fallback = schedule
+    return stored + added, fallback
 
 
 class WebhookRegistrations:
@@ -269,10 +303,13 @@ class WebhookRegistrations:
             for webhook_id, secret in (registered.secrets if registered else {}).items():
                 await self._put_secret(tx, record.id, webhook_id, secret)
             settings = dict(current.settings)
-            settings[REGISTRATION_KEY] = registration
-            settings[SCHEDULES_KEY] = _with_schedules(
-                settings, self._schedules.schedules(poll=poll)
+            schedules, fallback = _with_schedules(
+                settings, self._schedules.schedules(poll=poll), registered=state == "registered"
             )
+            if fallback is not None:
+                registration[FALLBACK_POLL] = fallback
+            settings[REGISTRATION_KEY] = registration
+            settings[SCHEDULES_KEY] = schedules
             await tx.connections.update(record.id, settings=settings)
             action = {
                 "registered": "webhook.registered",
@@ -352,21 +389,70 @@ class WebhookRegistrations:
         registrar = self._registrars.get(record.vendor)
         if not ids or registrar is None:
             return
+        await self._unregister(record, registrar, ids)
+
+    async def _unregister(
+        self, record: ConnectionRecord, registrar: WebhookRegistrar, ids: list[str]
+    ) -> str | None:
+        """Delete ``ids`` at the vendor and audit it; the reason when that failed, else None."""
+        reason: str | None = None
         try:
             access = await self._access(record)
-            async with self._http(connection_id) as http:
+            async with self._http(record.id) as http:
                 await registrar.unregister(http, access, ids)
         except _VENDOR_TROUBLE as error:
-            action, detail = "webhook.unregister_failed", {"reason": _reason(error)}
+            reason = _reason(error)
+            action, detail = "webhook.unregister_failed", {"reason": reason}
         else:
             action, detail = "webhook.unregistered", {}
         async with self._store.transaction() as tx:
             await tx.audit_log.append(
                 actor=ACTOR,
                 action=action,
-                subject=connection_id,
+                subject=record.id,
                 detail={"vendor": record.vendor, "ids": ids, **detail},
             )
+        return reason
+
+    # --- retrying -----------------------------------------------------------------------------
+
+    async def reregister(self, connection_id: str) -> RegistrationState | None:
+        """Delete the connection's registration at the vendor (if any) and register anew.
+
+        Registers at the current ``MLC_PUBLIC_URL``; on success the fallback poll a failed
+        registration added is dropped. Raises :class:`WebhookVendorError` when the old
+        registration cannot be deleted (then nothing changes). None: no such connection.
+        """
+        record = await self._record(connection_id)
+        if record is None:
+            return None
+        registration = record.settings.get(REGISTRATION_KEY) or {}
+        ids = [str(i) for i in registration.get("ids") or ()]
+        registrar = self._registrars.get(record.vendor)
+        if ids and registrar is not None:
+            reason = await self._unregister(record, registrar, ids)
+            if reason is not None:
+                old = ", ".join(ids)
+                msg = f"the old {record.vendor} webhook ({old}) was not deleted: {reason}"
+                raise WebhookVendorError(msg)
+            async with self._store.transaction() as tx:
+                for webhook_id in ids:
+                    await tx.credentials.delete(connection_id, f"{SECRET_FIELD}:{webhook_id}")
+                    await tx.credentials.delete(connection_id, VERIFIER_FIELD_PREFIX + webhook_id)
+                current = await tx.connections.get(connection_id)
+                if current is not None:  # the old ids are gone at the vendor: forget them
+                    settings = dict(current.settings)
+                    settings[REGISTRATION_KEY] = {**registration, "ids": []}
+                    await tx.connections.update(connection_id, settings=settings)
+        return await self.connection_active(connection_id)
+
+    async def retry_failed_registration(self, connection_id: str) -> RegistrationState | None:
+        """Re-register if the connection's last registration failed; else leave it be."""
+        record = await self._record(connection_id)
+        registration = record.settings.get(REGISTRATION_KEY) if record else None
+        if not isinstance(registration, Mapping) or registration.get("state") != "failed":
+            return None
+        return await self.reregister(connection_id)
 
     # --- shared -------------------------------------------------------------------------------
 

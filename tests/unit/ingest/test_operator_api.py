@@ -54,11 +54,18 @@ async def api(store: StateStore, vault: Vault) -> AsyncIterator[httpx.AsyncClien
         yield client
 
 
-def _operations() -> list[tuple[str, str]]:
+def _operations(store: StateStore, vault: Vault) -> list[tuple[str, str]]:
+    """The documented operations ``operator_routes`` serves (the rest: test_operator_openapi)."""
     spec = operator_openapi()
+    served = {
+        route.path
+        for route in operator_routes(store, OperatorConnections(store, vault), operator_token=TOKEN)
+        if isinstance(route, Route)
+    }
     return [
         (method.upper(), path.replace("{connection_id}", "c1").replace("{link_id}", "l1"))
         for path, methods in spec["paths"].items()
+        if path in served
         for method in methods
     ]
 
@@ -68,7 +75,7 @@ async def test_every_route_refuses_a_request_without_or_with_a_wrong_token(
 ) -> None:
     transport = httpx.ASGITransport(app=_app(store, vault))
     async with httpx.AsyncClient(transport=transport, base_url="http://ingest.test") as client:
-        for method, path in _operations():
+        for method, path in _operations(store, vault):
             missing = await client.request(method, path, json={})
             wrong = await client.request(
                 method, path, json={}, headers={"Authorization": f"Bearer {TOKEN}x"}
@@ -82,7 +89,7 @@ async def test_every_route_is_503_with_a_hint_when_no_operator_token_is_configur
 ) -> None:
     transport = httpx.ASGITransport(app=_app(store, vault, token=None))
     async with httpx.AsyncClient(transport=transport, base_url="http://ingest.test") as client:
-        for method, path in _operations():
+        for method, path in _operations(store, vault):
             answer = await client.request(method, path, headers={"Authorization": "Bearer "})
             assert answer.status_code == 503, (method, path)
             assert "MLC_OPERATOR_TOKEN" in answer.json()["error"]
@@ -100,7 +107,8 @@ async def test_every_served_route_and_method_is_in_the_openapi_document(
     }
     document = (await api.get("/api/v1/openapi.json")).json()
     documented = {(m, p) for p, methods in document["paths"].items() for m in methods}
-    assert served == documented
+    assert served <= documented
+    assert ("post", "/api/v1/connections/{connection_id}/webhooks") in served
     assert document["openapi"].startswith("3.")
     assert "ConnectionCreate" in document["components"]["schemas"]
 
