@@ -80,3 +80,12 @@ class BambooHRSettings(BaseSettings):
     webhook_name: str = Field(
         default="ml-connector people", description="Name the webhook is registered under."
     )
+    webhook_replay_window_seconds: float = Field(
+        default=10_800.0,
+        gt=0,
+        description=(
+            "How old X-BambooHR-Timestamp may be. BambooHR retries a failed delivery 5 times "
+            "over 155 min; a retry is assumed to keep the original signed timestamp [I], so "
+            "3 h lets every retry in (replays inside it are duplicates in the ledger)."
+        ),
+    )

@@ -9,10 +9,10 @@ real parts from the settings, serves with uvicorn and closes them again.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import uvicorn
 from faststream.kafka import KafkaBroker
@@ -37,6 +37,7 @@ from services.freshbooks.auth import FreshBooksOAuth
 from services.freshbooks.settings import FreshBooksSettings
 from services.freshbooks.webhook_registration import FreshBooksWebhookRegistrar
 from services.ingest.connections import OperatorConnections
+from services.ingest.ledger_pruning import LedgerPruner
 from services.ingest.link_health import kafka_link_health
 from services.ingest.oauth import OAuthFlow, oauth_routes, vendor_http
 from services.ingest.operator_api import operator_routes
@@ -59,7 +60,14 @@ from services.zoho.auth import ZohoOAuth
 from services.zoho.settings import ZohoSettings
 from services.zoho.webhook_registration import ZohoWebhookRegistrar
 
-__all__ = ["IngestParts", "build_app", "serve", "webhook_registrations"]
+__all__ = [
+    "IngestParts",
+    "build_app",
+    "ledger_pruner",
+    "serve",
+    "vendor_replay_windows",
+    "webhook_registrations",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +87,7 @@ def build_app(
     running: Sequence[Callable[[], AbstractAsyncContextManager[object]]] = (),
     clock: Callable[[], datetime] = utcnow,
     registrations: WebhookRegistrations | None = None,
+    replay_windows: Mapping[str, float] | None = None,
 ) -> Starlette:
     """The ingest ASGI app: the webhook intake plus ``routes``; its lifespan runs the broker.
 
@@ -86,7 +95,8 @@ def build_app(
     managers: entered in order once the broker is connected, exited in reverse before
     it stops. The intake is reachable as ``app.state.webhook_intake`` (tests wait on
     its ``in_flight``). ``registrations`` confirm FreshBooks-style handshakes the intake
-    receives.
+    receives. ``replay_windows`` (vendor -> seconds) default to each vendor's own setting
+    (:func:`vendor_replay_windows`).
     """
 
     async def publish_raw(event: RawDelivery, topic: str) -> RawDelivery:
@@ -99,6 +109,7 @@ def build_app(
         settings=parts.settings,
         clock=clock,
         on_handshake=registrations.handshake_received if registrations else None,
+        replay_windows=vendor_replay_windows() if replay_windows is None else replay_windows,
     )
 
     @asynccontextmanager
@@ -125,6 +136,25 @@ def build_app(
     )
     app.state.webhook_intake = intake
     return app
+
+
+def vendor_replay_windows() -> dict[str, float]:
+    """Vendors whose signed timestamps need a window other than MLC_WEBHOOK_REPLAY_WINDOW_SECONDS.
+
+    BambooHR re-sends a failed delivery for 155 minutes (see docs/ingest.md), so its window
+    is its own setting rather than the 5-minute default.
+    """
+    return {"bamboohr": load_settings(BambooHRSettings).webhook_replay_window_seconds}
+
+
+def ledger_pruner(settings: IngestSettings, scheduler: SchedulerSettings) -> LedgerPruner:
+    """The webhook ledger's pruner, keeping claims at least as long as any replay window."""
+    windows = [settings.webhook_replay_window_seconds, *vendor_replay_windows().values()]
+    return LedgerPruner(
+        retention=timedelta(hours=settings.webhook_dedupe_retention_hours),
+        lease_ttl=scheduler.lease_ttl,
+        replay_windows=[timedelta(seconds=w) for w in windows],
+    )
 
 
 def webhook_registrations(
@@ -213,6 +243,7 @@ async def serve(settings: IngestSettings) -> None:
                 store=store,
                 publisher=kafka_tick_publisher(parts.broker),
                 settings=scheduler_settings,
+                pruner=ledger_pruner(settings, scheduler_settings),
             )
 
         running = [scheduler] if scheduler_settings.enabled else []

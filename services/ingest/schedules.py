@@ -62,6 +62,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from schemas.envelope import utcnow
 from schemas.raw import PollTick, ReconcileTick
 from schemas.topics import raw_topic
+from services.ingest.ledger_pruning import LedgerPruner
 from services.ingest.schedule_specs import (
     Schedule,
     ScheduleSpecError,
@@ -382,8 +383,12 @@ async def run_scheduler(
     settings: SchedulerSettings,
     stop: asyncio.Event,
     clock: Clock = utcnow,
+    pruner: LedgerPruner | None = None,
 ) -> None:
     """Run :func:`fire_due_ticks` every ``check_interval_seconds`` until ``stop`` is set.
+
+    With a ``pruner`` each cycle also prunes the webhook ledger (one replica at a time,
+    under its own lease; see :mod:`services.ingest.ledger_pruning`).
 
     Meant to be started as a task in the ingest app's lifespan, with
     ``publisher=kafka_tick_publisher(broker)``. A cycle that fails (the store
@@ -407,11 +412,18 @@ async def run_scheduler(
                 )
             except Exception:
                 _log.exception("schedule.cycle_failed", holder_id=holder_id)
+            if pruner is not None:
+                try:
+                    await pruner.run_once(store, holder_id=holder_id, now=clock())
+                except Exception:
+                    _log.exception("ledger.prune_failed", holder_id=holder_id)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=settings.check_interval_seconds)  # poll
     finally:
         try:
             await release_leases(store, holder_id=holder_id)
+            if pruner is not None:
+                await pruner.release(store, holder_id=holder_id)
         except Exception:
             _log.exception("schedule.release_failed", holder_id=holder_id)
         _log.info("schedule.stopped", holder_id=holder_id)
@@ -425,6 +437,7 @@ async def scheduler_running(
     settings: SchedulerSettings,
     holder_id: str | None = None,
     clock: Clock = utcnow,
+    pruner: LedgerPruner | None = None,
 ) -> AsyncIterator[asyncio.Task[None]]:
     """:func:`run_scheduler` as a background task for the block's duration (an app lifespan part).
 
@@ -440,6 +453,7 @@ async def scheduler_running(
             settings=settings,
             stop=stop,
             clock=clock,
+            pruner=pruner,
         ),
         name="ingest-scheduler",
     )

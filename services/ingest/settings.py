@@ -21,7 +21,18 @@ class IngestSettings(RuntimeSettings):
     webhook_replay_window_seconds: float = Field(
         default=300.0,
         gt=0,
-        description="How far a signed timestamp may be from now (vendors that send one).",
+        description=(
+            "How far a signed timestamp may be from now, for vendors that send one and set no "
+            "window of their own (MLC_BAMBOOHR_WEBHOOK_REPLAY_WINDOW_SECONDS)."
+        ),
+    )
+    webhook_dedupe_retention_hours: float = Field(
+        default=168.0,
+        gt=0,
+        description=(
+            "How long the intake remembers a delivery id to drop the vendor's re-sends; never "
+            "less than the longest replay window. Past it a re-send is published again."
+        ),
     )
     webhook_publish_timeout_seconds: float = Field(
         default=5.0,

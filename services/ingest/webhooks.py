@@ -8,7 +8,8 @@ The checks run in this order, and the first that fails answers (a JSON body
 3. a body over ``MLC_WEBHOOK_MAX_BODY_BYTES``: 413 (the body is read with the cap,
    ``Content-Length`` is only an early refusal, never trusted as the size);
 4. a missing or wrong signature (or no webhook secret stored for the connection): 401;
-5. a signed timestamp outside ``MLC_WEBHOOK_REPLAY_WINDOW_SECONDS``: 401 with the age;
+5. a signed timestamp outside the vendor's replay window (``replay_windows``, else
+   ``MLC_WEBHOOK_REPLAY_WINDOW_SECONDS``): 401 with the age;
 6. a body that is not UTF-8 JSON (or form data, for form vendors): 400.
 
 FreshBooks' verification handshake (an unsigned form carrying ``verifier`` and
@@ -29,7 +30,8 @@ Duplicates, and why the claim comes after the ack. Deliveries are deduplicated i
 state store's idempotency ledger (service ``ingest``) under
 ``<vendor>:<connection>:<delivery id>``, where the delivery id is the vendor's own event
 id or else ``sha256:<hex of the body>`` (so the same signed body is recorded once for as
-long as the ledger keeps claims). The key is claimed only *after* Kafka acknowledged the
+long as the ledger keeps claims: ``MLC_WEBHOOK_DEDUPE_RETENTION_HOURS``, pruned by
+``services/ingest/ledger_pruning.py``). The key is claimed only *after* Kafka acknowledged the
 event, so a failed publish leaves nothing claimed and the vendor's retry is published
 normally: no delivery is lost to a claim whose event never reached the bus. A claim made
 first and released on failure would lose the delivery if the process died between the
@@ -134,6 +136,8 @@ class WebhookIntake:
     vendors: Mapping[str, WebhookScheme] = field(default_factory=lambda: VENDORS)
     clock: Callable[[], datetime] = utcnow
     on_handshake: HandshakeHook | None = None
+    replay_windows: Mapping[str, float] = field(default_factory=dict)
+    """Vendor -> seconds a signed timestamp may be off; others get the settings' window."""
     _in_flight: dict[str, asyncio.Task[None]] = field(default_factory=dict, init=False)
 
     @property
@@ -329,7 +333,8 @@ class WebhookIntake:
                 401, "no_webhook_secret", "no webhook secret is registered for this connection"
             )
         now = self.clock()
-        tolerance = timedelta(seconds=self.settings.webhook_replay_window_seconds)
+        window = self.replay_windows.get(scheme.vendor, self.settings.webhook_replay_window_seconds)
+        tolerance = timedelta(seconds=window)
         failures: list[VerificationError] = []
         for secret in secrets:
             try:
@@ -394,7 +399,7 @@ class WebhookIntake:
         await self.publish(event, topic)
         try:
             async with self.store.transaction() as tx:
-                if await tx.ledger.claim(LEDGER_SERVICE, key):
+                if await tx.ledger.claim(LEDGER_SERVICE, key, now=self.clock()):
                     await tx.ledger.record_outcome(LEDGER_SERVICE, key, "published")
                 else:
                     _log.warning("webhook_published_twice", vendor=event.vendor, delivery_id=key)

@@ -92,7 +92,11 @@ async def registration_world(
     https_public_url: bool = False,
     webhooks_enabled: bool = True,
     clock: Callable[[], datetime] = utcnow,
+    intake_clock: Callable[[], datetime] = utcnow,
+    replay_windows: Mapping[str, float] | None = None,
 ) -> AsyncIterator[RegistrationWorld]:
+    """``intake_clock`` is what the webhook intake checks signed timestamps against;
+    ``replay_windows`` default to the vendors' settings, as in ``python -m services.ingest``."""
     store = await StateStore.open(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
     vault = Vault.from_text(generate_key_ring_entry("k1"))
     port = _free_port()
@@ -144,6 +148,8 @@ async def registration_world(
                     *oauth_routes(flow, operator_token=TOKEN),
                 ],
                 registrations=registrations,
+                clock=intake_clock,
+                replay_windows=replay_windows,
             )
             async with (
                 serve(app, port=port),
