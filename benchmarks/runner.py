@@ -15,6 +15,9 @@ from datetime import UTC, datetime
 from benchmarks.codec import measure_codec
 from benchmarks.consume_throughput import measure_consume
 from benchmarks.consumer_memory import measure_consumer_memory
+from benchmarks.flow_backfill import measure_backfill
+from benchmarks.flow_latency import measure_webhook_to_write
+from benchmarks.flow_stack import flow_stack
 from benchmarks.kafka import (
     bench_topic,
     connected_broker,
@@ -35,7 +38,12 @@ __all__ = ["FULL", "QUICK", "Sizes", "run_benchmarks"]
 
 @dataclass(frozen=True, slots=True)
 class Sizes:
-    """How much work each benchmark does (the full run stays under about three minutes)."""
+    """How much work each benchmark does.
+
+    The spine's benchmarks take about three minutes; flow 1's add its stack (about a
+    minute to start and finish its own first sync), the timed changes and the
+    backfill's time budget.
+    """
 
     codec_operations: int
     vault_operations: int
@@ -47,6 +55,10 @@ class Sizes:
     consume_backlog: int
     latency_samples: int
     memory_backlog: int
+    flow_changes_per_second: float
+    flow_change_seconds: float
+    backfill_employees: int
+    backfill_budget_seconds: float
 
 
 FULL = Sizes(
@@ -60,6 +72,10 @@ FULL = Sizes(
     consume_backlog=3_000,
     latency_samples=200,
     memory_backlog=10_000,
+    flow_changes_per_second=1.0,
+    flow_change_seconds=60.0,
+    backfill_employees=10_000,
+    backfill_budget_seconds=300.0,
 )
 QUICK = Sizes(
     codec_operations=2_000,
@@ -72,6 +88,10 @@ QUICK = Sizes(
     consume_backlog=300,
     latency_samples=20,
     memory_backlog=500,
+    flow_changes_per_second=1.0,
+    flow_change_seconds=3.0,
+    backfill_employees=20,
+    backfill_budget_seconds=120.0,
 )
 
 
@@ -135,6 +155,7 @@ async def run_benchmarks(sizes: Sizes, *, command: str, with_postgres: bool = Tr
                 ),
             )
             rows += await _measure_backlog(kafka.bootstrap, sizes)
+            rows += await _measure_flow(kafka.bootstrap, sizes)
     except Exception as exc:
         # The broker failing to start is a result too.
         rows.append(failed("Kafka broker", exc))
@@ -184,4 +205,35 @@ async def _measure_backlog(bootstrap: str, sizes: Sizes) -> list[Measurement]:
             "consumer memory",
             lambda: measure_consumer_memory(bootstrap, memory_topic, count=sizes.memory_backlog),
         )
+    return rows
+
+
+async def _measure_flow(bootstrap: str, sizes: Sizes) -> list[Measurement]:
+    """Flow 1 end to end on one stack: the timed changes first, then the backfill.
+
+    The backfill starts once the changes were all written, so neither measures the other.
+    """
+    rows: list[Measurement] = []
+    _say("starting flow 1's stack (sandboxes, ingest, bamboohr, freshbooks, consent, link)")
+    try:
+        async with flow_stack(bootstrap) as stack:
+            rows += await _guarded(
+                "flow 1: webhook -> FreshBooks write",
+                lambda: measure_webhook_to_write(
+                    stack,
+                    per_second=sizes.flow_changes_per_second,
+                    seconds=sizes.flow_change_seconds,
+                ),
+            )
+            rows += await _guarded(
+                f"flow 1: backfill of {sizes.backfill_employees:,} employees",
+                lambda: measure_backfill(
+                    stack,
+                    employees=sizes.backfill_employees,
+                    budget_seconds=sizes.backfill_budget_seconds,
+                ),
+            )
+    except Exception as exc:
+        # The stack not starting (or not stopping) is a result too.
+        rows.append(failed("flow 1 stack", exc))
     return rows

@@ -1,0 +1,182 @@
+"""Flow 1, backfill: N new BambooHR employees reach FreshBooks after ``mlc connections sync``.
+
+Once the stack's own first sync of the 40-person default company is over, ``employees``
+new active people are added to the BambooHR sandbox (``POST /_sandbox/seed``, which
+fires no webhooks), both request logs are cleared, and ``mlc connections sync``
+(``POST /api/v1/connections/{id}/sync``) starts a reconcile: the 40 already synced are
+read again and left alone (nothing changed), the N new ones go the whole way. Both
+sandboxes keep their default limits (300 requests a minute each, refused with 503/429
+and a Retry-After), as a real account would.
+
+An employee is done when the ``freshbooks`` service published a SyncOutcome for it
+(whatever its status: a terminated person with nobody to deactivate is an answer
+too). The rate is done employees over the time from the sync request to the last
+one, or to the end of the time budget when not everyone was done by then: a run that
+cannot finish reports the rate it reached and how many it did, never a guess.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+from benchmarks.flow_stack import FlowStack, LoggedRequest
+from benchmarks.results import Measurement, Target
+
+__all__ = ["TARGETS", "measure_backfill"]
+
+TARGETS = {
+    "rate": Target(
+        1.0,
+        "at_least",
+        "FreshBooks' budget is 5 requests/s per connection (the service keeps to 4); a new "
+        "person needs a lookup and an invitation, so 1 person/s leaves room for a re-read "
+        "and retries, and backfills 10,000 people in under three hours",
+    ),
+    "bamboohr_calls": Target(
+        10,
+        "at_most",
+        "a reconcile reads the org lists and everyone in one custom report (plus the token "
+        "and a deletions check); a read per employee would show here as thousands",
+    ),
+    "freshbooks_calls": Target(
+        5,
+        "at_most",
+        "a new person should cost a lookup by email, one team-member page, the invitation "
+        "and a re-read; more means a per-person scan that grows with the company",
+    ),
+}
+
+SEED_CHUNK = 2_000
+ID = re.compile(r"/\d+(?=/|$)")
+PROGRESS_EVERY_SECONDS = 2.0
+
+
+def _new_people(template: dict[str, Any], *, first_id: int, count: int) -> list[dict[str, Any]]:
+    """``count`` active employees shaped like ``template``, unique ids, names and emails."""
+    changed = datetime.now(UTC).replace(microsecond=0).isoformat()
+    people: list[dict[str, Any]] = []
+    for number in range(first_id, first_id + count):
+        first, last = "Bench", f"Person{number}"
+        email = f"bench.person{number}@acmecreative.example"
+        people.append(
+            {
+                **template,
+                "id": str(number),
+                "employeeNumber": str(number),
+                "firstName": first,
+                "lastName": last,
+                "preferredName": None,
+                "displayName": f"{first} {last}",
+                "workEmail": email,
+                "bestEmail": email,
+                "homeEmail": f"bench.person{number}@home.example",
+                "supervisorEId": None,
+                "reportsTo": None,
+                "status": "Active",
+                "employmentHistoryStatus": "Full-Time",
+                "terminationDate": None,
+                "lastChanged": changed,
+            }
+        )
+    return people
+
+
+async def _hire_quietly(stack: FlowStack, count: int) -> set[str]:
+    """Add ``count`` people to the BambooHR company without webhooks; their ids."""
+    employees = await stack.state(stack.bamboohr, "employees")
+    template = next(e for e in employees if e.get("status") == "Active")
+    first_id = max(int(e["id"]) for e in employees) + 100_000
+    extra = _new_people(template, first_id=first_id, count=count)
+    for start in range(0, len(extra), SEED_CHUNK):
+        answer = await stack.http.post(
+            f"{stack.bamboohr}/_sandbox/seed", json={"employees": extra[start : start + SEED_CHUNK]}
+        )
+        answer.raise_for_status()
+    return {str(e["id"]) for e in extra}
+
+
+def _describe(requests: list[LoggedRequest]) -> str:
+    """The most frequent calls, ids folded: ``"9 GET .../staffs/{id}"``."""
+    kinds = Counter(
+        f"{r.method} .../{'/'.join(ID.sub('/{id}', r.path).split('/')[-2:])}" for r in requests
+    )
+    return ", ".join(f"{n:,} {kind}" for kind, n in kinds.most_common(5)) or "none"
+
+
+def _per_minute(samples: list[tuple[float, int]]) -> list[int]:
+    """Employees done in each minute of the run, from (seconds, done so far) samples."""
+    counts: list[int] = []
+    before = 0
+    for minute in range(1, int(samples[-1][0] // 60) + 2 if samples else 1):
+        so_far = max((n for t, n in samples if t <= minute * 60), default=0)
+        counts.append(so_far - before)
+        before = so_far
+    return counts
+
+
+async def measure_backfill(
+    stack: FlowStack, *, employees: int, budget_seconds: float
+) -> list[Measurement]:
+    """Backfill ``employees`` new people; employees/s and the vendor calls it took."""
+    await stack.settle()
+    wanted = await _hire_quietly(stack, employees)
+    for sandbox in (stack.bamboohr, stack.freshbooks):
+        await stack.forget_requests(sandbox)
+    requested_at = datetime.now(UTC)
+    started = time.monotonic()
+    await stack.request_sync()
+
+    done: dict[str, dict[str, Any]] = {}
+    published: set[str] = set()
+    samples: list[tuple[float, int]] = []
+    while len(done) < len(wanted) and time.monotonic() - started < budget_seconds:
+        # Pacing the progress reading, not synchronisation: the watch fills in the background.
+        await asyncio.sleep(PROGRESS_EVERY_SECONDS)
+        for outcome in stack.watch.outcomes_after(requested_at):
+            key = str(outcome.get("entity_key"))
+            if key in wanted:
+                done.setdefault(key, outcome)
+        published = {str(c["employee_id"]) for c in stack.watch.changes.values()} & wanted
+        samples.append((time.monotonic() - started, len(done)))
+    elapsed = time.monotonic() - started
+    finished = len(done) == len(wanted)
+    if finished:
+        last = max(datetime.fromisoformat(str(o["recorded_at"])) for o in done.values())
+        elapsed = (last - requested_at).total_seconds()
+
+    bamboohr_calls = await stack.requests(stack.bamboohr)
+    freshbooks_calls = await stack.requests(stack.freshbooks)
+    refused = sum(1 for r in [*bamboohr_calls, *freshbooks_calls] if r.status in {429, 503})
+    statuses = Counter(str(o.get("status")) for o in done.values())
+    rate = len(done) / elapsed if elapsed > 0 else 0.0
+    note = (
+        f"{len(done):,} of {len(wanted):,} employees answered by FreshBooks in {elapsed:.0f} s"
+        + ("" if finished else f" (time budget {budget_seconds:.0f} s; NOT all done)")
+        + f"; outcomes {dict(statuses)}; done per minute {_per_minute(samples)}"
+        + f"; bamboohr published {len(published):,} of them"
+        + f"; {refused} 429/503 refusals; BambooHR calls: {_describe(bamboohr_calls)}; "
+        + f"FreshBooks calls: {_describe(freshbooks_calls)}"
+    )
+    size = f"{len(wanted):,} employees"
+    return [
+        Measurement(
+            f"flow 1 backfill throughput, {size}", rate, "employees/s", TARGETS["rate"], note=note
+        ),
+        Measurement(
+            f"flow 1 backfill BambooHR calls, {size}",
+            float(len(bamboohr_calls)),
+            "calls",
+            TARGETS["bamboohr_calls"],
+        ),
+        Measurement(
+            f"flow 1 backfill FreshBooks calls per employee answered, {size}",
+            len(freshbooks_calls) / max(1, len(done)),
+            "calls",
+            TARGETS["freshbooks_calls"],
+        ),
+    ]

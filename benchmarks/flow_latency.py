@@ -1,0 +1,174 @@
+"""Flow 1, webhook to FreshBooks write: how long a change in BambooHR takes to land.
+
+At a steady rate, the benchmark renames (``lastName``) BambooHR employees who are
+FreshBooks staff, through BambooHR's own API (``POST /v1/employees/{id}``) on the
+sandbox, which fires the signed ``employee.updated`` webhook at the ingest. The change
+then goes the whole way: ingest verifies and publishes a RawDelivery, ``bamboohr``
+reads the employee and publishes EmployeeChanged, ``freshbooks`` PUTs the staff
+record and publishes its SyncOutcome.
+
+Each latency is from just before the rename was sent to BambooHR (wall clock) to the
+SyncOutcome's ``recorded_at`` (wall clock of the same machine, stamped when the
+outcome is published, after FreshBooks answered the PUT). The outcome, not the
+sandbox's request log, marks the write: it is tied to this very change (its causation
+is the EmployeeChanged carrying the new name), and it says the write succeeded. The
+request log is used to check that every change did make one PUT to FreshBooks.
+
+The rate is open loop: the n-th change is sent at start + n / rate whatever happened
+to the earlier ones, so a slow flow shows as a queue, not as a slower sender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from benchmarks.flow_stack import FlowStack
+from benchmarks.results import Measurement, Target, percentile
+
+__all__ = ["TARGETS", "measure_webhook_to_write"]
+
+TARGETS = {
+    "p50": Target(
+        1000,
+        "at_most",
+        "a person renamed in BambooHR should show in FreshBooks within a second or two; "
+        "here about 0.25 s at 1 change/s (two BambooHR calls and two FreshBooks calls, "
+        "each under its per-connection budget, plus four Kafka hops with a commit each)",
+    ),
+    "p99": Target(
+        3000,
+        "at_most",
+        "tail of the same on two shared cores running Kafka, two sandboxes and three "
+        "services (here about 0.6 s); a FreshBooks 429 (its budget is 5 requests/s) costs "
+        "its Retry-After and would show here",
+    ),
+}
+
+STAFF_PUT = re.compile(r"/users/staffs/\d+$")
+WAIT_AFTER_LAST_SECONDS = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    employee_id: str
+    last_name: str
+    sent_at: datetime
+
+
+async def _renamable(stack: FlowStack) -> list[dict[str, Any]]:
+    """Active BambooHR employees who are visible FreshBooks staff (matched by work email)."""
+    staff = await stack.state(stack.freshbooks, "staff")
+    emails = {str(s["email"]).lower() for s in staff if s.get("vis_state") == 0 and s.get("email")}
+    employees = await stack.state(stack.bamboohr, "employees")
+    found = [
+        e
+        for e in employees
+        if e.get("status") == "Active" and str(e.get("workEmail") or "").lower() in emails
+    ]
+    if not found:
+        msg = "no active BambooHR employee is FreshBooks staff: nothing to rename"
+        raise RuntimeError(msg)
+    return found
+
+
+async def _rename(
+    stack: FlowStack, credentials: dict[str, Any], employee: dict[str, Any], name: str
+) -> None:
+    answer = await stack.http.post(
+        f"{stack.bamboohr}/api/gateway.php/{credentials['company_domain']}/v1/employees/"
+        f"{employee['id']}",
+        json={"lastName": name},
+        headers={"Accept": "application/json"},
+        auth=httpx.BasicAuth(str(credentials["api_key"]), "x"),
+    )
+    if answer.status_code != httpx.codes.OK:
+        msg = f"BambooHR rename answered {answer.status_code}: {answer.text[:200]}"
+        raise RuntimeError(msg)
+
+
+def _written_at(stack: FlowStack, sent: _Sent) -> tuple[datetime, dict[str, Any]] | None:
+    """When FreshBooks was written for this rename, and the outcome saying so."""
+    for event_id, change in list(stack.watch.changes.items()):
+        if change.get("employee_id") != sent.employee_id:
+            continue
+        if change.get("last_name") != sent.last_name:
+            continue
+        outcome = stack.watch.outcome_of(event_id)
+        if outcome is not None:
+            return datetime.fromisoformat(str(outcome["recorded_at"])), outcome
+    return None
+
+
+async def measure_webhook_to_write(
+    stack: FlowStack, *, per_second: float, seconds: float
+) -> list[Measurement]:
+    """Rename ``per_second`` employees a second for ``seconds``; latency to each write."""
+    count = max(1, round(per_second * seconds))
+    await stack.settle()
+    pool = await _renamable(stack)
+    credentials = dict(
+        (await stack.http.post(f"{stack.bamboohr}/_sandbox/credentials")).raise_for_status().json()
+    )
+    await stack.forget_requests(stack.freshbooks)
+    run = f"{int(time.time()) % 100000:05d}"
+    sent: list[_Sent] = []
+    started = time.monotonic()
+    for index in range(count):
+        # Pacing, not synchronisation: the n-th change leaves at its slot.
+        await asyncio.sleep(max(0.0, started + index / per_second - time.monotonic()))
+        employee = pool[index % len(pool)]
+        name = f"{str(employee['lastName']).split('-')[0]}-b{run}x{index}"
+        sent.append(_Sent(str(employee["id"]), name, datetime.now(UTC)))
+        await _rename(stack, credentials, employee, name)
+
+    deadline = time.monotonic() + WAIT_AFTER_LAST_SECONDS
+    written: dict[int, tuple[datetime, dict[str, Any]]] = {}
+    while len(written) < count and time.monotonic() < deadline:
+        for index, one in enumerate(sent):
+            if index not in written and (found := _written_at(stack, one)) is not None:
+                written[index] = found
+        await asyncio.sleep(0.2)  # poll: the watch fills in the background
+    if len(written) < count:
+        msg = (
+            f"{count - len(written)} of {count} renames reached no FreshBooks outcome within "
+            f"{WAIT_AFTER_LAST_SECONDS:.0f} s of the last"
+        )
+        raise TimeoutError(msg)
+
+    latencies = [(written[i][0] - one.sent_at).total_seconds() * 1000 for i, one in enumerate(sent)]
+    not_applied = [o for _, o in written.values() if o.get("status") != "applied"]
+    puts = [
+        r
+        for r in await stack.requests(stack.freshbooks)
+        if r.method == "PUT" and STAFF_PUT.search(r.path)
+    ]
+    throttled = [r for r in await stack.requests(stack.freshbooks) if r.status == 429]
+    note = (
+        f"{count} renames at {per_second:g}/s for {seconds:g} s over {len(pool)} staff-linked "
+        f"employees; from the BambooHR API call to the SyncOutcome's recorded_at; "
+        f"{len(puts)} staff PUTs and {len(throttled)} 429s in the FreshBooks request log"
+    )
+    if not_applied:
+        note += f"; {len(not_applied)} outcomes were not 'applied' (first: {not_applied[0]})"
+    return [
+        Measurement(
+            f"flow 1 webhook -> FreshBooks write p50 ({per_second:g} changes/s)",
+            percentile(latencies, 0.5),
+            "ms",
+            TARGETS["p50"],
+            note=note,
+        ),
+        Measurement(
+            f"flow 1 webhook -> FreshBooks write p99 ({per_second:g} changes/s)",
+            percentile(latencies, 0.99),
+            "ms",
+            TARGETS["p99"],
+        ),
+    ]

@@ -1,0 +1,233 @@
+"""Flow 1's whole local stack for a benchmark, and a watch on what it publishes.
+
+:func:`flow_stack` starts what ``make demo`` starts (:mod:`services.demo.stack`: the
+BambooHR and FreshBooks sandboxes with their default seeds and default limits, the
+ingest, the ``bamboohr`` and ``freshbooks`` services, both accounts connected through
+their OAuth consent and linked) on the benchmark's broker, in a temporary run dir on
+free ports, and stops it afterwards.
+
+:class:`FlowWatch` reads ``people.employee`` and ``sync.outcome`` from their beginning,
+keeping the events of this stack's BambooHR connection (a new one per stack), so a
+benchmark can tell when a change was published and when FreshBooks was written.
+
+Once linked, the stack syncs the 40-person default company by itself (the first sync
+of a connection reads everyone); :meth:`FlowStack.settle` waits for that to be over,
+so a benchmark never measures its own work queued behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from services.demo.stack import SOURCE, TARGET, StackInfo, StackPlan, start_stack, stop_stack
+from services.runtime.topics_admin import partition_counts
+
+__all__ = ["FlowStack", "FlowWatch", "LoggedRequest", "flow_stack"]
+
+EMPLOYEE_TOPIC = "people.employee"
+OUTCOME_TOPIC = "sync.outcome"
+SETTLE_TIMEOUT_SECONDS = 240.0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedRequest:
+    """One line of a sandbox's request log."""
+
+    method: str
+    path: str
+    status: int
+
+
+@dataclass
+class FlowWatch:
+    """EmployeeChanged and SyncOutcome events of one BambooHR connection, as they arrive."""
+
+    bootstrap: str
+    connection_id: str
+    changes: dict[str, dict[str, Any]] = field(default_factory=dict)  # by event_id
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    _task: asyncio.Task[None] | None = None
+    _ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def start(self) -> None:
+        """Read the topics from their beginning; returns once the consumer is assigned."""
+        self._task = asyncio.create_task(self._run())
+        ready = asyncio.create_task(self._ready.wait())
+        await asyncio.wait({ready, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        if not self._ready.is_set():
+            ready.cancel()
+            await self._task  # raises what stopped it
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def outcomes_after(self, moment: datetime) -> list[dict[str, Any]]:
+        return [o for o in self.outcomes if _when(o) >= moment]
+
+    def outcome_of(self, change_event_id: str) -> dict[str, Any] | None:
+        """The sink's answer to one EmployeeChanged (its causation)."""
+        return next((o for o in self.outcomes if o.get("causation_id") == change_event_id), None)
+
+    async def _run(self) -> None:
+        counts = await partition_counts(self.bootstrap, (EMPLOYEE_TOPIC, OUTCOME_TOPIC))
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            partitions = [
+                TopicPartition(topic, number)
+                for topic, partition_count in sorted(counts.items())
+                for number in range(partition_count)
+            ]
+            if not partitions:
+                msg = f"{EMPLOYEE_TOPIC} and {OUTCOME_TOPIC} do not exist on {self.bootstrap}"
+                raise RuntimeError(msg)
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            self._ready.set()
+            while True:
+                batch = await consumer.getmany(timeout_ms=200)
+                for records in batch.values():
+                    for record in records:
+                        self._note(record.value)
+        finally:
+            await consumer.stop()
+
+    def _note(self, value: bytes | None) -> None:
+        if not value:
+            return
+        try:
+            event = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return
+        if not isinstance(event, dict) or event.get("connection_id") != self.connection_id:
+            return
+        if event.get("type") == "EmployeeChanged":
+            self.changes[str(event["event_id"])] = event
+        elif event.get("type") == "SyncOutcome":
+            self.outcomes.append(event)
+
+
+def _when(event: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(event["recorded_at"]))
+
+
+@dataclass
+class FlowStack:
+    """The running stack: where things are, the watch, and calls on the two sandboxes."""
+
+    info: StackInfo
+    watch: FlowWatch
+    http: httpx.AsyncClient
+
+    @property
+    def bamboohr(self) -> str:
+        return self.info.sandboxes[SOURCE]
+
+    @property
+    def freshbooks(self) -> str:
+        return self.info.sandboxes[TARGET]
+
+    @property
+    def bamboohr_connection(self) -> str:
+        return self.info.connections[SOURCE]
+
+    async def state(self, sandbox: str, collection: str) -> list[dict[str, Any]]:
+        answer = await self.http.get(f"{sandbox}/_sandbox/state/{collection}")
+        answer.raise_for_status()
+        return list(answer.json())
+
+    async def requests(self, sandbox: str) -> list[LoggedRequest]:
+        """The sandbox's request log (vendor API calls only; control calls are not logged)."""
+        answer = await self.http.get(f"{sandbox}/_sandbox/requests")
+        answer.raise_for_status()
+        return [
+            LoggedRequest(str(r["method"]), str(r["path"]), int(r["status"])) for r in answer.json()
+        ]
+
+    async def forget_requests(self, sandbox: str) -> None:
+        (await self.http.delete(f"{sandbox}/_sandbox/requests")).raise_for_status()
+
+    async def settle(self, *, timeout_seconds: float = SETTLE_TIMEOUT_SECONDS) -> None:
+        """Wait until every BambooHR employee has a FreshBooks outcome (the first sync ended)."""
+        wanted = {str(e["id"]) for e in await self.state(self.bamboohr, "employees")}
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            answered = {str(o.get("entity_key")) for o in self.watch.outcomes}
+            if wanted <= answered:
+                return
+            if time.monotonic() > deadline:
+                msg = (
+                    f"the first sync left {len(wanted - answered)} of {len(wanted)} employees "
+                    f"without a FreshBooks outcome after {timeout_seconds:.0f} s"
+                )
+                raise TimeoutError(msg)
+            await asyncio.sleep(0.5)  # poll: the watch fills in the background
+
+    async def request_sync(self) -> None:
+        """``mlc connections sync <bamboohr connection>``: a ReconcileTick, a full backfill."""
+        answer = await self.http.post(
+            f"{self.info.ingest}/api/v1/connections/{self.bamboohr_connection}/sync",
+            headers={"Authorization": f"Bearer {self.info.operator_token}"},
+        )
+        if not answer.is_success:
+            msg = f"connections sync answered {answer.status_code}: {answer.text[:200]}"
+            raise RuntimeError(msg)
+
+
+def _ignore(_: str) -> None:
+    """The stack's progress lines are not part of a benchmark's output."""
+
+
+@asynccontextmanager
+async def flow_stack(bootstrap: str, *, run_dir: Path | None = None) -> AsyncIterator[FlowStack]:
+    """Flow 1's stack on ``bootstrap``, running for the duration of the block."""
+    with tempfile.TemporaryDirectory(prefix="mlc-bench-flow-") as scratch:
+        plan = StackPlan(
+            run_dir=run_dir or Path(scratch),
+            sandboxes=(SOURCE, TARGET),
+            sandbox_ports={SOURCE: _free_port(), TARGET: _free_port()},
+            ingest_port=_free_port(),
+            kafka_port=_free_port(),  # unused: the broker is given
+            kafka_bootstrap=bootstrap,
+            fresh=True,
+        )
+        try:
+            info = await start_stack(plan, _ignore)
+            not_running = [name for name, state in info.services.items() if state != "running"]
+            if not_running:
+                msg = f"flow services not running: {', '.join(not_running)}"
+                raise RuntimeError(msg)
+            watch = FlowWatch(bootstrap, info.connections[SOURCE])
+            await watch.start()
+            try:
+                async with httpx.AsyncClient(timeout=60.0) as client:
+                    yield FlowStack(info=info, watch=watch, http=client)
+            finally:
+                await watch.stop()
+        finally:
+            await asyncio.to_thread(stop_stack, plan, _ignore)

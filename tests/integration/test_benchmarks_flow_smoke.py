@@ -1,0 +1,55 @@
+"""Flow 1's benchmarks run at tiny sizes on the real stack and report well-formed rows.
+
+No timing is asserted: speed targets live in the benchmarks (docs/benchmarks.md),
+never in tests. What is asserted is that each benchmark measured the flow it names:
+every rename reached FreshBooks as a staff PUT, and the backfill's new people were
+read from BambooHR in a few calls and written to FreshBooks.
+"""
+
+from __future__ import annotations
+
+from benchmarks.flow_backfill import measure_backfill
+from benchmarks.flow_latency import measure_webhook_to_write
+from benchmarks.flow_stack import flow_stack
+from benchmarks.results import Measurement
+
+
+def assert_measured(rows: list[Measurement]) -> None:
+    for row in rows:
+        assert not row.failed, row.note
+        assert row.value is not None, row.result_text
+        assert row.value > 0
+        assert row.unit
+        assert row.target is not None
+        assert row.target.reason
+
+
+async def test_flow_benchmarks_time_renames_to_freshbooks_and_backfill_new_people(
+    kafka_bootstrap: str,
+) -> None:
+    async with flow_stack(kafka_bootstrap) as stack:
+        latency = await measure_webhook_to_write(stack, per_second=1.0, seconds=3.0)
+        backfill = await measure_backfill(stack, employees=20, budget_seconds=180.0)
+
+        # Every rename was a FreshBooks write: one staff PUT each, in the sandbox's log.
+        assert_measured(latency)
+        assert [row.unit for row in latency] == ["ms", "ms"]
+        assert "3 renames at 1/s" in latency[0].note
+        assert "3 staff PUTs" in latency[0].note, latency[0].note
+        assert latency[0].value is not None
+        assert latency[1].value is not None
+        assert latency[0].value <= latency[1].value  # p50 <= p99
+
+        assert_measured(backfill)
+        assert [row.unit for row in backfill] == ["employees/s", "calls", "calls"]
+        assert "20 employees" in backfill[0].name
+        assert "bamboohr published 20 of them" in backfill[0].note, backfill[0].note
+        # The reconcile reads BambooHR in a handful of calls, never one per employee.
+        assert backfill[1].value is not None
+        assert backfill[1].value < 20, backfill[0].note
+        invited = [
+            r
+            for r in await stack.requests(stack.freshbooks)
+            if r.method == "POST" and r.path.endswith("/users/invitation")
+        ]
+        assert invited, backfill[0].note
