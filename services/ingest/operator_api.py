@@ -323,7 +323,10 @@ def operator_openapi() -> dict[str, Any]:
             operation["security"] = []
         else:
             responses["401"] = {"description": "Missing or wrong bearer token", **error}
-            responses["503"] = {"description": "No operator token configured", **error}
+            responses["503"] = {
+                "description": "No operator token configured (sync: Kafka did not take the tick)",
+                **error,
+            }
         operation["responses"] = responses
         params = [p.strip("{}") for p in op.path.split("/") if p.startswith("{")]
         if params:
