@@ -102,12 +102,12 @@ class ProcessTable:
             return False
         os.kill(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + _STOP_GRACE_SECONDS
-        while _is_running(process) and time.monotonic() < deadline:
-            _reap(process.pid)
-            time.sleep(0.1)  # poll: wait for the process to exit, bounded by the grace period
-        if _is_running(process):
+        while not _gone(process) and time.monotonic() < deadline:
+            time.sleep(0.05)  # poll: wait for the process to exit, bounded by the grace period
+        if not _gone(process):
             os.kill(process.pid, signal.SIGKILL)
-        _reap(process.pid)
+            with contextlib.suppress(ChildProcessError):  # our child: collect it now
+                os.waitpid(process.pid, 0)
         return True
 
 
@@ -123,6 +123,10 @@ def _is_running(process: BackgroundProcess) -> bool:
     return cmdline.split(b"\0")[: len(process.argv)] == [a.encode() for a in process.argv]
 
 
-def _reap(pid: int) -> None:
-    with contextlib.suppress(ChildProcessError):  # not our child: its parent reaps it
-        os.waitpid(pid, os.WNOHANG)
+def _gone(process: BackgroundProcess) -> bool:
+    """Whether the process has exited; our own child is reaped on the way."""
+    try:
+        pid, _ = os.waitpid(process.pid, os.WNOHANG)
+    except ChildProcessError:  # started by an earlier `make up`: its exit is all we see
+        return not _is_running(process)
+    return pid != 0

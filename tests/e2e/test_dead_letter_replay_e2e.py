@@ -42,6 +42,28 @@ async def _events(info: StackInfo, topic: str, key: str) -> list[LoggedEvent]:
     return await read_events(info.kafka, topics=[topic], keep=lambda logged: logged.key == key)
 
 
+async def _backfilled(info: StackInfo, client: httpx.AsyncClient, employee_ids: set[str]) -> None:
+    """``mlc connections sync`` of the BambooHR connection, answered for everyone."""
+    source = info.connections["bamboohr"]
+    synced = await client.post(
+        f"{info.ingest}/api/v1/connections/{source}/sync",
+        headers={"Authorization": f"Bearer {info.operator_token}"},
+    )
+    assert synced.is_success, synced.text
+
+    async def everyone_answered() -> bool:
+        outcomes = await read_events(
+            info.kafka,
+            topics=["sync.outcome"],
+            keep=lambda logged: (logged.key or "").startswith(f"{source}:"),
+        )
+        return {str(o.event["entity_key"]) for o in outcomes} >= employee_ids
+
+    await wait_until(
+        everyone_answered, timeout_seconds=240, interval_seconds=1, message="the backfill"
+    )
+
+
 def _mlc(info: StackInfo, *args: str) -> Any:
     env = {"MLC_KAFKA_BOOTSTRAP_SERVERS": info.kafka, "MLC_DATABASE_URL": info.database_url}
     return runner.invoke(app, list(args), env=env)
@@ -55,9 +77,11 @@ async def test_a_dead_lettered_write_is_audited_and_replayed_once_the_cause_is_f
     assert where["links"][0]["flow"] == "people-freshbooks"
     bamboohr, freshbooks = stack.sandboxes["bamboohr"], stack.sandboxes["freshbooks"]
     async with httpx.AsyncClient(timeout=30.0) as client:
+        employees = (await client.get(f"{bamboohr}/_sandbox/state/employees")).json()
+        # The backfill first, so the failing write below is the hire's alone.
+        await _backfilled(stack, client, {str(e["id"]) for e in employees})
         fault = {"path": INVITATION, "method": "POST", "status": 500, "count": 1000}
         assert (await client.post(f"{freshbooks}/_sandbox/faults", json=fault)).is_success
-        employees = (await client.get(f"{bamboohr}/_sandbox/state/employees")).json()
         engineer = next(e for e in employees if e["department"] == "Engineering")
         hired = await client.post(
             f"{bamboohr}/_sandbox/actions/hire",
