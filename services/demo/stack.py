@@ -86,6 +86,8 @@ class StackPlan:
     kafka_port: int
     kafka_bootstrap: str | None = None  # a running broker to use instead of starting one
     fresh: bool = False  # forget earlier state: the store, Kafka's data, the connections
+    # The ingest's tick scheduler (a new connection's daily reconcile fires at once).
+    scheduler: bool = True
 
     @classmethod
     def for_up(cls, env: Mapping[str, str]) -> StackPlan:
@@ -113,6 +115,8 @@ class StackPlan:
             kafka_port=_free_port(),
             kafka_bootstrap=_external_kafka(env),
             fresh=True,
+            # The demo backfills when it says so, with `mlc connections sync`.
+            scheduler=False,
         )
 
     @property
@@ -225,7 +229,12 @@ async def start_stack(plan: StackPlan, say: Say) -> StackInfo:
     ingest = table.start(
         "ingest",
         [sys.executable, "-m", "services.ingest"],
-        env={**env, "MLC_SERVICE_NAME": "ingest", "MLC_OPERATOR_TOKEN": token},
+        env={
+            **env,
+            "MLC_SERVICE_NAME": "ingest",
+            "MLC_OPERATOR_TOKEN": token,
+            "MLC_SCHEDULER_ENABLED": "true" if plan.scheduler else "false",
+        },
         cwd=ROOT,
     )
     await _until_serving(table, ingest, f"{ingest_url}/healthz")
@@ -431,7 +440,9 @@ async def _connect_and_link(
     async with api:
         known = await _earlier_connections(plan, api)
         options = {SOURCE: {"subdomain": str(credentials[SOURCE]["company_domain"])}, TARGET: {}}
-        for vendor in (SOURCE, TARGET):
+        # The target first: the source's first reconcile may run as soon as it is
+        # connected, and the sink writes only for links that exist by then.
+        for vendor in (TARGET, SOURCE):
             if vendor in known:
                 info.connections[vendor] = known[vendor]
                 say(f"{vendor}: connected earlier as {known[vendor]}")
