@@ -48,3 +48,10 @@ class ReconcileTick(Event):
     vendor: str = Field(min_length=1)
     schedule: str = Field(min_length=1)
     due_at: str
+    full: bool = Field(
+        default=False,
+        description=(
+            "Publish every record, unchanged ones too: a new link (or an operator) needs the"
+            " whole picture, not only what changed since the source last published."
+        ),
+    )

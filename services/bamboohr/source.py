@@ -205,12 +205,20 @@ class BambooHRSource:
     async def on_reconcile(self, tick: ReconcileTick) -> None:
         record = await self._access.connection(tick.connection_id)
         async with self._access.client(record) as client:
-            await self._read_everything(record, client, cause=tick)
+            await self._read_everything(record, client, cause=tick, resend=tick.full)
 
     async def _read_everything(
-        self, record: ConnectionRecord, client: BambooHRClient, *, cause: Event
+        self,
+        record: ConnectionRecord,
+        client: BambooHRClient,
+        *,
+        cause: Event,
+        resend: bool = False,
     ) -> None:
-        """Departments and divisions first (sinks may need them), then everyone."""
+        """Departments and divisions first (sinks may need them), then everyone.
+
+        ``resend`` publishes unchanged records too (a full tick: a new link needs them).
+        """
         read_at = self._clock()
         for unit in department_events(
             await client.org_lists(),
@@ -218,10 +226,14 @@ class BambooHRSource:
             tenant_id=record.tenant_id,
             read_at=read_at,
         ):
-            await self._publish_if_changed(unit, self._topics.departments, cause=cause)
+            await self._publish_if_changed(
+                unit, self._topics.departments, cause=cause, resend=resend
+            )
         employees = await client.everyone(EMPLOYEE_FIELDS)
         for employee in employees:
-            await self._publish_employee(record, employee, cause=cause, read_at=read_at)
+            await self._publish_employee(
+                record, employee, cause=cause, read_at=read_at, resend=resend
+            )
         reconciled = await self._mark(record.id, RECONCILED_WATERMARK)
         if reconciled is not None:
             # A deletion whose webhook was lost: the report simply no longer lists the person.
@@ -261,6 +273,7 @@ class BambooHRSource:
         source_updated_at: datetime | None = None,
         changed_fields: Iterable[str] = (),
         read_at: datetime | None = None,
+        resend: bool = False,
     ) -> None:
         now = read_at or self._clock()
         try:
@@ -280,7 +293,7 @@ class BambooHRSource:
             # One unreadable person must not hold back everyone else in the report.
             await self._skip(cause, "unmappable_employee", str(error))
             return
-        await self._publish_if_changed(event, self._topics.employees, cause=cause)
+        await self._publish_if_changed(event, self._topics.employees, cause=cause, resend=resend)
 
     async def _publish_deleted(
         self,
@@ -312,12 +325,18 @@ class BambooHRSource:
         await self._publish_if_changed(event, self._topics.employees, cause=cause)
 
     async def _publish_if_changed(
-        self, event: EmployeeChanged | DepartmentChanged, topic: str, *, cause: Event
+        self,
+        event: EmployeeChanged | DepartmentChanged,
+        topic: str,
+        *,
+        cause: Event,
+        resend: bool = False,
     ) -> bool:
+        """Publish ``event`` unless it is what was last published (or ``resend`` says to)."""
         key = _published_key(event.type, event.entity_key)
         payload = record_payload(event)
         previous = await self._published.get(event.connection_id, key)
-        if previous == payload:
+        if previous == payload and not resend:
             return False
         if previous is not None:
             changed = differing_fields(previous, payload)

@@ -202,14 +202,21 @@ def ping_connection_command(connection_id: str, url: UrlOption = None) -> None:
 
 @connections_app.command("sync")
 def sync_connection_command(
-    connection_id: str, url: UrlOption = None, as_json: JsonOption = False
+    connection_id: str,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="Resend every record, unchanged ones too.")
+    ] = False,
 ) -> None:
     """Reconcile a connection now: a ReconcileTick on raw.<vendor> (starts a backfill)."""
-    sent = OperatorClient(url).call("POST", f"/connections/{connection_id}/sync")
+    path = f"/connections/{connection_id}/sync" + ("?full=true" if full else "")
+    sent = OperatorClient(url).call("POST", path)
     if as_json:
         _echo_json(sent)
         return
-    typer.echo(f"sync requested: tick {sent['event_id']} on {sent['topic']}")
+    kind = "full resend" if sent["full"] else "sync"
+    typer.echo(f"{kind} requested: tick {sent['event_id']} on {sent['topic']}")
 
 
 @connections_app.command("webhooks")
@@ -313,8 +320,13 @@ def add_link(
     )
     if as_json:
         _echo_json(created)
-    else:
-        typer.echo(f"added {created['flow']} link {created['id']}")
+        return
+    typer.echo(f"added {created['flow']} link {created['id']}")
+    if created.get("backfill"):
+        tick = created["backfill"]
+        typer.echo(f"backfill requested: tick {tick['event_id']} on {tick['topic']}")
+    elif created.get("backfill_error"):
+        typer.echo(f"backfill not requested: {created['backfill_error']}")
 
 
 @links_app.command("list")

@@ -20,6 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from schemas.raw import ReconcileTick
+from schemas.topics import raw_topic
 from services.ingest.connections import (
     ConnectionConflictError,
     ConnectionInputError,
@@ -30,7 +32,7 @@ from services.ingest.connections import (
 )
 from services.ingest.schedule_specs import SCHEDULES_KEY
 from services.ingest.schedules import TickPublisher
-from services.ingest.sync_now import request_sync
+from services.ingest.sync_now import LINK_SCHEDULE, request_sync
 from services.ingest.webhook_registrations import REGISTRATION_KEY
 from services.runtime.store import LinkRecord, StateStore
 
@@ -137,6 +139,15 @@ class SyncOut(BaseModel):
     topic: str
     event_id: str
     due_at: str
+    schedule: str
+    full: bool
+
+
+class LinkCreated(LinkOut):
+    """A new link, and the full resend it asked of its source connection."""
+
+    backfill: SyncOut | None = None
+    backfill_error: str | None = None
 
 
 class AuditEntryOut(BaseModel):
@@ -224,7 +235,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "post",
         f"{PREFIX}/connections/{{connection_id}}/sync",
-        "Reconcile a connection now (a ReconcileTick on raw.<vendor>)",
+        "Reconcile a connection now (a ReconcileTick on raw.<vendor>); ?full=true resends "
+        "every record, unchanged ones too",
         202,
         SyncOut,
         errors=(404, 409),
@@ -267,9 +279,10 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "post",
         f"{PREFIX}/links",
-        "Add a link (re-registers its connections' failed webhooks)",
+        "Add a link (re-registers its connections' failed webhooks and asks its source "
+        "for a full resend: backfill)",
         201,
-        LinkOut,
+        LinkCreated,
         LinkCreate,
         errors=(400, 404, 422),
     ),
@@ -466,7 +479,8 @@ def operator_routes(
             flow=body.flow,
             options=body.options,
         )
-        return JSONResponse(_link_out(link).model_dump(mode="json"), status_code=201)
+        created = await _backfill_for_new_link(store, publish_tick, link)
+        return JSONResponse(created.model_dump(mode="json"), status_code=201)
 
     async def remove_link(request: Request) -> Response:
         await operations.remove_link(request.path_params["link_id"])
@@ -533,6 +547,44 @@ def operator_routes(
     return [_route(PREFIX + path, methods) for path, methods in by_path.items()]
 
 
+def _sync_out(tick: ReconcileTick) -> SyncOut:
+    return SyncOut(
+        connection_id=tick.connection_id,
+        vendor=tick.vendor,
+        topic=raw_topic(tick.vendor),
+        event_id=str(tick.event_id),
+        due_at=tick.due_at,
+        schedule=tick.schedule,
+        full=tick.full,
+    )
+
+
+async def _backfill_for_new_link(
+    store: StateStore, publish_tick: TickPublisher | None, link: LinkRecord
+) -> LinkCreated:
+    """Ask the link's source for a full resend: what it published before the link existed
+    never reached this link's sink, and an ordinary reconcile only sends what changed."""
+    created = LinkCreated(**_link_out(link).model_dump())
+    retry = f"run: mlc connections sync {link.source_connection_id} --full"
+    if publish_tick is None:
+        created.backfill_error = f"no Kafka publisher here; {retry}"
+        return created
+    try:
+        tick = await request_sync(
+            store, publish_tick, link.source_connection_id, full=True, schedule=LINK_SCHEDULE
+        )
+    except ConnectionConflictError as exc:
+        # Consent still pending: its first reconcile will send everything anyway.
+        created.backfill_error = str(exc)
+    except Exception as exc:  # any publish failure means "not sent": the link stands
+        created.backfill_error = (
+            f"the backfill tick was not published ({type(exc).__name__}); {retry}"
+        )
+    else:
+        created.backfill = _sync_out(tick)
+    return created
+
+
 def _sync_handler(store: StateStore, publish_tick: TickPublisher | None) -> Handler:
     """``POST /connections/{id}/sync``: 202 once Kafka has the tick; 503 when it cannot."""
 
@@ -540,19 +592,17 @@ def _sync_handler(store: StateStore, publish_tick: TickPublisher | None) -> Hand
         if publish_tick is None:
             return _error(503, "sync is not available: this service has no Kafka publisher")
         try:
-            tick = await request_sync(store, publish_tick, request.path_params["connection_id"])
+            tick = await request_sync(
+                store,
+                publish_tick,
+                request.path_params["connection_id"],
+                full=request.query_params.get("full", "").lower() in ("1", "true", "yes"),
+            )
         except (ConnectionNotFoundError, ConnectionConflictError):
             raise
         except Exception as exc:  # any publish failure means "not sent, retry"
             return _error(503, f"the tick could not be published ({type(exc).__name__}): retry")
-        body = SyncOut(
-            connection_id=tick.connection_id,
-            vendor=tick.vendor,
-            topic=f"raw.{tick.vendor}",
-            event_id=str(tick.event_id),
-            due_at=tick.due_at,
-        )
-        return JSONResponse(body.model_dump(mode="json"), status_code=202)
+        return JSONResponse(_sync_out(tick).model_dump(mode="json"), status_code=202)
 
     return sync_connection
 

@@ -17,13 +17,15 @@ from schemas.envelope import utcnow
 from schemas.raw import ReconcileTick
 from schemas.topics import raw_topic
 from services.ingest.connections import ACTOR, ConnectionConflictError, ConnectionNotFoundError
-from services.ingest.schedules import ACTIVE_STATUS, Tick, TickPublisher, tick_entity_key
+from services.ingest.schedules import ACTIVE_STATUS, TickPublisher, tick_entity_key
 from services.runtime.store import StateStore
 
-__all__ = ["MANUAL_SCHEDULE", "request_sync"]
+__all__ = ["LINK_SCHEDULE", "MANUAL_SCHEDULE", "request_sync"]
 
 MANUAL_SCHEDULE: Final = "manual"
 """The ``schedule`` of an operator's tick (the scheduler's are named by the connection)."""
+LINK_SCHEDULE: Final = "link-added"
+"""The ``schedule`` of the full resend a new link asks of its source connection."""
 
 
 async def request_sync(
@@ -31,9 +33,15 @@ async def request_sync(
     publish_tick: TickPublisher,
     connection_id: str,
     *,
+    full: bool = False,
+    schedule: str = MANUAL_SCHEDULE,
     clock: Callable[[], datetime] = utcnow,
-) -> Tick:
-    """Publish a reconciliation tick for the connection and audit it; returns the tick sent."""
+) -> ReconcileTick:
+    """Publish a reconciliation tick for the connection and audit it; returns the tick sent.
+
+    ``full`` asks the source to publish every record, not only those that changed since
+    it last published: a link created after a backfill would otherwise never see them.
+    """
     async with store.transaction() as tx:
         connection = await tx.connections.get(connection_id)
     if connection is None:
@@ -46,18 +54,27 @@ async def request_sync(
         connection_id=connection.id,
         tenant_id=connection.tenant_id,
         occurred_at=now,
-        entity_key=tick_entity_key(MANUAL_SCHEDULE),
+        entity_key=tick_entity_key(schedule),
         vendor=connection.vendor,
-        schedule=MANUAL_SCHEDULE,
+        schedule=schedule,
         due_at=now.isoformat(),
+        full=full,
     )
     topic = raw_topic(connection.vendor)
     sent = await publish_tick(tick, topic=topic)
+    if not isinstance(sent, ReconcileTick):  # the publisher hands back what it was given
+        raise TypeError(type(sent).__name__)
     async with store.transaction() as tx:
         await tx.audit_log.append(
             actor=ACTOR,
             action="connection.sync_requested",
             subject=connection.id,
-            detail={"vendor": connection.vendor, "topic": topic, "event_id": str(sent.event_id)},
+            detail={
+                "vendor": connection.vendor,
+                "topic": topic,
+                "event_id": str(sent.event_id),
+                "schedule": schedule,
+                "full": full,
+            },
         )
     return sent

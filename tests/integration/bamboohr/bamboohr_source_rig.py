@@ -94,11 +94,20 @@ class Rig:
             )
         )
 
-    async def tick(self, kind: Literal["poll", "reconcile"]) -> Event:
+    async def tick(self, kind: Literal["poll", "reconcile", "full"]) -> Event:
         due = utcnow().isoformat()
-        tick_class = PollTick if kind == "poll" else ReconcileTick
+        if kind == "poll":
+            return await self.send(
+                PollTick(**self._envelope(), entity_key=f"poll:{due}", schedule=kind, due_at=due)
+            )
         return await self.send(
-            tick_class(**self._envelope(), entity_key=f"{kind}:{due}", schedule=kind, due_at=due)
+            ReconcileTick(
+                **self._envelope(),
+                entity_key=f"{kind}:{due}",
+                schedule=kind,
+                due_at=due,
+                full=kind == "full",
+            )
         )
 
     async def outputs(self, cause: Event, topic: str) -> list[dict[str, Any]]:

@@ -111,6 +111,24 @@ async def test_a_reconcile_reads_the_whole_seed_in_two_calls_and_a_second_publis
     assert _only_reads(await rig.vendor_requests())
 
 
+async def test_a_full_reconcile_resends_every_record_even_unchanged_ones(rig: Rig) -> None:
+    first = await rig.tick("reconcile")
+    before = {p["employee_id"]: p for p in await rig.employees(first, SEED_SIZE)}
+    await rig.clear_requests()
+
+    # A link added after the backfill asks for everything again (ingest sends a full tick).
+    full = await rig.tick("full")
+    again = await rig.employees(full, SEED_SIZE)
+    units = await rig.wait_outputs(full, rig.topics.departments, 1)
+
+    assert {p["employee_id"] for p in again} == set(before)
+    for person in again:
+        assert person["source_updated_at"] == before[person["employee_id"]]["source_updated_at"]
+        assert person["changed_fields"] == []
+    assert {u["kind"] for u in units} == {"department", "division"}
+    assert len(await rig.vendor_requests()) <= 3  # still a handful of reads
+
+
 async def test_polls_start_with_everyone_then_read_changes_since_the_watermark(rig: Rig) -> None:
     first = await rig.tick("poll")
     await rig.employees(first, SEED_SIZE)

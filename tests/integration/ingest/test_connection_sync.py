@@ -110,3 +110,50 @@ async def test_sync_of_an_unknown_connection_fails_and_publishes_nothing(
     assert synced.exit_code == 1
     assert "no connection 'no-such-connection' (HTTP 404)" in synced.output
     assert await raw_deliveries(kafka_bootstrap, "raw.bamboohr", "no-such-connection") == []
+
+
+async def _add_bamboohr(world: RegistrationWorld) -> str:
+    added = await _mlc(
+        world,
+        "connections",
+        "add",
+        "bamboohr",
+        "--set",
+        "company_domain=acme",
+        "--set",
+        "webhooks=off",
+        "--json",
+        stdin=f"{ADMIN_API_KEY}\n",
+    )
+    assert added.exit_code == 0, added.output
+    return next(
+        line.split('"')[3] for line in added.output.splitlines() if line.strip().startswith('"id"')
+    )
+
+
+async def test_a_new_link_asks_its_source_for_a_full_resend(
+    world: RegistrationWorld, kafka_bootstrap: str
+) -> None:
+    source, target = await _add_bamboohr(world), await _add_bamboohr(world)
+
+    linked = await _mlc(world, "links", "add", source, target, "--flow", "people-freshbooks")
+
+    assert linked.exit_code == 0, linked.output
+    [tick] = await raw_deliveries(kafka_bootstrap, "raw.bamboohr", source)
+    assert (tick["type"], tick["schedule"], tick["full"]) == ("ReconcileTick", "link-added", True)
+    assert f"backfill requested: tick {tick['event_id']} on raw.bamboohr" in linked.output
+    # Only the source is asked: the target's records do not flow anywhere in this link.
+    assert await raw_deliveries(kafka_bootstrap, "raw.bamboohr", target) == []
+
+
+async def test_sync_full_asks_for_every_record(
+    world: RegistrationWorld, kafka_bootstrap: str
+) -> None:
+    connection_id = await _add_bamboohr(world)
+
+    synced = await _mlc(world, "connections", "sync", connection_id, "--full")
+
+    assert synced.exit_code == 0, synced.output
+    assert synced.output.startswith("full resend requested")
+    [tick] = await raw_deliveries(kafka_bootstrap, "raw.bamboohr", connection_id)
+    assert (tick["schedule"], tick["full"]) == ("manual", True)
