@@ -11,7 +11,8 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from services.ingest.connections import MASK, OperatorConnections
-from services.ingest.operator_api import operator_openapi, operator_routes
+from services.ingest.operator_api import operator_routes
+from services.ingest.operator_contract import operator_openapi
 from services.runtime.store import StateStore
 from services.runtime.vault import Vault, VaultError, generate_key_ring_entry
 

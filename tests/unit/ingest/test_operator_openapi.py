@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from services.ingest.app import IngestParts, build_app, operator_facing_routes
-from services.ingest.operator_api import OPENAPI_PATH
+from services.ingest.operator_contract import OPENAPI_PATH
 from services.ingest.webhooks import ROUTE_PATH
 from services.runtime.bus import create_broker
 from services.runtime.store import StateStore
