@@ -291,15 +291,8 @@ class OAuthFlow:
             detail = await self._read_once(record.vendor, connection_id, record.settings)
         except OAuthRefusedError as error:
             return PingVerdict(False, f"the vendor refused our refresh token ({error})", reconnect)
-        except VendorCallError as error:
-            action = reconnect if error.unauthorized else "check the vendor's status and retry"
-            return PingVerdict(False, str(error), action)
-        except httpx.HTTPError as error:
-            return PingVerdict(
-                False,
-                f"the vendor did not answer: {type(error).__name__}",
-                "check the network and the vendor's base URL settings",
-            )
+        except (VendorCallError, httpx.HTTPError) as error:
+            return _failed_call_verdict(error, unauthorized_action=reconnect)
         return PingVerdict(True, detail)
 
     async def _ping_without_tokens(
@@ -335,15 +328,8 @@ class OAuthFlow:
                 detail = await self._key_vendors[vendor].ping_with_credentials(
                     http, secrets_by_field, settings
                 )
-        except VendorCallError as error:
-            action = fix if error.unauthorized else "check the vendor's status and retry"
-            return PingVerdict(False, str(error), action)
-        except httpx.HTTPError as error:
-            return PingVerdict(
-                False,
-                f"the vendor did not answer: {type(error).__name__}",
-                "check the network and the vendor's base URL settings",
-            )
+        except (VendorCallError, httpx.HTTPError) as error:
+            return _failed_call_verdict(error, unauthorized_action=fix)
         return PingVerdict(True, detail)
 
     async def _read_once(self, vendor: str, connection_id: str, identity: Mapping[str, Any]) -> str:
@@ -358,6 +344,20 @@ class OAuthFlow:
                     raise
             tokens = await keeper.after_unauthorized(connection_id, tokens)
             return await knowledge.ping(http, tokens, identity)
+
+
+def _failed_call_verdict(
+    error: VendorCallError | httpx.HTTPError, *, unauthorized_action: str
+) -> PingVerdict:
+    """The verdict on a read call that failed: refused credentials, a vendor error, silence."""
+    if isinstance(error, VendorCallError):
+        retry = "check the vendor's status and retry"
+        return PingVerdict(False, str(error), unauthorized_action if error.unauthorized else retry)
+    return PingVerdict(
+        False,
+        f"the vendor did not answer: {type(error).__name__}",
+        "check the network and the vendor's base URL settings",
+    )
 
 
 def oauth_routes(

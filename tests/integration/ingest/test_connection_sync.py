@@ -57,9 +57,7 @@ async def _mlc(world: RegistrationWorld, *args: str, stdin: str | None = None) -
     return await asyncio.to_thread(CliRunner().invoke, app, list(args), input=stdin, env=env)
 
 
-async def test_sync_publishes_a_reconcile_tick_for_the_connection_and_audits_it(
-    world: RegistrationWorld, kafka_bootstrap: str
-) -> None:
+async def _add_bamboohr(world: RegistrationWorld) -> str:
     added = await _mlc(
         world,
         "connections",
@@ -73,9 +71,15 @@ async def test_sync_publishes_a_reconcile_tick_for_the_connection_and_audits_it(
         stdin=f"{ADMIN_API_KEY}\n",
     )
     assert added.exit_code == 0, added.output
-    connection_id = next(
+    return next(
         line.split('"')[3] for line in added.output.splitlines() if line.strip().startswith('"id"')
     )
+
+
+async def test_sync_publishes_a_reconcile_tick_for_the_connection_and_audits_it(
+    world: RegistrationWorld, kafka_bootstrap: str
+) -> None:
+    connection_id = await _add_bamboohr(world)
     record = await world.connection(connection_id)
     assert record.settings["webhooks"] == "off"
     assert record.settings[REGISTRATION_KEY]["state"] == "off"
@@ -110,25 +114,6 @@ async def test_sync_of_an_unknown_connection_fails_and_publishes_nothing(
     assert synced.exit_code == 1
     assert "no connection 'no-such-connection' (HTTP 404)" in synced.output
     assert await raw_deliveries(kafka_bootstrap, "raw.bamboohr", "no-such-connection") == []
-
-
-async def _add_bamboohr(world: RegistrationWorld) -> str:
-    added = await _mlc(
-        world,
-        "connections",
-        "add",
-        "bamboohr",
-        "--set",
-        "company_domain=acme",
-        "--set",
-        "webhooks=off",
-        "--json",
-        stdin=f"{ADMIN_API_KEY}\n",
-    )
-    assert added.exit_code == 0, added.output
-    return next(
-        line.split('"')[3] for line in added.output.splitlines() if line.strip().startswith('"id"')
-    )
 
 
 async def test_a_new_link_asks_its_source_for_a_full_resend(
