@@ -17,12 +17,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from services.freshbooks.client import FreshBooksClient
-from services.freshbooks.leasing import held_lease
 from services.freshbooks.mapping import with_department
 from services.freshbooks.models import Expense
 from services.freshbooks.results import WriteResult
 from services.freshbooks.settings import FreshBooksSettings
 from services.freshbooks.sink import DEPARTMENT_BY_EMAIL
+from services.runtime.leasing import held_lease
 from services.runtime.store import StateStore
 from services.runtime.store.records import LinkRecord
 

@@ -26,7 +26,6 @@ import orjson
 
 from schemas.people import EmployeeChanged
 from services.freshbooks.client import FreshBooksClient
-from services.freshbooks.leasing import held_lease
 from services.freshbooks.mapping import (
     MappingError,
     invitation_body,
@@ -39,6 +38,7 @@ from services.freshbooks.mapping import (
 from services.freshbooks.models import Staff, TeamMember
 from services.freshbooks.results import WriteResult
 from services.freshbooks.settings import FreshBooksSettings
+from services.runtime.leasing import held_lease
 from services.runtime.store import Repositories, StateStore
 from services.runtime.store.records import CrossReference, LinkRecord
 

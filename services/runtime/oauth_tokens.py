@@ -26,6 +26,7 @@ import httpx
 import orjson
 
 from schemas.envelope import utcnow
+from services.runtime.leasing import held_lease
 from services.runtime.store import Repositories, StateStore
 from services.runtime.vault import Vault
 
@@ -155,45 +156,26 @@ class TokenKeeper:
 
     async def _refresh(self, connection_id: str, seen: TokenSet) -> TokenSet:
         lock = self._locks.setdefault(connection_id, asyncio.Lock())
-        async with lock:
-            await self._acquire_lease(connection_id)
-            try:
-                current = await self.stored(connection_id)
-                # Someone (this process or another replica) refreshed while we waited.
-                if current.refresh_token != seen.refresh_token:
-                    return current
-                async with self._http(connection_id) as http:
-                    fresh = await self._refresher.refresh(http, current)
-                async with self._store.transaction() as repos:
-                    await save_tokens(repos, self._vault, connection_id, fresh)
-                    await repos.audit_log.append(
-                        actor=self._holder,
-                        action="oauth.refreshed",
-                        subject=connection_id,
-                        detail={"expires_at": fresh.expires_at.isoformat()},
-                    )
-                return fresh
-            finally:
-                async with self._store.transaction() as repos:
-                    await repos.leases.release(self._lease_name(connection_id), self._holder)
-
-    @staticmethod
-    def _lease_name(connection_id: str) -> str:
-        return f"oauth-refresh:{connection_id}"
-
-    async def _acquire_lease(self, connection_id: str) -> None:
-        """Wait (bounded) for the cross-replica refresh lease of this connection."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._lease_wait.total_seconds()
-        delay = 0.02
-        while True:
+        lease = held_lease(
+            self._store,
+            f"oauth-refresh:{connection_id}",
+            self._holder,
+            ttl=self._lease_ttl,
+            wait=self._lease_wait,
+        )
+        async with lock, lease:
+            current = await self.stored(connection_id)
+            # Someone (this process or another replica) refreshed while we waited.
+            if current.refresh_token != seen.refresh_token:
+                return current
+            async with self._http(connection_id) as http:
+                fresh = await self._refresher.refresh(http, current)
             async with self._store.transaction() as repos:
-                if await repos.leases.try_acquire(
-                    self._lease_name(connection_id), self._holder, ttl=self._lease_ttl
-                ):
-                    return
-            if loop.time() >= deadline:
-                msg = f"another replica has held the token refresh of {connection_id} too long"
-                raise TimeoutError(msg)
-            await asyncio.sleep(delay)  # polling a row another process holds; no event to await
-            delay = min(delay * 2, 0.5)
+                await save_tokens(repos, self._vault, connection_id, fresh)
+                await repos.audit_log.append(
+                    actor=self._holder,
+                    action="oauth.refreshed",
+                    subject=connection_id,
+                    detail={"expires_at": fresh.expires_at.isoformat()},
+                )
+            return fresh

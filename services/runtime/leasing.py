@@ -1,9 +1,9 @@
-"""One writer per FreshBooks record across replicas: a state-store lease held around the write.
+"""One holder at a time across replicas: a state-store lease held around a block.
 
-Two replicas can hold messages about the same person (a rebalance hands a partition over
-while the old owner is still finishing, or a BambooHR webhook and a poll race). The lease
-makes their search-then-create sequences take turns, so the second one finds what the
-first created instead of creating it again.
+Two replicas can hold work about the same record (a rebalance hands a partition over
+while the old owner is still finishing, or a webhook and a poll race), or both want to
+refresh one connection's OAuth token. The lease makes their read-then-write sequences
+take turns, so the second one finds what the first wrote instead of writing it again.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ __all__ = ["LeaseBusyError", "held_lease"]
 
 
 class LeaseBusyError(TimeoutError):
-    """Another replica held the record's lease for longer than we wait: retry the message."""
+    """Another replica held the lease for longer than we wait: retry the work later."""
 
 
 @asynccontextmanager
@@ -40,7 +40,7 @@ async def held_lease(
             if await repos.leases.try_acquire(name, holder, ttl=ttl):
                 break
         if loop.time() >= deadline:
-            msg = f"lease {name} is held by another replica; the message will be retried"
+            msg = f"lease {name} is held by another replica; retry later"
             raise LeaseBusyError(msg)
         await asyncio.sleep(delay)  # polling a row another process holds; no event to await
         delay = min(delay * 2, 0.5)
