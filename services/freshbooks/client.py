@@ -220,6 +220,12 @@ class FreshBooksClient:
 
         return [TeamMember.model_validate(item) async for item in paginate(fetch)]
 
+    async def team_member(self, uuid: str) -> TeamMember | None:
+        """One team member by uuid (section 7.1); None when the business has no such member."""
+        url = f"/auth/api/v1/businesses/{self.business_id}/team_members/{uuid}"
+        body = await self._call("GET", url, missing_ok=True)
+        return None if body is None else TeamMember.model_validate(body["response"])
+
     async def invite(self, body: Mapping[str, Any]) -> str | None:
         """Send the invitation; the new member's uuid where the answer names it [inferred]."""
         answer = await self._call("POST", self._invitation_path, json=dict(body))

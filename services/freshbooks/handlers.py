@@ -28,6 +28,7 @@ from services.freshbooks.mapping import callback_event
 from services.freshbooks.results import WriteResult
 from services.freshbooks.settings import FreshBooksSettings
 from services.freshbooks.sink import PeopleSink
+from services.freshbooks.team_directory import TeamDirectory
 from services.runtime.bus import subscriber
 from services.runtime.logging import get_logger
 from services.runtime.publishing import publish
@@ -60,6 +61,9 @@ class FreshBooksHandlers:
         self._settings = settings
         self._service = service
         self._holder = f"{service}-{uuid4().hex}"
+        self._directory = TeamDirectory(
+            max_age=timedelta(seconds=settings.team_directory_max_age_seconds)
+        )
 
     async def _outcome(
         self,
@@ -119,6 +123,7 @@ class FreshBooksHandlers:
             link=link,
             settings=self._settings,
             holder=self._holder,
+            directory=self._directory,
         )
         return await sink.apply(event)
 

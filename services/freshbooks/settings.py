@@ -63,6 +63,12 @@ class FreshBooksSettings(BaseSettings):
         default=True,
         description="Poll expenses with search[updated_min] [inferred]; false = full scan.",
     )
+    team_directory_max_age_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long a listing of the team members serves email matches before the "
+        "team is listed again (our own invitations are added to it as they are sent).",
+    )
     person_lease_seconds: float = Field(
         default=30.0,
         gt=0,

@@ -6,8 +6,10 @@ Order of work for one (link, employee), under a lease so replicas take turns:
    or older one is ``unchanged`` (a redelivery, or an out-of-order event that must not
    roll a newer state back).
 2. Find the person before anything is created: the staff cross-reference, then staff by
-   work email, then team members by email (a pending invitation). A crash between a
-   create and its bookkeeping is therefore found again by email on the retry.
+   work email, then team members by email (a pending invitation) in the process's
+   :class:`TeamDirectory`. An invitation is marked in the store before it is sent and
+   unmarked with its bookkeeping, so after a crash in between the retry lists the team
+   afresh and finds the member by email instead of inviting again.
 3. Write: invite (or create staff, per ``person_create``), update the staff fields that
    differ, and change visibility in a PUT of its own (terminated -> ``vis_state`` 1,
    inactive -> 2, active -> 0): FreshBooks ignores every other field in a PUT carrying
@@ -38,16 +40,20 @@ from services.freshbooks.mapping import (
 from services.freshbooks.models import Staff, TeamMember
 from services.freshbooks.results import WriteResult
 from services.freshbooks.settings import FreshBooksSettings
+from services.freshbooks.team_directory import TeamDirectory
 from services.runtime.leasing import held_lease
 from services.runtime.store import Repositories, StateStore
 from services.runtime.store.records import CrossReference, LinkRecord
 
-__all__ = ["DEPARTMENT_BY_EMAIL", "STAFF", "TEAM_MEMBER", "PeopleSink"]
+__all__ = ["DEPARTMENT_BY_EMAIL", "INVITATION_SENT", "STAFF", "TEAM_MEMBER", "PeopleSink"]
 
 STAFF = "staff"  # cross-reference target kind: the accounting staff id
 TEAM_MEMBER = "team_member"  # cross-reference target kind: the team member's uuid
 DEPARTMENT_BY_EMAIL = "freshbooks.department_by_email"
 """Mapping kind: lower-cased work email -> current department ("" = none), per link."""
+INVITATION_SENT = "freshbooks.invitation_sent"
+"""Mapping kind: lower-cased work email -> employee id, from just before an invitation is
+sent until its outcome is recorded; while it stands the team directory is listed afresh."""
 
 _VISIBILITY = {"active": 0, "terminated": 1, "inactive": 2}
 _VISIBILITY_OPERATION = {0: "restore_staff", 1: "soft_delete_staff", 2: "archive_staff"}
@@ -70,12 +76,14 @@ class PeopleSink:
         link: LinkRecord,
         settings: FreshBooksSettings,
         holder: str,
+        directory: TeamDirectory,
     ) -> None:
         self._store = store
         self._client = client
         self._link = link
         self._settings = settings
         self._holder = holder
+        self._directory = directory
 
     async def apply(self, event: EmployeeChanged) -> WriteResult:
         try:
@@ -94,6 +102,7 @@ class PeopleSink:
                 self._link.id, event.employee_id, TEAM_MEMBER
             )
             department_before = await repos.mappings.get(self._link.id, DEPARTMENT_BY_EMAIL, email)
+            unrecorded_invitation = await repos.mappings.get(self._link.id, INVITATION_SENT, email)
         applied = [parse_revision(r.source_version) for r in (staff_ref, member_ref) if r]
         newest = max((r for r in applied if r is not None), default=None)
         if newest is not None and event.revision <= newest:
@@ -105,7 +114,9 @@ class PeopleSink:
                 detail=f"revision {revision_text(event.revision)} is {why}",
             )
 
-        found = await self._find(staff_ref, member_ref, email)
+        found = await self._find(
+            staff_ref, member_ref, email, relist=unrecorded_invitation is not None
+        )
         operations: list[str] = []
         review = ""
         if found.staff is None and event.status != "terminated":
@@ -135,7 +146,12 @@ class PeopleSink:
         return WriteResult("applied", "+".join(operations), target_ids)
 
     async def _find(
-        self, staff_ref: CrossReference | None, member_ref: CrossReference | None, email: str
+        self,
+        staff_ref: CrossReference | None,
+        member_ref: CrossReference | None,
+        email: str,
+        *,
+        relist: bool,
     ) -> _Found:
         staff = await self._client.get_staff(int(staff_ref.target_id)) if staff_ref else None
         if staff is None:
@@ -143,11 +159,11 @@ class PeopleSink:
             staff = min(matches, key=lambda s: s.id) if matches else None
         member: TeamMember | None = None
         if staff is None and self._settings.person_create == "invitation":
-            members = await self._client.team_members()
-            by_uuid = {m.uuid: m for m in members}
-            member = by_uuid.get(member_ref.target_id) if member_ref else None
-            member = member or next(
-                (m for m in members if (m.email or "").strip().lower() == email), None
+            member = await self._directory.find(
+                self._client,
+                email=email,
+                uuid=member_ref.target_id if member_ref else None,
+                relist=relist,
             )
         return _Found(staff=staff, member=member)
 
@@ -166,13 +182,19 @@ class PeopleSink:
                 business_id=self._client.business_id,
                 capacity=self._settings.invitation_capacity,
             )
+            email = person_email(event)
+            # Marked first: if we die after FreshBooks took the invitation but before the
+            # outcome is recorded, the retry lists the team afresh and finds the member.
+            async with self._store.transaction() as repos:
+                await repos.mappings.put(self._link.id, INVITATION_SENT, email, event.employee_id)
             uuid = await self._client.invite(body)
             operations.append("invite_team_member")
-            email = person_email(event)
-            members = await self._client.team_members()
-            found.member = next(
-                (m for m in members if m.uuid == uuid or (m.email or "").lower() == email), None
-            )
+            member = await self._client.team_member(uuid) if uuid else None
+            if member is not None:
+                self._directory.remember(self._client, member)
+            else:  # the answer named no uuid [inferred shape]: find it by email
+                member = await self._directory.find(self._client, email=email, relist=True)
+            found.member = member
         return ""
 
     async def _update_staff(self, event: EmployeeChanged, staff: Staff, ops: list[str]) -> None:
@@ -217,6 +239,7 @@ class PeopleSink:
                 source_version=revision,
                 source_updated_at=event.source_updated_at,
             )
+        await repos.mappings.delete(self._link.id, INVITATION_SENT, email)
         if old_email != email:
             await repos.mappings.delete(self._link.id, DEPARTMENT_BY_EMAIL, old_email)
         await repos.mappings.put(self._link.id, DEPARTMENT_BY_EMAIL, email, event.department or "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from uuid import uuid4
 
@@ -15,7 +16,8 @@ from sandboxes.freshbooks.settings import FreshBooksSandboxSettings
 from schemas.people import EmployeeChanged
 from services.freshbooks.connections import FreshBooksConnections
 from services.freshbooks.mapping import invitation_body, staff_fields
-from services.freshbooks.sink import PeopleSink
+from services.freshbooks.sink import INVITATION_SENT, PeopleSink
+from services.freshbooks.team_directory import TeamDirectory
 from services.runtime.store.records import LinkRecord
 from tests.integration.freshbooks.fb_sink_harness import SinkWorld, employee, sink_world
 
@@ -53,6 +55,8 @@ class Replica:
         self.connections = FreshBooksConnections(
             store=world.store, vault=world.vault, settings=world.settings
         )
+        # Long-lived like a real process's: a listing taken before a crash is still warm.
+        self.directory = TeamDirectory(max_age=timedelta(hours=1))
 
     async def apply(self, event: EmployeeChanged) -> str:
         client = await self.connections.client(self.world.freshbooks_connection_id)
@@ -62,6 +66,7 @@ class Replica:
             link=await link_of(self.world),
             settings=self.world.settings,
             holder=f"replica-{uuid4().hex}",
+            directory=self.directory,
         )
         return (await sink.apply(event)).status
 
@@ -106,8 +111,14 @@ async def test_a_crash_after_the_invitation_before_the_bookkeeping_invites_nobod
     replica = Replica(world)
     hired = employee(world, "603")
     try:
+        # The replica has listed the team already (another hire), before the crash.
+        assert await replica.apply(employee(world, "613")) == "applied"
         client = await replica.connections.client(world.freshbooks_connection_id)
-        # The attempt that crashed: FreshBooks got the invitation, our store never heard of it.
+        # The attempt that crashed did what the sink does before inviting (mark it), then
+        # FreshBooks got the invitation, and the outcome was never recorded.
+        email = "maya.603@acmecreative.example"
+        async with world.store.transaction() as repos:
+            await repos.mappings.put(world.link_id, INVITATION_SENT, email, "603")
         await client.invite(
             invitation_body(hired, business_id=client.business_id, capacity="employee")
         )
@@ -116,7 +127,10 @@ async def test_a_crash_after_the_invitation_before_the_bookkeeping_invites_nobod
         await replica.connections.aclose()
 
     assert status == "applied"  # the cross-reference and department are recorded now
-    assert await world.count_requests("POST", INVITATION) == 1
+    assert len(await world.members_with_email(email)) == 1
+    assert await world.count_requests("POST", INVITATION) == 2  # 613's and the crashed one
+    async with world.store.transaction() as repos:
+        assert await repos.mappings.get(world.link_id, INVITATION_SENT, email) is None
     async with world.store.transaction() as repos:
         reference = await repos.cross_references.get(world.link_id, "603", "team_member")
     assert reference is not None
