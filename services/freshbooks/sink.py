@@ -103,9 +103,16 @@ class PeopleSink:
             )
             department_before = await repos.mappings.get(self._link.id, DEPARTMENT_BY_EMAIL, email)
             unrecorded_invitation = await repos.mappings.get(self._link.id, INVITATION_SENT, email)
-        applied = [parse_revision(r.source_version) for r in (staff_ref, member_ref) if r]
+        refs = [r for r in (staff_ref, member_ref) if r]
+        applied = [parse_revision(r.source_version) for r in refs]
         newest = max((r for r in applied if r is not None), default=None)
-        if newest is not None and event.revision <= newest:
+        # BambooHR's lastChanged has whole seconds: two changes in one second share a
+        # revision, so an equal revision is a redelivery only if it says the same.
+        fingerprint = _fingerprint(event)
+        same = any(
+            r.fingerprint == fingerprint for r in refs if parse_revision(r.source_version) == newest
+        )
+        if newest is not None and (event.revision < newest or (event.revision == newest and same)):
             why = "already applied" if event.revision == newest else "older than the one applied"
             return WriteResult(
                 status="unchanged",
