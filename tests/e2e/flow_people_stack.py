@@ -1,0 +1,212 @@
+"""Driving flow 1's running stack from a test: sandbox actions, request logs, the bus.
+
+:class:`PeopleFlowStack` wraps what :func:`services.demo.stack.start_stack` started (the
+ingest, the ``bamboohr`` and ``freshbooks`` services as processes, both sandboxes over
+sockets, connected and linked) with the calls the end-to-end tests of flow 1 make: play a
+change in a sandbox, read what a sandbox holds and was asked, read ``sync.outcome`` and
+``people.employee``, ask for a reconcile, and SIGKILL and restart a service process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sandboxes.kit import wait_until
+from services.demo.processes import BackgroundProcess, ProcessTable
+from services.demo.stack import ROOT, StackInfo, StackPlan
+from services.runtime.audit_trail import read_events
+
+__all__ = ["PeopleFlowStack", "Request"]
+
+Request = dict[str, Any]
+
+
+def _at(entry: Request) -> datetime:
+    return datetime.fromisoformat(str(entry["time"]))
+
+
+@dataclass
+class PeopleFlowStack:
+    """The running stack of flow 1, and one HTTP client for its sandboxes and operator API."""
+
+    plan: StackPlan
+    info: StackInfo
+    http: httpx.AsyncClient
+
+    @property
+    def bamboohr(self) -> str:
+        return self.info.sandboxes["bamboohr"]
+
+    @property
+    def freshbooks(self) -> str:
+        return self.info.sandboxes["freshbooks"]
+
+    @property
+    def source(self) -> str:
+        """The BambooHR connection's id."""
+        return self.info.connections["bamboohr"]
+
+    @property
+    def target(self) -> str:
+        """The FreshBooks connection's id."""
+        return self.info.connections["freshbooks"]
+
+    # -- the sandboxes ---------------------------------------------------------------
+
+    async def control(self, base: str, path: str, payload: Any = None) -> Any:
+        """``POST {base}/_sandbox/{path}``, which must succeed; its JSON answer."""
+        answer = await self.http.post(f"{base}/_sandbox/{path}", json=payload or {})
+        assert answer.is_success, f"{path}: {answer.status_code} {answer.text}"
+        return answer.json()
+
+    async def state(self, base: str, collection: str) -> list[dict[str, Any]]:
+        answer = await self.http.get(f"{base}/_sandbox/state/{collection}")
+        answer.raise_for_status()
+        return list(answer.json())
+
+    async def now(self, base: str) -> datetime:
+        """The sandbox's clock: the mark its request log and deliveries are compared with."""
+        answer = await self.http.get(f"{base}/_sandbox/clock")
+        answer.raise_for_status()
+        return datetime.fromisoformat(str(answer.json()["now"]))
+
+    async def requests_since(
+        self, base: str, since: datetime, path: str, method: str | None = None
+    ) -> list[Request]:
+        """The sandbox's request log on ``path`` from ``since`` on, oldest first."""
+        answer = await self.http.get(f"{base}/_sandbox/requests")
+        answer.raise_for_status()
+        return [
+            entry
+            for entry in answer.json()
+            if entry["path"] == path
+            and (method is None or entry["method"] == method)
+            and _at(entry) >= since
+        ]
+
+    async def deliveries_since(self, base: str, since: datetime) -> list[dict[str, Any]]:
+        """The sandbox's webhook delivery attempts from ``since`` on."""
+        answer = await self.http.get(f"{base}/_sandbox/webhooks")
+        answer.raise_for_status()
+        return [d for d in answer.json()["deliveries"] if _at(d) >= since]
+
+    async def webhook_faults(self, base: str, **counts: int) -> None:
+        """Drop or duplicate the sandbox's next deliveries, keeping where they go.
+
+        ``POST /_sandbox/webhooks`` replaces the whole configuration, and its ``url`` is
+        the stack's stand-in for the TLS proxy in front of the ingest.
+        """
+        answer = await self.http.get(f"{base}/_sandbox/webhooks")
+        answer.raise_for_status()
+        await self.control(base, "webhooks", {**answer.json()["config"], **counts})
+
+    async def hire(self, first: str, last: str, department: str, job_title: str) -> str:
+        """A hire in BambooHR (its webhooks fire at the ingest); the new employee's id."""
+        hired = await self.control(
+            self.bamboohr,
+            "actions/hire",
+            {
+                "firstName": first,
+                "lastName": last,
+                "workEmail": self.email(first, last),
+                "department": department,
+                "jobTitle": job_title,
+            },
+        )
+        return str(hired["id"])
+
+    @staticmethod
+    def email(first: str, last: str) -> str:
+        return f"{first.lower()}.{last.lower()}@acmecreative.example"
+
+    async def team_members(self, email: str) -> list[dict[str, Any]]:
+        return [m for m in await self.state(self.freshbooks, "team_members") if m["email"] == email]
+
+    async def staff(self, email: str) -> list[dict[str, Any]]:
+        return [s for s in await self.state(self.freshbooks, "staff") if s["email"] == email]
+
+    # -- the bus and the operator API ------------------------------------------------
+
+    async def events(self, topic: str, connection_id: str, entity_key: str) -> list[dict[str, Any]]:
+        """The events about one entity of one connection on ``topic``, in log order."""
+        key = f"{connection_id}:{entity_key}"
+        found = await read_events(self.info.kafka, topics=[topic], keep=lambda e: e.key == key)
+        return [e.event for e in sorted(found, key=lambda e: (e.partition, e.offset))]
+
+    async def outcomes(self, entity_key: str, connection_id: str | None = None) -> list[Any]:
+        return await self.events("sync.outcome", connection_id or self.source, entity_key)
+
+    async def answered(
+        self, employee_id: str, done: Callable[[dict[str, Any]], bool], *, message: str
+    ) -> dict[str, Any]:
+        """The sink's outcome for the first published change of ``employee_id`` that ``done``."""
+
+        async def found() -> dict[str, Any] | None:
+            changes = await self.events("people.employee", self.source, employee_id)
+            caused = {str(c["event_id"]) for c in changes if done(c)}
+            answers = [
+                o
+                for o in await self.outcomes(employee_id)
+                if str(o["causation_id"]) in caused and o["status"] != "failed"
+            ]
+            return answers[0] if answers else None
+
+        return await wait_until(found, timeout_seconds=90, interval_seconds=0.5, message=message)
+
+    async def reconcile(self, connection_id: str) -> str:
+        """``mlc connections sync <id>`` through the operator API: the ReconcileTick's id."""
+        answer = await self.http.post(
+            f"{self.info.ingest}/api/v1/connections/{connection_id}/sync",
+            headers={"Authorization": f"Bearer {self.info.operator_token}"},
+        )
+        assert answer.is_success, answer.text
+        return str(answer.json()["event_id"])
+
+    # -- the service processes -------------------------------------------------------
+
+    def process(self, name: str) -> BackgroundProcess:
+        running = ProcessTable(self.plan.run_dir).get(name)
+        assert running is not None, f"the {name} service is not running"
+        return running
+
+    def kill(self, name: str) -> tuple[BackgroundProcess, dict[str, str]]:
+        """SIGKILL the service (no shutdown at all); its process and environment, to restart it.
+
+        The environment is the one the stack gave it, read back from ``/proc``: the
+        restarted process is then configured exactly like the killed one.
+        """
+        victim = self.process(name)
+        raw = Path(f"/proc/{victim.pid}/environ").read_bytes()
+        env = dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
+        os.kill(victim.pid, signal.SIGKILL)
+        return victim, env
+
+    async def restart(self, victim: BackgroundProcess, env: dict[str, str]) -> BackgroundProcess:
+        """Start the killed service again, the same command, and wait until it says so."""
+        table = ProcessTable(self.plan.run_dir)
+        await wait_until(
+            lambda: table.get(victim.name) is None,
+            timeout_seconds=10,
+            message=f"{victim.name} gone",
+        )
+        with contextlib.suppress(ChildProcessError):  # our child: reap it, leave no zombie
+            await asyncio.to_thread(os.waitpid, victim.pid, 0)
+        started = table.start(victim.name, victim.argv, env=env, cwd=ROOT)
+
+        def says_started() -> bool:
+            return b"service.started" in started.log.read_bytes()
+
+        await wait_until(
+            says_started, timeout_seconds=60, interval_seconds=0.2, message="service restarted"
+        )
+        return started

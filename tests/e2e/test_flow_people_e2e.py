@@ -1,0 +1,383 @@
+"""Flow 1 (BambooHR -> FreshBooks) end to end, over the running stack.
+
+One stack for the module (``services.demo.stack``: the ingest, ``bamboohr`` and
+``freshbooks`` services as processes, both sandboxes over sockets, OAuth-connected and
+linked) on the session's Kafka. Changes are played in the sandboxes, which fire their
+signed webhooks at the ingest; each test asserts what FreshBooks ends up holding (its
+sandbox state and request log) and what the sink said on ``sync.outcome``. The pieces'
+own cases are in tests/integration/bamboohr and tests/integration/freshbooks; here they
+run together, through the ingest and Kafka. (Two concurrent token refreshes are
+tests/integration/oauth/test_token_keeper.py's and
+tests/integration/freshbooks/test_freshbooks_token_rotation.py's.)
+
+    .venv/bin/pytest -q tests/e2e/test_flow_people_e2e.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from sandboxes.kit import wait_until
+from services.demo.stack import StackPlan, start_stack, stop_stack
+from tests.e2e.flow_people_stack import PeopleFlowStack
+
+INVITATION = "/auth/api/v1/users/invitation"
+ACCOUNT = "/accounting/account/{account_id}"
+
+
+@pytest.fixture(scope="module")
+async def flow(
+    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[PeopleFlowStack]:
+    run_dir = tmp_path_factory.mktemp("flow-people-stack")
+    plan = StackPlan.for_demo(
+        {"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "DEMO_RUN_DIR": str(run_dir)}
+    )
+    try:
+        info = await start_stack(plan, lambda _: None)
+        assert info.services == {"bamboohr": "running", "freshbooks": "running"}
+        async with httpx.AsyncClient(timeout=30.0) as http:
+            stack = PeopleFlowStack(plan, info, http)
+            await _backfilled(stack)
+            yield stack
+    finally:
+        await asyncio.to_thread(stop_stack, plan, lambda _: None)
+
+
+async def _backfilled(stack: PeopleFlowStack) -> None:
+    """The new link's own backfill (a full resend of the BambooHR account) answered for all.
+
+    The tests below then see only the writes their own changes cause.
+    """
+    employees = {str(e["id"]) for e in await stack.state(stack.bamboohr, "employees")}
+
+    async def everyone_answered() -> bool:
+        for employee_id in employees:
+            if not [o for o in await stack.outcomes(employee_id) if o["status"] != "failed"]:
+                return False
+        return True
+
+    await wait_until(
+        everyone_answered, timeout_seconds=180, interval_seconds=1, message="the link's backfill"
+    )
+
+
+async def _account_path(stack: PeopleFlowStack) -> str:
+    credentials = await stack.control(stack.freshbooks, "credentials")
+    return ACCOUNT.format(account_id=credentials["account_id"])
+
+
+async def _staffed_employee(stack: PeopleFlowStack) -> tuple[dict[str, Any], int]:
+    """An active BambooHR employee with an active FreshBooks staff record (not the owner)."""
+    staff = {
+        s["email"]: int(s["id"])
+        for s in await stack.state(stack.freshbooks, "staff")
+        if s["vis_state"] == 0 and int(s["id"]) != 1
+    }
+    for employee in await stack.state(stack.bamboohr, "employees"):
+        # Without a preferred name: the first name is then FreshBooks' fname.
+        if employee["status"] != "Active" or employee.get("preferredName"):
+            continue
+        if employee["workEmail"] in staff:
+            return employee, staff[employee["workEmail"]]
+    raise AssertionError("the seeds share no active person with a staff record")
+
+
+def _said(outcome: dict[str, Any]) -> str:
+    """What an outcome says, for an assertion's message."""
+    keys = ("entity_key", "status", "operation", "target_ids", "detail", "causation_id")
+    return " ".join(f"{key}={outcome.get(key)!r}" for key in keys)
+
+
+def _other_department(employees: list[dict[str, Any]], current: str) -> str:
+    return str(next(e["department"] for e in employees if e["department"] not in (current, None)))
+
+
+async def test_a_hire_is_invited_followed_through_a_move_and_soft_deleted_when_terminated(
+    flow: PeopleFlowStack,
+) -> None:
+    account = await _account_path(flow)
+    email = flow.email("Grace", "Hopper")
+    employee_id = await flow.hire("Grace", "Hopper", "Engineering", "Software Engineer")
+
+    hired = await flow.answered(employee_id, lambda _: True, message="the hire written")
+    assert hired["status"] == "applied", _said(hired)
+    assert hired["operation"].startswith("invite_team_member"), hired
+    [member] = await flow.team_members(email)
+    assert hired["target_ids"]["team_member"] == member["uuid"]
+
+    # She accepts FreshBooks' invitation: FreshBooks gives her a staff record.
+    await flow.control(flow.freshbooks, "actions/accept_invitation", {"email": email})
+    [staff] = await flow.staff(email)
+    employees = await flow.state(flow.bamboohr, "employees")
+    department = _other_department(employees, "Engineering")
+    await flow.control(
+        flow.bamboohr,
+        "actions/change_department",
+        {"employeeId": employee_id, "department": department},
+    )
+    # Usually within the second of the hire, and BambooHR's lastChanged has whole seconds:
+    # the same revision, yet a different snapshot, which must still be applied.
+    moved = await flow.answered(
+        employee_id, lambda e: e["department"] == department, message="the move written"
+    )
+    assert moved["status"] == "applied", _said(moved)
+    assert moved["target_ids"].get("staff") == str(staff["id"]), moved
+    await flow.control(
+        flow.bamboohr,
+        "actions/change_job_title",
+        {"employeeId": employee_id, "jobTitle": "Engineering Manager"},
+    )
+    retitled = await flow.answered(
+        employee_id,
+        lambda e: e["job_title"] == "Engineering Manager",
+        message="the new title answered",
+    )
+    assert retitled["status"] in ("applied", "unchanged"), _said(retitled)
+
+    staff_path = f"{account}/users/staffs/{staff['id']}"
+    before_leaving = await flow.now(flow.freshbooks)
+    await flow.control(flow.bamboohr, "actions/terminate", {"employeeId": employee_id})
+    left = await flow.answered(
+        employee_id, lambda e: e["status"] == "terminated", message="the termination written"
+    )
+    assert left["status"] == "applied", _said(left)
+    [gone] = await flow.staff(email)
+    assert gone["vis_state"] == 1  # soft-deleted, never removed
+    assert (gone["fname"], gone["lname"]) == ("Grace", "Hopper")
+    # Nothing differed but the state: one PUT, the vis_state one (FreshBooks would ignore
+    # any other field sent beside it).
+    puts = await flow.requests_since(flow.freshbooks, before_leaving, staff_path, "PUT")
+    assert [p["status"] for p in puts] == [200], puts
+
+
+async def test_an_expense_carries_its_persons_department_and_a_duplicated_callback_writes_nothing(
+    flow: PeopleFlowStack,
+) -> None:
+    account = await _account_path(flow)
+    employee, staff_id = await _staffed_employee(flow)
+    marker = f"[Department: {employee['department']}]"
+    category = (await flow.state(flow.freshbooks, "categories"))[0]["id"]
+
+    async def expense_attributed(notes: str, callbacks: int) -> dict[str, Any]:
+        """Create an expense as its owner would; it once attributed and ``callbacks`` answered."""
+        since = await flow.now(flow.freshbooks)
+        created = await flow.control(
+            flow.freshbooks,
+            "actions/create_expense",
+            {"staffid": staff_id, "categoryid": category, "amount": "42.50", "notes": notes},
+        )
+        expense_id = str(created["id"])
+
+        async def written() -> dict[str, Any] | None:
+            outcomes = await flow.outcomes(f"expense:{expense_id}", flow.target)
+            applied = [o for o in outcomes if o["status"] == "applied"]
+            return applied[0] if applied else None
+
+        outcome = await wait_until(
+            written, timeout_seconds=60, interval_seconds=0.5, message="the expense attributed"
+        )
+        assert outcome["operation"], outcome
+
+        async def settled() -> bool:
+            # The create (and its duplicate) and the expense.update our own notes PUT
+            # causes, each answered by the ingest; the update's outcome comes last, as
+            # the connection's callbacks are one partition, in order.
+            sent = [
+                d
+                for d in await flow.deliveries_since(flow.freshbooks, since)
+                if f"object_id={expense_id}&" in d["body"] and d["status"] is not None
+            ]
+            outcomes = await flow.outcomes(f"expense:{expense_id}", flow.target)
+            return len(sent) >= callbacks and len(outcomes) >= 2
+
+        await wait_until(
+            settled, timeout_seconds=60, interval_seconds=0.5, message="every callback answered"
+        )
+        [expense] = [
+            e for e in await flow.state(flow.freshbooks, "expenses") if str(e["id"]) == expense_id
+        ]
+        puts = await flow.requests_since(
+            flow.freshbooks, since, f"{account}/expenses/expenses/{expense_id}", "PUT"
+        )
+        outcomes = await flow.outcomes(f"expense:{expense_id}", flow.target)
+        return {"expense": expense, "puts": puts, "outcomes": outcomes}
+
+    first = await expense_attributed("Taxi to the client", callbacks=2)
+    assert first["expense"]["notes"].splitlines() == ["Taxi to the client", marker]
+    assert len(first["puts"]) == 1, first["puts"]
+
+    await flow.webhook_faults(flow.freshbooks, duplicate=1)
+    second = await expense_attributed("Train tickets", callbacks=3)
+    assert second["expense"]["notes"].splitlines() == ["Train tickets", marker]
+    assert len(second["puts"]) == 1, second["puts"]
+    assert [o["status"] for o in second["outcomes"]].count("applied") == 1, second["outcomes"]
+
+
+async def test_a_lost_webhook_is_caught_by_one_reconcile_tick(flow: PeopleFlowStack) -> None:
+    since = await flow.now(flow.bamboohr)
+    # A hire sends employee.created then employee.updated: both are lost.
+    await flow.webhook_faults(flow.bamboohr, drop=2)
+    email = flow.email("Hedy", "Lamarr")
+    employee_id = await flow.hire("Hedy", "Lamarr", "Engineering", "Software Engineer")
+    dropped = await wait_until(
+        lambda: _dropped(flow, since), timeout_seconds=10, message="both deliveries dropped"
+    )
+    assert dropped == 2
+    assert await flow.events("people.employee", flow.source, employee_id) == []
+
+    tick_id = await flow.reconcile(flow.source)
+    hired = await flow.answered(employee_id, lambda _: True, message="the reconciled hire written")
+    assert hired["status"] == "applied", _said(hired)
+    assert hired["correlation_id"] == tick_id  # the tick, not a webhook, brought it
+    [member] = await flow.team_members(email)
+    assert hired["target_ids"]["team_member"] == member["uuid"]
+
+
+async def _dropped(flow: PeopleFlowStack, since: datetime) -> int:
+    sent = await flow.deliveries_since(flow.bamboohr, since)
+    return len([d for d in sent if d["outcome"] == "dropped"])
+
+
+async def test_a_duplicated_webhook_writes_once(flow: PeopleFlowStack) -> None:
+    since = await flow.now(flow.freshbooks)
+    hooks_since = await flow.now(flow.bamboohr)
+    await flow.webhook_faults(flow.bamboohr, duplicate=2)
+    email = flow.email("Annie", "Easley")
+    employee_id = await flow.hire("Annie", "Easley", "Engineering", "Software Engineer")
+
+    async def delivered() -> bool:
+        sent = await flow.deliveries_since(flow.bamboohr, hooks_since)
+        return len([d for d in sent if d["outcome"] == "delivered"]) == 4
+
+    await wait_until(delivered, timeout_seconds=20, message="each webhook delivered twice")
+    await flow.answered(employee_id, lambda _: True, message="the hire written")
+
+    async def all_answered() -> list[Any] | None:
+        changes = await flow.events("people.employee", flow.source, employee_id)
+        outcomes = await flow.outcomes(employee_id)
+        return outcomes if changes and len(outcomes) >= len(changes) else None
+
+    outcomes = await wait_until(
+        all_answered, timeout_seconds=60, interval_seconds=0.5, message="every change answered"
+    )
+    writes = [o for o in outcomes if o["status"] == "applied"]
+    assert len(writes) == 1, outcomes
+    assert len(await flow.team_members(email)) == 1
+    invitations = await flow.requests_since(flow.freshbooks, since, INVITATION, "POST")
+    assert len(invitations) == 1, invitations
+
+
+async def test_a_freshbooks_429_storm_delays_a_burst_of_hires_without_losing_or_doubling_one(
+    flow: PeopleFlowStack,
+) -> None:
+    since = await flow.now(flow.freshbooks)
+    storm = {
+        "path": r"^/auth/api/v1/(users/invitation|businesses/\d+/team_members)$",
+        "status": 429,
+        "retry_after": 1,
+        "count": 8,
+        "body": {"errno": 429, "message": "Too Many Requests"},
+    }
+    await flow.control(flow.freshbooks, "faults", storm)
+    names = [("Mary", "Jackson"), ("Dorothy", "Vaughan"), ("Evelyn", "Boyd"), ("Gladys", "West")]
+    hires = {
+        await flow.hire(first, last, "Engineering", "Software Engineer"): flow.email(first, last)
+        for first, last in names
+    }
+    for employee_id in hires:
+        await flow.answered(employee_id, lambda _: True, message=f"hire {employee_id} written")
+
+    answer = await flow.http.get(f"{flow.freshbooks}/_sandbox/requests")
+    refused = [
+        r
+        for r in answer.json()
+        if r["status"] == 429 and datetime.fromisoformat(r["time"]) >= since
+    ]
+    assert len(refused) >= 8, refused  # the whole storm was met, and waited out
+    for email in hires.values():
+        assert len(await flow.team_members(email)) == 1, email
+    invitations = await flow.requests_since(flow.freshbooks, since, INVITATION, "POST")
+    assert len([i for i in invitations if i["status"] == 200]) == len(hires), invitations
+
+
+async def test_a_bamboohr_503_with_retry_after_is_waited_out_before_the_write_lands(
+    flow: PeopleFlowStack,
+) -> None:
+    account = await _account_path(flow)
+    employee, staff_id = await _staffed_employee(flow)
+    employee_path = f"/acme.bamboohr.com/api/v1/employees/{employee['id']}"
+    credentials = await flow.control(flow.bamboohr, "credentials")
+    since = await flow.now(flow.bamboohr)
+    fb_since = await flow.now(flow.freshbooks)
+    await flow.control(
+        flow.bamboohr,
+        "faults",
+        {
+            "path": rf"/employees/{employee['id']}$",
+            "method": "GET",
+            "status": 503,
+            "retry_after": 2,
+        },
+    )
+    # Someone corrects the first name in BambooHR: one employee.updated webhook, one fetch.
+    renamed = await flow.http.post(
+        f"{flow.bamboohr}{employee_path}",
+        json={"firstName": "Jo"},
+        auth=(str(credentials["api_key"]), "x"),
+    )
+    assert renamed.is_success, renamed.text
+
+    written = await flow.answered(
+        str(employee["id"]), lambda e: e["first_name"] == "Jo", message="the new name written"
+    )
+    assert written["status"] == "applied", _said(written)
+    [staff] = [s for s in await flow.state(flow.freshbooks, "staff") if int(s["id"]) == staff_id]
+    assert staff["fname"] == "Jo"
+    staff_puts = await flow.requests_since(
+        flow.freshbooks, fb_since, f"{account}/users/staffs/{staff_id}", "PUT"
+    )
+    assert len(staff_puts) == 1, staff_puts
+
+    fetches = await flow.requests_since(flow.bamboohr, since, employee_path, "GET")
+    assert [f["status"] for f in fetches] == [503, 200], fetches
+    refused_at, retried_at = (datetime.fromisoformat(f["time"]) for f in fetches)
+    assert retried_at - refused_at >= timedelta(seconds=2), fetches
+
+
+async def test_a_freshbooks_service_killed_mid_burst_and_restarted_loses_and_doubles_nothing(
+    flow: PeopleFlowStack,
+) -> None:
+    since = await flow.now(flow.freshbooks)
+    first_names = ["Alan", "Edsger", "Barbara", "Donald", "Frances"]
+    first_names += ["John", "Margaret", "Niklaus", "Radia", "Tim"]
+    names = [(first, "Burst") for first in first_names]
+    hires: dict[str, str] = {}
+    for first, last in names:
+        hires[await flow.hire(first, last, "Engineering", "Software Engineer")] = flow.email(
+            first, last
+        )
+
+    async def some_invited() -> bool:
+        invited = await flow.requests_since(flow.freshbooks, since, INVITATION, "POST")
+        return len(invited) >= 2
+
+    await wait_until(some_invited, timeout_seconds=60, interval_seconds=0.1, message="mid-burst")
+    victim, env = flow.kill("freshbooks")
+    invited_before_kill = len(await flow.requests_since(flow.freshbooks, since, INVITATION, "POST"))
+    assert invited_before_kill < len(hires), "the burst was over before the kill"
+    await flow.restart(victim, env)
+
+    for employee_id in hires:
+        await flow.answered(employee_id, lambda _: True, message=f"hire {employee_id} answered")
+    for email in hires.values():
+        assert len(await flow.team_members(email)) == 1, email
+    # A crash between the invitation and its bookkeeping is found again, not re-invited.
+    invitations = await flow.requests_since(flow.freshbooks, since, INVITATION, "POST")
+    assert len(invitations) == len(hires), invitations
