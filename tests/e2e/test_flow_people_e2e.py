@@ -129,6 +129,23 @@ async def test_a_hire_is_invited_followed_through_a_move_and_soft_deleted_when_t
     )
     assert moved["status"] == "applied", _said(moved)
     assert moved["target_ids"].get("staff") == str(staff["id"]), moved
+    # FreshBooks people have no department field: her expenses carry the new one.
+    category = (await flow.state(flow.freshbooks, "categories"))[0]["id"]
+    expense = await flow.control(
+        flow.freshbooks,
+        "actions/create_expense",
+        {"staffid": staff["id"], "categoryid": category, "amount": "9.90", "notes": "Lunch"},
+    )
+
+    async def marked() -> bool:
+        notes = [
+            e["notes"]
+            for e in await flow.state(flow.freshbooks, "expenses")
+            if e["id"] == expense["id"]
+        ]
+        return notes == [f"Lunch\n[Department: {department}]"]
+
+    await wait_until(marked, timeout_seconds=60, interval_seconds=0.5, message="her expense marked")
     await flow.control(
         flow.bamboohr,
         "actions/change_job_title",
