@@ -398,3 +398,55 @@ async def test_a_freshbooks_service_killed_mid_burst_and_restarted_loses_and_dou
     # A crash between the invitation and its bookkeeping is found again, not re-invited.
     invitations = await flow.requests_since(flow.freshbooks, since, INVITATION, "POST")
     assert len(invitations) == len(hires), invitations
+
+
+async def test_an_expired_freshbooks_token_met_by_two_handlers_at_once_is_refreshed_once(
+    flow: PeopleFlowStack,
+) -> None:
+    """The access token expires (FreshBooks' clock moves 13 h on, past its 12 h life).
+
+    A hire (``people.employee``) and an expense callback (``raw.freshbooks``) then reach
+    the freshbooks service together; each meets a 401 and asks for a refresh. The
+    refresh token is single-use, so a second refresh would spend a rotated token and
+    lose the connection: one refresh, both writes land. Last in the module: the clock
+    stays moved.
+    """
+    since = await flow.now(flow.freshbooks)
+    employee, staff_id = await _staffed_employee(flow)
+    category = (await flow.state(flow.freshbooks, "categories"))[0]["id"]
+    await flow.control(flow.freshbooks, "clock", {"advance_seconds": 13 * 3600})
+    # A slow refresh (3 s): the second handler meets its 401 while the first one's runs.
+    slow = {"path": "^/auth/oauth/token$", "method": "POST", "status": 0, "delay_ms": 3000}
+    await flow.control(flow.freshbooks, "faults", slow)
+
+    employee_id, expense = await asyncio.gather(
+        flow.hire("Katherine", "Johnson", "Engineering", "Software Engineer"),
+        flow.control(
+            flow.freshbooks,
+            "actions/create_expense",
+            {"staffid": staff_id, "categoryid": category, "amount": "5.00", "notes": "Coffee"},
+        ),
+    )
+
+    hired = await flow.answered(employee_id, lambda _: True, message="the hire written")
+    assert hired["status"] == "applied", _said(hired)
+    assert len(await flow.team_members(flow.email("Katherine", "Johnson"))) == 1
+
+    async def attributed() -> bool:
+        outcomes = await flow.outcomes(f"expense:{expense['id']}", flow.target)
+        return any(o["status"] == "applied" for o in outcomes)
+
+    await wait_until(attributed, timeout_seconds=60, interval_seconds=0.5, message="expense")
+    [noted] = [e for e in await flow.state(flow.freshbooks, "expenses") if e["id"] == expense["id"]]
+    assert noted["notes"] == f"Coffee\n[Department: {employee['department']}]"
+
+    log = (await flow.http.get(f"{flow.freshbooks}/_sandbox/requests")).json()
+    refused = [r for r in log if r["status"] == 401 and datetime.fromisoformat(r["time"]) >= since]
+    assert len(refused) >= 2, refused  # both handlers met the expired token
+    refreshes = await flow.requests_since(flow.freshbooks, since, "/auth/oauth/token", "POST")
+    assert [r["status"] for r in refreshes] == [200], refreshes
+    answer = await flow.http.get(
+        f"{flow.info.ingest}/api/v1/connections/{flow.target}",
+        headers={"Authorization": f"Bearer {flow.info.operator_token}"},
+    )
+    assert answer.json()["status"] == "active", answer.text
