@@ -6,9 +6,8 @@ linked) on the session's Kafka. Changes are played in the sandboxes, which fire 
 signed webhooks at the ingest; each test asserts what FreshBooks ends up holding (its
 sandbox state and request log) and what the sink said on ``sync.outcome``. The pieces'
 own cases are in tests/integration/bamboohr and tests/integration/freshbooks; here they
-run together, through the ingest and Kafka. (Two concurrent token refreshes are
-tests/integration/oauth/test_token_keeper.py's and
-tests/integration/freshbooks/test_freshbooks_token_rotation.py's.)
+run together, through the ingest and Kafka. The tests share the stack and run in file
+order; the last one moves FreshBooks' clock on.
 
     .venv/bin/pytest -q tests/e2e/test_flow_people_e2e.py
 """
@@ -25,6 +24,7 @@ import pytest
 
 from sandboxes.kit import wait_until
 from services.demo.stack import StackPlan, start_stack, stop_stack
+from services.runtime.audit_trail import read_events
 from tests.e2e.flow_people_stack import PeopleFlowStack
 
 INVITATION = "/auth/api/v1/users/invitation"
@@ -58,10 +58,13 @@ async def _backfilled(stack: PeopleFlowStack) -> None:
     employees = {str(e["id"]) for e in await stack.state(stack.bamboohr, "employees")}
 
     async def everyone_answered() -> bool:
-        for employee_id in employees:
-            if not [o for o in await stack.outcomes(employee_id) if o["status"] != "failed"]:
-                return False
-        return True
+        outcomes = await read_events(
+            stack.info.kafka,
+            topics=["sync.outcome"],
+            keep=lambda e: (e.key or "").startswith(f"{stack.source}:"),
+        )
+        answered = {str(o.event["entity_key"]) for o in outcomes if o.event["status"] != "failed"}
+        return answered >= employees
 
     await wait_until(
         everyone_answered, timeout_seconds=180, interval_seconds=1, message="the link's backfill"
