@@ -39,7 +39,7 @@ TARGETS = {
         1000,
         "at_most",
         "a person renamed in BambooHR should show in FreshBooks within a second or two; "
-        "here about 0.12 s at 1 change/s (one BambooHR read and two FreshBooks calls, each "
+        "about 0.1 s measured at 1 change/s (one BambooHR read and two FreshBooks calls, each "
         "under its per-connection budget, plus three Kafka hops with a commit each). The "
         "rate is 1 change/s because each change costs two FreshBooks calls and the service "
         "keeps to 4 requests/s per connection (FreshBooks allows 5), so about 2 changes/s "
@@ -50,7 +50,7 @@ TARGETS = {
         3000,
         "at_most",
         "tail of the same on two shared cores running Kafka, two sandboxes, the ingest and "
-        "two services (here about 0.3 s); a FreshBooks 429 costs its Retry-After and would "
+        "two services (about 0.3 s measured); a FreshBooks 429 costs its Retry-After and would "
         "show here",
     ),
 }
