@@ -167,7 +167,10 @@ def postgres_server_url() -> Iterator[str]:
     )
     if result.returncode == POSTGRES_NOT_INSTALLED:
         shutil.rmtree(directory, ignore_errors=True)
-        pytest.skip(f"PostgreSQL is not available: {result.stderr.strip()}")
+        pytest.skip(
+            "missing optional dependency: PostgreSQL server binaries (initdb, pg_ctl; "
+            f"scripts/postgres-start.sh could not install them): {result.stderr.strip()}"
+        )
     if result.returncode != 0:
         shutil.rmtree(directory, ignore_errors=True)
         pytest.fail(

@@ -72,7 +72,7 @@ class ScriptedServer:
             if reply.hold_seconds:
                 # The simulated vendor takes this long to answer; it is the server's
                 # behaviour under test, not a wait standing in for synchronisation.
-                await asyncio.sleep(reply.hold_seconds)
+                await asyncio.sleep(reply.hold_seconds)  # poll: a scripted slow reply
             headers: dict[str, str] = {}
             if reply.retry_after is not None:
                 value = reply.retry_after

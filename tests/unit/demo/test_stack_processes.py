@@ -11,7 +11,8 @@ import orjson
 from services.demo.processes import ProcessTable
 from services.demo.stack import StackInfo
 
-SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
+# A child process that just stays alive to be stopped; nothing waits on it.
+SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]  # poll: not a wait
 
 
 def test_a_started_process_is_found_again_and_stopped(tmp_path: Path) -> None:
