@@ -191,26 +191,38 @@ class OAuthFlow:
         return record.id, consent_url
 
     async def _claim_state(self, vendor: str, state: str) -> str | None:
-        """The connection id if ``state`` is valid, ``"expired"``, or None; spent either way."""
+        """The connection id if ``state`` is valid, ``"expired"``, or None.
+
+        Only the genuine state is spent: a callback with a real connection id and a wrong
+        nonce (anyone can see a pending connection's id in a consent URL) changes nothing,
+        so a third party cannot cancel someone's consent. The compare and the delete run in
+        one transaction and the delete must remove the row, so two genuine callbacks racing
+        each other complete the connection once.
+        """
         connection_id, _, nonce = state.partition(".")
+        if not connection_id or not nonce:
+            return None
         async with self._store.transaction() as repos:
-            record = await repos.connections.get(connection_id) if connection_id else None
+            record = await repos.connections.get(connection_id)
             stored = await repos.credentials.get(connection_id, STATE_FIELD) if record else None
             if record is None or record.vendor != vendor or stored is None:
                 return None
-            # Single use: the state is deleted before anything else can look at it.
-            await repos.credentials.delete(connection_id, STATE_FIELD)
+            kept = self._kept_state(connection_id, stored.token)
+            if kept is None or not hmac.compare_digest(kept[0].encode(), nonce.encode()):
+                return None
+            if not await repos.credentials.delete(connection_id, STATE_FIELD):
+                return None  # another callback spent it first
+        return "expired" if kept[1] <= self._clock() else connection_id
+
+    def _kept_state(self, connection_id: str, token: str) -> tuple[str, datetime] | None:
+        """The stored ``(nonce, expires_at)``, or None when it cannot be read."""
         try:
             kept = orjson.loads(
-                self._vault.decrypt(stored.token, connection_id=connection_id, field=STATE_FIELD)
+                self._vault.decrypt(token, connection_id=connection_id, field=STATE_FIELD)
             )
-        except VaultError:
+            return str(kept["nonce"]), datetime.fromisoformat(kept["expires_at"])
+        except (VaultError, ValueError, KeyError, TypeError):
             return None
-        if not hmac.compare_digest(kept["nonce"].encode(), nonce.encode()):
-            return None
-        if datetime.fromisoformat(kept["expires_at"]) <= self._clock():
-            return "expired"
-        return connection_id
 
     async def _accepted_connection(self, vendor: str, query: Mapping[str, str]) -> str:
         """The connection a callback completes; raises :class:`_CallbackRefusedError` if none."""

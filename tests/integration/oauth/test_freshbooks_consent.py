@@ -134,6 +134,30 @@ async def test_a_forged_state_is_refused_with_400_and_audited(world: World) -> N
     await _assert_audited(world, "unknown or already used state")
 
 
+async def test_a_forged_callback_for_a_pending_connection_does_not_cancel_the_real_consent(
+    world: World,
+) -> None:
+    # The connection id is in the consent URL anyone may see; the nonce is not.
+    lines: list[str] = []
+    adding = start_cli(world, lines)
+    consent_url = await consent_url_printed(lines)
+    state = parse_qs(urlsplit(consent_url).query)["state"][0]
+    connection_id = state.partition(".")[0]
+    async with httpx.AsyncClient(base_url=world.ingest_url) as client:
+        forged = await client.get(
+            "/oauth/freshbooks/callback",
+            params={"code": "attacker", "state": f"{connection_id}.wrong-nonce"},
+        )
+    genuine = await play_browser(world, consent_url)
+    assert forged.status_code == 400
+    assert genuine.status_code == 200, genuine.text
+    assert await adding == connection_id
+    async with world.store.transaction() as repos:
+        record = await repos.connections.get(connection_id)
+    assert record is not None
+    assert record.status == "active"
+
+
 async def test_an_expired_state_is_refused_with_400_and_audited(world: World) -> None:
     async with httpx.AsyncClient(base_url=world.ingest_url) as client:
         started = (
