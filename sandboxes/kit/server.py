@@ -60,11 +60,17 @@ async def serve(
     port: int = 0,
     log_level: str = "warning",
     start_timeout_seconds: float = 10.0,
+    http: type[asyncio.Protocol] | None = None,
 ) -> AsyncIterator[RunningServer]:
-    """Serve `app` on a real socket for the duration of the `async with` block."""
+    """Serve `app` on a real socket for the duration of the `async with` block.
+
+    `http` is uvicorn's HTTP protocol class (the ingest's guarded one, say); default h11.
+    """
     sock = _bind(host, port)
     actual_port = int(sock.getsockname()[1])
-    config = uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False)
+    config = uvicorn.Config(
+        app, log_level=log_level, lifespan="on", access_log=False, http=http or "h11"
+    )
     server = _EmbeddedServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:

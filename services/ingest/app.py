@@ -9,6 +9,7 @@ real parts from the settings, serves with uvicorn and closes them again.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from services.expensify.settings import ExpensifySettings
 from services.freshbooks.auth import FreshBooksOAuth
 from services.freshbooks.settings import FreshBooksSettings
 from services.freshbooks.webhook_registration import FreshBooksWebhookRegistrar
+from services.ingest.audit import record_connection_refusal
 from services.ingest.connections import OperatorConnections
 from services.ingest.ledger_pruning import LedgerPruner
 from services.ingest.link_health import kafka_link_health
@@ -53,6 +55,8 @@ from services.ingest.webhooks import WebhookIntake, webhook_routes
 from services.runtime.bus import create_broker
 from services.runtime.logging import configure_logging
 from services.runtime.publishing import publish
+from services.runtime.readiness import BrokerReadiness
+from services.runtime.server_limits import ConnectionRefused, ServerLimits, guarded_protocol
 from services.runtime.settings import load_settings
 from services.runtime.store import StateStore
 from services.runtime.vault import Vault
@@ -126,14 +130,27 @@ def build_app(
                 await registrations.aclose()
             await parts.broker.stop()
 
+    readiness = BrokerReadiness(
+        parts.broker.ping, timeout=parts.settings.health_kafka_timeout_seconds
+    )
+
     async def healthz(_: Request) -> JSONResponse:
-        # Served only once the lifespan has started the broker, so 200 means ready.
-        return JSONResponse({"status": "ok", "service": parts.settings.service_name})
+        # Every delivery needs Kafka's ack: without the broker the intake can only answer 503.
+        service = parts.settings.service_name
+        if not await readiness.ready():
+            return JSONResponse(
+                {"status": "unavailable", "service": service, "error": "Kafka does not answer"},
+                status_code=503,
+            )
+        return JSONResponse({"status": "ok", "service": service})
 
     app = Starlette(
         routes=[Route("/healthz", healthz, methods=["GET"]), *webhook_routes(intake), *routes],
         lifespan=lifespan,
     )
+    # Starlette answers a path with a slash too many by a redirect built from the Host header
+    # (an open redirect); at the edge a wrong path is a 404.
+    app.router.redirect_slashes = False
     app.state.webhook_intake = intake
     return app
 
@@ -261,7 +278,31 @@ async def serve(settings: IngestSettings) -> None:
             port=settings.ingest_port,
             log_config=None,
             proxy_headers=False,
+            http=edge_protocol(settings, store),
+            limit_concurrency=settings.http_max_connections,
         )
         await uvicorn.Server(config).serve()
     finally:
         await store.close()
+
+
+def edge_protocol(settings: IngestSettings, store: StateStore) -> type[asyncio.Protocol]:
+    """uvicorn's h11 protocol with the edge's read deadlines and per-address connection cap;
+    every connection a limit ends is written to the audit log (``http.refused``)."""
+    writing: set[asyncio.Task[bool]] = set()
+
+    def audit(client: str | None, reason: ConnectionRefused) -> None:
+        status = 503 if reason == "too_many_connections" else 408
+        task = asyncio.create_task(
+            record_connection_refusal(store, reason=reason, status=status, client=client)
+        )
+        writing.add(task)
+        task.add_done_callback(writing.discard)
+
+    limits = ServerLimits(
+        header_timeout=settings.http_header_timeout_seconds,
+        body_timeout=settings.http_body_timeout_seconds,
+        connections_per_client=settings.http_connections_per_client,
+        retry_after_seconds=settings.webhook_retry_after_seconds,
+    )
+    return guarded_protocol(limits, on_refused=audit)

@@ -8,6 +8,7 @@ models and the OpenAPI document live in :mod:`services.ingest.operator_contract`
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -49,6 +50,7 @@ from services.runtime.store import LinkRecord, StateStore
 
 __all__ = ["operator_routes"]
 
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 _ERROR_STATUS: dict[type[Exception], int] = {
     ConnectionInputError: 422,
     ConnectionNotFoundError: 404,
@@ -122,8 +124,9 @@ def operator_routes(
                     422,
                     "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()),
                 )
-            except ValueError:
-                return _error(400, "body must be a JSON object")
+            except ValueError as exc:
+                # Name what was wrong: a generic text once blamed the body for a bad query.
+                return _error(400, f"malformed request: {str(exc)[:200]}")
 
         return endpoint
 
@@ -200,8 +203,11 @@ def operator_routes(
     async def audit(request: Request) -> Response:
         subject = request.query_params.get("subject")
         raw_limit = request.query_params.get("limit", "100")
-        if not raw_limit.isdigit():
-            return _error(422, "limit must be a whole number")
+        # str.isdigit() admits "²" and other digits int() refuses: ASCII digits only.
+        if not _WHOLE_NUMBER.fullmatch(raw_limit) or int(raw_limit) < 1:
+            return _error(
+                422, f"limit must be a whole number from 1 to 1000, not {raw_limit[:20]!r}"
+            )
         limit = min(int(raw_limit), 1000)
         async with store.transaction() as tx:
             entries = await tx.audit_log.list(subject=subject, limit=limit)

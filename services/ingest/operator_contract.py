@@ -201,7 +201,15 @@ class Operation:
 
 
 OPERATIONS: tuple[Operation, ...] = (
-    Operation("get", "/healthz", "Readiness probe", 200, HealthOut, public=True),
+    Operation(
+        "get",
+        "/healthz",
+        "Readiness probe (Kafka answers)",
+        200,
+        HealthOut,
+        errors=(503,),
+        public=True,
+    ),
     Operation("get", f"{PREFIX}/connections", "List connections", 200, ConnectionList),
     Operation(
         "post",
@@ -295,6 +303,7 @@ _ERROR_TEXT = {
     409: "Conflicts with the current state",
     422: "Invalid input",
     502: "The vendor refused or could not be reached",
+    503: "Not ready: Kafka does not answer",
 }
 
 

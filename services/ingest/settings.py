@@ -55,3 +55,38 @@ class IngestSettings(RuntimeSettings):
     reconcile_offset_seconds: int = Field(
         default=7_200, ge=0, description="Where in its period reconciliation runs (02:00 UTC)."
     )
+    http_header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "How long a request's line and headers may take to arrive (a few hundred bytes: "
+            "a vendor sends them in one write); past it 408 and the connection is closed."
+        ),
+    )
+    http_body_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "How long a request's body may take once its headers are in: 30 s is 35 KB/s for "
+            "the largest webhook body accepted, far below any vendor's egress; past it 408."
+        ),
+    )
+    http_connections_per_client: int = Field(
+        default=32,
+        ge=0,
+        description=(
+            "Open connections one client address may hold; one more is answered 503 with "
+            "Retry-After. Vendors deliver a few at a time. 0 turns it off (behind a proxy, "
+            "where every connection has the proxy's address: cap at the proxy)."
+        ),
+    )
+    http_max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Open connections and requests in all before uvicorn answers 503.",
+    )
+    health_kafka_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How long /healthz waits for Kafka to answer before it says not ready.",
+    )

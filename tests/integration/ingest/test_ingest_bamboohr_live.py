@@ -174,11 +174,20 @@ async def test_with_kafka_stopped_the_webhook_gets_503_and_the_retry_lands_exact
             webhook_publish_timeout_seconds=2.0,
         ) as ingest:
             connection_id = await _connect(sandbox, store, vault, ingest.base_url)
-            await kafka.stop()
-            await _change_department(sandbox, "Operations")
-            [refused] = await _attempts(sandbox, 1)
-            assert refused["status"] == 503
-            await kafka.start()
+            async with httpx.AsyncClient(base_url=ingest.base_url) as probe:
+                assert (await probe.get("/healthz")).status_code == 200
+                await kafka.stop()
+                # Not ready while Kafka is gone (the answer is cached for a second at most).
+                await wait_until(
+                    lambda: _health(probe, 503), timeout_seconds=30, message="healthz to say 503"
+                )
+                await _change_department(sandbox, "Operations")
+                [refused] = await _attempts(sandbox, 1)
+                assert refused["status"] == 503
+                await kafka.start()
+                await wait_until(
+                    lambda: _health(probe, 200), timeout_seconds=90, message="healthz to say 200"
+                )
             # The publish that outlived the 503 ends (acked or failed) before the retry.
             await wait_until(
                 lambda: ingest.intake.in_flight == 0,
@@ -193,3 +202,8 @@ async def test_with_kafka_stopped_the_webhook_gets_503_and_the_retry_lands_exact
             assert events[0]["body"] == refused["body"]
     finally:
         await kafka.stop()
+
+
+async def _health(probe: httpx.AsyncClient, status: int) -> bool:
+    answer = await probe.get("/healthz")
+    return answer.status_code == status

@@ -330,3 +330,18 @@ async def test_status_reports_each_link_with_its_newest_audit_entry_and_failures
     assert status[0]["link"]["id"] == link["id"]
     assert status[0]["last_action"] == "webhook.refused"
     assert status[0]["failures"] == 1
+
+
+@pytest.mark.parametrize("limit", ["²", "abc", "-1", "0", "1.5", "١٢", "9" * 30])
+async def test_a_bad_audit_limit_is_named_as_the_problem(
+    api: httpx.AsyncClient, limit: str
+) -> None:
+    answer = await api.get("/api/v1/audit", params={"limit": limit})
+    assert answer.status_code == 422
+    assert answer.json()["error"].startswith("limit must be a whole number from 1 to 1000")
+
+
+async def test_a_large_audit_limit_is_capped_not_refused(api: httpx.AsyncClient) -> None:
+    answer = await api.get("/api/v1/audit", params={"limit": "5000"})
+    assert answer.status_code == 200
+    assert answer.json() == {"entries": []}
