@@ -42,6 +42,14 @@ class IngestSettings(RuntimeSettings):
     webhook_retry_after_seconds: int = Field(
         default=30, ge=1, description="Retry-After sent with a 503 when Kafka is unavailable."
     )
+    webhook_handshakes_per_minute: int = Field(
+        default=10,
+        ge=1,
+        description=(
+            "Unsigned verification handshakes (FreshBooks) one connection may send a minute; "
+            "a registration causes one per event. More are answered 429."
+        ),
+    )
     webhooks_enabled: bool = Field(
         default=True,
         description="Register webhooks at vendors when a connection is added; false = poll.",

@@ -12,8 +12,12 @@ API, and stores what the vendor hands back:
   :data:`REGISTRATION_KEY` (``{"state": "registered", "ids": [...], "url": ...}``).
 
 FreshBooks hands back no secret: it sends a verifier to the URL, which the intake stores as
-``webhook_verifier:<callback id>`` and passes to :meth:`WebhookRegistrations.confirm_handshake`;
-that confirms it at the vendor and keeps it as ``webhook_secret:<callback id>``.
+``webhook_verifier:<callback id>`` (only for a callback we await: ``registration_record.py``)
+and passes to :meth:`WebhookRegistrations.confirm_handshake`; that confirms it at the vendor
+and keeps it as ``webhook_secret:<callback id>``. The handshake may come before the vendor
+has answered the registration: the record says ``registering`` while the call runs, and
+once the ids are known the verifiers that came meanwhile are confirmed for those ids and
+dropped for any other.
 
 Schedules. Every new connection gets the default schedules in its settings
 (``services/ingest/schedule_specs.py``): a daily reconciliation always, and a poll only
@@ -52,6 +56,12 @@ import httpx
 
 from schemas.envelope import utcnow
 from services.ingest.connections import WebhookVendorError
+from services.ingest.registration_record import (
+    FALLBACK_POLL,
+    REGISTERING,
+    REGISTRATION_KEY,
+    registering_since,
+)
 from services.ingest.schedule_specs import SCHEDULES_KEY
 from services.ingest.webhooks import ROUTE_PATH, SECRET_FIELD, VERIFIER_FIELD_PREFIX
 from services.runtime.logging import get_logger
@@ -83,10 +93,6 @@ __all__ = [
 ]
 
 ACTOR: Final = "ingest"
-REGISTRATION_KEY: Final = "webhook_registration"
-"""Connection settings key holding ``{"state", "ids", "url", "reason", "fallback_poll"}``."""
-FALLBACK_POLL: Final = "fallback_poll"
-"""Registration record key: the poll schedule registration added because webhooks are not on."""
 WEBHOOKS_OPTION: Final = "webhooks"
 """Connection setting (``--set webhooks=off``) that turns webhooks off for one connection."""
 OFF_VALUES: Final = frozenset({"off", "false", "0", "no", "disabled"})
@@ -240,6 +246,7 @@ class WebhookRegistrations:
             for vendor, refresher in (refreshers or {}).items()
         }
         self._confirming: set[asyncio.Task[bool]] = set()
+        self._clock = clock
 
     # --- becoming active ----------------------------------------------------------------------
 
@@ -258,6 +265,7 @@ class WebhookRegistrations:
             await self._settle(record, state="off", reason=off_reason, poll=True)
             return "off"
         url = intake_url(self._public_url, record.vendor, connection_id)
+        await self._mark_registering(connection_id)
         try:
             access = await self._access(record)
             async with self._http(connection_id) as http:
@@ -266,9 +274,49 @@ class WebhookRegistrations:
             reason = _reason(error)
             _log.warning("webhook_registration_failed", vendor=record.vendor, reason=reason)
             await self._settle(record, state="failed", reason=reason, poll=True, url=url)
+            await self._early_handshakes(connection_id, ())
             return "failed"
         await self._settle(record, state="registered", poll=False, url=url, registered=registered)
+        await self._early_handshakes(connection_id, registered.webhook_ids)
         return "registered"
+
+    async def _mark_registering(self, connection_id: str) -> None:
+        """Open the door to handshakes while the vendor has not yet named the callback ids."""
+        async with self._store.transaction() as tx:
+            current = await tx.connections.get(connection_id)
+            if current is None:
+                return
+            settings = dict(current.settings)
+            previous = settings.get(REGISTRATION_KEY)
+            settings[REGISTRATION_KEY] = {
+                **(previous if isinstance(previous, Mapping) else {}),
+                "state": REGISTERING,
+                "since": self._clock().isoformat(),
+            }
+            await tx.connections.update(connection_id, settings=settings)
+
+    async def _early_handshakes(self, connection_id: str, ids: Sequence[str]) -> None:
+        """Confirm the verifiers that arrived while registering, for the ids the vendor named;
+        drop the others (anyone could have sent them while the door was open)."""
+        async with self._store.transaction() as tx:
+            stored = await tx.credentials.list(connection_id=connection_id)
+        early = {
+            c.field.removeprefix(VERIFIER_FIELD_PREFIX): c
+            for c in stored
+            if c.field.startswith(VERIFIER_FIELD_PREFIX)
+        }
+        for webhook_id, credential in early.items():
+            if webhook_id not in ids:
+                async with self._store.transaction() as tx:
+                    await tx.credentials.delete(connection_id, credential.field)
+                continue
+            try:
+                verifier = self._vault.decrypt(
+                    credential.token, connection_id=connection_id, field=credential.field
+                )
+            except VaultError:
+                continue  # our key ring's trouble: the vendor can be asked to resend it
+            await self.confirm_handshake(connection_id, webhook_id, verifier)
 
     def _off_reason(self, record: ConnectionRecord, *, has_registrar: bool) -> str | None:
         if not has_registrar:
@@ -343,11 +391,22 @@ class WebhookRegistrations:
         task.add_done_callback(self._confirming.discard)
 
     async def confirm_handshake(self, connection_id: str, webhook_id: str, verifier: str) -> bool:
-        """Send the verifier back to the vendor; keep it as the callback's secret if accepted."""
+        """Send the stored verifier back to the vendor; keep it as the callback's secret if
+        accepted. Only for a callback of ours, once registration has named it, and once."""
         record = await self._record(connection_id)
         registrar = self._registrars.get(record.vendor) if record else None
         if record is None or not isinstance(registrar, HandshakeConfirmer):
             return False
+        registration = record.settings.get(REGISTRATION_KEY)
+        if not isinstance(registration, Mapping) or registering_since(registration) is not None:
+            return False  # still registering: connection_active confirms it once ids are known
+        if webhook_id not in {str(i) for i in registration.get("ids") or ()}:
+            return False  # not a callback of ours: never sent to the vendor
+        # The stored verifier is claimed by deleting it: a handshake seen both by the intake's
+        # hook and by the registration that was under way when it came is confirmed once.
+        async with self._store.transaction() as tx:
+            if not await tx.credentials.delete(connection_id, VERIFIER_FIELD_PREFIX + webhook_id):
+                return False
         try:
             access = await self._access(record)
             async with self._http(connection_id) as http:
@@ -363,7 +422,6 @@ class WebhookRegistrations:
             return False
         async with self._store.transaction() as tx:
             await self._put_secret(tx, connection_id, webhook_id, verifier)
-            await tx.credentials.delete(connection_id, VERIFIER_FIELD_PREFIX + webhook_id)
             await tx.audit_log.append(
                 actor=ACTOR,
                 action="webhook.confirmed",

@@ -13,8 +13,13 @@ The checks run in this order, and the first that fails answers (a JSON body
 6. a body that is not UTF-8 JSON (or form data, for form vendors): 400.
 
 FreshBooks' verification handshake (an unsigned form carrying ``verifier`` and
-``object_id``) is answered 200 after check 3: the verifier is stored encrypted as the
-credential ``webhook_verifier:<callback id>`` and handed to ``on_handshake`` (the webhook
+``object_id``) is checked after check 3. Being unsigned, anyone can send one, so it is
+acted on only for a callback of ours awaiting verification (``registration_record.py``:
+an id FreshBooks gave us that has no secret yet, or any id while our registration call is
+under way): a malformed one is 400, any other 404, more than
+``MLC_WEBHOOK_HANDSHAKES_PER_MINUTE`` per connection 429, and nothing is stored for
+them. An awaited one is answered 200: the verifier is stored encrypted as the credential
+``webhook_verifier:<callback id>`` and handed to ``on_handshake`` (the webhook
 registrations, which confirm it at FreshBooks in the background).
 
 Secrets: the credentials ``webhook_secret`` and ``webhook_secret:<anything>`` of the
@@ -51,6 +56,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -67,6 +74,7 @@ from schemas.envelope import utcnow
 from schemas.raw import RawDelivery
 from schemas.topics import raw_topic
 from services.ingest.audit import record_handshake, record_refusal
+from services.ingest.registration_record import awaits_handshake
 from services.ingest.registry import VENDORS, WebhookScheme
 from services.ingest.settings import IngestSettings
 from services.runtime.logging import get_logger, is_sensitive_key
@@ -98,6 +106,9 @@ _NEVER_FORWARDED: Final = frozenset(
 # Ids and callback ids longer than this are not a vendor's; refused, not stored.
 _MAX_ID_CHARS: Final = 200
 _MAX_FORM_FIELDS: Final = 1000
+# Verifications one connection may have waiting at once: a registration asks for one per
+# event (a handful); more can only be forged.
+_MAX_PENDING_VERIFIERS: Final = 20
 _STORE_ERRORS: Final = (StoreError, SQLAlchemyError, OSError)
 _STORE_UNREADABLE: Final = "the state store cannot be read"
 _STORE_UNWRITABLE: Final = "the state store cannot be written"
@@ -139,6 +150,7 @@ class WebhookIntake:
     replay_windows: Mapping[str, float] = field(default_factory=dict)
     """Vendor -> seconds a signed timestamp may be off; others get the settings' window."""
     _in_flight: dict[str, asyncio.Task[None]] = field(default_factory=dict, init=False)
+    _handshakes: dict[str, deque[float]] = field(default_factory=dict, init=False)
 
     @property
     def in_flight(self) -> int:
@@ -204,10 +216,13 @@ class WebhookIntake:
             )
         body = await self._read_body(request)
         if scheme.handshake is not None:
-            handshake = scheme.handshake(body, request.headers)
+            try:
+                handshake = scheme.handshake(body, request.headers)
+            except VerificationError as refused:
+                raise Refusal(400, "bad_handshake", refused.detail) from None
             if handshake is not None:
                 return await self._record_verifier(
-                    request, vendor, connection.id, handshake.callback_id, handshake.verifier
+                    request, vendor, connection, handshake.callback_id, handshake.verifier
                 )
         try:
             query = parse_qsl(
@@ -264,14 +279,42 @@ class WebhookIntake:
         return bytes(body)
 
     async def _record_verifier(
-        self, request: Request, vendor: str, connection_id: str, callback_id: str, verifier: str
+        self,
+        request: Request,
+        vendor: str,
+        connection: ConnectionRecord,
+        callback_id: str,
+        verifier: str,
     ) -> Response:
+        """Keep a handshake's verifier, only for a callback of ours awaiting verification.
+
+        The handshake is unsigned, so it is checked against what we registered
+        (:func:`awaits_handshake`), limited per connection, and refused with nothing stored
+        otherwise: a forged one must neither reach the vendor nor grow the store.
+        """
+        connection_id = connection.id
         if len(callback_id) > _MAX_ID_CHARS or len(verifier) > _MAX_ID_CHARS:
             raise Refusal(400, "bad_handshake", "the verifier or callback id is too long")
+        self._take_handshake_budget(connection_id)
         field_name = VERIFIER_FIELD_PREFIX + callback_id
-        token = self.vault.encrypt(verifier, connection_id=connection_id, field=field_name)
         try:
             async with self.store.transaction() as tx:
+                stored = [c.field for c in await tx.credentials.list(connection_id=connection_id)]
+                confirmed = {f.removeprefix(SECRET_FIELD + ":") for f in stored}
+                if not awaits_handshake(connection.settings, callback_id, confirmed, self.clock()):
+                    raise Refusal(
+                        404,
+                        "unknown_callback",
+                        "no registration of ours is waiting to verify this callback",
+                    )
+                pending = [f for f in stored if f.startswith(VERIFIER_FIELD_PREFIX)]
+                if field_name not in pending and len(pending) >= _MAX_PENDING_VERIFIERS:
+                    raise Refusal(
+                        429,
+                        "too_many_handshakes",
+                        f"{len(pending)} verifications are already waiting for this connection",
+                    )
+                token = self.vault.encrypt(verifier, connection_id=connection_id, field=field_name)
                 await tx.credentials.put(
                     connection_id, field_name, token=token, key_id=Vault.key_id_of(token)
                 )
@@ -291,6 +334,22 @@ class WebhookIntake:
         if self.on_handshake is not None:
             self.on_handshake(vendor, connection_id, callback_id, verifier)
         return JSONResponse({"status": "verifier_recorded", "callback_id": callback_id})
+
+    def _take_handshake_budget(self, connection_id: str) -> None:
+        """At most ``webhook_handshakes_per_minute`` handshakes per connection, per process."""
+        now = time.monotonic()
+        recent = self._handshakes.setdefault(connection_id, deque())
+        while recent and now - recent[0] >= 60.0:
+            recent.popleft()
+        if len(recent) >= self.settings.webhook_handshakes_per_minute:
+            retry = str(int(60.0 - (now - recent[0])) + 1)
+            raise Refusal(
+                429,
+                "too_many_handshakes",
+                "too many verification requests for this connection; retry later",
+                headers={"Retry-After": retry},
+            )
+        recent.append(now)
 
     async def _secrets(self, connection_id: str) -> list[str]:
         try:

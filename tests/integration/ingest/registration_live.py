@@ -94,10 +94,14 @@ async def registration_world(
     clock: Callable[[], datetime] = utcnow,
     intake_clock: Callable[[], datetime] = utcnow,
     replay_windows: Mapping[str, float] | None = None,
+    store: StateStore | None = None,
 ) -> AsyncIterator[RegistrationWorld]:
     """``intake_clock`` is what the webhook intake checks signed timestamps against;
-    ``replay_windows`` default to the vendors' settings, as in ``python -m services.ingest``."""
-    store = await StateStore.open(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
+    ``replay_windows`` default to the vendors' settings, as in ``python -m services.ingest``.
+    ``store``: the test's own (it closes it), for parts that need it before the world exists."""
+    opened_here = store is None
+    if store is None:
+        store = await StateStore.open(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
     vault = Vault.from_text(generate_key_ring_entry("k1"))
     port = _free_port()
     ingest_url = f"http://127.0.0.1:{port}"
@@ -167,7 +171,8 @@ async def registration_world(
                     registrations=registrations,
                 )
     finally:
-        await store.close()
+        if opened_here:
+            await store.close()
 
 
 async def audit_actions(store: StateStore, subject: str) -> list[AuditRecord]:

@@ -10,6 +10,7 @@ real Kafka. Removing the connection deletes the callbacks.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -24,8 +25,9 @@ from sandboxes.kit import wait_until
 from services.freshbooks.auth import FreshBooksOAuth
 from services.freshbooks.settings import FreshBooksSettings
 from services.freshbooks.webhook_registration import FreshBooksWebhookRegistrar
-from services.ingest.webhook_registrations import REGISTRATION_KEY
+from services.ingest.webhook_registrations import REGISTRATION_KEY, Registered, VendorAccess
 from services.runtime.oauth_tokens import TOKENS_FIELD, load_tokens
+from services.runtime.store import StateStore
 from tests.integration.ingest.ingest_live import raw_deliveries
 from tests.integration.ingest.registration_live import (
     Knowledge,
@@ -38,8 +40,8 @@ CALLBACKS = f"/events/account/{ACCOUNT_ID}/events/callbacks"
 EVENTS = ("expense.create", "bill.create")
 
 
-def freshbooks(base_url: str, creds: Mapping[str, Any]) -> Knowledge:
-    settings = FreshBooksSettings(
+def sandbox_settings(base_url: str, creds: Mapping[str, Any]) -> FreshBooksSettings:
+    return FreshBooksSettings(
         auth_base_url=base_url,
         api_base_url=base_url,
         client_id=creds["client_id"],
@@ -47,6 +49,10 @@ def freshbooks(base_url: str, creds: Mapping[str, Any]) -> Knowledge:
         redirect_uri=creds["redirect_uri"],
         webhook_events=EVENTS,
     )
+
+
+def freshbooks(base_url: str, creds: Mapping[str, Any]) -> Knowledge:
+    settings = sandbox_settings(base_url, creds)
     oauth = FreshBooksOAuth(settings)
     registrar = FreshBooksWebhookRegistrar(settings)
     return Knowledge(registrar=registrar, oauth=oauth, refresher=oauth)
@@ -150,33 +156,91 @@ async def test_removing_the_connection_deletes_its_callbacks(world: Registration
     assert "webhook.unregistered" in actions
 
 
-async def test_a_forged_handshake_is_not_kept_as_a_secret(world: RegistrationWorld) -> None:
+async def test_a_forged_handshake_for_a_confirmed_callback_reaches_nobody_and_stores_nothing(
+    world: RegistrationWorld,
+) -> None:
     connection_id = await _consent(world)
     token = await _access_token(world, connection_id)
-    [first, *_] = await _callbacks(world, token)
-    callback_id = str(first["callbackid"])
-    secret_field = f"webhook_secret:{callback_id}"
+    callbacks = await _callbacks(world, token)
+    secret_fields = {f"webhook_secret:{c['callbackid']}" for c in callbacks}
 
-    async def genuine_kept() -> bool | None:
-        return True if secret_field in await world.credential_fields(connection_id) else None
+    async def all_kept() -> bool | None:
+        return secret_fields <= set(await world.credential_fields(connection_id)) or None
 
-    await wait_until(genuine_kept, timeout_seconds=10, message="the genuine verifier kept")
-
-    forged = await world.ingest.post(
-        f"/webhooks/freshbooks/{connection_id}",
-        content=f"name=callback.verify&object_id={callback_id}&verifier=forged-code",
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
-    assert forged.status_code == 200, forged.text  # recorded; only FreshBooks can accept it
-
-    async def refused() -> list[str] | None:
-        entries = await audit_actions(world.store, connection_id)
-        failed = [e.action for e in entries if e.action == "webhook.confirm_failed"]
-        return failed or None
-
-    await wait_until(refused, timeout_seconds=10, message="the forged verifier refused")
+    await wait_until(all_kept, timeout_seconds=10, message="the genuine verifiers kept")
+    fields_before = await world.credential_fields(connection_id)
+    await world.sandbox.delete("/_sandbox/requests")
+    callback_id = str(callbacks[0]["callbackid"])
+    forged = [
+        await world.ingest.post(
+            f"/webhooks/freshbooks/{connection_id}",
+            content=f"name=callback.verify&object_id={object_id}&verifier=forged-code",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        for object_id in (callback_id, "999", "..%2F..%2Fauth%2Fapi%2Fv1%2Fusers%2Fme")
+    ]
+    assert [answer.status_code for answer in forged] == [404, 404, 400]
+    # Nothing was sent to FreshBooks with the connection's token, nothing was stored.
+    assert (await world.sandbox.get("/_sandbox/requests")).json() == []
+    assert await world.credential_fields(connection_id) == fields_before
+    field = f"webhook_secret:{callback_id}"
     async with world.store.transaction() as tx:
-        kept = await tx.credentials.get(connection_id, secret_field)
+        kept = await tx.credentials.get(connection_id, field)
     assert kept is not None
-    secret = world.vault.decrypt(kept.token, connection_id=connection_id, field=secret_field)
-    assert secret != "forged-code"
+    assert world.vault.decrypt(kept.token, connection_id=connection_id, field=field) != (
+        "forged-code"
+    )
+
+
+class _SlowToAnswer(FreshBooksWebhookRegistrar):
+    """FreshBooks answering the registration only after its handshakes reached the intake
+    (the order the live service may well have), so the ids are unknown when they arrive."""
+
+    def __init__(self, settings: FreshBooksSettings, store: StateStore) -> None:
+        super().__init__(settings)
+        self._store = store
+
+    async def register(self, http: httpx.AsyncClient, access: VendorAccess, url: str) -> Registered:
+        registered = await super().register(http, access, url)
+
+        async def all_arrived() -> bool | None:
+            async with self._store.transaction() as tx:
+                stored = await tx.credentials.list(connection_id=access.connection_id)
+            waiting = [c for c in stored if c.field.startswith("webhook_verifier:")]
+            return len(waiting) == len(registered.webhook_ids) or None
+
+        await wait_until(all_arrived, timeout_seconds=10, message="handshakes while registering")
+        return registered
+
+
+async def test_handshakes_arriving_before_the_registration_answers_are_confirmed_once(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    store = await StateStore.open(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
+
+    def slow(base_url: str, creds: Mapping[str, Any]) -> Knowledge:
+        registrar = _SlowToAnswer(sandbox_settings(base_url, creds), store)
+        return replace(freshbooks(base_url, creds), registrar=registrar)
+
+    try:
+        async with registration_world(
+            tmp_path,
+            vendor="freshbooks",
+            sandbox_app=FreshBooksSandbox(),
+            knowledge=slow,
+            bootstrap=kafka_bootstrap,
+            store=store,
+        ) as world:
+            connection_id = await _consent(world)
+            token = await _access_token(world, connection_id)
+            callbacks = await _callbacks(world, token)
+            assert len(callbacks) == len(EVENTS)
+            assert all(c["verified"] for c in callbacks)  # confirmed before consent answered
+            actions = [e.action for e in await audit_actions(world.store, connection_id)]
+            assert actions.count("webhook.confirmed") == len(EVENTS)
+            fields = await world.credential_fields(connection_id)
+            assert fields == sorted(
+                ["oauth_tokens", *(f"webhook_secret:{c['callbackid']}" for c in callbacks)]
+            )
+    finally:
+        await store.close()

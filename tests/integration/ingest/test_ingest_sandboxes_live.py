@@ -22,6 +22,8 @@ from sandboxes.bill.app import BillSandbox
 from sandboxes.freshbooks.app import FreshBooksSandbox
 from sandboxes.kit import build_app, serve, wait_until
 from sandboxes.zoho.app import ZohoSandbox
+from schemas.envelope import utcnow
+from services.ingest.registration_record import REGISTRATION_KEY
 from services.ingest.webhooks import SECRET_FIELD, VERIFIER_FIELD_PREFIX
 from services.runtime.store import StateStore
 from services.runtime.vault import Vault
@@ -74,7 +76,15 @@ async def test_a_freshbooks_callback_handshake_then_a_signed_delivery_lands_on_r
     kafka_bootstrap: str, store: StateStore, vault: Vault
 ) -> None:
     connection_id = f"fb-{uuid.uuid4().hex[:10]}"
-    await add_connection(store, vault, vendor="freshbooks", connection_id=connection_id)
+    # As the registrations leave it while they call FreshBooks: awaiting handshakes.
+    registering = {"state": "registering", "since": utcnow().isoformat(), "ids": []}
+    await add_connection(
+        store,
+        vault,
+        vendor="freshbooks",
+        connection_id=connection_id,
+        settings={REGISTRATION_KEY: registering},
+    )
     async with (
         running_ingest(bootstrap=kafka_bootstrap, store=store, vault=vault) as ingest,
         serve(build_app(FreshBooksSandbox())) as server,

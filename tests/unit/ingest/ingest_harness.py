@@ -63,6 +63,7 @@ async def add_connection(
     connection_id: str,
     secrets: dict[str, str] | None = None,
     tenant_id: str = "acme",
+    settings: dict[str, object] | None = None,
 ) -> None:
     """A connection of ``vendor`` with the given credential fields, encrypted."""
     async with store.transaction() as tx:
@@ -71,6 +72,7 @@ async def add_connection(
             tenant_id=tenant_id,
             display_name=f"{vendor} test",
             connection_id=connection_id,
+            settings=settings or {},
         )
         for name, value in (secrets or {}).items():
             token = vault.encrypt(value, connection_id=connection_id, field=name)

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from services.ingest.registration_record import REGISTRATION_KEY
 from services.ingest.webhooks import LEDGER_SERVICE, SECRET_FIELD, WebhookIntake, webhook_routes
 from services.runtime.store import StateStore
 from services.runtime.vault import Vault
@@ -59,6 +60,8 @@ async def store(tmp_path: Path) -> AsyncIterator[StateStore]:
     await add_connection(
         opened, vault, vendor="freshbooks", connection_id="fb-1",
         secrets={f"{SECRET_FIELD}:2001": FRESHBOOKS_VERIFIER},
+        # Two callbacks registered: 2001 confirmed (it has a secret), 2002 awaiting its verifier.
+        settings={REGISTRATION_KEY: {"state": "registered", "ids": ["2001", "2002"]}},
     )  # fmt: skip
     await add_connection(
         opened, vault, vendor="bill", connection_id="bill-1", secrets={SECRET_FIELD: BILL_KEY}
@@ -317,6 +320,94 @@ async def test_the_freshbooks_handshake_records_the_verifier_encrypted(
     assert [entry.action for entry in audit] == ["webhook.handshake"]
     assert "v-42" not in json.dumps(audit[0].detail)
     assert publisher.published == []
+
+
+def _handshake_form(callback_id: str, verifier: str = "v-forged") -> dict[str, Any]:
+    body = urlencode(
+        [("name", "callback.verify"), ("object_id", callback_id), ("verifier", verifier)]
+    )
+    return {"content": body, "headers": {"content-type": "application/x-www-form-urlencoded"}}
+
+
+async def _credential_fields(store: StateStore, connection_id: str) -> list[str]:
+    async with store.transaction() as tx:
+        return sorted(c.field for c in await tx.credentials.list(connection_id=connection_id))
+
+
+@pytest.mark.parametrize(
+    ("callback_id", "why"),
+    [
+        ("3003", "never registered by us"),
+        ("2001", "already confirmed: its secret stands"),
+    ],
+)
+async def test_a_handshake_we_are_not_waiting_for_is_refused_and_nothing_is_stored(
+    client: httpx.AsyncClient, store: StateStore, callback_id: str, why: str
+) -> None:
+    before = await _credential_fields(store, "fb-1")
+    answer = await client.post("/webhooks/freshbooks/fb-1", **_handshake_form(callback_id))
+    assert answer.status_code == 404, why
+    assert answer.json()["error"] == "unknown_callback"
+    assert await _credential_fields(store, "fb-1") == before
+    [refusal] = await refusals(store)
+    assert refusal.detail["reason"] == "unknown_callback"
+
+
+@pytest.mark.parametrize(
+    "callback_id", ["../../users/me", "2002?x=1", "2002%2F..%2Fusers", "2002/3", " 2002", ""]
+)
+async def test_a_handshake_whose_callback_id_is_not_freshbooks_shaped_is_a_400(
+    client: httpx.AsyncClient, store: StateStore, callback_id: str
+) -> None:
+    before = await _credential_fields(store, "fb-1")
+    answer = await client.post("/webhooks/freshbooks/fb-1", **_handshake_form(callback_id))
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"] == "bad_handshake"
+    assert await _credential_fields(store, "fb-1") == before
+
+
+async def test_any_callback_id_is_awaited_while_our_registration_call_is_under_way(
+    client: httpx.AsyncClient, store: StateStore
+) -> None:
+    # FreshBooks may send the handshake before it answered the registration with the id.
+    vault: Vault = store.test_vault  # type: ignore[attr-defined]
+    registering = {"state": "registering", "since": NOW.isoformat(), "ids": []}
+    await add_connection(
+        store, vault, vendor="freshbooks", connection_id="fb-2",
+        settings={REGISTRATION_KEY: registering},
+    )  # fmt: skip
+    answer = await client.post("/webhooks/freshbooks/fb-2", **_handshake_form("4004", "v-1"))
+    assert answer.status_code == 200, answer.text
+    assert await _credential_fields(store, "fb-2") == ["webhook_verifier:4004"]
+
+
+async def test_a_stale_registering_mark_no_longer_opens_the_door(
+    client: httpx.AsyncClient, store: StateStore
+) -> None:
+    vault: Vault = store.test_vault  # type: ignore[attr-defined]
+    crashed = {"state": "registering", "since": "2026-02-03T09:00:00+00:00", "ids": []}
+    await add_connection(
+        store, vault, vendor="freshbooks", connection_id="fb-3",
+        settings={REGISTRATION_KEY: crashed},
+    )  # fmt: skip
+    answer = await client.post("/webhooks/freshbooks/fb-3", **_handshake_form("4004"))
+    assert answer.status_code == 404
+    assert await _credential_fields(store, "fb-3") == []
+
+
+async def test_handshakes_past_the_per_connection_budget_are_429_with_retry_after(
+    client: httpx.AsyncClient, store: StateStore
+) -> None:
+    answers = [
+        await client.post("/webhooks/freshbooks/fb-1", **_handshake_form(str(5000 + n)))
+        for n in range(12)
+    ]
+    assert [a.status_code for a in answers] == [404] * 10 + [429] * 2
+    assert int(answers[-1].headers["retry-after"]) >= 1
+    assert answers[-1].json()["error"] == "too_many_handshakes"
+    # The genuine one, now too, waits for the next minute: the budget is per connection.
+    genuine = await client.post("/webhooks/freshbooks/fb-1", **_handshake_form("2002", "v-42"))
+    assert genuine.status_code == 429
 
 
 async def test_a_freshbooks_callback_signed_with_its_callbacks_verifier_is_published(
