@@ -15,8 +15,11 @@ import httpx
 
 from services.acumatica.settings import AcumaticaSettings
 from services.runtime.oauth_tokens import VendorCallError
+from services.runtime.url_paths import UnsafePathSegmentError, url_path
 
 __all__ = ["AcumaticaPing"]
+
+ENTITY = "/entity/{endpoint}/{version}/{entity}"
 
 
 class AcumaticaPing:
@@ -36,15 +39,27 @@ class AcumaticaPing:
         }
         if settings.get("branch"):
             login["branch"] = str(settings["branch"])
+        entity = self._settings.ping_entity
+        try:
+            # The endpoint and version are typed in by whoever made the connection: each is
+            # one encoded segment, checked before the sign-in spends one of the API logins.
+            read_url = base + url_path(
+                ENTITY,
+                endpoint=str(settings.get("endpoint", "")),
+                version=str(settings.get("version", "")),
+                entity=entity,
+            )
+        except UnsafePathSegmentError as error:
+            msg = f"the Acumatica endpoint, version or entity cannot be a URL path segment: {error}"
+            raise VendorCallError(msg) from error
         # The session lives in the client's cookie jar: the client is this ping's alone.
         accept = {"Accept": "application/json"}
         answer = await http.post(f"{base}/entity/auth/login", json=login, headers=accept)
         if answer.status_code != 204:
             raise _refused(answer)
-        entity = self._settings.ping_entity
         try:
             read = await http.get(
-                f"{base}/entity/{settings.get('endpoint')}/{settings.get('version')}/{entity}",
+                read_url,
                 params={"$top": "1", "$select": self._settings.ping_select},
                 headers=accept,
             )

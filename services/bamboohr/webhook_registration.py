@@ -23,11 +23,14 @@ from typing import Any
 import httpx
 
 from services.bamboohr.auth import BambooHRAuth
+from services.bamboohr.client import api_path
 from services.bamboohr.settings import BambooHRSettings
 from services.ingest.webhook_registrations import Registered, VendorAccess
 from services.runtime.oauth_tokens import VendorCallError
 
 __all__ = ["BambooHRWebhookRegistrar"]
+
+WEBHOOK = "/api/v1/webhooks/{webhook_id}"
 
 
 class BambooHRWebhookRegistrar:
@@ -43,7 +46,12 @@ class BambooHRWebhookRegistrar:
         subdomain = access.settings.get("company_domain") or access.settings.get("subdomain", "")
         key = access.secrets.get("api_key", "")
         basic = base64.b64encode(f"{key}:x".encode()).decode()
-        return self._auth.company_url({"subdomain": subdomain}), f"Basic {basic}"
+        try:
+            # company_url refuses a subdomain that is not a host label (it becomes our host).
+            company_url = self._auth.company_url({"subdomain": subdomain})
+        except ValueError as error:
+            raise VendorCallError(str(error)) from error
+        return company_url, f"Basic {basic}"
 
     async def register(self, http: httpx.AsyncClient, access: VendorAccess, url: str) -> Registered:
         company_url, authorization = self._company_and_header(access)
@@ -71,9 +79,12 @@ class BambooHRWebhookRegistrar:
         self, http: httpx.AsyncClient, access: VendorAccess, webhook_ids: Sequence[str]
     ) -> None:
         company_url, authorization = self._company_and_header(access)
-        for webhook_id in webhook_ids:
+        # Ids BambooHR answered at registration; its id shape is not documented, so each one
+        # is only encoded, all before the first DELETE.
+        urls = {i: company_url + api_path(WEBHOOK, webhook_id=i) for i in webhook_ids}
+        for webhook_id, webhook_url in urls.items():
             answer = await http.delete(
-                f"{company_url}/api/v1/webhooks/{webhook_id}",
+                webhook_url,
                 headers={"Authorization": authorization, "Accept": "application/json"},
             )
             if answer.status_code not in (200, 204, 404):

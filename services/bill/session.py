@@ -18,8 +18,9 @@ import httpx
 
 from services.bill.settings import BillSettings
 from services.runtime.oauth_tokens import VendorCallError
+from services.runtime.url_paths import UnsafePathSegmentError, url_path
 
-__all__ = ["BillSession", "bill_error", "logged_in"]
+__all__ = ["BillSession", "api_path", "bill_error", "logged_in"]
 
 REFUSED_LOGIN: Final = frozenset({"BDC_1101", "BDC_1102", "BDC_1109"})
 
@@ -35,6 +36,19 @@ class BillSession:
     @property
     def headers(self) -> dict[str, str]:
         return {"devKey": self.dev_key, "sessionId": self.session_id}
+
+
+def api_path(template: str, **values: str | int) -> str:
+    """``url_path`` for BILL calls; a value that cannot be a segment is a VendorCallError.
+
+    Callers handle VendorCallError as "this call did not happen"; a bare ValueError would
+    escape them.
+    """
+    try:
+        return url_path(template, **values)
+    except UnsafePathSegmentError as error:
+        msg = f"BILL path {template}: {error}; nothing was sent"
+        raise VendorCallError(msg) from error
 
 
 def bill_error(answer: httpx.Response, what: str) -> VendorCallError:

@@ -14,11 +14,13 @@ from collections.abc import Sequence
 
 import httpx
 
-from services.bill.session import bill_error, logged_in
+from services.bill.session import api_path, bill_error, logged_in
 from services.bill.settings import BillSettings
 from services.ingest.webhook_registrations import Registered, VendorAccess
 
 __all__ = ["BillWebhookRegistrar"]
+
+SUBSCRIPTION = "/v3/subscriptions/{subscription_id}"
 
 
 class BillWebhookRegistrar:
@@ -55,11 +57,13 @@ class BillWebhookRegistrar:
         self, http: httpx.AsyncClient, access: VendorAccess, webhook_ids: Sequence[str]
     ) -> None:
         s = self._settings
+        # Ids BILL answered ("sub-uuid" in the sheet, shape not promised): encoded, not
+        # checked, and all before logging in, so a bad one costs no session.
+        urls = {
+            i: s.events_base_url + api_path(SUBSCRIPTION, subscription_id=i) for i in webhook_ids
+        }
         async with logged_in(http, s, access.secrets, access.settings) as session:
-            for subscription_id in webhook_ids:
-                answer = await http.delete(
-                    f"{s.events_base_url}/v3/subscriptions/{subscription_id}",
-                    headers=session.headers,
-                )
+            for subscription_id, subscription_url in urls.items():
+                answer = await http.delete(subscription_url, headers=session.headers)
                 if answer.status_code not in (200, 204, 404):
                     raise bill_error(answer, f"delete subscription {subscription_id}")

@@ -16,6 +16,7 @@ once for a fresh pair.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Mapping
 from datetime import date
 from typing import Any, Final
@@ -25,18 +26,58 @@ import httpx
 from services.freshbooks.models import Expense, Staff, TeamMember
 from services.runtime.http import Page, paginate
 from services.runtime.oauth_tokens import TokenKeeper, VendorCallError
+from services.runtime.url_paths import UnsafePathSegmentError, url_path
 
 __all__ = [
     "USERS_ME",
     "FreshBooksClient",
+    "FreshBooksIdError",
     "FreshBooksRejectedError",
     "FreshBooksUnavailableError",
+    "api_path",
+    "numeric_id",
     "ping_users_me",
 ]
 
 USERS_ME: Final = "/auth/api/v1/users/me"
-STAFF_PATH: Final = "users/staffs"
-EXPENSES_PATH: Final = "expenses/expenses"
+# Path templates: values go in only through api_path, each encoded into its own segment.
+ACCOUNTING: Final = "/accounting/account/{account_id}/"
+STAFF_LIST: Final = "users/staffs"
+STAFF_ONE: Final = "users/staffs/{staff_id}"
+EXPENSE_LIST: Final = "expenses/expenses"
+EXPENSE_ONE: Final = "expenses/expenses/{expense_id}"
+TEAM_MEMBERS: Final = "/auth/api/v1/businesses/{business_id}/team_members"
+TEAM_MEMBER: Final = "/auth/api/v1/businesses/{business_id}/team_members/{uuid}"
+
+# Accounting objects and callbacks have integer ids (sheet sections 4, 7.2, 7.6, 8:
+# "id": 1490, "callbackid": 2001). ASCII digits only: ``\d`` would let other scripts' digits in.
+_NUMERIC_ID: Final = re.compile(r"[0-9]{1,20}")
+
+
+class FreshBooksIdError(VendorCallError):
+    """A value meant for a FreshBooks URL path is not of a shape FreshBooks uses: nothing sent."""
+
+
+def numeric_id(value: str | int, what: str) -> str:
+    """``value`` as the digits of a FreshBooks id; FreshBooksIdError before any call if not."""
+    text = str(value)
+    if _NUMERIC_ID.fullmatch(text) is None:
+        msg = f"{what} {text[:40]!r} is not a FreshBooks id (digits); nothing was sent"
+        raise FreshBooksIdError(msg)
+    return text
+
+
+def api_path(template: str, **values: str | int) -> str:
+    """``url_path`` for FreshBooks calls: a value that cannot be a segment is a vendor-call error.
+
+    Callers (the sink, ingest's registrations) already treat VendorCallError as "this call did
+    not happen"; a bare ValueError from a stored setting would escape them.
+    """
+    try:
+        return url_path(template, **values)
+    except UnsafePathSegmentError as error:
+        msg = f"FreshBooks path {template}: {error}; nothing was sent"
+        raise FreshBooksIdError(msg) from error
 
 
 class FreshBooksUnavailableError(VendorCallError):
@@ -103,8 +144,14 @@ class FreshBooksClient:
         self._per_page = per_page
         self._invitation_path = invitation_path
 
-    def _accounting(self, path: str) -> str:
-        return f"/accounting/account/{self.account_id}/{path}"
+    def _accounting(self, resource: str, **ids: str | int) -> str:
+        return api_path(ACCOUNTING + resource, account_id=self.account_id, **ids)
+
+    def _staff(self, staff_id: str | int) -> str:
+        return self._accounting(STAFF_ONE, staff_id=numeric_id(staff_id, "staff id"))
+
+    def _expense(self, expense_id: str | int) -> str:
+        return self._accounting(EXPENSE_ONE, expense_id=numeric_id(expense_id, "expense id"))
 
     async def _call(
         self,
@@ -149,8 +196,8 @@ class FreshBooksClient:
             headers={"Authorization": f"Bearer {access_token}"},
         )
 
-    async def _result(self, method: str, path: str, **kwargs: Any) -> Any:  # noqa: ANN401
-        body = await self._call(method, self._accounting(path), **kwargs)
+    async def _result(self, method: str, url: str, **kwargs: Any) -> Any:  # noqa: ANN401
+        body = await self._call(method, url, **kwargs)
         return None if body is None else body["response"]["result"]
 
     async def _accounting_list(
@@ -159,7 +206,7 @@ class FreshBooksClient:
         async def fetch(page: int | None) -> Page[dict[str, Any], int]:
             number = page or 1
             params = [*search, ("page", str(number)), ("per_page", str(self._per_page))]
-            result = await self._result("GET", path, params=params)
+            result = await self._result("GET", self._accounting(path), params=params)
             pages = int(result.get("pages") or 0)
             return Page(items=result[plural], next_cursor=number + 1 if number < pages else None)
 
@@ -174,7 +221,7 @@ class FreshBooksClient:
         found: list[Staff] = []
         # email_like narrows the list; the exact match is ours (a like-match is a contains).
         async for item in self._accounting_list(
-            STAFF_PATH, "staffs", [("search[email_like]", wanted)]
+            STAFF_LIST, "staffs", [("search[email_like]", wanted)]
         ):
             staff = Staff.model_validate(item)
             if (staff.email or "").strip().lower() == wanted:
@@ -182,11 +229,13 @@ class FreshBooksClient:
         return found
 
     async def get_staff(self, staff_id: int) -> Staff | None:
-        result = await self._result("GET", f"{STAFF_PATH}/{staff_id}", missing_ok=True)
+        result = await self._result("GET", self._staff(staff_id), missing_ok=True)
         return None if result is None else Staff.model_validate(result["staff"])
 
     async def create_staff(self, fields: Mapping[str, str]) -> Staff:
-        result = await self._result("POST", STAFF_PATH, json={"staff": dict(fields)})
+        result = await self._result(
+            "POST", self._accounting(STAFF_LIST), json={"staff": dict(fields)}
+        )
         return Staff.model_validate(result["staff"])
 
     async def update_staff(self, staff_id: int, fields: Mapping[str, str]) -> Staff:
@@ -194,13 +243,13 @@ class FreshBooksClient:
         if "vis_state" in fields:
             msg = "vis_state goes in its own PUT (set_staff_visibility), never with field updates"
             raise ValueError(msg)
-        result = await self._result("PUT", f"{STAFF_PATH}/{staff_id}", json={"staff": dict(fields)})
+        result = await self._result("PUT", self._staff(staff_id), json={"staff": dict(fields)})
         return Staff.model_validate(result["staff"])
 
     async def set_staff_visibility(self, staff_id: int, vis_state: int) -> Staff:
         """Soft delete (1), restore (0) or archive (2): a PUT with ``vis_state`` alone."""
         result = await self._result(
-            "PUT", f"{STAFF_PATH}/{staff_id}", json={"staff": {"vis_state": vis_state}}
+            "PUT", self._staff(staff_id), json={"staff": {"vis_state": vis_state}}
         )
         return Staff.model_validate(result["staff"])
 
@@ -208,7 +257,7 @@ class FreshBooksClient:
 
     async def team_members(self) -> list[TeamMember]:
         """Every team member of the business, active or not (``meta.total``, no ``pages``)."""
-        url = f"/auth/api/v1/businesses/{self.business_id}/team_members"
+        url = api_path(TEAM_MEMBERS, business_id=self.business_id)
 
         async def fetch(page: int | None) -> Page[dict[str, Any], int]:
             number = page or 1
@@ -222,7 +271,9 @@ class FreshBooksClient:
 
     async def team_member(self, uuid: str) -> TeamMember | None:
         """One team member by uuid (section 7.1); None when the business has no such member."""
-        url = f"/auth/api/v1/businesses/{self.business_id}/team_members/{uuid}"
+        # The uuid comes from FreshBooks' own invitation answer; its shape is not documented,
+        # so it is encoded, not checked.
+        url = api_path(TEAM_MEMBER, business_id=self.business_id, uuid=uuid)
         body = await self._call("GET", url, missing_ok=True)
         return None if body is None else TeamMember.model_validate(body["response"])
 
@@ -236,17 +287,18 @@ class FreshBooksClient:
     # --- expenses (section 7.2) ----------------------------------------------------------------
 
     async def get_expense(self, expense_id: str) -> Expense | None:
-        result = await self._result("GET", f"{EXPENSES_PATH}/{expense_id}", missing_ok=True)
+        """One expense; the id may be a callback's ``object_id``, so its shape is checked."""
+        result = await self._result("GET", self._expense(expense_id), missing_ok=True)
         return None if result is None else Expense.model_validate(result["expense"])
 
     async def set_expense_notes(self, expense_id: int, notes: str) -> Expense:
         result = await self._result(
-            "PUT", f"{EXPENSES_PATH}/{expense_id}", json={"expense": {"notes": notes}}
+            "PUT", self._expense(expense_id), json={"expense": {"notes": notes}}
         )
         return Expense.model_validate(result["expense"])
 
     async def expenses(self, *, updated_min: date | None) -> AsyncIterator[Expense]:
         """Active and archived expenses, those updated on or after ``updated_min`` if given."""
         search = [] if updated_min is None else [("search[updated_min]", updated_min.isoformat())]
-        async for item in self._accounting_list(EXPENSES_PATH, "expenses", search):
+        async for item in self._accounting_list(EXPENSE_LIST, "expenses", search):
             yield Expense.model_validate(item)

@@ -10,6 +10,11 @@ kept as the callback's secret once FreshBooks accepted it. A forged handshake at
 gets nowhere: FreshBooks refuses a verifier that is not its own, and nothing is kept.
 ``DELETE .../callbacks/{id}`` removes one (404 = already gone).
 
+The callback id of a handshake is whatever the unauthenticated form said, so it must be a
+FreshBooks callback id (digits, ``"callbackid": 2001`` in section 8) before anything is
+sent, and every value reaches the URL only as one encoded path segment: a ``../`` or ``?``
+in it would otherwise aim the connection's bearer token at another FreshBooks path.
+
 The events are ``MLC_FRESHBOOKS_WEBHOOK_EVENTS`` (``settings.py``).
 """
 
@@ -20,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from services.freshbooks.client import api_path, numeric_id
 from services.freshbooks.settings import FreshBooksSettings
 from services.ingest.webhook_registrations import Registered, VendorAccess
 from services.runtime.oauth_tokens import VendorCallError
@@ -27,6 +33,7 @@ from services.runtime.oauth_tokens import VendorCallError
 __all__ = ["FreshBooksWebhookRegistrar"]
 
 CALLBACKS = "/events/account/{account_id}/events/callbacks"
+CALLBACK = "/events/account/{account_id}/events/callbacks/{callback_id}"
 
 
 class FreshBooksWebhookRegistrar:
@@ -36,12 +43,23 @@ class FreshBooksWebhookRegistrar:
         self._api = settings.api_base_url.rstrip("/")
         self._events = settings.webhook_events
 
-    def _callbacks_url(self, access: VendorAccess) -> str:
+    @staticmethod
+    def _account_id(access: VendorAccess) -> str:
         account_id = str(access.settings.get("account_id", ""))
         if not account_id:
             msg = "the FreshBooks connection has no account_id (consent never completed)"
             raise VendorCallError(msg)
-        return self._api + CALLBACKS.format(account_id=account_id)
+        return account_id
+
+    def _callbacks_url(self, access: VendorAccess) -> str:
+        return self._api + api_path(CALLBACKS, account_id=self._account_id(access))
+
+    def _callback_url(self, access: VendorAccess, callback_id: str) -> str:
+        # Callers pass callback_id through numeric_id first; account_id (from users/me) has no
+        # documented shape, so it is only encoded.
+        return self._api + api_path(
+            CALLBACK, account_id=self._account_id(access), callback_id=callback_id
+        )
 
     @staticmethod
     def _headers(access: VendorAccess) -> dict[str, str]:
@@ -59,7 +77,9 @@ class FreshBooksWebhookRegistrar:
                     endpoint, json={"callback": {"event": event, "uri": url}}, headers=headers
                 )
                 _raise_for(answer, f"register callback {event}")
-                ids.append(str(answer.json()["response"]["result"]["callback"]["callbackid"]))
+                created = answer.json()["response"]["result"]["callback"]["callbackid"]
+                # Checked here too: these ids are stored and later put into DELETE paths.
+                ids.append(numeric_id(created, "FreshBooks answered callback id"))
         except (VendorCallError, httpx.HTTPError):
             # Half a registration is none: remove what was created before reporting.
             await self.unregister(http, access, ids)
@@ -70,19 +90,22 @@ class FreshBooksWebhookRegistrar:
     async def confirm(
         self, http: httpx.AsyncClient, access: VendorAccess, webhook_id: str, verifier: str
     ) -> None:
+        callback_id = numeric_id(webhook_id, "callback id")
         answer = await http.put(
-            f"{self._callbacks_url(access)}/{webhook_id}",
+            self._callback_url(access, callback_id),
             json={"callback": {"verifier": verifier}},
             headers=self._headers(access),
         )
-        _raise_for(answer, f"verify callback {webhook_id}")
+        _raise_for(answer, f"verify callback {callback_id}")
 
     async def unregister(
         self, http: httpx.AsyncClient, access: VendorAccess, webhook_ids: Sequence[str]
     ) -> None:
-        endpoint, headers = self._callbacks_url(access), self._headers(access)
-        for webhook_id in webhook_ids:
-            answer = await http.delete(f"{endpoint}/{webhook_id}", headers=headers)
+        # Every id checked before the first DELETE: a bad one sends none, not half of them.
+        callback_ids = [numeric_id(webhook_id, "callback id") for webhook_id in webhook_ids]
+        headers = self._headers(access)
+        for webhook_id in callback_ids:
+            answer = await http.delete(self._callback_url(access, webhook_id), headers=headers)
             if answer.status_code != 404:
                 _raise_for(answer, f"delete callback {webhook_id}")
 

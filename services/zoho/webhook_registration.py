@@ -20,12 +20,15 @@ import httpx
 
 from services.ingest.webhook_registrations import Registered, VendorAccess
 from services.runtime.oauth_tokens import VendorCallError
+from services.zoho.client import api_path
 from services.zoho.settings import ZohoSettings
 
 __all__ = ["ZohoWebhookRegistrar"]
 
 # 40 hex characters: inside Zoho's 12-50 alphanumeric rule, 160 bits.
 _SECRET_BYTES = 20
+WEBHOOKS = "/books/v3/settings/webhooks"
+WEBHOOK = "/books/v3/settings/webhooks/{webhook_id}"
 
 
 class ZohoWebhookRegistrar:
@@ -36,6 +39,7 @@ class ZohoWebhookRegistrar:
 
     @staticmethod
     def _where(access: VendorAccess) -> tuple[str, dict[str, str], dict[str, str]]:
+        """The API origin (no path), the query every call carries, and the headers."""
         if access.tokens is None:
             msg = "Zoho Books connections need OAuth tokens"
             raise VendorCallError(msg, unauthorized=True)
@@ -45,17 +49,17 @@ class ZohoWebhookRegistrar:
             msg = "the Zoho connection has no api_domain/organization_id (consent incomplete)"
             raise VendorCallError(msg)
         return (
-            f"{api_domain}/books/v3/settings/webhooks",
+            str(api_domain).rstrip("/"),
             {"organization_id": organization_id},
             {"Authorization": f"Zoho-oauthtoken {access.tokens.access_token}"},
         )
 
     async def register(self, http: httpx.AsyncClient, access: VendorAccess, url: str) -> Registered:
-        endpoint, params, headers = self._where(access)
+        origin, params, headers = self._where(access)
         s = self._settings
         secret = secrets.token_hex(_SECRET_BYTES)
         answer = await http.post(
-            endpoint,
+            origin + WEBHOOKS,
             params=params,
             headers=headers,
             json={
@@ -77,9 +81,12 @@ class ZohoWebhookRegistrar:
     async def unregister(
         self, http: httpx.AsyncClient, access: VendorAccess, webhook_ids: Sequence[str]
     ) -> None:
-        endpoint, params, headers = self._where(access)
-        for webhook_id in webhook_ids:
-            answer = await http.delete(f"{endpoint}/{webhook_id}", params=params, headers=headers)
+        origin, params, headers = self._where(access)
+        # Ids Zoho answered at registration (shape not documented): encoded, not checked, and
+        # all before the first DELETE.
+        urls = {i: origin + api_path(WEBHOOK, webhook_id=i) for i in webhook_ids}
+        for webhook_id, webhook_url in urls.items():
+            answer = await http.delete(webhook_url, params=params, headers=headers)
             if answer.status_code == 404:
                 continue
             body = _body(answer)
