@@ -65,7 +65,10 @@ class BambooHRAccess:
         self._settings = settings
         self._auth = BambooHRAuth(settings)
         self._retry = retry or RetryPolicy(max_retry_after=settings.max_retry_after_seconds)
-        self._rate = RatePolicy(max_in_flight=settings.max_in_flight)
+        # Bulk reads (clients opened with bulk=True) leave webhook reads their share.
+        self._rate = RatePolicy(
+            max_in_flight=settings.max_in_flight, reserved_share=settings.webhook_budget_share
+        )
         self.keeper = TokenKeeper(
             store=store,
             vault=vault,
@@ -109,8 +112,16 @@ class BambooHRAccess:
         return _Credentials(company_url, OAuthAuthorization(self.keeper, record.id))
 
     @asynccontextmanager
-    async def client(self, record: ConnectionRecord) -> AsyncIterator[BambooHRClient]:
-        """A client for ``record``'s company, closed when the block ends."""
+    async def client(
+        self, record: ConnectionRecord, *, bulk: bool = False
+    ) -> AsyncIterator[BambooHRClient]:
+        """A client for ``record``'s company, closed when the block ends.
+
+        ``bulk``: reads that can wait (everyone at once), kept out of the budget share
+        reserved for webhook reads (``MLC_BAMBOOHR_WEBHOOK_BUDGET_SHARE``).
+        """
         credentials = await self._credentials(record)
         async with self._http(record.id, base_url=credentials.company_url) as http:
-            yield BambooHRClient(http, credentials.company_url, credentials.authorization)
+            yield BambooHRClient(
+                http, credentials.company_url, credentials.authorization, bulk=bulk
+            )

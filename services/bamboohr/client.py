@@ -17,6 +17,7 @@ the sandbox does not simulate datasets.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, Protocol, TypeVar
@@ -27,13 +28,17 @@ from pydantic import BaseModel, ValidationError
 
 from services.bamboohr.models import ChangedEmployees, Employee, EmployeeReport, ListField
 from services.runtime.oauth_tokens import TokenKeeper, TokenSet, VendorCallError
+from services.runtime.ratelimit import BULK_EXTENSION
 from services.runtime.retry import IDEMPOTENT_EXTENSION
+from services.runtime.url_paths import UnsafePathSegmentError, url_path
 
 __all__ = [
     "ApiKeyAuthorization",
     "Authorization",
     "BambooHRClient",
     "OAuthAuthorization",
+    "api_path",
+    "employee_path_id",
     "ping_directory",
 ]
 
@@ -41,6 +46,31 @@ M = TypeVar("M", bound=BaseModel)
 
 _API: Final = "/api/v1"
 _JSON: Final = "application/json"
+_EMPLOYEE: Final = "/employees/{employee_id}"
+# Employee ids are digit strings (section 3). "0" is refused too: it is BambooHR's alias for
+# the credentials' own employee, never an id of a person a webhook or list could name.
+_EMPLOYEE_ID: Final = re.compile(r"[1-9][0-9]{0,19}")
+
+
+def api_path(template: str, **values: str | int) -> str:
+    """``url_path`` for BambooHR calls; a value that cannot be a segment is a VendorCallError.
+
+    Callers handle VendorCallError as "this call did not happen"; a bare ValueError would
+    escape them.
+    """
+    try:
+        return url_path(template, **values)
+    except UnsafePathSegmentError as error:
+        msg = f"BambooHR path {template}: {error}; nothing was sent"
+        raise VendorCallError(msg) from error
+
+
+def employee_path_id(employee_id: str) -> str:
+    """``employee_id`` if it is a BambooHR employee id; VendorCallError before any call if not."""
+    if _EMPLOYEE_ID.fullmatch(employee_id) is None:
+        msg = f"{employee_id[:40]!r} is not a BambooHR employee id (digits); nothing was sent"
+        raise VendorCallError(msg)
+    return employee_id
 
 
 async def ping_directory(http: httpx.AsyncClient, company_url: str, authorization: str) -> str:
@@ -112,14 +142,24 @@ class OAuthAuthorization:
 
 
 class BambooHRClient:
-    """One company's read calls. Nothing here writes to BambooHR."""
+    """One company's read calls. Nothing here writes to BambooHR.
+
+    ``bulk`` marks every call as bulk work for the connection's budget
+    (``services.runtime.ratelimit``): it then stays out of the share kept for webhook reads.
+    """
 
     def __init__(
-        self, http: httpx.AsyncClient, company_url: str, authorization: Authorization
+        self,
+        http: httpx.AsyncClient,
+        company_url: str,
+        authorization: Authorization,
+        *,
+        bulk: bool = False,
     ) -> None:
         self._http = http
         self._api = f"{company_url.rstrip('/')}{_API}"
         self._authorization = authorization
+        self._bulk = bulk
 
     async def _exchange(
         self,
@@ -168,7 +208,7 @@ class BambooHRClient:
             content=body,
             headers=headers,
             # Every call here only reads, the report POST included: safe to resend.
-            extensions={IDEMPOTENT_EXTENSION: True},
+            extensions={IDEMPOTENT_EXTENSION: True, BULK_EXTENSION: self._bulk},
         )
 
     @staticmethod
@@ -181,9 +221,8 @@ class BambooHRClient:
 
     async def get_employee(self, employee_id: str, fields: Sequence[str]) -> Employee | None:
         """``GET /employees/{id}?fields=...``; None when BambooHR has no such employee."""
-        answer = await self._exchange(
-            "GET", f"/employees/{employee_id}", params={"fields": ",".join(fields)}
-        )
+        path = api_path(_EMPLOYEE, employee_id=employee_path_id(employee_id))
+        answer = await self._exchange("GET", path, params={"fields": ",".join(fields)})
         if answer.status_code == 404:
             return None
         _raise_for_refusal(answer, "employees/{id}")

@@ -10,6 +10,7 @@ one of which means the person left (section 4); webhooks name changed fields by 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Final
 from urllib.parse import parse_qsl
@@ -23,11 +24,13 @@ from services.bamboohr.models import Employee, ListField, WebhookEvent
 __all__ = [
     "EMPLOYEE_FIELDS",
     "MalformedDeliveryError",
+    "NamedEmployee",
     "UnmappableEmployeeError",
     "canonical_changed_fields",
     "department_events",
     "differing_fields",
     "employee_changed",
+    "employees_named",
     "parse_bamboo_time",
     "record_payload",
     "status_of",
@@ -297,3 +300,48 @@ def webhook_events(content_type: str, body: str) -> list[WebhookEvent]:
     except ValidationError as error:
         msg = f"not a BambooHR employee event: {error.errors()[0]['msg']}"
         raise MalformedDeliveryError(msg) from error
+
+
+@dataclass(frozen=True, slots=True)
+class NamedEmployee:
+    """One employee a delivery names, all of the delivery's events about them folded into one."""
+
+    employee_id: str
+    # Every event about them was employee.deleted: there is nothing to read back.
+    deleted_only: bool
+    # BambooHR aliases any of the events named, in the order first named.
+    changed_aliases: tuple[str, ...]
+    # The latest event timestamp, when any event had one we read.
+    happened: datetime | None
+
+
+def employees_named(events: Iterable[WebhookEvent]) -> list[NamedEmployee]:
+    """Each employee of a delivery once, in the order first named.
+
+    A delivery may name one person many times (field-based deliveries list several
+    employees, and nothing stops them repeating one); one read answers them all, since the
+    read returns the record as it is now, whatever each event said.
+    """
+    folded: dict[str, NamedEmployee] = {}
+    for event in events:
+        employee_id = event.data.employeeId
+        deleted = event.type == "employee.deleted"
+        happened = parse_bamboo_time(event.timestamp)
+        seen = folded.get(employee_id)
+        if seen is None:
+            folded[employee_id] = NamedEmployee(
+                employee_id=employee_id,
+                deleted_only=deleted,
+                changed_aliases=tuple(dict.fromkeys(event.data.changedFields)),
+                happened=happened,
+            )
+            continue
+        folded[employee_id] = NamedEmployee(
+            employee_id=employee_id,
+            deleted_only=seen.deleted_only and deleted,
+            changed_aliases=tuple(
+                dict.fromkeys((*seen.changed_aliases, *event.data.changedFields))
+            ),
+            happened=max((t for t in (seen.happened, happened) if t is not None), default=None),
+        )
+    return list(folded.values())

@@ -29,7 +29,10 @@ def _as_text(value: object) -> object:
 
 Id = Annotated[str, BeforeValidator(_as_text)]
 # Employee ids are digit strings; an id goes into a URL path, so nothing else is let through.
-EmployeeId = Annotated[str, BeforeValidator(_as_text), StringConstraints(pattern=r"^[0-9]+$")]
+# "0" is BambooHR's alias for whoever owns the credentials, never a person a record names.
+EmployeeId = Annotated[
+    str, BeforeValidator(_as_text), StringConstraints(pattern=r"^[1-9][0-9]{0,19}$")
+]
 
 
 class _Vendor(BaseModel):

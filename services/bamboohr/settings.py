@@ -53,6 +53,34 @@ class BambooHRSettings(BaseSettings):
     max_in_flight: int = Field(
         default=2, ge=1, description="Concurrent calls per company (limits are unpublished) [I]."
     )
+    # Why 100: a reconcile reads everyone in at most 3 calls whatever the company's size
+    # (meta/lists, one unpaged custom report, the deletions since the last reconcile; the
+    # 10,000-person backfill in docs/benchmarks.md took 3), against one GET per employee
+    # named. BambooHR's event-based deliveries name one person; a delivery naming more than
+    # 100 is a bulk change (an import, a mass edit) or abuse, and by then 100 single reads
+    # spend over 30 times the calls of the report out of the customer's unpublished budget.
+    # Below it, single reads spare a large company one answer listing everyone (its size
+    # grows with the company, and every row is compared with what we last published) for a
+    # handful of changes.
+    delivery_max_employees: int = Field(
+        default=100,
+        ge=1,
+        description=(
+            "Most distinct employees one webhook delivery may have re-read one by one; a "
+            "delivery naming more is handled by one reconcile (a read of everyone) instead."
+        ),
+    )
+    webhook_budget_share: float = Field(
+        default=0.25,
+        ge=0.0,
+        lt=1.0,
+        description=(
+            "Share of a connection's request budget (its in-flight calls) that bulk reads "
+            "(reconciles, first syncs, over-cap deliveries) may not use, kept for webhook "
+            "reads [I]. With MAX_IN_FLIGHT 2: bulk reads take one call at a time, webhook "
+            "reads always find the other."
+        ),
+    )
     max_retry_after_seconds: float = Field(
         default=60.0,
         ge=0,

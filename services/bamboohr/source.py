@@ -1,7 +1,10 @@
 """The BambooHR source: ``raw.bamboohr`` in, ``people.employee`` and ``people.department`` out.
 
 - A webhook delivery names employees (and the fields that changed, never values): each is
-  re-read with every field named and published as a full snapshot.
+  re-read with every field named and published as a full snapshot. An employee named many
+  times in one delivery is read once (first-named order kept). A delivery naming more than
+  ``MLC_BAMBOOHR_DELIVERY_MAX_EMPLOYEES`` distinct employees is not read one by one: it is
+  logged and audited (``bamboohr.delivery_over_cap``) and handled by one reconcile instead.
 - A poll tick reads ``/employees/changed`` from the stored watermark (minus an overlap),
   then the changed people in one filtered report, and moves the watermark to ``latest``.
 - A reconcile tick, or a poll tick with no watermark yet (the first sync), reads the
@@ -12,6 +15,10 @@ Whatever the path, a record is published only when it differs from what this sou
 published for it (``services/bamboohr/published.py``), so a second reconcile publishes
 nothing and a lost webhook is made good by the next reconcile. An employee BambooHR no
 longer has (deleted) is published once more, as terminated, from its last known record.
+
+Reads of everyone (reconciles, the first poll, an over-cap delivery) are bulk work for the
+connection's request budget: they leave ``MLC_BAMBOOHR_WEBHOOK_BUDGET_SHARE`` of it to a
+webhook's single reads (``services.runtime.ratelimit``).
 
 Nothing is written to BambooHR. Every event is stamped with the raw event as its cause.
 A delivery we cannot read is logged, audited and skipped (retrying cannot fix it); a
@@ -38,11 +45,13 @@ from services.bamboohr.client import BambooHRClient
 from services.bamboohr.mapping import (
     EMPLOYEE_FIELDS,
     MalformedDeliveryError,
+    NamedEmployee,
     UnmappableEmployeeError,
     canonical_changed_fields,
     department_events,
     differing_fields,
     employee_changed,
+    employees_named,
     parse_bamboo_time,
     record_payload,
     webhook_events,
@@ -142,13 +151,16 @@ class BambooHRSource:
     # --- webhook deliveries ----------------------------------------------------------------
 
     async def on_delivery(self, delivery: RawDelivery) -> None:
-        events = webhook_events(delivery.content_type, delivery.body)
+        named = employees_named(webhook_events(delivery.content_type, delivery.body))
         record = await self._access.connection(delivery.connection_id)
+        if len(named) > self._settings.delivery_max_employees:
+            await self._reconcile_for(record, delivery, named)
+            return
         async with self._access.client(record) as client:
-            for hook in events:
-                employee_id = hook.data.employeeId
-                happened = parse_bamboo_time(hook.timestamp) or delivery.occurred_at
-                if hook.type == "employee.deleted":
+            for person in named:
+                employee_id = person.employee_id
+                happened = person.happened or delivery.occurred_at
+                if person.deleted_only:
                     await self._publish_deleted(record, employee_id, happened, cause=delivery)
                     continue
                 employee = await client.get_employee(employee_id, EMPLOYEE_FIELDS)
@@ -162,7 +174,41 @@ class BambooHRSource:
                     employee,
                     cause=delivery,
                     source_updated_at=changed_at,
-                    changed_fields=canonical_changed_fields(hook.data.changedFields),
+                    changed_fields=canonical_changed_fields(person.changed_aliases),
+                )
+
+    async def _reconcile_for(
+        self, record: ConnectionRecord, delivery: RawDelivery, named: list[NamedEmployee]
+    ) -> None:
+        """Too many people for single reads: read everyone once, as a reconcile tick does."""
+        cap = self._settings.delivery_max_employees
+        detail = {
+            "event_id": str(delivery.event_id),
+            "delivery_id": delivery.delivery_id,
+            "employees": len(named),
+            "cap": cap,
+        }
+        _log.warning("bamboohr.delivery_over_cap", subject=record.id, **detail)
+        async with self._store.transaction() as repos:
+            await repos.audit_log.append(
+                actor=self._service,
+                action="bamboohr.delivery_over_cap",
+                subject=record.id,
+                detail=detail,
+            )
+        async with self._access.client(record, bulk=True) as client:
+            listed = await self._read_everything(record, client, cause=delivery)
+        # The report cannot say who was deleted (it only leaves them out, as it does people
+        # outside an API key's access), so only a deletion the delivery itself announced is
+        # published; people we never published are not worth an audit row each here.
+        for person in named:
+            if person.deleted_only and person.employee_id not in listed:
+                await self._publish_deleted(
+                    record,
+                    person.employee_id,
+                    person.happened or delivery.occurred_at,
+                    cause=delivery,
+                    audit_unknown=False,
                 )
 
     # --- poll ticks --------------------------------------------------------------------------
@@ -170,7 +216,7 @@ class BambooHRSource:
     async def on_poll(self, tick: PollTick) -> None:
         record = await self._access.connection(tick.connection_id)
         marked = await self._mark(record.id, CHANGED_SINCE_WATERMARK)
-        async with self._access.client(record) as client:
+        async with self._access.client(record, bulk=marked is None) as client:
             if marked is None:  # first sync: everyone, then changes from here on
                 await self._read_everything(record, client, cause=tick)
                 return
@@ -204,7 +250,7 @@ class BambooHRSource:
 
     async def on_reconcile(self, tick: ReconcileTick) -> None:
         record = await self._access.connection(tick.connection_id)
-        async with self._access.client(record) as client:
+        async with self._access.client(record, bulk=True) as client:
             await self._read_everything(record, client, cause=tick, resend=tick.full)
 
     async def _read_everything(
@@ -214,10 +260,11 @@ class BambooHRSource:
         *,
         cause: Event,
         resend: bool = False,
-    ) -> None:
+    ) -> set[str]:
         """Departments and divisions first (sinks may need them), then everyone.
 
         ``resend`` publishes unchanged records too (a full tick: a new link needs them).
+        Returns the ids the report listed.
         """
         read_at = self._clock()
         for unit in department_events(
@@ -234,11 +281,11 @@ class BambooHRSource:
             await self._publish_employee(
                 record, employee, cause=cause, read_at=read_at, resend=resend
             )
+        listed = {e.id for e in employees}
         reconciled = await self._mark(record.id, RECONCILED_WATERMARK)
         if reconciled is not None:
             # A deletion whose webhook was lost: the report simply no longer lists the person.
             since = reconciled - timedelta(seconds=self._settings.changed_since_overlap_seconds)
-            listed = {e.id for e in employees}
             gone = await client.changed_since(since, kind="deleted")
             for change in gone.employees.values():
                 if change.action == "Deleted" and change.id not in listed:
@@ -252,6 +299,7 @@ class BambooHRSource:
                 default=read_at,
             )
             await self._set_mark(record.id, CHANGED_SINCE_WATERMARK, newest)
+        return listed
 
     async def _mark(self, connection_id: str, name: str) -> datetime | None:
         async with self._store.transaction() as repos:
@@ -302,13 +350,15 @@ class BambooHRSource:
         happened: datetime | None,
         *,
         cause: Event,
+        audit_unknown: bool = True,
     ) -> None:
         """A deleted employee: their last published record, once more, as terminated."""
         previous = await self._published.get(
             record.id, _published_key("EmployeeChanged", employee_id)
         )
         if previous is None:
-            await self._skip(cause, "deleted_unknown_employee", f"employee {employee_id}")
+            if audit_unknown:
+                await self._skip(cause, "deleted_unknown_employee", f"employee {employee_id}")
             return
         now = self._clock()
         event = EmployeeChanged.model_validate(

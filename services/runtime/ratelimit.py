@@ -17,6 +17,15 @@ over the vendor's count.)
 Concurrency is held from before sending until the response body is closed, which is
 what a server that counts open requests sees. A response opened with ``stream=True``
 holds its slot until it is closed.
+
+Bulk work (a backfill, a reconcile: anything that can wait) marks its requests with the
+:data:`BULK_EXTENSION` request extension. A policy with a ``reserved_share`` keeps that
+fraction of the window and of the in-flight slots out of bulk work's reach, so however
+much bulk work queues, unmarked requests (a webhook's reads, a token refresh) always find
+room: bulk is admitted only while bulk's own use is under its smaller limit (and the
+whole budget has room), so whatever bulk holds, the reserve is left. An unmarked request
+may use the whole budget, reserve included. Without a share, or without marks, nothing
+changes.
 """
 
 from __future__ import annotations
@@ -28,10 +37,13 @@ import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import Final
 
 import httpx
 
 __all__ = [
+    "BULK_EXTENSION",
     "PROCESS_BUDGETS",
     "BudgetRegistry",
     "ConflictingRatePolicyError",
@@ -43,6 +55,12 @@ __all__ = [
 
 Clock = Callable[[], float]
 
+BULK_EXTENSION: Final = "mlc.bulk"
+"""Request extension: ``True`` marks bulk work, kept out of the policy's ``reserved_share``."""
+
+# Float products such as 0.7 * 10 land a hair above or below the integer they mean.
+_ROUNDING_SLACK: Final = 1e-9
+
 
 @dataclass(frozen=True, kw_only=True)
 class RatePolicy:
@@ -50,11 +68,29 @@ class RatePolicy:
 
     ``None`` switches that half off. Use the vendor's published numbers (from its
     settings), or a little under them when the vendor counts more than we send.
+
+    ``reserved_share`` is the fraction of both halves that requests marked bulk
+    (:data:`BULK_EXTENSION`) may not use. Bulk keeps at least one place of each half, or
+    it could never run: a budget of one request or one slot has nothing to reserve.
     """
 
     requests: int | None = None
     per_seconds: float = 1.0
     max_in_flight: int | None = None
+    reserved_share: float = 0.0
+
+    @property
+    def bulk_requests(self) -> int | None:
+        """How many of the window's ``requests`` bulk work may hold."""
+        return None if self.requests is None else self._bulk_part(self.requests)
+
+    @property
+    def bulk_in_flight(self) -> int | None:
+        """How many of the ``max_in_flight`` slots bulk work may hold."""
+        return None if self.max_in_flight is None else self._bulk_part(self.max_in_flight)
+
+    def _bulk_part(self, whole: int) -> int:
+        return max(1, math.floor(whole * (1.0 - self.reserved_share) + _ROUNDING_SLACK))
 
     def __post_init__(self) -> None:
         if self.requests is not None and self.requests < 1:
@@ -63,6 +99,8 @@ class RatePolicy:
             raise ValueError("RatePolicy.per_seconds must be positive")
         if self.max_in_flight is not None and self.max_in_flight < 1:
             raise ValueError("RatePolicy.max_in_flight must be at least 1 (or None for no cap)")
+        if not 0.0 <= self.reserved_share < 1.0:
+            raise ValueError("RatePolicy.reserved_share must be at least 0 and below 1")
 
 
 class ConflictingRatePolicyError(RuntimeError):
@@ -70,29 +108,51 @@ class ConflictingRatePolicyError(RuntimeError):
 
 
 class SlidingWindowLog:
-    """The window's arithmetic, without waiting: times are seconds on one monotonic clock."""
+    """The window's arithmetic, without waiting: times are seconds on one monotonic clock.
 
-    def __init__(self, *, requests: int, per_seconds: float) -> None:
+    Bulk requests are counted twice: in the whole log, and in a log of their own that may
+    hold only ``bulk_requests`` (all of ``requests`` unless given).
+    """
+
+    def __init__(
+        self, *, requests: int, per_seconds: float, bulk_requests: int | None = None
+    ) -> None:
         self.requests = requests
         self.per_seconds = per_seconds
+        self.bulk_requests = requests if bulk_requests is None else bulk_requests
         self.in_flight = 0
+        self.bulk_in_flight = 0
         self._answered: deque[float] = deque()
+        self._bulk_answered: deque[float] = deque()
 
-    def try_admit(self, now: float) -> float | None:
+    def try_admit(self, now: float, *, bulk: bool = False) -> float | None:
         """Admit a request (None) or say how long until one might fit (``inf``: after an answer)."""
-        while self._answered and self._answered[0] + self.per_seconds <= now:
-            self._answered.popleft()
-        if self.in_flight + len(self._answered) < self.requests:
-            self.in_flight += 1
-            return None
-        if self._answered:
-            return self._answered[0] + self.per_seconds - now
-        return math.inf
+        for answered in (self._answered, self._bulk_answered):
+            while answered and answered[0] + self.per_seconds <= now:
+                answered.popleft()
+        waits = []
+        if self.in_flight + len(self._answered) >= self.requests:
+            waits.append(self._until_one_leaves(self._answered, now))
+        if bulk and self.bulk_in_flight + len(self._bulk_answered) >= self.bulk_requests:
+            waits.append(self._until_one_leaves(self._bulk_answered, now))
+        if waits:
+            # Both counts must have room: nothing fits before the later of the two.
+            return max(waits)
+        self.in_flight += 1
+        if bulk:
+            self.bulk_in_flight += 1
+        return None
 
-    def answered(self, now: float) -> None:
-        """An admitted request got its answer (or failed) at ``now``."""
+    def _until_one_leaves(self, answered: deque[float], now: float) -> float:
+        return answered[0] + self.per_seconds - now if answered else math.inf
+
+    def answered(self, now: float, *, bulk: bool = False) -> None:
+        """An admitted request (same ``bulk``) got its answer, or failed, at ``now``."""
         self.in_flight -= 1
         self._answered.append(now)
+        if bulk:
+            self.bulk_in_flight -= 1
+            self._bulk_answered.append(now)
 
 
 class ConnectionBudget:
@@ -102,43 +162,69 @@ class ConnectionBudget:
         self.policy = policy
         self._clock = clock
         self._window = (
-            SlidingWindowLog(requests=policy.requests, per_seconds=policy.per_seconds)
+            SlidingWindowLog(
+                requests=policy.requests,
+                per_seconds=policy.per_seconds,
+                bulk_requests=policy.bulk_requests,
+            )
             if policy.requests is not None
             else None
         )
         self._slots = (
             asyncio.Semaphore(policy.max_in_flight) if policy.max_in_flight is not None else None
         )
+        # Taken before a slot, so bulk holds (or queues for) at most this many slots and the
+        # rest stay free for unmarked requests. None when there is nothing to reserve.
+        bulk_in_flight = policy.bulk_in_flight
+        self._bulk_slots = (
+            asyncio.Semaphore(bulk_in_flight)
+            if bulk_in_flight is not None and bulk_in_flight != policy.max_in_flight
+            else None
+        )
         self._answer_arrived = asyncio.Event()
 
-    async def acquire(self) -> None:
-        """Wait for a concurrency slot, then for room in the window."""
-        if self._slots is not None:
-            await self._slots.acquire()
+    async def acquire(self, *, bulk: bool = False) -> None:
+        """Wait for a concurrency slot, then for room in the window.
+
+        ``bulk`` work waits for its own share of both first; give the same ``bulk`` to
+        :meth:`release`.
+        """
+        bulk_slots = self._bulk_slots if bulk else None
+        if bulk_slots is not None:
+            await bulk_slots.acquire()
         try:
-            await self._admit()
+            if self._slots is not None:
+                await self._slots.acquire()
         except BaseException:
-            self.release()
+            if bulk_slots is not None:
+                bulk_slots.release()
+            raise
+        try:
+            await self._admit(bulk=bulk)
+        except BaseException:
+            self.release(bulk=bulk)
             raise
 
-    def answered(self) -> None:
-        """The request admitted by :meth:`acquire` has its answer (or its error)."""
+    def answered(self, *, bulk: bool = False) -> None:
+        """The request admitted by :meth:`acquire` (same ``bulk``) has its answer (or error)."""
         if self._window is None:
             return
-        self._window.answered(self._clock())
+        self._window.answered(self._clock(), bulk=bulk)
         # Waking every waiter is fine: each re-checks the log and goes back to waiting.
         self._answer_arrived.set()
         self._answer_arrived = asyncio.Event()
 
-    def release(self) -> None:
-        """Give back the concurrency slot taken by :meth:`acquire`."""
+    def release(self, *, bulk: bool = False) -> None:
+        """Give back the concurrency slot taken by :meth:`acquire` (with the same ``bulk``)."""
         if self._slots is not None:
             self._slots.release()
+        if bulk and self._bulk_slots is not None:
+            self._bulk_slots.release()
 
-    async def _admit(self) -> None:
+    async def _admit(self, *, bulk: bool) -> None:
         if self._window is None:
             return
-        while (wait := self._window.try_admit(self._clock())) is not None:
+        while (wait := self._window.try_admit(self._clock(), bulk=bulk)) is not None:
             answer_arrived = self._answer_arrived
             if math.isinf(wait):
                 await answer_arrived.wait()
@@ -154,10 +240,11 @@ class BudgetRegistry:
     """Budgets by connection key, so every client of one connection draws on one budget.
 
     asyncio primitives belong to one event loop, so budgets are kept per loop; within a
-    loop (a running service) one key has exactly one budget.
+    loop (a running service) one key has exactly one budget. ``clock`` is for tests.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Clock = time.monotonic) -> None:
+        self._clock = clock
         self._policies: dict[str, RatePolicy] = {}
         self._budgets: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, dict[str, ConnectionBudget]
@@ -180,7 +267,7 @@ class BudgetRegistry:
         per_loop = self._budgets.setdefault(asyncio.get_running_loop(), {})
         budget = per_loop.get(connection_key)
         if budget is None:
-            budget = per_loop[connection_key] = ConnectionBudget(policy)
+            budget = per_loop[connection_key] = ConnectionBudget(policy, clock=self._clock)
         return budget
 
 
@@ -209,7 +296,10 @@ class _SlotReleasingStream(httpx.AsyncByteStream):
 
 
 class RateLimitTransport(httpx.AsyncBaseTransport):
-    """Sends through ``inner`` within the budget of ``connection_key``."""
+    """Sends through ``inner`` within the budget of ``connection_key``.
+
+    A request whose :data:`BULK_EXTENSION` is ``True`` is bulk work for the budget.
+    """
 
     def __init__(
         self,
@@ -226,19 +316,23 @@ class RateLimitTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         budget = self._registry.budget(self._connection_key)
-        await budget.acquire()
+        bulk = request.extensions.get(BULK_EXTENSION) is True
+        release = partial(budget.release, bulk=bulk)
+        await budget.acquire(bulk=bulk)
         try:
             try:
                 response = await self._inner.handle_async_request(request)
             finally:
-                budget.answered()
+                budget.answered(bulk=bulk)
         except BaseException:
-            budget.release()
+            release()
             raise
-        if not isinstance(response.stream, httpx.AsyncByteStream):
-            budget.release()
+        # A response built already read (an in-process transport) is closed before we see it:
+        # nobody will close it again, and nothing of it is still open at the server.
+        if response.is_closed or not isinstance(response.stream, httpx.AsyncByteStream):
+            release()
             return response
-        response.stream = _SlotReleasingStream(response.stream, budget.release)
+        response.stream = _SlotReleasingStream(response.stream, release)
         return response
 
     async def aclose(self) -> None:

@@ -12,7 +12,8 @@ import pytest
 from sandboxes.kit import wait_until
 from schemas.envelope import utcnow
 from services.bamboohr.mapping import EMPLOYEE_FIELDS
-from services.bamboohr.source import CHANGED_SINCE_WATERMARK
+from services.bamboohr.settings import BambooHRSettings
+from services.bamboohr.source import CHANGED_SINCE_WATERMARK, RECONCILED_WATERMARK
 from services.runtime.oauth_tokens import TOKENS_FIELD, load_tokens
 from tests.integration.bamboohr.bamboohr_source_rig import Rig, TopicMaker, source_rig
 from tests.sandboxes.sandbox_harness import running_webhook_receiver
@@ -132,9 +133,18 @@ async def test_a_full_reconcile_resends_every_record_even_unchanged_ones(rig: Ri
 async def test_polls_start_with_everyone_then_read_changes_since_the_watermark(rig: Rig) -> None:
     first = await rig.tick("poll")
     await rig.employees(first, SEED_SIZE)
-    async with rig.store.transaction() as repos:
-        mark = await repos.watermarks.get("bamboohr", rig.connection_id, CHANGED_SINCE_WATERMARK)
-    assert mark is not None
+
+    async def stored_mark(unlike: str | None = None) -> str | None:
+        async with rig.store.transaction() as repos:
+            stored = await repos.watermarks.get(
+                "bamboohr", rig.connection_id, CHANGED_SINCE_WATERMARK
+            )
+        return stored if stored != unlike else None
+
+    # The source stores the watermark after the events it covers are published (a crash in
+    # between then reads them again instead of skipping whoever was not yet published), so
+    # seeing the events is no sign the watermark is there yet: wait for it.
+    mark = await wait_until(stored_mark, timeout_seconds=30, message="the first watermark")
 
     hired = await rig.act(
         "hire",
@@ -153,9 +163,9 @@ async def test_polls_start_with_everyone_then_read_changes_since_the_watermark(r
     since = datetime.fromisoformat(changed[0]["query"].split("since=", 1)[1].replace("Z", "+00:00"))
     assert since == datetime.fromisoformat(mark) - timedelta(seconds=5)
     assert len(requests) <= 2, requests
-    async with rig.store.transaction() as repos:
-        moved = await repos.watermarks.get("bamboohr", rig.connection_id, CHANGED_SINCE_WATERMARK)
-    assert moved is not None
+    moved = await wait_until(
+        lambda: stored_mark(unlike=mark), timeout_seconds=30, message="the watermark to move"
+    )
     assert datetime.fromisoformat(moved) == datetime.fromisoformat(
         (await rig.employee_record(str(hired["id"])))["lastChanged"]
     )
@@ -341,3 +351,71 @@ async def test_a_late_webhook_for_an_older_change_does_not_roll_the_employee_bac
     assert datetime.fromisoformat(published["source_updated_at"]) >= datetime.fromisoformat(
         stored["lastChanged"]
     )
+
+
+def _field_based(entries: list[tuple[str, str]]) -> str:
+    """A field-based (legacy) delivery: several employees in one body, as (id, action)."""
+    stamp = utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
+    employees = [{"id": i, "action": action, "timestamp": stamp} for i, action in entries]
+    return orjson.dumps({"employees": employees}).decode()
+
+
+def _employee_reads(requests: list[dict[str, object]]) -> list[str]:
+    """The ids of ``GET /employees/{id}`` calls, in the order they were made."""
+    return [
+        str(r["path"]).rsplit("/", 1)[1]
+        for r in requests
+        if r["method"] == "GET" and str(r["path"]).rsplit("/", 1)[1].isdigit()
+    ]
+
+
+async def test_an_employee_named_many_times_in_one_delivery_is_read_once(rig: Rig) -> None:
+    repeated = [(LIAM, "Updated"), (RYAN, "Updated")] + [(LIAM, "Updated")] * 300
+    delivery = await rig.deliver(_field_based([*repeated, (RYAN, "Updated")]))
+    people = await rig.employees(delivery, 2)
+    marker = await rig.deliver(_webhook("120", ["firstName"]))
+    await rig.employees(marker, 1)  # one partition: the delivery was handled before
+
+    assert sorted(p["employee_id"] for p in people) == sorted([LIAM, RYAN])
+    assert _employee_reads(await rig.vendor_requests()) == [LIAM, RYAN, "120"]
+
+
+async def test_a_delivery_naming_more_employees_than_the_cap_is_one_reconcile_instead(
+    rig: Rig,
+) -> None:
+    cap = BambooHRSettings.model_fields["delivery_max_employees"].default
+    first = await rig.deliver(_webhook(LIAM, ["firstName"]))
+    await rig.employees(first, 1)
+    await _delete_in_bamboohr(rig, LIAM)  # and clears the request log
+    seed = [str(i) for i in range(101, 101 + SEED_SIZE) if str(i) != LIAM]
+    unknown = [str(9_000 + i) for i in range(cap + 1 - SEED_SIZE)]
+    named = [(LIAM, "Deleted"), *((i, "Updated") for i in seed + unknown)]
+    assert len(named) == cap + 1
+
+    delivery = await rig.deliver(_field_based(named))
+    people = await rig.employees(delivery, SEED_SIZE)
+
+    # What a reconcile tick reads (the lists and one report), and no single read at all.
+    requests = await rig.vendor_requests()
+    assert _employee_reads(requests) == []
+    assert sorted(r["path"].split("/v1/", 1)[1] for r in requests) == [
+        "meta/lists",
+        "reports/custom",
+    ]
+    assert {p["employee_id"] for p in people} == {LIAM, *seed}
+    liam = next(p for p in people if p["employee_id"] == LIAM)
+    assert (liam["status"], liam["changed_fields"]) == ("terminated", ["status"])
+
+    async def reconciled() -> str | None:
+        async with rig.store.transaction() as repos:
+            return await repos.watermarks.get("bamboohr", rig.connection_id, RECONCILED_WATERMARK)
+
+    # Stored after the last event, as a reconcile tick stores it.
+    await wait_until(reconciled, timeout_seconds=30, message="the reconcile watermark")
+    async with rig.store.transaction() as repos:
+        entries = await repos.audit_log.list(subject=rig.connection_id)
+    over = [e.detail for e in entries if e.action == "bamboohr.delivery_over_cap"]
+    assert [(d["event_id"], d["employees"], d["cap"]) for d in over] == [
+        (str(delivery.event_id), cap + 1, cap)
+    ]
+    assert not any(e.action == "bamboohr.event_skipped" for e in entries)

@@ -14,12 +14,13 @@ from services.bamboohr.mapping import (
     department_events,
     differing_fields,
     employee_changed,
+    employees_named,
     parse_bamboo_time,
     record_payload,
     status_of,
     webhook_events,
 )
-from services.bamboohr.models import Employee, ListField
+from services.bamboohr.models import Employee, ListField, WebhookEvent
 
 NOW = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
 
@@ -255,3 +256,42 @@ def test_a_legacy_field_based_delivery_names_several_employees() -> None:
 def test_a_body_that_is_no_employee_event_is_malformed(body: str) -> None:
     with pytest.raises(MalformedDeliveryError):
         webhook_events("application/json", body)
+
+
+def _hook(
+    kind: str, employee_id: str, at: str | None, changed: tuple[str, ...] = ()
+) -> WebhookEvent:
+    data = {"employeeId": employee_id, "changedFields": list(changed)}
+    return WebhookEvent.model_validate({"type": kind, "timestamp": at, "data": data})
+
+
+def test_a_delivery_names_each_employee_once_in_the_order_first_named() -> None:
+    events = [
+        _hook("employee.updated", "7", "2026-02-02T09:00:00Z", ("firstName",)),
+        _hook("employee.deleted", "8", "2026-02-02T09:01:00Z"),
+        *(_hook("employee.updated", "7", None, ("department",)) for _ in range(1_500)),
+        _hook("employee.updated", "9", None),
+        _hook("employee.updated", "7", "2026-02-02T09:05:00Z", ("firstName",)),
+        _hook("employee.deleted", "8", "2026-02-02T08:00:00Z"),
+    ]
+
+    named = employees_named(events)
+
+    assert [n.employee_id for n in named] == ["7", "8", "9"]
+    seven, eight, nine = named
+    assert seven.changed_aliases == ("firstName", "department")
+    assert seven.happened == datetime(2026, 2, 2, 9, 5, tzinfo=UTC)
+    assert not seven.deleted_only
+    assert eight.deleted_only
+    assert eight.happened == datetime(2026, 2, 2, 9, 1, tzinfo=UTC)
+    assert (nine.happened, nine.changed_aliases) == (None, ())
+
+
+def test_an_employee_deleted_and_also_updated_in_one_delivery_is_read_back() -> None:
+    # Which came last is not for the delivery to say: the read finds them or answers 404.
+    events = [
+        _hook("employee.deleted", "7", "2026-02-02T09:00:00Z"),
+        _hook("employee.created", "7", "2026-02-02T09:01:00Z"),
+    ]
+    [seven] = employees_named(events)
+    assert not seven.deleted_only
