@@ -37,6 +37,7 @@ from services.demo.stack import (
 )
 from services.demo.table import people_table
 from services.runtime.audit_trail import EntityRef, format_chain, read_entity_chains, read_events
+from services.runtime.store import StoreError
 
 T = TypeVar("T")
 
@@ -308,7 +309,7 @@ def main() -> int:
     try:
         info = asyncio.run(start_stack(plan, step))
         asyncio.run(run_flow(info))
-    except (DemoFailedError, StackError, TimeoutError, httpx.HTTPError, OSError) as exc:
+    except (DemoFailedError, StackError, StoreError, TimeoutError, httpx.HTTPError, OSError) as exc:
         print(f"\nDEMO FAILED: {exc}\n(logs: {plan.run_dir / 'logs'})", flush=True)
         return 1
     finally:

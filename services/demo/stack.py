@@ -1,7 +1,8 @@
 """The local stack of flow 1, as processes: what ``make up``, ``make down`` and ``make demo`` run.
 
-:func:`start_stack` starts, each as its own process with its log in
-``<run dir>/logs/<name>.log``:
+:func:`start_stack` makes the run dir owner-only (0700, whatever the umask; the
+state store, key ring, operator token and stack.json in it 0600), then starts,
+each as its own process with its log in ``<run dir>/logs/<name>.log``:
 
 1. Kafka (``deploy/kafka/start.sh``, data in ``<run dir>/kafka``) unless an
    external broker is given, and the catalog's topics;
@@ -47,7 +48,12 @@ from sandboxes import available_vendors
 from services.bamboohr.settings import BambooHRSettings
 from services.demo.consent import connect_with_consent
 from services.demo.processes import BackgroundProcess, ProcessTable
-from services.runtime.store import migrate
+from services.runtime.store import StoreError, migrate
+from services.runtime.store.file_modes import (
+    OWNER_ONLY_DIRECTORY,
+    OWNER_ONLY_FILE,
+    make_owner_only_directories,
+)
 from services.runtime.topics_admin import ensure_topics
 from services.runtime.vault import generate_key_ring_entry
 
@@ -69,6 +75,8 @@ FLOW_SERVICES = (SOURCE, TARGET)
 # `python -m services.<name>` of a service whose flow is not built (runtime.placeholder).
 EXIT_NOT_BUILT = 3
 STARTUP_TIMEOUT_SECONDS = 90.0
+# Files in the run dir that hold a secret (the key ring, the operator token).
+_SECRET_FILES = ("master_keys", "operator_token", "stack.json")
 
 
 class StackError(RuntimeError):
@@ -163,16 +171,41 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _private_run_dir(run_dir: Path) -> None:
+    """Make ``run_dir`` (and missing parents) 0700 and its secret files 0600, whatever the umask.
+
+    It holds the state store, the vault key ring, the operator token, stack.json
+    and the logs. A stack before this one left its run dir and store with the
+    umask's modes (0755, 0644); they are the stack's own, so they are tightened
+    here rather than refused by the store when the services start.
+    """
+    make_owner_only_directories(run_dir)
+    run_dir.chmod(OWNER_ONLY_DIRECTORY)
+    secrets_kept = [*run_dir.glob("state.db*"), *(run_dir / name for name in _SECRET_FILES)]
+    for path in secrets_kept:
+        if path.is_file():
+            path.chmod(OWNER_ONLY_FILE)
+
+
 def _secret_file(path: Path, make: Callable[[], str]) -> str:
     """The secret kept in ``path``, made and written (mode 0600) the first time."""
     if path.exists():
+        path.chmod(OWNER_ONLY_FILE)  # an earlier stack may have left it wider
         return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    make_owner_only_directories(path.parent)
     value = make()
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(value)
+    _write_owner_only(path, value.encode("utf-8"), exclusive=True)
     return value
+
+
+def _write_owner_only(path: Path, data: bytes, *, exclusive: bool = False) -> None:
+    """Write ``data`` to ``path`` with mode 0600 from the first byte, whatever the umask."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(path, flags, OWNER_ONLY_FILE)
+    with os.fdopen(fd, "wb") as out:
+        # The umask may have taken bits from the new file; an old file keeps its mode.
+        os.fchmod(out.fileno(), OWNER_ONLY_FILE)
+        out.write(data)
 
 
 def _kafka_env(plan: StackPlan) -> dict[str, str]:
@@ -193,7 +226,7 @@ Say = Callable[[str], None]
 
 async def start_stack(plan: StackPlan, say: Say) -> StackInfo:
     """Start every part, connect the accounts, link them; raises StackError with the reason."""
-    plan.run_dir.mkdir(parents=True, exist_ok=True)
+    _private_run_dir(plan.run_dir)
     table = ProcessTable(plan.run_dir)
     # The sandboxes keep their accounts in memory: once they stopped, the connections
     # stored for them hold tokens nobody knows, so a stack that starts anew starts empty.
@@ -252,8 +285,8 @@ async def start_stack(plan: StackPlan, say: Say) -> StackInfo:
     )
     await _connect_and_link(plan, info, credentials, say)
     stack_json = plan.run_dir / "stack.json"
-    stack_json.write_bytes(orjson.dumps(info.document(), option=orjson.OPT_INDENT_2) + b"\n")
-    stack_json.chmod(0o600)  # it holds the operator token
+    # It holds the operator token.
+    _write_owner_only(stack_json, orjson.dumps(info.document(), option=orjson.OPT_INDENT_2) + b"\n")
     return info
 
 
@@ -560,7 +593,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "up":
         try:
             info = asyncio.run(start_stack(plan, say))
-        except (StackError, OSError, httpx.HTTPError) as exc:
+        except (StackError, StoreError, OSError, httpx.HTTPError) as exc:
             print(f"make up failed: {exc}\n(what started is still running: `make down`)")
             return 1
         _print_where(info, plan.run_dir)

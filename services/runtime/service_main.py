@@ -5,7 +5,9 @@ runner loads the settings, configures logging, opens the state store and the vau
 creates the broker (dead letters to ``dlq.<service>``), lets ``wire`` attach the
 service's subscribers (and return background parts to run beside them), then waits
 for SIGTERM/SIGINT. Closing the broker finishes the message in hand and commits it
-before the process exits, so a clean stop loses and repeats nothing.
+before the process exits, so a clean stop loses and repeats nothing. A store or
+vault that cannot be opened (say a store open to other users) ends the process
+with status 2 and the reason on stderr.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from faststream.kafka import KafkaBroker
 from services.runtime.bus import create_broker
 from services.runtime.logging import configure_logging, get_logger
 from services.runtime.settings import RuntimeSettings, SettingsError, load_settings
-from services.runtime.store import StateStore
-from services.runtime.vault import Vault
+from services.runtime.store import StateStore, StoreError
+from services.runtime.vault import Vault, VaultError
 
 __all__ = ["ServiceParts", "Wiring", "run_service", "serve_until_stopped"]
 
@@ -81,5 +83,11 @@ def run_service(settings_class: type[RuntimeSettings], wire: Wiring) -> int:
     except SettingsError as error:
         sys.stderr.write(f"{settings_class.__name__}: {error}\n")  # logging is not set up yet
         return 2
-    asyncio.run(serve_until_stopped(settings, wire))
+    try:
+        asyncio.run(serve_until_stopped(settings, wire))
+    except (SettingsError, VaultError, StoreError) as error:
+        # What cannot be opened (a store open to other users, a bad key ring) is the
+        # operator's to fix; the message says how, a traceback would bury it.
+        sys.stderr.write(f"{settings.service_name}: {error}\n")
+        return 2
     return 0

@@ -7,7 +7,12 @@ Open it with :meth:`StateStore.open` (which migrates to head), work in
 from services.runtime.store.audit_log import AuditLog
 from services.runtime.store.configuration import Connections, Credentials, Links, Mappings
 from services.runtime.store.engine import DATABASE_URL_VARIABLE, create_engine, describe_url
-from services.runtime.store.errors import RecordNotFoundError, StaleRevisionError, StoreError
+from services.runtime.store.errors import (
+    RecordNotFoundError,
+    StaleRevisionError,
+    StoreError,
+    StorePermissionError,
+)
 from services.runtime.store.leases import Leases
 from services.runtime.store.records import (
     AuditRecord,
@@ -52,6 +57,7 @@ __all__ = [
     "StaleRevisionError",
     "StateStore",
     "StoreError",
+    "StorePermissionError",
     "StoredCredential",
     "Watermarks",
     "create_engine",

@@ -21,6 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from services.runtime.store.errors import StoreError
+from services.runtime.store.file_modes import (
+    create_owner_only_sqlite_file,
+    make_owner_only_directories,
+)
 
 __all__ = ["DATABASE_URL_VARIABLE", "create_engine", "describe_url"]
 
@@ -46,8 +50,12 @@ def describe_url(url: str | URL) -> str:
 def create_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
     """An async engine for ``sqlite+aiosqlite:///path`` or ``postgresql+asyncpg://...``.
 
-    For SQLite the file's parent directory is created. Nothing connects yet:
-    the first query (or :func:`services.runtime.store.migrate`) does.
+    For SQLite the file is created owner-only (0600) with any missing directory
+    (0700), and an existing store open to other users is refused with
+    StorePermissionError naming the ``chmod`` that fixes it (see
+    :mod:`services.runtime.store.file_modes`); a PostgreSQL URL has no local
+    file to check. Nothing connects yet: the first query (or
+    :func:`services.runtime.store.migrate`) does.
     """
     parsed = _parse(url)
     driver = parsed.drivername
@@ -90,13 +98,21 @@ def _create_sqlite_engine(url: URL, *, echo: bool) -> AsyncEngine:
     database = url.database or ""
     in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
     if not in_memory:
-        directory = Path(database).expanduser().parent
+        path = Path(database).expanduser()
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            make_owner_only_directories(path.parent)
         except OSError as exc:
             msg = (
                 f"{DATABASE_URL_VARIABLE}={describe_url(url)}: cannot create the directory "
-                f"{directory}: {exc.strerror}"
+                f"{path.parent}: {exc.strerror}"
+            )
+            raise StoreError(msg) from None
+        try:
+            create_owner_only_sqlite_file(path)
+        except OSError as exc:
+            msg = (
+                f"{DATABASE_URL_VARIABLE}={describe_url(url)}: cannot create the file "
+                f"{path}: {exc.strerror}"
             )
             raise StoreError(msg) from None
     # An in-memory database lives and dies with its connection: share one.

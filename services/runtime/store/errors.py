@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["RecordNotFoundError", "StaleRevisionError", "StoreError"]
+__all__ = ["RecordNotFoundError", "StaleRevisionError", "StoreError", "StorePermissionError"]
 
 
 class StoreError(RuntimeError):
@@ -15,3 +15,7 @@ class RecordNotFoundError(StoreError):
 
 class StaleRevisionError(StoreError):
     """A compare-and-set write found another revision than the one it expected."""
+
+
+class StorePermissionError(StoreError):
+    """The SQLite store's file or directory is open to other users; the message says the chmod."""
