@@ -63,9 +63,7 @@ def verify(
         message = body + timestamp.encode("latin-1")
     except UnicodeEncodeError:
         raise VerificationError("bad_timestamp", "the timestamp is not text") from None
-    verify_hmac_sha256(
-        secret=secret.encode("utf-8"), message=message, signatures=signature, encoding="hex"
-    )
+    verify_hmac_sha256(secret=secret, message=message, signatures=signature, encoding="hex")
     check_window(parse_timestamp(timestamp), now=now, tolerance=tolerance)
 
 

@@ -5,6 +5,8 @@
 signed, so BILL gives no replay window; duplicates are expected and carry the same
 ``metadata.eventId``, which is the delivery id. BILL's history endpoint shows payloads as a
 JSON-escaped string; if a delivery's body is such a string, the id is read from inside it.
+An ``eventId`` that is not printable text of at most 200 characters is no id: the body's
+hash stands in, as for a body without one.
 """
 
 from __future__ import annotations
@@ -38,9 +40,7 @@ def verify(
     signature = headers.get(SIGNATURE_HEADER)
     if signature is None or not signature.strip():
         raise VerificationError("missing_signature")
-    verify_hmac_sha256(
-        secret=secret.encode("utf-8"), message=body, signatures=signature, encoding="base64"
-    )
+    verify_hmac_sha256(secret=secret, message=body, signatures=signature, encoding="base64")
 
 
 def delivery_id(body: bytes, headers: Mapping[str, str]) -> str | None:
@@ -53,6 +53,11 @@ def delivery_id(body: bytes, headers: Mapping[str, str]) -> str | None:
         return None
     metadata = payload.get("metadata") if isinstance(payload, dict) else None
     event_id = metadata.get("eventId") if isinstance(metadata, dict) else None
-    if isinstance(event_id, str) and 0 < len(event_id.strip()) <= _MAX_ID_CHARS:
-        return event_id.strip()
+    if not isinstance(event_id, str):
+        return None
+    event_id = event_id.strip()
+    # JSON escapes can spell NUL or a lone surrogate, which PostgreSQL text and strict
+    # UTF-8 cannot hold: such an id would fail the delivery after it verified.
+    if 0 < len(event_id) <= _MAX_ID_CHARS and event_id.isprintable():
+        return event_id
     return None

@@ -49,6 +49,7 @@ _MILLISECONDS_FROM: Final = 100_000_000_000
 # Longer input is no timestamp; the cap also keeps int() away from huge digit strings.
 _MAX_TIMESTAMP_CHARS: Final = 64
 _UNIX_TIMESTAMP: Final = re.compile(r"[0-9]{1,20}(?:\.[0-9]{1,9})?")
+_OUT_OF_RANGE: Final = "the timestamp is outside the years 1-9999 in UTC"
 _HEX: Final = re.compile(r"(?:[0-9A-Fa-f]{2})+")
 _BASE64: Final = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 _BASE64URL: Final = re.compile(r"[A-Za-z0-9_-]+={0,2}")
@@ -65,8 +66,9 @@ class VerificationError(Exception):
 
 def constant_time_equals(a: bytes | str, b: bytes | str) -> bool:
     """Compare in time independent of where the inputs differ (str is compared as UTF-8)."""
-    left = a.encode("utf-8") if isinstance(a, str) else a
-    right = b.encode("utf-8") if isinstance(b, str) else b
+    # surrogatepass: a lone surrogate (no UTF-8 form) must compare, not raise.
+    left = a.encode("utf-8", "surrogatepass") if isinstance(a, str) else a
+    right = b.encode("utf-8", "surrogatepass") if isinstance(b, str) else b
     return hmac.compare_digest(left, right)
 
 
@@ -106,7 +108,7 @@ def decode_signature(text: str | bytes, encoding: SignatureEncoding) -> bytes:
 
 def verify_hmac_sha256(
     *,
-    secret: bytes,
+    secret: bytes | str,
     message: bytes,
     signatures: str | Iterable[str] | None,
     encoding: SignatureEncoding,
@@ -114,13 +116,15 @@ def verify_hmac_sha256(
     """Pass if any of ``signatures`` is the HMAC-SHA256 of ``message``; else raise.
 
     Several candidates are accepted because senders rotating a secret sign with
-    both; a malformed candidate counts as a non-matching one.
+    both; a malformed candidate counts as a non-matching one. A text secret is keyed
+    as UTF-8, as every vendor documents.
     """
+    key = _secret_bytes(secret)
     candidates = [signatures] if isinstance(signatures, str) else list(signatures or ())
     candidates = [candidate for candidate in candidates if candidate.strip()]
     if not candidates:
         raise VerificationError("missing_signature")
-    expected = hmac_sha256(secret, message)
+    expected = hmac_sha256(key, message)
     matched = False
     for candidate in candidates:
         try:
@@ -133,10 +137,22 @@ def verify_hmac_sha256(
         raise VerificationError("bad_signature")
 
 
+def _secret_bytes(secret: bytes | str) -> bytes:
+    if isinstance(secret, bytes):
+        return secret
+    try:
+        return secret.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate has no UTF-8 form, so no sender can have signed with this secret.
+        raise VerificationError("bad_signature", "the secret is not UTF-8 text") from None
+
+
 def parse_timestamp(text: str | bytes | None) -> datetime:
     """A signed timestamp as an aware UTC datetime: unix seconds, unix milliseconds or ISO-8601.
 
-    An ISO-8601 value without an offset is read as UTC.
+    An ISO-8601 value without an offset is read as UTC. A value that names no instant
+    of the years 1-9999 in UTC (``9999-12-31T23:59:59-23:59``, 10**16 milliseconds) is a
+    ``bad_timestamp``: it cannot be compared with the clock, and no sender's clock is there.
     """
     if text is None:
         raise VerificationError("missing_timestamp")
@@ -152,11 +168,14 @@ def parse_timestamp(text: str | bytes | None) -> datetime:
         if _UNIX_TIMESTAMP.fullmatch(candidate):
             return _from_unix(candidate)
         parsed = datetime.fromisoformat(candidate)
-    except (ValueError, OverflowError, OSError):
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        # Inside the try: an offset can carry a year-1 or year-9999 value off the calendar.
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise VerificationError("bad_timestamp", _OUT_OF_RANGE) from None
+    except (ValueError, OSError):
         raise VerificationError("bad_timestamp") from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def _from_unix(candidate: str) -> datetime:
@@ -171,7 +190,8 @@ def _from_unix(candidate: str) -> datetime:
 def check_window(ts: datetime, *, now: datetime, tolerance: timedelta) -> None:
     """Refuse a timestamp further than ``tolerance`` from ``now``, in the past or the future.
 
-    Naive datetimes are read as UTC.
+    Naive datetimes are read as UTC. Total for any datetimes and tolerance: the
+    difference of two datetimes, and its negation, always fit a timedelta.
     """
     age = _as_utc(now) - _as_utc(ts)
     if age > tolerance:

@@ -77,9 +77,7 @@ def verify(
     if signature is None or not signature.strip():
         raise VerificationError("missing_signature")
     message = signed_message(query=query, body=body, headers=headers)
-    verify_hmac_sha256(
-        secret=secret.encode("utf-8"), message=message, signatures=signature, encoding="hex"
-    )
+    verify_hmac_sha256(secret=secret, message=message, signatures=signature, encoding="hex")
 
 
 def delivery_id(body: bytes, headers: Mapping[str, str]) -> str | None:

@@ -132,3 +132,20 @@ def test_random_input_raises_nothing_but_verification_error(
             now=SENT_AT,
             tolerance=WINDOW,
         )
+
+
+@pytest.mark.parametrize(
+    ("stamp", "why"),
+    [
+        ("9999-12-31T23:59:59-23:59", "in UTC it is in the year 10000"),
+        ("0001-01-01T00:00:00+23:59", "in UTC it is before the year 1"),
+        ("9999999999999999", "as milliseconds it is after the year 9999"),
+        ("99999999999999999999.999999999", "the longest unix value the pattern allows"),
+    ],
+)
+def test_a_signed_timestamp_beyond_the_calendar_is_refused_not_raised(stamp: str, why: str) -> None:
+    # Signed correctly, so the signature check passes and the timestamp is parsed.
+    signature = hmac.new(SHEET_KEY.encode(), SHEET_BODY + stamp.encode(), hashlib.sha256)
+    with pytest.raises(VerificationError) as caught:
+        _check(_headers(signature.hexdigest(), stamp))
+    assert caught.value.reason == "bad_timestamp", why

@@ -110,12 +110,82 @@ def test_freshbooks_sends_no_delivery_id_so_the_body_hash_is_used() -> None:
     assert delivery_id(BODY, {}) is None
 
 
+@pytest.mark.parametrize(
+    "callback_id",
+    [
+        "../../users/me",
+        "2002?x=1",
+        "2002%2F..%2Fusers",
+        "2002/3",
+        " 2002",
+        "2002 ",
+        "",
+        "0",
+        "02002",
+        "-2002",
+        "+2002",
+        "2002.0",
+        "1e3",
+        "٢٠٠٢",  # Arabic-Indic digits: str.isdigit() would take them
+        "1" * 20,
+    ],
+)
+def test_a_handshake_whose_object_id_is_no_callback_id_is_refused(callback_id: str) -> None:
+    body = urlencode([("name", "callback.verify"), ("object_id", callback_id), ("verifier", "abc")])
+    with pytest.raises(VerificationError) as caught:
+        handshake(body.encode(), {})
+    assert caught.value.reason == "bad_signature"
+    assert caught.value.detail == "the handshake's callback id is not a FreshBooks callback id"
+
+
+def test_the_longest_callback_id_is_nineteen_digits() -> None:
+    body = urlencode([("object_id", "9" * 19), ("verifier", "abc")])
+    found = handshake(body.encode(), {})
+    assert found is not None
+    assert found.callback_id == "9" * 19
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        [("verifier", "abc")],
+        [("object_id", "2001"), ("verifier", "abc"), ("object_id", "../users/me")],
+        [("object_id", "2001"), ("verifier", "abc"), ("verifier", "def")],
+    ],
+)
+def test_a_handshake_without_exactly_one_callback_id_and_verifier_is_refused(
+    fields: list[tuple[str, str]],
+) -> None:
+    with pytest.raises(VerificationError) as caught:
+        handshake(urlencode(fields).encode(), {})
+    assert caught.value.reason == "bad_signature"
+
+
+@pytest.mark.parametrize("verifier", ["", " abc", "abc\n", "a b", "vérifier", "\x00abc", "v" * 201])
+def test_a_handshake_whose_verifier_is_implausible_is_refused(verifier: str) -> None:
+    body = urlencode([("name", "callback.verify"), ("object_id", "2001"), ("verifier", verifier)])
+    with pytest.raises(VerificationError) as caught:
+        handshake(body.encode(), {})
+    assert caught.value.reason == "bad_signature"
+    assert caught.value.detail == "the handshake's verifier is not a FreshBooks verifier"
+
+
+def test_a_sandbox_shaped_verifier_is_accepted() -> None:
+    # The sandbox draws secrets.token_urlsafe(18); this is one such value.
+    verifier = "Zx-3_qL9aB0cD1eF2gH3iJ4k"
+    body = urlencode([("name", "callback.verify"), ("object_id", "7"), ("verifier", verifier)])
+    found = handshake(body.encode(), {})
+    assert found is not None
+    assert (found.verifier, found.callback_id) == (verifier, "7")
+
+
 @given(body=st.binary(max_size=512), signature=st.text(max_size=80), secret=st.text(max_size=40))
 def test_random_input_raises_nothing_but_verification_error(
     body: bytes, signature: str, secret: str
 ) -> None:
-    assert handshake(body, {}) is None or body
     # Anything but a VerificationError escaping fails the test.
+    with contextlib.suppress(VerificationError):
+        handshake(body, {})
     with contextlib.suppress(VerificationError):
         verify(
             secret=secret,

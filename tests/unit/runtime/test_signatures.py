@@ -190,6 +190,10 @@ def test_timestamps_parse_from_unix_seconds_milliseconds_and_iso_8601(
         "0x6553f100",
         "1" * 70,
         "99999999999999999999",  # past the year 9999 even as milliseconds
+        "9999999999999999",  # milliseconds past the year 9999
+        "9999-12-31T23:59:59-23:59",  # the year 10000 in UTC
+        "0001-01-01T00:00:00+23:59",  # before the year 1 in UTC
+        "9999-12-31T23:59:59.999999-00:00:01",  # one second past the year 9999
         "2023-13-40T00:00:00Z",
         "١٧٠٠٠٠٠٠٠٠",  # Arabic-Indic digits
         b"\xff",
