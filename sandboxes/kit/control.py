@@ -29,7 +29,7 @@ ENDPOINTS = (
     "DELETE /_sandbox/requests",
     "GET|POST|DELETE /_sandbox/faults",
     "GET|POST /_sandbox/clock",
-    "GET|POST|DELETE /_sandbox/webhooks",
+    "GET|POST|PUT|DELETE /_sandbox/webhooks",
     "GET|POST /_sandbox/limits",
     "GET /_sandbox/actions",
     "POST /_sandbox/actions/{name}",
@@ -120,9 +120,15 @@ def control_routes(sandbox: VendorSandbox) -> list[Route]:  # noqa: PLR0915 - on
         )
 
     async def webhooks(request: Request) -> JSONResponse:
-        if request.method == "POST":
+        if request.method in ("POST", "PUT"):
             body = await _json_body(request)
-            sandbox.webhooks.configure(WebhookConfig.model_validate(body))
+            if not isinstance(body, dict):
+                raise ControlInputError("the webhook configuration is a JSON object")
+            # POST changes the fields it names and keeps the rest (a test that asks for
+            # duplicates must not lose the delivery-URL override `make up` installed);
+            # PUT replaces the whole configuration, unnamed fields back to their defaults.
+            base = sandbox.webhooks.config.model_dump() if request.method == "POST" else {}
+            sandbox.webhooks.configure(WebhookConfig.model_validate({**base, **body}))
         elif request.method == "DELETE":
             sandbox.webhooks.deliveries.clear()
         return JSONResponse(
@@ -179,7 +185,7 @@ def control_routes(sandbox: VendorSandbox) -> list[Route]:  # noqa: PLR0915 - on
         ("/_sandbox/requests", requests, ["GET", "DELETE"]),
         ("/_sandbox/faults", faults, ["GET", "POST", "DELETE"]),
         ("/_sandbox/clock", clock, ["GET", "POST"]),
-        ("/_sandbox/webhooks", webhooks, ["GET", "POST", "DELETE"]),
+        ("/_sandbox/webhooks", webhooks, ["GET", "POST", "PUT", "DELETE"]),
         ("/_sandbox/limits", limits, ["GET", "POST"]),
         ("/_sandbox/actions", action_list, ["GET"]),
         ("/_sandbox/actions/{name}", action, ["POST"]),

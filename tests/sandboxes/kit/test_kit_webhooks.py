@@ -119,3 +119,23 @@ async def test_the_url_override_sends_every_delivery_to_one_place(
         [record] = await _deliveries(client, 1)
         assert record["url"] == webhook_receiver.url
         assert len(webhook_receiver.received) == 1
+
+
+async def test_posting_one_setting_keeps_the_others_and_put_replaces_them_all(
+    connect: Connector, webhook_receiver: WebhookReceiver
+) -> None:
+    async with connect(ToySandbox()) as client:
+        await client.post("/_sandbox/webhooks", json={"url": webhook_receiver.url})
+        merged = (await client.post("/_sandbox/webhooks", json={"duplicate": 2})).json()
+        assert merged["config"]["url"] == webhook_receiver.url  # the override survives
+        assert merged["config"]["duplicate"] == 2
+        replaced = (await client.put("/_sandbox/webhooks", json={"drop": 1})).json()
+        assert replaced["config"] == {
+            "url": None,
+            "delay_ms": 0,
+            "drop": 1,
+            "duplicate": 0,
+            "reorder": 0,
+        }
+        refused = await client.post("/_sandbox/webhooks", json=["not", "an", "object"])
+        assert refused.status_code == 400
