@@ -300,7 +300,10 @@ class WebhookIntake:
         try:
             async with self.store.transaction() as tx:
                 stored = [c.field for c in await tx.credentials.list(connection_id=connection_id)]
-                confirmed = {f.removeprefix(SECRET_FIELD + ":") for f in stored}
+                secret_prefix = SECRET_FIELD + ":"
+                confirmed = {
+                    f.removeprefix(secret_prefix) for f in stored if f.startswith(secret_prefix)
+                }
                 if not awaits_handshake(connection.settings, callback_id, confirmed, self.clock()):
                     raise Refusal(
                         404,
