@@ -3,7 +3,7 @@
 import sys
 
 from services.bamboohr.app import wire
-from services.bamboohr.service_settings import BambooHRServiceSettings
+from services.bamboohr.settings import BambooHRServiceSettings
 from services.runtime.service_main import run_service
 
 if __name__ == "__main__":

@@ -7,13 +7,12 @@ from contextlib import AbstractAsyncContextManager
 
 from services.bamboohr.access import BambooHRAccess
 from services.bamboohr.handlers import build_router
-from services.bamboohr.service_settings import BambooHRServiceSettings
 from services.bamboohr.settings import BambooHRSettings
 from services.bamboohr.source import BambooHRSource, SourceTopics
 from services.runtime.service_main import ServiceParts
 from services.runtime.settings import load_settings
 
-__all__ = ["BambooHRServiceSettings", "wire"]
+__all__ = ["wire"]
 
 
 async def wire(

@@ -31,7 +31,7 @@ _SUBDOMAIN: Final = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
 class BambooHRAuth:
-    """The BambooHR knowledge behind ``OAuthVendor`` (ingest) and ``TokenRefresher`` (runtime)."""
+    """The BambooHR knowledge behind ``OAuthVendor`` and ``TokenRefresher`` (runtime)."""
 
     def __init__(self, settings: BambooHRSettings) -> None:
         self._settings = settings

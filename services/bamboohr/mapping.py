@@ -20,15 +20,16 @@ from pydantic import ValidationError
 
 from schemas.people import DepartmentChanged, EmployeeChanged, EmployeeStatus, OrgUnitKind
 from services.bamboohr.models import Employee, ListField, WebhookEvent
+from services.runtime.snapshots import snapshot_payload
 
 __all__ = [
     "EMPLOYEE_FIELDS",
+    "VOLATILE_FIELDS",
     "MalformedDeliveryError",
     "NamedEmployee",
     "UnmappableEmployeeError",
     "canonical_changed_fields",
     "department_events",
-    "differing_fields",
     "employee_changed",
     "employees_named",
     "parse_bamboo_time",
@@ -78,24 +79,9 @@ _ORG_UNIT_ALIASES: Final[Mapping[str, OrgUnitKind]] = {
     "division": "division",
 }
 
-# Envelope and revision fields: not part of what a record "is".
-_NOT_PAYLOAD: Final = frozenset(
-    {
-        "event_id",
-        "type",
-        "schema_version",
-        "connection_id",
-        "tenant_id",
-        "occurred_at",
-        "recorded_at",
-        "causation_id",
-        "correlation_id",
-        "entity_key",
-        "source_updated_at",
-        "source_version",
-        "changed_fields",
-    }
-)
+# Fields of an EmployeeChanged that say how it was found, not what the record is: left
+# out of "did it change?" (services/runtime/snapshots.py leaves envelope and revision out).
+VOLATILE_FIELDS: Final = frozenset({"changed_fields"})
 
 
 class UnmappableEmployeeError(ValueError):
@@ -200,18 +186,7 @@ def employee_changed(
 
 def record_payload(event: EmployeeChanged | DepartmentChanged) -> dict[str, Any]:
     """What a record is, without envelope or revision: the basis of "did it change?"."""
-    return event.model_dump(mode="json", exclude=set(_NOT_PAYLOAD))
-
-
-def differing_fields(previous: Mapping[str, Any], current: Mapping[str, Any]) -> tuple[str, ...]:
-    """Names of the payload fields whose values differ."""
-    return tuple(
-        sorted(
-            name
-            for name in current.keys() | previous.keys()
-            if previous.get(name) != current.get(name)
-        )
-    )
+    return snapshot_payload(event, volatile=VOLATILE_FIELDS)
 
 
 def department_events(

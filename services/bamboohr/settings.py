@@ -1,4 +1,6 @@
-"""BambooHR OAuth and API facts as settings (prefix ``MLC_BAMBOOHR_``).
+"""Every setting of the bamboohr service: BambooHR's OAuth and API facts (prefix
+``MLC_BAMBOOHR_``), and the service process's runtime settings (the shared ``MLC_`` ones,
+named "bamboohr": consumer group, dead-letter topic ``dlq.bamboohr``, store rows).
 
 Every BambooHR URL lives on the customer's own subdomain, so the company URL is a
 template; a sandbox replaces it with its own origin plus a path prefix.
@@ -9,7 +11,9 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["BambooHRSettings"]
+from services.runtime.settings import RuntimeSettings
+
+__all__ = ["BambooHRServiceSettings", "BambooHRSettings"]
 
 
 class BambooHRSettings(BaseSettings):
@@ -116,4 +120,12 @@ class BambooHRSettings(BaseSettings):
             "over 155 min; a retry is assumed to keep the original signed timestamp [I], so "
             "3 h lets every retry in (replays inside it are duplicates in the ledger)."
         ),
+    )
+
+
+class BambooHRServiceSettings(RuntimeSettings):
+    """The runtime settings with this service's name (group id, logs, ``dlq.bamboohr``)."""
+
+    service_name: str = Field(
+        default="bamboohr", description="Name used in logs, group ids and dlq.<service>."
     )

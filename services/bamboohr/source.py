@@ -12,7 +12,7 @@
   asks ``/employees/changed?type=deleted`` since the previous one.
 
 Whatever the path, a record is published only when it differs from what this source last
-published for it (``services/bamboohr/published.py``), so a second reconcile publishes
+published for it (the runtime's ``services/runtime/snapshots.py``), so a second reconcile publishes
 nothing and a lost webhook is made good by the next reconcile. An employee BambooHR no
 longer has (deleted) is published once more, as terminated, from its last known record.
 
@@ -21,8 +21,11 @@ connection's request budget: they leave ``MLC_BAMBOOHR_WEBHOOK_BUDGET_SHARE`` of
 webhook's single reads (``services.runtime.ratelimit``).
 
 Nothing is written to BambooHR. Every event is stamped with the raw event as its cause.
-A delivery we cannot read is logged, audited and skipped (retrying cannot fix it); a
-vendor or network failure raises, so the runtime retries and then dead-letters it.
+A message that cannot be decoded (no raw event, a body that is no BambooHR delivery) is
+dead-lettered at once with its cause by the runtime's raw dispatch
+(``services/runtime/raw_dispatch.py``, the same policy in every service); a tick or
+delivery of a connection that is gone is audited and skipped; a vendor or network
+failure raises, so the runtime retries and then dead-letters it.
 """
 
 from __future__ import annotations
@@ -30,37 +33,34 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from faststream.kafka import KafkaBroker
 
-from schemas import EventDecodeError, decode_event
 from schemas.envelope import Event, utcnow
 from schemas.people import DepartmentChanged, EmployeeChanged
 from schemas.raw import PollTick, RawDelivery, ReconcileTick
 from schemas.topics import raw_topic
-from schemas.upcasting import UpcastingError
 from services.bamboohr.access import BambooHRAccess, UnknownConnectionError
 from services.bamboohr.client import BambooHRClient
 from services.bamboohr.mapping import (
     EMPLOYEE_FIELDS,
+    VOLATILE_FIELDS,
     MalformedDeliveryError,
     NamedEmployee,
     UnmappableEmployeeError,
     canonical_changed_fields,
     department_events,
-    differing_fields,
     employee_changed,
     employees_named,
     parse_bamboo_time,
-    record_payload,
     webhook_events,
 )
 from services.bamboohr.models import Employee
-from services.bamboohr.published import PublishedRecords
 from services.bamboohr.settings import BambooHRSettings
 from services.runtime.logging import get_logger
-from services.runtime.publishing import publish
+from services.runtime.raw_dispatch import decode_raw, dispatch_raw
+from services.runtime.snapshots import PublishedSnapshots
 from services.runtime.store import StateStore
 from services.runtime.store.records import ConnectionRecord
 
@@ -79,10 +79,6 @@ class SourceTopics:
     raw: str = field(default_factory=lambda: raw_topic("bamboohr"))
     employees: str = EmployeeChanged.topic_name
     departments: str = DepartmentChanged.topic_name
-
-
-class SkippedError(Exception):
-    """The event cannot be handled and never will be: audit it and move on."""
 
 
 class BambooHRSource:
@@ -106,33 +102,23 @@ class BambooHRSource:
         self._service = service
         self._topics = topics or SourceTopics()
         self._clock = clock
-        self._published = PublishedRecords(store, service)
+        self._published = PublishedSnapshots(
+            store=store, broker=broker, service=service, volatile=VOLATILE_FIELDS
+        )
 
     # --- entry point ---------------------------------------------------------------------
 
     async def handle(self, message: object) -> None:
         """One message of ``raw.bamboohr`` (JSON already parsed by the broker)."""
-        if not isinstance(message, bytes | str | Mapping):
-            await self._skip(None, "undecodable_event", "the message is not a JSON object")
-            return
+        event = decode_raw(message)
         try:
-            event = decode_event(message)
-        except (EventDecodeError, UpcastingError) as error:
-            await self._skip(None, "undecodable_event", str(error)[:300])
-            return
-        try:
-            if isinstance(event, RawDelivery):
-                await self.on_delivery(event)
-            elif isinstance(event, PollTick):
-                await self.on_poll(event)
-            elif isinstance(event, ReconcileTick):
-                await self.on_reconcile(event)
-            else:
-                raise SkippedError(f"{event.type} is not a raw.bamboohr event")
-        except (SkippedError, UnknownConnectionError, MalformedDeliveryError) as error:
+            await dispatch_raw(event, self, undecodable=(MalformedDeliveryError,))
+        except UnknownConnectionError as error:
+            # Decodable, and about a connection that is gone: nothing to do, ever.
             await self._skip(event, type(error).__name__, str(error))
 
     async def _skip(self, event: Event | None, reason: str, detail: str) -> None:
+        """Audit a message (or one record of it) that can never be handled, and move on."""
         subject = event.connection_id if event is not None else "unknown"
         _log.warning("bamboohr.event_skipped", reason=reason, detail=detail, subject=subject)
         async with self._store.transaction() as repos:
@@ -353,9 +339,7 @@ class BambooHRSource:
         audit_unknown: bool = True,
     ) -> None:
         """A deleted employee: their last published record, once more, as terminated."""
-        previous = await self._published.get(
-            record.id, _published_key("EmployeeChanged", employee_id)
-        )
+        previous = await self._published.last(record.id, "EmployeeChanged", employee_id)
         if previous is None:
             if audit_unknown:
                 await self._skip(cause, "deleted_unknown_employee", f"employee {employee_id}")
@@ -383,22 +367,19 @@ class BambooHRSource:
         resend: bool = False,
     ) -> bool:
         """Publish ``event`` unless it is what was last published (or ``resend`` says to)."""
-        key = _published_key(event.type, event.entity_key)
-        payload = record_payload(event)
-        previous = await self._published.get(event.connection_id, key)
-        if previous == payload and not resend:
-            return False
-        if previous is not None:
-            changed = differing_fields(previous, payload)
-            if isinstance(event, EmployeeChanged) and not event.changed_fields:
-                event = event.model_copy(update={"changed_fields": changed})
-            elif isinstance(event, DepartmentChanged) and "name" in changed:
-                event = event.model_copy(update={"previous_name": previous.get("name")})
-        await publish(self._broker, event, cause=cause, topic=topic)
-        await self._published.put(event.connection_id, key, payload)
-        _log.info("bamboohr.published", type=event.type, key=event.key)
-        return True
+        return await self._published.publish_if_changed(
+            event, topic=topic, cause=cause, resend=resend, annotate=_with_changes
+        )
 
 
-def _published_key(event_type: str, entity_key: str) -> str:
-    return f"{event_type}:{entity_key}"
+def _with_changes(
+    event: EmployeeChanged | DepartmentChanged,
+    previous: Mapping[str, Any],
+    changed: tuple[str, ...],
+) -> EmployeeChanged | DepartmentChanged:
+    """What only a comparison with the last published record knows."""
+    if isinstance(event, EmployeeChanged) and not event.changed_fields:
+        return event.model_copy(update={"changed_fields": changed})
+    if isinstance(event, DepartmentChanged) and "name" in changed:
+        return event.model_copy(update={"previous_name": previous.get("name")})
+    return event

@@ -1,4 +1,4 @@
-"""Registering our webhook at BambooHR (fact sheet section 11), for ingest's registrations.
+"""Registering our webhook at BambooHR (fact sheet section 11), for the control plane.
 
 ``POST /api/v1/webhooks`` with the event-based family and the monitored fields answers 201
 with the webhook's ``id`` and its ``privateKey``, shown this once: it is the HMAC key of
@@ -25,8 +25,8 @@ import httpx
 from services.bamboohr.auth import BambooHRAuth
 from services.bamboohr.client import api_path
 from services.bamboohr.settings import BambooHRSettings
-from services.ingest.webhook_registrations import Registered, VendorAccess
 from services.runtime.oauth_tokens import VendorCallError
+from services.runtime.vendor_plugin import Registered, VendorAccess
 
 __all__ = ["BambooHRWebhookRegistrar"]
 
@@ -34,7 +34,7 @@ WEBHOOK = "/api/v1/webhooks/{webhook_id}"
 
 
 class BambooHRWebhookRegistrar:
-    """The BambooHR knowledge behind ingest's ``WebhookRegistrar``."""
+    """The BambooHR knowledge behind the runtime's ``WebhookRegistrar``."""
 
     def __init__(self, settings: BambooHRSettings) -> None:
         self._settings = settings

@@ -2,7 +2,8 @@
 
 import sys
 
-from services.freshbooks.app import FreshBooksServiceSettings, wire
+from services.freshbooks.app import wire
+from services.freshbooks.settings import FreshBooksServiceSettings
 from services.runtime.service_main import run_service
 
 if __name__ == "__main__":

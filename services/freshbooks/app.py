@@ -1,43 +1,52 @@
-"""Composition root of the freshbooks service: settings -> connections -> handlers -> router."""
+"""Composition root of the freshbooks service: settings -> access -> sinks -> router."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from uuid import uuid4
 
-from services.freshbooks.connections import FreshBooksConnections
-from services.freshbooks.handlers import SERVICE, FreshBooksHandlers, build_router
+from services.freshbooks.access import FreshBooksAccess
+from services.freshbooks.handlers import build_router
 from services.freshbooks.settings import FreshBooksSettings
+from services.freshbooks.sinks.expenses import ExpenseSink
+from services.freshbooks.sinks.people import PeopleSink
+from services.runtime.outcomes import BusPublisher, Outcomes
 from services.runtime.service_main import ServiceParts
-from services.runtime.settings import RuntimeSettings, load_settings
+from services.runtime.settings import load_settings
 
-__all__ = ["FreshBooksServiceSettings", "wire"]
-
-
-class FreshBooksServiceSettings(RuntimeSettings):
-    """The runtime settings with this service's name (group id, logs, ``dlq.freshbooks``)."""
-
-    service_name: str = SERVICE
+__all__ = ["wire"]
 
 
 async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[object]]:
     """Attach the subscribers to ``parts.broker``; the clients close after the broker stops."""
     vendor = load_settings(FreshBooksSettings)
-    connections = FreshBooksConnections(store=parts.store, vault=parts.vault, settings=vendor)
-    handlers = FreshBooksHandlers(
-        broker=parts.broker,
+    service = parts.settings.service_name
+    holder = f"{service}-{uuid4().hex}"
+    access = FreshBooksAccess(store=parts.store, vault=parts.vault, settings=vendor)
+    outcomes = Outcomes(BusPublisher(parts.broker), service=service)
+    people = PeopleSink(
         store=parts.store,
-        connections=connections,
+        access=access,
         settings=vendor,
-        service=parts.settings.service_name,
+        outcomes=outcomes,
+        holder=holder,
     )
-    parts.broker.include_router(build_router(handlers, group_id=parts.settings.service_name))
+    expenses = ExpenseSink(
+        store=parts.store,
+        access=access,
+        settings=vendor,
+        outcomes=outcomes,
+        service=service,
+        holder=holder,
+    )
+    parts.broker.include_router(build_router(people, expenses, group_id=service))
 
     @asynccontextmanager
     async def clients_closed_at_exit() -> AsyncIterator[object]:
         try:
-            yield connections
+            yield access
         finally:
-            await connections.aclose()
+            await access.aclose()
 
     return [clients_closed_at_exit()]

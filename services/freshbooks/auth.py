@@ -33,7 +33,7 @@ def _token_set(body: Mapping[str, Any]) -> TokenSet:
 
 
 class FreshBooksOAuth:
-    """The FreshBooks knowledge behind ``OAuthVendor`` (ingest) and ``TokenRefresher`` (runtime)."""
+    """The FreshBooks knowledge behind ``OAuthVendor`` and ``TokenRefresher`` (runtime)."""
 
     def __init__(self, settings: FreshBooksSettings) -> None:
         self._settings = settings

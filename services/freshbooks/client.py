@@ -238,19 +238,12 @@ class FreshBooksClient:
         )
         return Staff.model_validate(result["staff"])
 
-    async def update_staff(self, staff_id: int, fields: Mapping[str, str]) -> Staff:
-        """A partial update; never carries vis_state (it would make FreshBooks ignore the rest)."""
-        if "vis_state" in fields:
-            msg = "vis_state goes in its own PUT (set_staff_visibility), never with field updates"
+    async def put_staff(self, staff_id: int, fields: Mapping[str, str | int]) -> Staff:
+        """One partial PUT (section 4); ``vis_state`` only alone: with it the rest is ignored."""
+        if "vis_state" in fields and len(fields) > 1:
+            msg = "vis_state goes in a PUT of its own, never with field updates"
             raise ValueError(msg)
         result = await self._result("PUT", self._staff(staff_id), json={"staff": dict(fields)})
-        return Staff.model_validate(result["staff"])
-
-    async def set_staff_visibility(self, staff_id: int, vis_state: int) -> Staff:
-        """Soft delete (1), restore (0) or archive (2): a PUT with ``vis_state`` alone."""
-        result = await self._result(
-            "PUT", self._staff(staff_id), json={"staff": {"vis_state": vis_state}}
-        )
         return Staff.model_validate(result["staff"])
 
     # --- team members and invitations (identity family, business_id) ---------------------------

@@ -1,5 +1,17 @@
 """Pure translations between our events and FreshBooks' records. No I/O, no clock.
 
+What FreshBooks receives for each case of an ``EmployeeChanged``
+(docs/flows/people-freshbooks.md has the reasons):
+
+- **Hire** (``active``, nobody with the work email yet): :func:`hire` -- the invitation
+  body (``person_create`` = ``invitation``), the deprecated staff create (``staff``), or
+  nothing and a review (``none``: :data:`NO_CREATE_REVIEW`).
+- **Change** (a staff record exists): :func:`staff_puts` -- the fields that differ, one PUT.
+- **Termination**: :func:`staff_puts` -- field changes first, then ``{"vis_state": 1}`` in a
+  PUT of its own; never a hard delete. Only a pending invitation: nothing can be sent
+  (:data:`PENDING_INVITATION_REVIEW`). Inactive archives (2), active again restores (0),
+  each alone too.
+
 - An employee becomes a FreshBooks person matched by work email (the natural key): a
   team-member invitation when hired, the accounting staff record (``fname``, ``lname``,
   ``email``) once it exists. FreshBooks has no writable field for a department or a job
@@ -14,25 +26,42 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, Literal
 from urllib.parse import parse_qsl
 
 from schemas.people import EmployeeChanged
 from services.freshbooks.models import Staff
 
 __all__ = [
+    "NO_CREATE_REVIEW",
+    "PENDING_INVITATION_REVIEW",
+    "VISIBILITY",
     "CallbackEvent",
+    "HireRequest",
     "MappingError",
+    "StaffPut",
     "callback_event",
     "department_marker",
+    "hire",
     "invitation_body",
-    "parse_revision",
     "person_email",
-    "revision_text",
     "staff_changes",
     "staff_fields",
+    "staff_puts",
     "with_department",
 ]
+
+PersonCreate = Literal["invitation", "staff", "none"]
+
+VISIBILITY: Final = {"active": 0, "terminated": 1, "inactive": 2}
+"""A staff record's ``vis_state`` per status: 0 active, 1 deleted, 2 archived (section 6)."""
+_VISIBILITY_OPERATION: Final = {0: "restore_staff", 1: "soft_delete_staff", 2: "archive_staff"}
+
+PENDING_INVITATION_REVIEW: Final = (
+    "a pending invitation has no staff record to soft-delete and FreshBooks' API "
+    "cannot revoke it: revoke the invitation in FreshBooks"
+)
+NO_CREATE_REVIEW: Final = "no FreshBooks person has this email and person_create is 'none'"
 
 _PLACEHOLDER = "{department}"
 
@@ -83,19 +112,56 @@ def invitation_body(event: EmployeeChanged, *, business_id: str, capacity: str) 
     }
 
 
-def revision_text(revision: tuple[int, int]) -> str:
-    """A snapshot's revision as stored in a cross-reference's ``source_version``."""
-    return f"{revision[0]}.{revision[1]}"
+@dataclass(frozen=True, slots=True)
+class HireRequest:
+    """How a person who is not in FreshBooks yet comes to exist: one call, its body."""
+
+    operation: Literal["invite_team_member", "create_staff"]
+    body: Mapping[str, Any]
+    """The invitation as sent, or the staff fields (sent as ``{"staff": body}``)."""
 
 
-def parse_revision(text: str | None) -> tuple[int, int] | None:
-    if not text:
-        return None
-    major, _, minor = text.partition(".")
-    try:
-        return (int(major), int(minor or 0))
-    except ValueError:
-        return None
+def hire(
+    event: EmployeeChanged, *, person_create: PersonCreate, business_id: str, capacity: str
+) -> HireRequest | None:
+    """What is sent when nobody in FreshBooks has the work email; None: not ours to create."""
+    if person_create == "staff":
+        # Deprecated docs only: a staff record made through the API cannot log in.
+        return HireRequest("create_staff", staff_fields(event))
+    if person_create == "invitation":
+        return HireRequest(
+            "invite_team_member",
+            invitation_body(event, business_id=business_id, capacity=capacity),
+        )
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class StaffPut:
+    """One PUT of an accounting staff record, sent as ``{"staff": fields}``."""
+
+    operation: str
+    fields: Mapping[str, str | int]
+
+
+def staff_puts(current: Staff, event: EmployeeChanged) -> list[StaffPut]:
+    """What an existing staff record receives for a change, a termination or a restore, in order.
+
+    A PUT carrying ``vis_state`` makes FreshBooks ignore every other field (section 6), so
+    visibility always travels alone: field updates first, then the visibility change; a
+    deleted record takes no fields, so a restored one gets them after it is restored.
+    Never a hard delete.
+    """
+    changes = staff_changes(current, staff_fields(event))
+    wanted = VISIBILITY[event.status]
+    puts: list[StaffPut] = []
+    if changes and current.vis_state != 1:
+        puts.append(StaffPut("update_staff", changes))
+    if current.vis_state != wanted:
+        puts.append(StaffPut(_VISIBILITY_OPERATION[wanted], {"vis_state": wanted}))
+    if changes and current.vis_state == 1 and wanted != 1:
+        puts.append(StaffPut("update_staff", changes))
+    return puts
 
 
 def _marker_pattern(template: str) -> re.Pattern[str]:

@@ -1,4 +1,6 @@
-"""FreshBooks OAuth and API facts as settings (prefix ``MLC_FRESHBOOKS_``).
+"""Every setting of the freshbooks service: FreshBooks' OAuth and API facts (prefix
+``MLC_FRESHBOOKS_``), and the service process's runtime settings (the shared ``MLC_`` ones,
+named "freshbooks": consumer group, dead-letter topic ``dlq.freshbooks``, store rows).
 
 The base URLs are settings so a sandbox can stand in for both FreshBooks hosts;
 ``redirect_uri`` must match the one registered on the FreshBooks app exactly.
@@ -11,7 +13,9 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["FreshBooksSettings"]
+from services.runtime.settings import RuntimeSettings
+
+__all__ = ["FreshBooksServiceSettings", "FreshBooksSettings"]
 
 
 class FreshBooksSettings(BaseSettings):
@@ -89,4 +93,12 @@ class FreshBooksSettings(BaseSettings):
             "Events registered, one callback each; the authoritative event list is open "
             "(fact sheet open question 2) [inferred]."
         ),
+    )
+
+
+class FreshBooksServiceSettings(RuntimeSettings):
+    """The runtime settings with this service's name (group id, logs, ``dlq.freshbooks``)."""
+
+    service_name: str = Field(
+        default="freshbooks", description="Name used in logs, group ids and dlq.<service>."
     )

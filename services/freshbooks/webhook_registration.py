@@ -1,4 +1,4 @@
-"""Registering our callbacks at FreshBooks (fact sheet section 8), for ingest's registrations.
+"""Registering our callbacks at FreshBooks (fact sheet section 8), for the control plane.
 
 ``POST /events/account/{account_id}/events/callbacks`` with ``{"callback": {"event", "uri"}}``
 creates one callback per event; the answer carries ``callbackid`` and ``verified: false``.
@@ -27,8 +27,8 @@ import httpx
 
 from services.freshbooks.client import api_path, numeric_id
 from services.freshbooks.settings import FreshBooksSettings
-from services.ingest.webhook_registrations import Registered, VendorAccess
 from services.runtime.oauth_tokens import VendorCallError
+from services.runtime.vendor_plugin import Registered, VendorAccess
 
 __all__ = ["FreshBooksWebhookRegistrar"]
 
@@ -37,7 +37,7 @@ CALLBACK = "/events/account/{account_id}/events/callbacks/{callback_id}"
 
 
 class FreshBooksWebhookRegistrar:
-    """The FreshBooks knowledge behind ingest's ``WebhookRegistrar`` and ``HandshakeConfirmer``."""
+    """The FreshBooks knowledge behind ``WebhookRegistrar`` and ``HandshakeConfirmer``."""
 
     def __init__(self, settings: FreshBooksSettings) -> None:
         self._api = settings.api_base_url.rstrip("/")

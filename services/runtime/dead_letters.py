@@ -12,7 +12,11 @@ that policy and decides how long the loop goes on:
 - at ``max_attempts`` it publishes a :class:`~schemas.outcomes.DeadLetter`
   (original bytes, topic/partition/offset/key, attempts, error) to the
   service's dead-letter topic, waits for the ack, and swallows the error, so
-  the message is committed and the partition moves on.
+  the message is committed and the partition moves on;
+- a message that can never be handled, whatever the retries (it cannot be decoded: not
+  an event, an unknown type or version, a vendor body of no known shape), says so by
+  raising :class:`UndecodableMessageError`: it is dead-lettered at once, with its cause,
+  and committed. It is never skipped in silence, and never retried in vain.
 
 Why the count lives in memory: a Kafka record cannot be rewritten to carry its
 attempt count, and a store round trip per failure would couple the bus to the
@@ -46,7 +50,13 @@ from schemas.envelope import utcnow
 from schemas.outcomes import DeadLetter
 from services.runtime.publishing import publish
 
-__all__ = ["AttemptLedger", "DeadLetterMiddleware", "HandlerRetryPolicy", "dead_letter_for"]
+__all__ = [
+    "AttemptLedger",
+    "DeadLetterMiddleware",
+    "HandlerRetryPolicy",
+    "UndecodableMessageError",
+    "dead_letter_for",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +68,13 @@ _LEDGER_SIZE = 10_000
 RecordId = tuple[str, int, int]
 # What FastStream hands a Kafka middleware: one record, or a batch of them.
 RawKafkaMessage: TypeAlias = ConsumerRecord | tuple[ConsumerRecord, ...] | None
+
+
+class UndecodableMessageError(Exception):
+    """The message cannot be decoded, so no retry can help: dead-letter it now.
+
+    The message says what could not be read; the error it came from is its ``__cause__``.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +174,8 @@ class _DeadLetterScope(BaseMiddleware[KafkaPublishCommand, ConsumerRecord]):
             "max_attempts": retry.max_attempts,
             "error_type": _qualified_name(type(exc_val)),
         }
-        if failures < retry.max_attempts:
+        undecodable = isinstance(exc_val, UndecodableMessageError)
+        if failures < retry.max_attempts and not undecodable:
             log.warning("handler failed; the message will be delivered again", **context)
             await asyncio.sleep(retry.backoff_s(failures))  # backoff before redelivery
             return False
@@ -165,6 +183,8 @@ class _DeadLetterScope(BaseMiddleware[KafkaPublishCommand, ConsumerRecord]):
         letter = dead_letter_for(
             record, service=self.owner.service, attempts=failures, error=exc_val
         )
+        if undecodable:
+            context["reason"] = "undecodable"
         await publish(self.owner.broker, letter, topic=self.owner.topic)
         ledger.forget(record_id)
         log.error(

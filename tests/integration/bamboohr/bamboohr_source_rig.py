@@ -26,8 +26,7 @@ from schemas.raw import PollTick, RawDelivery, ReconcileTick
 from services.bamboohr.access import BambooHRAccess
 from services.bamboohr.auth import BambooHRAuth
 from services.bamboohr.handlers import build_router
-from services.bamboohr.service_settings import BambooHRServiceSettings
-from services.bamboohr.settings import BambooHRSettings
+from services.bamboohr.settings import BambooHRServiceSettings, BambooHRSettings
 from services.bamboohr.source import BambooHRSource, SourceTopics
 from services.runtime.audit_trail import read_chain
 from services.runtime.bus import create_broker

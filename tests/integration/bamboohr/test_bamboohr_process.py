@@ -16,7 +16,7 @@ from schemas.envelope import utcnow
 from schemas.people import DepartmentChanged, EmployeeChanged
 from schemas.raw import ReconcileTick
 from schemas.topics import raw_topic
-from services.bamboohr.service_settings import BambooHRServiceSettings
+from services.bamboohr.settings import BambooHRServiceSettings
 from services.runtime.audit_trail import read_chain
 from services.runtime.bus import create_broker
 from services.runtime.publishing import publish

@@ -11,6 +11,7 @@ import pytest
 
 from sandboxes.kit import wait_until
 from schemas.envelope import utcnow
+from schemas.topics import dlq_topic
 from services.bamboohr.mapping import EMPLOYEE_FIELDS
 from services.bamboohr.settings import BambooHRSettings
 from services.bamboohr.source import CHANGED_SINCE_WATERMARK, RECONCILED_WATERMARK
@@ -188,20 +189,23 @@ async def test_a_throttle_with_retry_after_is_waited_out_and_the_call_lands_afte
     assert answered - refused >= timedelta(seconds=1)
 
 
-async def test_a_malformed_delivery_is_audited_and_skipped_and_the_next_one_is_handled(
+async def test_a_malformed_delivery_is_dead_lettered_with_its_cause_and_the_next_one_is_handled(
     rig: Rig,
 ) -> None:
     bad = await rig.deliver("this is not json")
     good = await rig.deliver(_webhook(LIAM, ["firstName"]))
     [employee] = await rig.employees(good, 1)
+    [letter] = await rig.wait_outputs(bad, dlq_topic("bamboohr"), 1)
 
     assert employee["employee_id"] == LIAM
     assert await rig.outputs(bad, rig.topics.employees) == []
+    assert letter["attempts"] == 1  # no retry can decode it
+    assert letter["error_type"].endswith("UndecodableMessageError")
+    assert "cannot be decoded" in letter["error"]
+    assert letter["original_topic"] == rig.topics.raw
     async with rig.store.transaction() as repos:
         entries = await repos.audit_log.list(subject=rig.connection_id)
-    skipped = [e for e in entries if e.action == "bamboohr.event_skipped"]
-    assert [e.detail["event_id"] for e in skipped] == [str(bad.event_id)]
-    assert skipped[0].detail["reason"] == "MalformedDeliveryError"
+    assert not any(e.action == "bamboohr.event_skipped" for e in entries)
 
 
 async def test_a_deleted_employee_is_published_once_more_as_terminated(rig: Rig) -> None:

@@ -11,8 +11,10 @@ from faststream.kafka.annotations import KafkaMessage
 
 from sandboxes.kit import wait_until
 from schemas.outcomes import DeadLetter
+from schemas.raw import PollTick, RawDelivery, ReconcileTick
 from services.runtime.bus import create_broker, subscriber
 from services.runtime.dead_letters import HandlerRetryPolicy
+from services.runtime.raw_dispatch import dispatch_raw
 from services.runtime.settings import RuntimeSettings
 
 pytestmark = pytest.mark.kafka
@@ -144,3 +146,62 @@ async def test_a_message_that_fails_fewer_times_than_the_limit_is_delivered_agai
 
     assert deliveries == [b'{"bill": "B-1"}'] * MAX_ATTEMPTS
     assert await _message_count(kafka_bootstrap, dlq) == 0
+
+
+class _NoRawHandling:
+    """Raw handlers that are never reached: every message here is undecodable."""
+
+    async def on_delivery(self, delivery: RawDelivery) -> None:
+        raise AssertionError(delivery)
+
+    async def on_poll(self, tick: PollTick) -> None:
+        raise AssertionError(tick)
+
+    async def on_reconcile(self, tick: ReconcileTick) -> None:
+        raise AssertionError(tick)
+
+
+async def test_a_raw_message_that_cannot_be_decoded_is_dead_lettered_at_once_with_its_cause(
+    kafka_bootstrap: str,
+    kafka_topic: Callable[..., Awaitable[str]],
+    unique_name: Callable[[str], str],
+) -> None:
+    topic = await kafka_topic("raw.vendor")
+    dlq = await kafka_topic("dlq")
+    service = unique_name("source")
+    settings = RuntimeSettings(service_name=service, kafka_bootstrap_servers=kafka_bootstrap)
+    broker = create_broker(settings, dead_letter_topic=dlq, retry=FAST_RETRY)
+    attempts: list[object] = []
+    letters: list[DeadLetter] = []
+
+    @subscriber(broker, topic, group_id=service)
+    async def read_raw(message: object) -> None:
+        attempts.append(message)
+        await dispatch_raw(message, _NoRawHandling())
+
+    @subscriber(broker, dlq, group_id=unique_name("dlq-reader"))
+    async def read_dead_letter(letter: DeadLetter) -> None:
+        letters.append(letter)
+
+    await broker.start()
+    try:
+        await broker.publish(b'{"type": "NoSuchEvent"}', topic, key=b"conn-9:raw-1")
+        await wait_until(
+            lambda: bool(letters),
+            timeout_seconds=60,
+            message="the dead letter of the undecodable message",
+        )
+        await wait_until(
+            lambda: _committed_offset_is(kafka_bootstrap, service, topic, 1),
+            timeout_seconds=30,
+            message="the group to commit past it",
+        )
+    finally:
+        await broker.stop()
+
+    assert len(attempts) == 1  # no retry can decode it
+    [letter] = letters
+    assert letter.attempts == 1
+    assert letter.error_type.endswith("UndecodableMessageError")
+    assert "unknown event type 'NoSuchEvent'" in letter.error
+    assert letter.original_key == "conn-9:raw-1"

@@ -8,8 +8,9 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from schemas.topics import DAY_MS, TOPICS, Topic
+from schemas.topics import DAY_MS, Topic
 from services.runtime.topics_admin import PartitionMismatch, ensure_topics
+from services.vendors import TOPICS
 
 pytestmark = pytest.mark.kafka
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+from uuid import uuid4
 
 import httpx
 from faststream.kafka import KafkaBroker
@@ -25,14 +26,17 @@ from schemas import decode_event
 from schemas.envelope import Event
 from schemas.outcomes import SyncOutcome
 from schemas.people import EmployeeChanged
+from services.control.oauth import OAuthFlow
+from services.freshbooks.access import FreshBooksAccess
 from services.freshbooks.auth import FreshBooksOAuth
-from services.freshbooks.connections import FreshBooksConnections
-from services.freshbooks.handlers import FreshBooksHandlers, build_router
+from services.freshbooks.handlers import build_router
 from services.freshbooks.settings import FreshBooksSettings
-from services.ingest.oauth import OAuthFlow
+from services.freshbooks.sinks.expenses import ExpenseSink
+from services.freshbooks.sinks.people import PeopleSink
 from services.runtime.bus import create_broker
 from services.runtime.dead_letters import HandlerRetryPolicy
 from services.runtime.oauth_tokens import TokenKeeper
+from services.runtime.outcomes import BusPublisher, Outcomes
 from services.runtime.publishing import encode_event, stamp
 from services.runtime.settings import RuntimeSettings
 from services.runtime.store import StateStore
@@ -209,16 +213,34 @@ async def running_service(
     broker = create_broker(
         settings, retry=HandlerRetryPolicy(max_attempts=8, first_backoff_s=0.05, max_backoff_s=0.5)
     )
-    connections = FreshBooksConnections(
+    connections = FreshBooksAccess(
         store=world.store, vault=world.vault, settings=world.settings, keeper=keeper
     )
-    handlers = FreshBooksHandlers(
-        broker=broker, store=world.store, connections=connections, settings=world.settings
+    outcomes = Outcomes(BusPublisher(broker), service="freshbooks")
+    holder = f"freshbooks-{uuid4().hex}"
+    people = PeopleSink(
+        store=world.store,
+        access=connections,
+        settings=world.settings,
+        outcomes=outcomes,
+        holder=holder,
+    )
+    expenses = ExpenseSink(
+        store=world.store,
+        access=connections,
+        settings=world.settings,
+        outcomes=outcomes,
+        service="freshbooks",
+        holder=holder,
     )
     employee_topic, callback_topic = topics
     broker.include_router(
         build_router(
-            handlers, group_id=group, employee_topic=employee_topic, callback_topic=callback_topic
+            people,
+            expenses,
+            group_id=group,
+            employee_topic=employee_topic,
+            callback_topic=callback_topic,
         )
     )
 

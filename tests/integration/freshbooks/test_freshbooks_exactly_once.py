@@ -14,11 +14,13 @@ import pytest
 from sandboxes.freshbooks.app import FreshBooksSandbox
 from sandboxes.freshbooks.settings import FreshBooksSandboxSettings
 from schemas.people import EmployeeChanged
-from services.freshbooks.connections import FreshBooksConnections
-from services.freshbooks.mapping import invitation_body, staff_fields
-from services.freshbooks.sink import INVITATION_SENT, PeopleSink
+from services.freshbooks.access import FreshBooksAccess
+from services.freshbooks.mapping import staff_fields
+from services.freshbooks.sinks.people import PeopleSink
 from services.freshbooks.team_directory import TeamDirectory
+from services.runtime.outcomes import Outcomes, WriteResult
 from services.runtime.store.records import LinkRecord
+from services.runtime.upsert import PENDING_CREATE, IdempotentUpsert
 from tests.integration.freshbooks.fb_sink_harness import SinkWorld, employee, sink_world
 
 INVITATION = "/auth/api/v1/users/invitation"
@@ -47,28 +49,49 @@ async def link_of(world: SinkWorld) -> LinkRecord:
     return link
 
 
+class SimulatedCrashError(Exception):
+    """The process died between FreshBooks' write and our bookkeeping."""
+
+
+async def _crash() -> None:
+    raise SimulatedCrashError
+
+
+class _NoBus:
+    async def __call__(self, event: object, *, cause: object) -> None:
+        raise AssertionError("apply() publishes nothing")
+
+
 class Replica:
     """One service replica's sink: its own clients, token keeper and lease holder name."""
 
-    def __init__(self, world: SinkWorld) -> None:
+    def __init__(self, world: SinkWorld, *, crash_before_bookkeeping: bool = False) -> None:
         self.world = world
-        self.connections = FreshBooksConnections(
+        self.connections = FreshBooksAccess(
             store=world.store, vault=world.vault, settings=world.settings
         )
-        # Long-lived like a real process's: a listing taken before a crash is still warm.
-        self.directory = TeamDirectory(max_age=timedelta(hours=1))
+        holder = f"replica-{uuid4().hex}"
+        self.sink = PeopleSink(
+            store=world.store,
+            access=self.connections,
+            settings=world.settings,
+            outcomes=Outcomes(_NoBus(), service="freshbooks"),
+            holder=holder,
+            # Long-lived like a real process's: a listing taken before a crash is still warm.
+            directory=TeamDirectory(max_age=timedelta(hours=1)),
+            upsert=IdempotentUpsert(
+                store=world.store,
+                holder=holder,
+                lease_ttl=timedelta(seconds=world.settings.person_lease_seconds),
+                before_bookkeeping=_crash if crash_before_bookkeeping else None,
+            ),
+        )
+
+    async def result(self, event: EmployeeChanged) -> WriteResult:
+        return await self.sink.apply(event, await link_of(self.world))
 
     async def apply(self, event: EmployeeChanged) -> str:
-        client = await self.connections.client(self.world.freshbooks_connection_id)
-        sink = PeopleSink(
-            store=self.world.store,
-            client=client,
-            link=await link_of(self.world),
-            settings=self.world.settings,
-            holder=f"replica-{uuid4().hex}",
-            directory=self.directory,
-        )
-        return (await sink.apply(event)).status
+        return (await self.result(event)).status
 
 
 async def test_two_replicas_racing_on_one_hire_invite_once(world: SinkWorld) -> None:
@@ -109,28 +132,27 @@ async def test_a_crash_after_the_invitation_before_the_bookkeeping_invites_nobod
     world: SinkWorld,
 ) -> None:
     replica = Replica(world)
+    crashing = Replica(world, crash_before_bookkeeping=True)
     hired = employee(world, "603")
+    email = "maya.603@acmecreative.example"
     try:
         # The replica has listed the team already (another hire), before the crash.
         assert await replica.apply(employee(world, "613")) == "applied"
-        client = await replica.connections.client(world.freshbooks_connection_id)
-        # The attempt that crashed did what the sink does before inviting (mark it), then
-        # FreshBooks got the invitation, and the outcome was never recorded.
-        email = "maya.603@acmecreative.example"
+        # Another process invites 603, and dies before its bookkeeping.
+        with pytest.raises(SimulatedCrashError):
+            await crashing.apply(hired)
         async with world.store.transaction() as repos:
-            await repos.mappings.put(world.link_id, INVITATION_SENT, email, "603")
-        await client.invite(
-            invitation_body(hired, business_id=client.business_id, capacity="employee")
-        )
+            assert await repos.mappings.get(world.link_id, PENDING_CREATE, "603") is not None
         status = await replica.apply(hired)
     finally:
         await replica.connections.aclose()
+        await crashing.connections.aclose()
 
     assert status == "applied"  # the cross-reference and department are recorded now
     assert len(await world.members_with_email(email)) == 1
     assert await world.count_requests("POST", INVITATION) == 2  # 613's and the crashed one
     async with world.store.transaction() as repos:
-        assert await repos.mappings.get(world.link_id, INVITATION_SENT, email) is None
+        assert await repos.mappings.get(world.link_id, PENDING_CREATE, "603") is None
     async with world.store.transaction() as repos:
         reference = await repos.cross_references.get(world.link_id, "603", "team_member")
     assert reference is not None

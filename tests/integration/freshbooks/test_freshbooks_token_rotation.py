@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from schemas.envelope import utcnow
+from services.freshbooks.access import FreshBooksAccess
 from services.freshbooks.auth import FreshBooksOAuth
-from services.freshbooks.connections import FreshBooksConnections
 from services.runtime.http import build_client
 from services.runtime.oauth_tokens import TokenKeeper
 from tests.integration.freshbooks.fb_sink_harness import SinkWorld, sink_world
@@ -32,7 +32,7 @@ async def world(tmp_path: Path) -> AsyncIterator[SinkWorld]:
         yield made
 
 
-def replica(world: SinkWorld, ahead: timedelta) -> FreshBooksConnections:
+def replica(world: SinkWorld, ahead: timedelta) -> FreshBooksAccess:
     """One replica's connections, with its own keeper (its own in-process lock)."""
 
     def clock() -> datetime:
@@ -47,7 +47,7 @@ def replica(world: SinkWorld, ahead: timedelta) -> FreshBooksConnections:
         ),
         clock=clock,
     )
-    return FreshBooksConnections(
+    return FreshBooksAccess(
         store=world.store, vault=world.vault, settings=world.settings, keeper=keeper
     )
 

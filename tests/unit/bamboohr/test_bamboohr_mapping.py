@@ -12,7 +12,6 @@ from services.bamboohr.mapping import (
     UnmappableEmployeeError,
     canonical_changed_fields,
     department_events,
-    differing_fields,
     employee_changed,
     employees_named,
     parse_bamboo_time,
@@ -21,6 +20,7 @@ from services.bamboohr.mapping import (
     webhook_events,
 )
 from services.bamboohr.models import Employee, ListField, WebhookEvent
+from services.runtime.snapshots import differing_fields
 
 NOW = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
 

@@ -16,8 +16,8 @@ from services.bamboohr.auth import BambooHRAuth
 from services.bamboohr.client import ApiKeyAuthorization, BambooHRClient
 from services.bamboohr.settings import BambooHRSettings
 from services.bamboohr.webhook_registration import BambooHRWebhookRegistrar
-from services.ingest.webhook_registrations import VendorAccess
 from services.runtime.oauth_tokens import TokenSet, VendorCallError
+from services.runtime.vendor_plugin import VendorAccess
 
 COMPANY = "https://acme.bamboohr.test"
 SETTINGS = BambooHRSettings(company_url_template="https://{subdomain}.bamboohr.test")

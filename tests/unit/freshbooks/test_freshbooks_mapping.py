@@ -11,15 +11,16 @@ from schemas.people import EmployeeChanged
 from services.freshbooks.mapping import (
     MappingError,
     callback_event,
+    hire,
     invitation_body,
-    parse_revision,
     person_email,
-    revision_text,
     staff_changes,
     staff_fields,
+    staff_puts,
     with_department,
 )
 from services.freshbooks.models import Staff
+from services.runtime.upsert import parse_revision, revision_text
 
 TEMPLATE = "[Department: {department}]"
 
@@ -66,6 +67,49 @@ def test_invitation_body_addresses_the_business_by_numeric_id() -> None:
     assert body["invitable_type"] == "business"
     assert body["to_email"] == "maya.lopez@acme.example"
     assert body["capacity"] == "employee"
+
+
+def test_a_hire_is_an_invitation_a_staff_create_or_nothing_per_setting() -> None:
+    invited = hire(employee(), person_create="invitation", business_id="77001", capacity="employee")
+    created = hire(employee(), person_create="staff", business_id="77001", capacity="employee")
+
+    assert invited is not None
+    assert invited.operation == "invite_team_member"
+    assert invited.body["to_email"] == "maya.lopez@acme.example"
+    assert created is not None
+    assert created.operation == "create_staff"
+    assert created.body == {"fname": "Maya", "lname": "Lopez", "email": "maya.lopez@acme.example"}
+    assert hire(employee(), person_create="none", business_id="1", capacity="employee") is None
+
+
+def test_a_change_is_one_put_of_the_fields_that_differ() -> None:
+    current = Staff(id=5, fname="Maya", lname="Old", email="maya.lopez@acme.example")
+
+    [put] = staff_puts(current, employee())
+    assert (put.operation, dict(put.fields)) == ("update_staff", {"lname": "Lopez"})
+
+
+def test_a_termination_soft_deletes_in_a_put_of_its_own_after_the_fields() -> None:
+    current = Staff(id=5, fname="Maya", lname="Old", email="maya.lopez@acme.example")
+
+    puts = staff_puts(current, employee(status="terminated"))
+    assert [(p.operation, dict(p.fields)) for p in puts] == [
+        ("update_staff", {"lname": "Lopez"}),
+        ("soft_delete_staff", {"vis_state": 1}),
+    ]
+
+
+def test_a_deleted_staff_record_restored_gets_its_fields_after_the_restore() -> None:
+    current = Staff(id=5, fname="Maya", lname="Old", email="maya.lopez@acme.example", vis_state=1)
+
+    puts = staff_puts(current, employee())
+    assert [p.operation for p in puts] == ["restore_staff", "update_staff"]
+    assert (
+        staff_puts(
+            Staff(id=5, fname="Maya", lname="Lopez", email="maya.lopez@acme.example"), employee()
+        )
+        == []
+    )
 
 
 def test_revisions_round_trip_through_text() -> None:

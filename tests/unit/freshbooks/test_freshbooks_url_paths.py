@@ -18,8 +18,8 @@ import pytest
 from services.freshbooks.client import FreshBooksClient, FreshBooksIdError
 from services.freshbooks.settings import FreshBooksSettings
 from services.freshbooks.webhook_registration import FreshBooksWebhookRegistrar
-from services.ingest.webhook_registrations import VendorAccess
 from services.runtime.oauth_tokens import TokenKeeper, TokenSet, VendorCallError
+from services.runtime.vendor_plugin import VendorAccess
 
 API = "https://api.freshbooks.test"
 ACCOUNT_ID = "aC3mE7"
@@ -194,7 +194,7 @@ async def test_staff_paths_carry_the_integer_id() -> None:
     vendor = Vendor(answering({"response": {"result": {"staff": staff}}}))
     async with vendor.client(API) as http:
         await fb_client(http).get_staff(5)
-        await fb_client(http).set_staff_visibility(5, 1)
+        await fb_client(http).put_staff(5, {"vis_state": 1})
     path = f"/accounting/account/{ACCOUNT_ID}/users/staffs/5".encode()
     assert vendor.sent == [("GET", path), ("PUT", path)]
 

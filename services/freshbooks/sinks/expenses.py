@@ -1,5 +1,9 @@
 """Department attribution: every expense carries its staff member's current BambooHR department.
 
+Reads ``raw.freshbooks`` through the runtime's raw dispatch: ``expense.create`` /
+``expense.update`` callbacks, poll ticks (the backup poll) and reconcile ticks (every
+expense); one ``SyncOutcome`` per write attempt.
+
 FreshBooks expenses have no tag, class or department field (sheet 7.2); the carrier is a
 marker in ``notes`` (``mapping.with_department``, template a setting), because notes are
 free text with no accounting meaning, shown in FreshBooks' UI and exports, and writable
@@ -14,21 +18,26 @@ PUT (FreshBooks answers it with an ``expense.update`` callback).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from functools import partial
+from typing import Final
 
+from schemas.raw import PollTick, RawDelivery, ReconcileTick
+from services.freshbooks.access import FreshBooksAccess
 from services.freshbooks.client import FreshBooksClient
-from services.freshbooks.mapping import with_department
+from services.freshbooks.mapping import callback_event, with_department
 from services.freshbooks.models import Expense
-from services.freshbooks.results import WriteResult
 from services.freshbooks.settings import FreshBooksSettings
-from services.freshbooks.sink import DEPARTMENT_BY_EMAIL
+from services.freshbooks.sinks.people import DEPARTMENT_BY_EMAIL
 from services.runtime.leasing import held_lease
+from services.runtime.outcomes import Outcomes, WriteResult
 from services.runtime.store import StateStore
 from services.runtime.store.records import LinkRecord
 
-__all__ = ["EXPENSE_EVENTS", "ExpenseAttributor"]
+__all__ = ["EXPENSES_WATERMARK", "EXPENSE_EVENTS", "ExpenseAttributor", "ExpenseSink"]
 
 EXPENSE_EVENTS = frozenset({"expense.create", "expense.update"})
+EXPENSES_WATERMARK: Final = "expenses.updated"
 
 _UNKNOWN = object()
 
@@ -110,3 +119,95 @@ class ExpenseAttributor:
             async for expense in self._client.expenses(updated_min=updated_min)
             if expense.vis_state != 1
         ]
+
+
+class ExpenseSink:
+    """The raw.freshbooks handlers (``services.runtime.raw_dispatch.RawHandlers``)."""
+
+    def __init__(
+        self,
+        *,
+        store: StateStore,
+        access: FreshBooksAccess,
+        settings: FreshBooksSettings,
+        outcomes: Outcomes,
+        service: str,
+        holder: str,
+    ) -> None:
+        self._store = store
+        self._access = access
+        self._settings = settings
+        self._outcomes = outcomes
+        self._service = service
+        self._holder = holder
+
+    async def _attributor(self, connection_id: str, links: list[LinkRecord]) -> ExpenseAttributor:
+        return ExpenseAttributor(
+            store=self._store,
+            client=await self._access.client(connection_id),
+            links=links,
+            settings=self._settings,
+            holder=self._holder,
+        )
+
+    async def _attribute_one(
+        self, connection_id: str, links: list[LinkRecord], expense_id: str
+    ) -> WriteResult:
+        attributor = await self._attributor(connection_id, links)
+        return await attributor.attribute_by_id(expense_id)
+
+    async def on_delivery(self, delivery: RawDelivery) -> None:
+        """An expense callback; any other delivery (a handshake, another object) is not ours."""
+        callback = callback_event(delivery.body)
+        if callback is None or callback.name not in EXPENSE_EVENTS:
+            return
+        links = await self._access.links_into(delivery.connection_id)
+        if not links:
+            return
+        await self._outcomes.attempt(
+            delivery,
+            links[0],
+            f"expense:{callback.object_id}",
+            partial(self._attribute_one, delivery.connection_id, links, callback.object_id),
+        )
+
+    async def on_poll(self, tick: PollTick) -> None:
+        await self._scan(tick)
+
+    async def on_reconcile(self, tick: ReconcileTick) -> None:
+        await self._scan(tick)
+
+    async def _scan(self, tick: PollTick | ReconcileTick) -> None:
+        """The backup poll: every expense changed since the last tick (a day of overlap).
+
+        A reconciliation (``mlc connections sync``) looks at every expense instead.
+        """
+        done_key = f"{tick.type}:{tick.connection_id}:{tick.schedule}:{tick.due_at}"
+        async with self._store.transaction() as repos:
+            if await repos.ledger.get(self._service, done_key) is not None:
+                return
+            mark = await repos.watermarks.get(self._service, tick.connection_id, EXPENSES_WATERMARK)
+        links = await self._access.links_into(tick.connection_id)
+        if not links:
+            return
+        link = links[0]
+        attributor = await self._attributor(tick.connection_id, links)
+        # FreshBooks filters updated_min by day, in US/Eastern: a day of overlap covers both.
+        since = (datetime.fromisoformat(mark) - timedelta(days=1)).date() if mark else None
+        if isinstance(tick, ReconcileTick):
+            since = None
+        for expense in await attributor.changed_since(since):
+            # A poll re-reads every expense: only writes (and failures) are worth an outcome.
+            await self._outcomes.attempt(
+                tick,
+                link,
+                f"expense:{expense.id}",
+                partial(attributor.attribute, expense),
+                quiet_unchanged=True,
+            )
+        async with self._store.transaction() as repos:
+            await repos.watermarks.set(
+                self._service, tick.connection_id, EXPENSES_WATERMARK, tick.due_at
+            )
+            if await repos.ledger.claim(self._service, done_key):
+                await repos.ledger.record_outcome(self._service, done_key, "polled")

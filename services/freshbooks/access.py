@@ -1,4 +1,4 @@
-"""Which FreshBooks connections and links a message concerns, and a client for each connection.
+"""Per-connection FreshBooks clients (store + vault + tokens -> client), and the links around them.
 
 The OAuth callback stored the identity read from users/me in the connection's settings
 (``account_id`` for accounting paths, ``business_id`` for identity paths); a connection
@@ -24,7 +24,7 @@ from services.runtime.store import StateStore
 from services.runtime.store.records import LinkRecord
 from services.runtime.vault import Vault
 
-__all__ = ["FLOW", "VENDOR", "FreshBooksConnections"]
+__all__ = ["FLOW", "VENDOR", "FreshBooksAccess"]
 
 FLOW: Final = "people-freshbooks"
 VENDOR: Final = "freshbooks"
@@ -37,7 +37,7 @@ def _runtime_client(base_url: str, connection_key: str) -> httpx.AsyncClient:
     return build_client(base_url=base_url, connection_key=connection_key)
 
 
-class FreshBooksConnections:
+class FreshBooksAccess:
     """Clients per FreshBooks connection, and the people-freshbooks links around them."""
 
     def __init__(

@@ -1,0 +1,219 @@
+"""The people sink: one ``EmployeeChanged`` made true in one FreshBooks account, once.
+
+Exactly once in effect is the runtime's idempotent upsert (``services/runtime/upsert.py``:
+lease per (link, employee), revision and fingerprint, find before create, compare-and-set
+cross-references, an announced create). What is FreshBooks' is here and in
+``mapping.py`` (what is sent for a hire, a change, a termination):
+
+- Find: the staff cross-reference, then staff by work email, then team members by email
+  (a pending invitation) in the process's :class:`TeamDirectory`. While a create is
+  announced and unrecorded (a crash after FreshBooks took the invitation, or another
+  replica), the team is listed afresh instead of trusting the directory.
+- Write: invite (or create staff, per ``person_create``), then the staff PUTs of
+  :func:`~services.freshbooks.mapping.staff_puts`, each visibility change alone.
+- Bookkeeping beside the cross-references: the person's department for expense
+  attribution (mapping kind :data:`DEPARTMENT_BY_EMAIL`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from functools import partial
+from typing import Final
+
+import orjson
+
+from schemas.people import EmployeeChanged
+from services.freshbooks.access import FreshBooksAccess
+from services.freshbooks.client import FreshBooksClient
+from services.freshbooks.mapping import (
+    NO_CREATE_REVIEW,
+    PENDING_INVITATION_REVIEW,
+    MappingError,
+    hire,
+    person_email,
+    staff_fields,
+    staff_puts,
+)
+from services.freshbooks.models import Staff, TeamMember
+from services.freshbooks.settings import FreshBooksSettings
+from services.freshbooks.team_directory import TeamDirectory
+from services.runtime.outcomes import Outcomes, WriteResult
+from services.runtime.store import Repositories, StateStore
+from services.runtime.store.records import LinkRecord
+from services.runtime.upsert import AnnounceCreate, IdempotentUpsert, Known, Written
+
+__all__ = ["DEPARTMENT_BY_EMAIL", "STAFF", "TEAM_MEMBER", "PeopleSink"]
+
+STAFF: Final = "staff"  # cross-reference target kind: the accounting staff id
+TEAM_MEMBER: Final = "team_member"  # cross-reference target kind: the team member's uuid
+DEPARTMENT_BY_EMAIL: Final = "freshbooks.department_by_email"
+"""Mapping kind: lower-cased work email -> current department ("" = none), per link."""
+LEASE_PREFIX: Final = "freshbooks-person"
+
+
+class PeopleSink:
+    """Applies employee snapshots to every FreshBooks connection linked from their source."""
+
+    def __init__(
+        self,
+        *,
+        store: StateStore,
+        access: FreshBooksAccess,
+        settings: FreshBooksSettings,
+        outcomes: Outcomes,
+        holder: str,
+        directory: TeamDirectory | None = None,
+        upsert: IdempotentUpsert | None = None,
+    ) -> None:
+        """``holder`` names this replica in leases; ``upsert`` replaces the kit's default."""
+        self._store = store
+        self._access = access
+        self._settings = settings
+        self._outcomes = outcomes
+        self._upsert = upsert or IdempotentUpsert(
+            store=store,
+            holder=holder,
+            lease_ttl=timedelta(seconds=settings.person_lease_seconds),
+        )
+        self._directory = directory or TeamDirectory(
+            max_age=timedelta(seconds=settings.team_directory_max_age_seconds)
+        )
+
+    async def employee_changed(self, event: EmployeeChanged) -> None:
+        """One write attempt per linked FreshBooks connection, each published as an outcome."""
+        for link in await self._access.links_from(event.connection_id):
+            await self._outcomes.attempt(
+                event, link, event.entity_key, partial(self.apply, event, link)
+            )
+
+    async def apply(self, event: EmployeeChanged, link: LinkRecord) -> WriteResult:
+        """Make ``event`` true in ``link``'s FreshBooks account; the outcome is the caller's."""
+        try:
+            email = person_email(event)
+        except MappingError as error:
+            return WriteResult(status="needs_review", operation="match_person", detail=str(error))
+        person = _Person(
+            event=event,
+            email=email,
+            link=link,
+            store=self._store,
+            client=await self._access.client(link.target_connection_id),
+            settings=self._settings,
+            directory=self._directory,
+        )
+        return await self._upsert.apply(link, event, person)
+
+
+class _Person:
+    """One attempt at one employee: the FreshBooks half of the upsert."""
+
+    lease_prefix = LEASE_PREFIX
+    reference_kinds = (STAFF, TEAM_MEMBER)
+
+    def __init__(
+        self,
+        *,
+        event: EmployeeChanged,
+        email: str,
+        link: LinkRecord,
+        store: StateStore,
+        client: FreshBooksClient,
+        settings: FreshBooksSettings,
+        directory: TeamDirectory,
+    ) -> None:
+        self._event = event
+        self._email = email
+        self._link = link
+        self._store = store
+        self._client = client
+        self._settings = settings
+        self._directory = directory
+        self._staff: Staff | None = None
+        self._member: TeamMember | None = None
+        self._department_before: str | None = None
+        self._old_email = email
+
+    @property
+    def fingerprint(self) -> str:
+        fields = {
+            "fields": staff_fields(self._event),
+            "status": self._event.status,
+            "department": self._event.department,
+        }
+        return hashlib.sha256(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+    async def find(self, known: Known) -> None:
+        async with self._store.transaction() as repos:
+            self._department_before = await repos.mappings.get(
+                self._link.id, DEPARTMENT_BY_EMAIL, self._email
+            )
+        staff_ref = known.references.get(STAFF)
+        member_ref = known.references.get(TEAM_MEMBER)
+        staff = await self._client.get_staff(int(staff_ref.target_id)) if staff_ref else None
+        if staff is None:
+            matches = await self._client.find_staff_by_email(self._email)
+            staff = min(matches, key=lambda s: s.id) if matches else None
+        self._staff = staff
+        if staff is None and self._settings.person_create == "invitation":
+            self._member = await self._directory.find(
+                self._client,
+                email=self._email,
+                uuid=member_ref.target_id if member_ref else None,
+                relist=known.pending_create,
+            )
+
+    async def write(self, announce_create: AnnounceCreate) -> Written:
+        event = self._event
+        written = Written(unchanged_detail="FreshBooks already matches")
+        if self._staff is None and event.status != "terminated":
+            written.review = await self._create(announce_create, written.operations)
+        if self._staff is not None:
+            for put in staff_puts(self._staff, event):
+                await self._client.put_staff(self._staff.id, put.fields)
+                written.operations.append(put.operation)
+        elif event.status == "terminated" and self._member is not None:
+            written.review = PENDING_INVITATION_REVIEW
+
+        if self._staff is not None:
+            written.target_ids[STAFF] = str(self._staff.id)
+            self._old_email = (self._staff.email or "").lower()
+        if self._member is not None:
+            written.target_ids[TEAM_MEMBER] = self._member.uuid
+        moved = self._department_before != (event.department or "")
+        if written.target_ids and (moved or self._old_email != self._email):
+            written.operations.append("record_department")
+        return written
+
+    async def _create(self, announce_create: AnnounceCreate, operations: list[str]) -> str:
+        """Make the person exist; the review reason when that is not ours to do."""
+        if self._member is not None:
+            return ""  # invited already, not accepted yet: nothing to create
+        request = hire(
+            self._event,
+            person_create=self._settings.person_create,
+            business_id=self._client.business_id,
+            capacity=self._settings.invitation_capacity,
+        )
+        if request is None:
+            return NO_CREATE_REVIEW
+        await announce_create()
+        operations.append(request.operation)
+        if request.operation == "create_staff":
+            self._staff = await self._client.create_staff(request.body)
+            return ""
+        uuid = await self._client.invite(request.body)
+        member = await self._client.team_member(uuid) if uuid else None
+        if member is not None:
+            self._directory.remember(self._client, member)
+        else:  # the answer named no uuid [inferred shape]: find it by email
+            member = await self._directory.find(self._client, email=self._email, relist=True)
+        self._member = member
+        return ""
+
+    async def record(self, repos: Repositories, written: Written) -> None:
+        link_id, email = self._link.id, self._email
+        if self._old_email != email:
+            await repos.mappings.delete(link_id, DEPARTMENT_BY_EMAIL, self._old_email)
+        await repos.mappings.put(link_id, DEPARTMENT_BY_EMAIL, email, self._event.department or "")

@@ -1,0 +1,219 @@
+"""The idempotent upsert: one snapshot made true in a target system, once in effect.
+
+Kafka delivers at least once; this makes each effect happen once. For one (link, source
+record), under a state-store lease so replicas take turns (:mod:`services.runtime.leasing`):
+
+1. **Revision and fingerprint.** The cross-references remember the snapshot revision last
+   applied (``source_version``) and a fingerprint of what it said. An older revision is
+   ``unchanged`` (a late event never rolls a newer state back); an equal one that says the
+   same is ``unchanged`` (a redelivery). An equal one that says something else is applied:
+   sources with coarse clocks give two changes one revision.
+2. **Find before create** (:meth:`UpsertTarget.find`, the sink's): the target record is
+   looked for by its cross-reference, then by natural key. A create the sink is about to
+   send is announced first (``announce_create``: a mark in the store, committed before the
+   call); while a mark stands nobody recorded that create's outcome (a crash, another
+   replica), and ``find`` is told to look harder than its caches.
+3. **Write** (:meth:`UpsertTarget.write`, the sink's): what differs, in the vendor's order.
+4. **Bookkeeping**, one transaction: each cross-reference by compare-and-set (a replica
+   whose lease ran out mid-write fails here instead of overwriting newer bookkeeping, and
+   the message is retried), the announcement removed, and the sink's own rows
+   (:meth:`UpsertTarget.record`).
+
+A sink fills in :class:`UpsertTarget`, one object per attempt, holding the snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Final, Protocol
+
+from schemas.snapshot import Snapshot
+from services.runtime.leasing import held_lease
+from services.runtime.outcomes import WriteResult
+from services.runtime.store import Repositories, StateStore
+from services.runtime.store.records import CrossReference, LinkRecord
+
+__all__ = [
+    "PENDING_CREATE",
+    "AnnounceCreate",
+    "IdempotentUpsert",
+    "Known",
+    "UpsertTarget",
+    "Written",
+    "parse_revision",
+    "revision_text",
+]
+
+PENDING_CREATE: Final = "upsert.create_pending"
+"""Mapping kind: source key -> holder, from just before a create is sent until its
+bookkeeping; while it stands, ``find`` must not trust what it cached."""
+
+AnnounceCreate = Callable[[], Awaitable[None]]
+"""Called by a sink right before it sends a create; the mark is committed when it returns."""
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the store knows of the record before the write."""
+
+    references: Mapping[str, CrossReference]
+    """The link's cross-references of this record, by target kind."""
+    pending_create: bool
+    """A create was announced and never recorded: someone may have created it unseen."""
+
+
+@dataclass(slots=True)
+class Written:
+    """What the sink's write did."""
+
+    target_ids: dict[str, str] = field(default_factory=dict)
+    """Target records that exist now, by cross-reference kind (empty: nothing to record)."""
+    operations: list[str] = field(default_factory=list)
+    """The calls made, in order; none means the target already matched."""
+    review: str = ""
+    """Why a person has to look (``needs_review``), if they do."""
+    unchanged_detail: str = "the target already matches"
+
+
+class UpsertTarget(Protocol):
+    """One write attempt of a sink: the snapshot and the vendor knowledge around it."""
+
+    @property
+    def lease_prefix(self) -> str:
+        """Names the lease ``<prefix>:<link>:<source key>``."""
+
+    @property
+    def reference_kinds(self) -> Sequence[str]:
+        """The cross-reference kinds this record can have (e.g. a person's two records)."""
+
+    @property
+    def fingerprint(self) -> str:
+        """What the snapshot says, as far as the target cares (equal revisions compare it)."""
+
+    async def find(self, known: Known) -> None:
+        """Look for the target record before anything is created."""
+
+    async def write(self, announce_create: AnnounceCreate) -> Written:
+        """Make the target match; call ``announce_create`` right before any create."""
+
+    async def record(self, repos: Repositories, written: Written) -> None:
+        """The sink's own bookkeeping, in the kit's transaction with the cross-references."""
+
+
+def revision_text(revision: tuple[int, int]) -> str:
+    """A snapshot's revision as stored in a cross-reference's ``source_version``."""
+    return f"{revision[0]}.{revision[1]}"
+
+
+def parse_revision(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    major, _, minor = text.partition(".")
+    try:
+        return (int(major), int(minor or 0))
+    except ValueError:
+        return None
+
+
+def _already_applied(
+    revision: tuple[int, int], fingerprint: str, references: Iterable[CrossReference]
+) -> str:
+    """Why the snapshot is ``unchanged`` ("" when it is not)."""
+    refs = list(references)
+    newest = max(
+        (r for r in (parse_revision(ref.source_version) for ref in refs) if r is not None),
+        default=None,
+    )
+    if newest is None or revision > newest:
+        return ""
+    if revision < newest:
+        return f"revision {revision_text(revision)} is older than the one applied"
+    same = any(
+        ref.fingerprint == fingerprint
+        for ref in refs
+        if parse_revision(ref.source_version) == newest
+    )
+    return f"revision {revision_text(revision)} is already applied" if same else ""
+
+
+class IdempotentUpsert:
+    """The kit's half of a sink's write: leases, revisions, announcements, bookkeeping.
+
+    ``holder`` names this replica in leases. ``before_bookkeeping`` runs between the
+    vendor's writes and the bookkeeping: the contract suite raises there to play a crash
+    at the one moment the effect happened and nobody wrote it down.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: StateStore,
+        holder: str,
+        lease_ttl: timedelta,
+        before_bookkeeping: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self._store = store
+        self._holder = holder
+        self._lease_ttl = lease_ttl
+        self._before_bookkeeping = before_bookkeeping
+
+    async def apply(
+        self, link: LinkRecord, snapshot: Snapshot, target: UpsertTarget
+    ) -> WriteResult:
+        """Apply ``snapshot`` through ``target`` for ``link``, under the record's lease."""
+        key = snapshot.entity_key
+        lease = f"{target.lease_prefix}:{link.id}:{key}"
+        ttl = self._lease_ttl
+        async with held_lease(self._store, lease, self._holder, ttl=ttl, wait=ttl):
+            return await self._apply_held(link, key, snapshot, target)
+
+    async def _apply_held(
+        self, link: LinkRecord, key: str, snapshot: Snapshot, target: UpsertTarget
+    ) -> WriteResult:
+        async with self._store.transaction() as repos:
+            references: dict[str, CrossReference] = {}
+            for kind in target.reference_kinds:
+                found = await repos.cross_references.get(link.id, key, kind)
+                if found is not None:
+                    references[kind] = found
+            pending = await repos.mappings.get(link.id, PENDING_CREATE, key) is not None
+        fingerprint = target.fingerprint
+        why = _already_applied(snapshot.revision, fingerprint, references.values())
+        if why:
+            ids = {kind: ref.target_id for kind, ref in references.items()}
+            return WriteResult("unchanged", "compare", ids, why)
+
+        await target.find(Known(references=references, pending_create=pending))
+
+        async def announce_create() -> None:
+            async with self._store.transaction() as repos:
+                await repos.mappings.put(link.id, PENDING_CREATE, key, self._holder)
+
+        written = await target.write(announce_create)
+        if written.target_ids:
+            if self._before_bookkeeping is not None:
+                await self._before_bookkeeping()
+            async with self._store.transaction() as repos:
+                for kind, target_id in written.target_ids.items():
+                    before = references.get(kind)
+                    await repos.cross_references.put(
+                        link.id,
+                        key,
+                        kind,
+                        target_id=target_id,
+                        expected_revision=before.revision if before else None,
+                        fingerprint=fingerprint,
+                        source_version=revision_text(snapshot.revision),
+                        source_updated_at=snapshot.source_updated_at,
+                    )
+                await repos.mappings.delete(link.id, PENDING_CREATE, key)
+                await target.record(repos, written)
+        operation = "+".join(written.operations) or "compare"
+        ids = dict(written.target_ids)
+        if written.review:
+            return WriteResult("needs_review", operation, ids, written.review)
+        if not written.operations:
+            return WriteResult("unchanged", "compare", ids, written.unchanged_detail)
+        return WriteResult("applied", operation, ids)

@@ -1,0 +1,18 @@
+"""The sink contract (``sink_contract.py``), run for every sink against its sandbox in-process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.contract.freshbooks_people import FreshBooksPeople, freshbooks_people
+from tests.contract.sink_contract import SinkContract
+
+
+class TestFreshBooksPeopleSink(SinkContract):
+    @pytest.fixture
+    async def binding(self, tmp_path: Path) -> AsyncIterator[FreshBooksPeople]:
+        async with freshbooks_people(tmp_path) as bound:
+            yield bound
