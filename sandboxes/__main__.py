@@ -10,7 +10,13 @@ from pathlib import Path
 
 from starlette.types import ASGIApp
 
-from sandboxes import VENDORS, SandboxUnavailableError, available_vendors, sandbox_factory
+from sandboxes import (
+    VENDORS,
+    SandboxUnavailableError,
+    available_vendors,
+    port_offset,
+    sandbox_factory,
+)
 from sandboxes.kit import Seed, build_app, run_servers
 
 
@@ -43,12 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     seed = _load_seed(args.seed)
     apps: list[tuple[str, ASGIApp, int]] = []
     if args.vendor == "all":
-        # Ports follow VENDORS order whether or not every sandbox is built yet, so a
-        # vendor's port never moves when another one arrives.
-        for offset, vendor in enumerate(VENDORS):
-            if vendor in available_vendors():
-                sandbox = sandbox_factory(vendor)(empty=args.empty)
-                apps.append((vendor, build_app(sandbox), args.base_port + offset))
+        # Each sandbox names its own port slot, so a vendor's port never moves when
+        # another one arrives.
+        for vendor in available_vendors():
+            sandbox = sandbox_factory(vendor)(empty=args.empty)
+            apps.append((vendor, build_app(sandbox), args.base_port + port_offset(vendor)))
     else:
         try:
             sandbox = sandbox_factory(args.vendor)(seed=seed, empty=args.empty)

@@ -38,16 +38,14 @@ from schemas.people import (
 )
 from schemas.raw import PollTick, RawDelivery, ReconcileTick
 from schemas.snapshot import Snapshot
-from schemas.topics import SERVICES, TOPICS, VENDORS, Topic, dlq_topic, raw_topic, topic
+from schemas.topics import SHARED_TOPICS, Topic, catalog, dlq_topic, raw_topic, topic
 from schemas.upcasting import UPCASTERS, UpcasterRegistry, UpcastingError
 from schemas.values import AccountRef, CurrencyCode, Money, PostalAddress, Quantity
 
 __all__ = [
     "EVENT_TYPES",
-    "SERVICES",
-    "TOPICS",
+    "SHARED_TOPICS",
     "UPCASTERS",
-    "VENDORS",
     "AccountRef",
     "BillChanged",
     "BillLine",
@@ -83,6 +81,7 @@ __all__ = [
     "UpcastingError",
     "VendorChanged",
     "VendorRef",
+    "catalog",
     "current_schema_version",
     "decode_event",
     "dlq_topic",

@@ -17,7 +17,7 @@ from typing import Any
 
 from schemas import EVENT_TYPES, current_schema_version
 from schemas.envelope import Event
-from schemas.topics import TOPICS
+from schemas.topics import SHARED_TOPICS, Topic, dead_letter_entry, raw_entry
 
 __all__ = ["SCHEMA_SUFFIX", "event_json_schema", "main", "write_schemas"]
 
@@ -31,8 +31,18 @@ def event_json_schema(event_class: type[Event]) -> dict[str, Any]:
     return {"$schema": JSON_SCHEMA_DIALECT, **schema}
 
 
+# The per-vendor and per-service topics are families: the index names each family once
+# (which vendors a deployment has is the registry's, not the schemas').
+_FAMILIES: tuple[tuple[str, Topic], ...] = (
+    ("raw.<vendor>", raw_entry("vendor")),
+    ("dlq.<service>", dead_letter_entry("service")),
+)
+
+
 def _topics_of(event_type: str) -> list[str]:
-    return sorted(t.name for t in TOPICS if event_type in t.events)
+    shared = [t.name for t in SHARED_TOPICS if event_type in t.events]
+    families = [name for name, entry in _FAMILIES if event_type in entry.events]
+    return sorted(shared + families)
 
 
 def _summary(event_class: type[Event]) -> str:

@@ -8,16 +8,20 @@ topics through it rather than with string literals.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
     "DAY_MS",
     "FOREVER",
-    "TOPICS",
-    "VENDORS",
+    "SHARED_TOPICS",
     "Topic",
+    "catalog",
+    "dead_letter_entry",
     "dlq_topic",
+    "raw_entry",
     "raw_topic",
     "topic",
 ]
@@ -25,12 +29,10 @@ __all__ = [
 DAY_MS = 24 * 60 * 60 * 1000
 FOREVER = -1
 
-# The vendors ml-connector talks to. Schemas name vendors only as topic
-# suffixes: the vendor knowledge itself lives under services/<vendor>/.
-VENDORS: tuple[str, ...] = ("bamboohr", "freshbooks", "bill", "zoho", "acumatica", "expensify")
-
-# Services that consume and may dead-letter messages (one dlq.<service> each).
-SERVICES: tuple[str, ...] = ("ingest", *VENDORS)
+# Vendor and service names become topic names: lower-case words, nothing Kafka or a path
+# could read as structure. Which vendors and services exist is not the catalog's to say:
+# the vendor registry (services/vendors.py) passes them to catalog().
+_NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,32 +55,44 @@ class Topic:
         }
 
 
+def _checked(kind: str, name: str) -> str:
+    if not _NAME.fullmatch(name):
+        msg = f"{name!r} is not a {kind} name (lower-case letters, digits, '-' and '_')"
+        raise KeyError(msg)
+    return name
+
+
 def raw_topic(vendor: str) -> str:
     """Name of the topic that holds a vendor's verified deliveries and ticks."""
-    if vendor not in VENDORS:
-        msg = f"unknown vendor {vendor!r}; known: {', '.join(VENDORS)}"
-        raise KeyError(msg)
-    return f"raw.{vendor}"
+    return f"raw.{_checked('vendor', vendor)}"
 
 
 def dlq_topic(service: str) -> str:
     """Name of the dead-letter topic of a service."""
-    if service not in SERVICES:
-        msg = f"unknown service {service!r}; known: {', '.join(SERVICES)}"
-        raise KeyError(msg)
-    return f"dlq.{service}"
+    return f"dlq.{_checked('service', service)}"
 
 
-TOPICS: tuple[Topic, ...] = (
-    *(
-        Topic(
-            name=raw_topic(vendor),
-            events=("RawDelivery", "PollTick", "ReconcileTick"),
-            description=f"Verified {vendor} webhook deliveries and poll/reconcile ticks.",
-            retention_ms=7 * DAY_MS,
-        )
-        for vendor in VENDORS
-    ),
+def raw_entry(vendor: str) -> Topic:
+    """The catalog entry of a vendor's raw topic."""
+    return Topic(
+        name=raw_topic(vendor),
+        events=("RawDelivery", "PollTick", "ReconcileTick"),
+        description=f"Verified {vendor} webhook deliveries and poll/reconcile ticks.",
+        retention_ms=7 * DAY_MS,
+    )
+
+
+def dead_letter_entry(service: str) -> Topic:
+    """The catalog entry of a service's dead-letter topic."""
+    return Topic(
+        name=dlq_topic(service),
+        events=("DeadLetter",),
+        description=f"Messages the {service} service gave up on, with the error.",
+        partitions=1,
+    )
+
+
+SHARED_TOPICS: tuple[Topic, ...] = (
     Topic(
         name="people.employee",
         events=("EmployeeChanged",),
@@ -102,24 +116,38 @@ TOPICS: tuple[Topic, ...] = (
         events=("SyncOutcome",),
         description="Every write attempt's result: applied, unchanged, failed, needs_review.",
     ),
-    *(
-        Topic(
-            name=dlq_topic(service),
-            events=("DeadLetter",),
-            description=f"Messages the {service} service gave up on, with the error.",
-            partitions=1,
-        )
-        for service in SERVICES
-    ),
 )
+"""The topics every deployment has whatever its vendors: the canonical ones and outcomes."""
 
-_BY_NAME = {t.name: t for t in TOPICS}
+
+def catalog(*, vendors: Iterable[str], services: Iterable[str]) -> tuple[Topic, ...]:
+    """Every topic of a deployment of ``vendors`` (a raw topic each) and ``services`` (a
+    dead-letter topic each), in the order the bootstrap creates them."""
+    return (
+        *(raw_entry(vendor) for vendor in vendors),
+        *SHARED_TOPICS,
+        *(dead_letter_entry(service) for service in services),
+    )
+
+
+_SHARED_BY_NAME = {t.name: t for t in SHARED_TOPICS}
 
 
 def topic(name: str) -> Topic:
-    """Look a topic up by name; an unknown name is a programming error."""
+    """Look a topic up by name; an unknown name is a programming error.
+
+    ``raw.<vendor>`` and ``dlq.<service>`` are families: any well-formed name is answered
+    with its family's entry.
+    """
+    if name in _SHARED_BY_NAME:
+        return _SHARED_BY_NAME[name]
+    family, _, member = name.partition(".")
     try:
-        return _BY_NAME[name]
+        if family == "raw":
+            return raw_entry(member)
+        if family == "dlq":
+            return dead_letter_entry(member)
     except KeyError:
-        msg = f"topic {name!r} is not in the catalog (schemas/topics.py)"
-        raise KeyError(msg) from None
+        pass
+    msg = f"topic {name!r} is not in the catalog (schemas/topics.py)"
+    raise KeyError(msg) from None

@@ -30,7 +30,8 @@ import yaml
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.specification import AsyncAPI
 
-from schemas.topics import SERVICES, Topic, topic
+from schemas.topics import Topic, topic
+from services.vendors import SERVICES
 
 __all__ = [
     "DOCUMENT_SERVER",

@@ -13,11 +13,28 @@ fresh database on it (``postgres_database_url``); ``database_url`` and ``store``
 run a test once per backend (SQLite file, PostgreSQL). When PostgreSQL is not
 installed and cannot be installed, the PostgreSQL cases are skipped with the
 script's explanation; nothing else skips.
+
+Markers: every test carries the marker of its folder (``FOLDER_MARKERS``: unit,
+contract, integration, e2e, sandboxes, docs), so ``-m unit`` or ``-m "not e2e"``
+select by tier; a test under a folder that has no marker is a collection error.
+
+Parallel runs (pytest-xdist, ``make test``): each worker is its own pytest session,
+so each worker starts its own broker and its own PostgreSQL cluster (on free ports,
+in its own temporary directory). A broker per worker rather than one shared: the
+services' consumer groups are their service names ("freshbooks", "bamboohr",
+"ingest"), fixed by the code and not per test, so two stacks (or two service
+processes) on one broker at once would split each other's partitions. A worker
+runs its tests one at a time, as the serial suite does, so a broker never sees two
+users of one consumer group at once. The end-to-end tests of one module share its
+stack: ``xdist_group`` keeps them on one worker under ``--dist loadgroup``. Each
+still passes alone and in any order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import os
 import re
 import shutil
@@ -33,9 +50,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from schemas.topics import TOPICS, Topic
+from schemas.topics import Topic
 from services.runtime.store import StateStore
 from services.runtime.topics_admin import ensure_topics
+from services.vendors import TOPICS
 
 ROOT = Path(__file__).resolve().parents[1]
 KAFKA_DEPLOY = ROOT / "deploy" / "kafka"
@@ -43,11 +61,56 @@ KAFKA_DEPLOY = ROOT / "deploy" / "kafka"
 KAFKA_START_TIMEOUT_S = 120
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that uses the broker carries the ``kafka`` marker, so ``-m "not kafka"`` skips it."""
+# The first folder under tests/ names the tier; `-m` selects by it.
+FOLDER_MARKERS = {
+    "unit": "unit",
+    "contract": "contract",
+    "integration": "integration",
+    "e2e": "e2e",
+    "sandboxes": "sandboxes",
+    "docs": "docs",
+}
+TESTS = ROOT / "tests"
+# Lock files that serialise a step across the xdist workers (and across concurrent runs).
+LOCKS = ROOT / ".cache" / "test-locks"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks (loadgroup)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its folder's tier, ``kafka`` when it uses the broker, and group
+    each end-to-end module on one xdist worker (its tests share one stack)."""
+    shared_broker = bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS"))
     for item in items:
         if "kafka_bootstrap" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.kafka)
+        relative = item.path.resolve().relative_to(TESTS)
+        folder = relative.parts[0] if len(relative.parts) > 1 else ""
+        tier = FOLDER_MARKERS.get(folder)
+        if tier is None:
+            raise pytest.UsageError(
+                f"{item.nodeid}: tests/{folder or relative} has no tier marker; add the folder "
+                "to FOLDER_MARKERS in tests/conftest.py and its marker to pyproject.toml"
+            )
+        item.add_marker(getattr(pytest.mark, tier))
+        if shared_broker and item.get_closest_marker("kafka"):
+            # A broker given from outside (KAFKA_BOOTSTRAP_SERVERS) is every worker's: its
+            # users run on one worker, one at a time, as in a serial run (see above).
+            item.add_marker(pytest.mark.xdist_group("kafka"))
+        elif tier == "e2e":
+            # The module's tests share its stack: one worker for the module.
+            item.add_marker(pytest.mark.xdist_group(f"e2e:{relative.as_posix()}"))
+
+
+@contextlib.contextmanager
+def _one_at_a_time(name: str) -> Iterator[None]:
+    """Hold the machine-wide lock ``name``: xdist workers (and other runs) take turns."""
+    LOCKS.mkdir(parents=True, exist_ok=True)
+    with (LOCKS / f"{name}.lock").open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def _free_port() -> int:
@@ -56,7 +119,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def _run_kafka_script(name: str, env: dict[str, str]) -> None:
+async def _kafka_script(name: str, env: dict[str, str]) -> tuple[int, str]:
+    """Run ``deploy/kafka/<name>``: its exit status and its output."""
     process = await asyncio.create_subprocess_exec(
         str(KAFKA_DEPLOY / name),
         env=env,
@@ -69,35 +133,60 @@ async def _run_kafka_script(name: str, env: dict[str, str]) -> None:
         process.kill()
         await process.wait()
         pytest.fail(f"deploy/kafka/{name} did not finish in time", pytrace=False)
-    if process.returncode != 0:
-        pytest.fail(
-            f"deploy/kafka/{name} failed (exit {process.returncode}):\n"
-            f"{output.decode(errors='replace')}",
-            pytrace=False,
-        )
+    return int(process.returncode or 0), output.decode(errors="replace")
+
+
+async def _run_kafka_script(name: str, env: dict[str, str]) -> None:
+    code, output = await _kafka_script(name, env)
+    if code != 0:
+        pytest.fail(f"deploy/kafka/{name} failed (exit {code}):\n{output}", pytrace=False)
+
+
+# A free port is free when asked, not necessarily when the broker binds it: another
+# worker's broker, server or outgoing connection can take it in between. Such a start
+# is tried again on new ports; any other failure is reported at once, but one:
+# deploy/kafka/start.sh makes the KRaft cluster id from random base64, which begins
+# with "-" once in 64 starts, and kafka-storage then reads it as an option and refuses
+# to format ("argument --cluster-id/-t: expected one argument"); a new start draws anew.
+KAFKA_START_ATTEMPTS = 3
+_PORT_TAKEN = re.compile(r"already in use|BindException", re.IGNORECASE)
+_START_AGAIN = re.compile(rf"{_PORT_TAKEN.pattern}|argument --cluster-id", re.IGNORECASE)
+
+
+async def _start_kafka(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Start a broker on free ports; the environment that names it (for stop.sh)."""
+    for attempt in range(1, KAFKA_START_ATTEMPTS + 1):
+        env = {
+            **os.environ,
+            "KAFKA_DATA_DIR": str(tmp_path_factory.mktemp("kafka")),
+            "KAFKA_PORT": str(_free_port()),
+            "KAFKA_CONTROLLER_PORT": str(_free_port()),
+            "KAFKA_START_TIMEOUT": str(KAFKA_START_TIMEOUT_S),
+            "PYTHON": sys.executable,
+        }
+        if env["KAFKA_PORT"] == env["KAFKA_CONTROLLER_PORT"]:
+            continue
+        code, output = await _kafka_script("start.sh", env)
+        if code == 0:
+            return env
+        if attempt == KAFKA_START_ATTEMPTS or not _START_AGAIN.search(output):
+            pytest.fail(f"deploy/kafka/start.sh failed (exit {code}):\n{output}", pytrace=False)
+    pytest.fail("no two distinct free ports for Kafka", pytrace=False)
 
 
 @pytest.fixture(scope="session")
 async def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    """``host:port`` of a Kafka broker whose catalog topics exist."""
+    """``host:port`` of a Kafka broker whose catalog topics exist (this worker's own)."""
     existing = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if existing:
         await ensure_topics(existing, TOPICS)
         yield existing
         return
 
-    port = _free_port()
-    env = {
-        **os.environ,
-        "KAFKA_DATA_DIR": str(tmp_path_factory.mktemp("kafka")),
-        "KAFKA_PORT": str(port),
-        "KAFKA_CONTROLLER_PORT": str(_free_port()),
-        "KAFKA_START_TIMEOUT": str(KAFKA_START_TIMEOUT_S),
-        "PYTHON": sys.executable,
-    }
-    await _run_kafka_script("fetch.sh", env)
-    await _run_kafka_script("start.sh", env)
-    bootstrap = f"127.0.0.1:{port}"
+    with _one_at_a_time("kafka-fetch"):  # the workers share .cache/kafka
+        await _run_kafka_script("fetch.sh", dict(os.environ))
+    env = await _start_kafka(tmp_path_factory)
+    bootstrap = f"127.0.0.1:{env['KAFKA_PORT']}"
     try:
         await ensure_topics(bootstrap, TOPICS)
         yield bootstrap
@@ -146,6 +235,7 @@ POSTGRES_STOP = ROOT / "scripts" / "postgres-stop.sh"
 POSTGRES_NOT_INSTALLED = 3
 # initdb and start take under a second here; installing the package takes minutes.
 POSTGRES_START_TIMEOUT_S = 600
+POSTGRES_START_ATTEMPTS = 3
 
 
 @pytest.fixture(scope="session")
@@ -158,13 +248,20 @@ def postgres_server_url() -> Iterator[str]:
     # Under .cache/ rather than /tmp/pytest-of-*: that is private to root, and the
     # server runs as the 'postgres' user when the tests run as root.
     directory = ROOT / ".cache" / f"postgres-test-{uuid.uuid4().hex[:8]}"
-    result = subprocess.run(
-        [str(POSTGRES_START), str(directory), str(_free_port())],
-        capture_output=True,
-        text=True,
-        timeout=POSTGRES_START_TIMEOUT_S,
-        check=False,
-    )
+    # One worker at a time: the first may install PostgreSQL (apt-get holds the dpkg
+    # lock; a second apt-get at once would fail), the others then find it installed.
+    # A port taken between asking and binding (see _start_kafka) is tried again.
+    with _one_at_a_time("postgres-start"):
+        for _ in range(POSTGRES_START_ATTEMPTS):
+            result = subprocess.run(
+                [str(POSTGRES_START), str(directory), str(_free_port())],
+                capture_output=True,
+                text=True,
+                timeout=POSTGRES_START_TIMEOUT_S,
+                check=False,
+            )
+            if result.returncode != 1 or not _PORT_TAKEN.search(result.stderr):
+                break
     if result.returncode == POSTGRES_NOT_INSTALLED:
         shutil.rmtree(directory, ignore_errors=True)
         pytest.skip(

@@ -21,10 +21,10 @@ from sandboxes.acumatica.app import build_sandbox
 from sandboxes.acumatica.entities import EMPLOYEE, VALUE_SCHEMAS, EntityDef
 from sandboxes.acumatica.seed import API_PASSWORD, API_USER
 from sandboxes.acumatica.settings import AcumaticaSandboxSettings
-from sandboxes.conformance import CallResult
 from sandboxes.kit import build_app
+from sandboxes.kit.conformance import CallResult, Conformance
 
-__all__ = ["replay_acumatica"]
+__all__ = ["CONFORMANCE", "replay_acumatica"]
 
 EXPAND = "ContactInfo,ContactInfo/Address,EmployeeSettings,FinancialSettings,EmploymentHistory"
 
@@ -232,3 +232,6 @@ async def replay_acumatica(reference: Path) -> list[CallResult]:
         )
         results.append(fields)
     return results
+
+
+CONFORMANCE = Conformance("acumatica Default_<version>.openapi.json exports", replay_acumatica)

@@ -22,10 +22,10 @@ from typing import Any
 import httpx
 
 from sandboxes.bill.app import build_sandbox
-from sandboxes.conformance import CallResult
 from sandboxes.kit import build_app
+from sandboxes.kit.conformance import CallResult, Conformance
 
-__all__ = ["replay_bill"]
+__all__ = ["CONFORMANCE", "replay_bill"]
 
 COLLECTION = Path("bill") / "BILL_v3_API.postman_collection.json"
 IN_SCOPE = re.compile(
@@ -270,3 +270,8 @@ _CLASSIFICATION_VARIABLE = {
     "departments": "department_id",
     "locations": "location_id",
 }
+
+
+CONFORMANCE = Conformance(
+    "bill/BILL_v3_API.postman_collection.json (official examples)", replay_bill
+)

@@ -2,3 +2,8 @@
 
 See `docs/vendors/expensify-sandbox.md`; facts from `../shared/vendors/expensify.md`.
 """
+
+from typing import Final
+
+PORT_SLOT: Final = 5
+"""Its port in `python -m sandboxes all`: `--base-port` + 5 (9101 + 5 in `make up`)."""

@@ -18,11 +18,11 @@ from typing import Any
 
 import httpx
 
-from sandboxes.conformance import CallResult
 from sandboxes.expensify.app import ENDPOINT, build_sandbox
 from sandboxes.kit import build_app
+from sandboxes.kit.conformance import CallResult, Conformance
 
-__all__ = ["replay_expensify"]
+__all__ = ["CONFORMANCE", "replay_expensify"]
 
 RECORDING = re.compile(r"^mocks_nango_post_proxy_ExpensifyIntegrations_(?P<action>[a-z-]+)\.json")
 
@@ -105,3 +105,6 @@ async def replay_expensify(reference: Path) -> list[CallResult]:
         _compare(result, json.loads(file.read_text(encoding="utf-8")), answer)
         results.append(result)
     return results
+
+
+CONFORMANCE = Conformance("nango/expensify", replay_expensify)

@@ -16,11 +16,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from sandboxes.conformance import CallResult, Recorded, recordings
 from sandboxes.freshbooks.app import build_sandbox
 from sandboxes.kit import build_app
+from sandboxes.kit.conformance import CallResult, Conformance, Recorded, recordings
 
-__all__ = ["replay_freshbooks"]
+__all__ = ["CONFORMANCE", "replay_freshbooks"]
 
 IN_SCOPE = re.compile(
     r"^/auth/api/v1/users/me$|^/accounting/account/[^/]+/expenses/(expenses|categories)(/\d+)?$"
@@ -115,3 +115,6 @@ async def replay_freshbooks(reference: Path) -> list[CallResult]:
             results.append(result)
     await sandbox.aclose()
     return results
+
+
+CONFORMANCE = Conformance("nango/freshbooks", replay_freshbooks)

@@ -16,11 +16,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from sandboxes.conformance import CallResult, Recorded, recordings
 from sandboxes.kit import build_app
+from sandboxes.kit.conformance import CallResult, Conformance, Recorded, recordings
 from sandboxes.zoho.app import build_sandbox
 
-__all__ = ["replay_zoho"]
+__all__ = ["CONFORMANCE", "replay_zoho"]
 
 IN_SCOPE = re.compile(r"^/books/v3/(organizations|contacts(/\d+)?)$")
 SEED_CONTACT = "460815000000001000"  # Northwind Retail Group in the default seed
@@ -121,3 +121,6 @@ async def replay_zoho(reference: Path) -> list[CallResult]:
             results.append(result)
     await sandbox.aclose()
     return results
+
+
+CONFORMANCE = Conformance("nango/zoho-books", replay_zoho)

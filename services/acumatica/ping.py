@@ -23,7 +23,7 @@ ENTITY = "/entity/{endpoint}/{version}/{entity}"
 
 
 class AcumaticaPing:
-    """The Acumatica knowledge behind ingest's ``KeyVendor``."""
+    """The Acumatica knowledge behind the runtime's ``KeyVendor``."""
 
     def __init__(self, settings: AcumaticaSettings) -> None:
         self._settings = settings

@@ -14,7 +14,7 @@ __all__ = ["BillPing"]
 
 
 class BillPing:
-    """The BILL knowledge behind ingest's ``KeyVendor``."""
+    """The BILL knowledge behind the runtime's ``KeyVendor``."""
 
     def __init__(self, settings: BillSettings) -> None:
         self._settings = settings

@@ -16,7 +16,7 @@ import httpx
 
 from services.bill.session import api_path, bill_error, logged_in
 from services.bill.settings import BillSettings
-from services.ingest.webhook_registrations import Registered, VendorAccess
+from services.runtime.vendor_plugin import Registered, VendorAccess
 
 __all__ = ["BillWebhookRegistrar"]
 
@@ -24,7 +24,7 @@ SUBSCRIPTION = "/v3/subscriptions/{subscription_id}"
 
 
 class BillWebhookRegistrar:
-    """The BILL knowledge behind ingest's ``WebhookRegistrar``."""
+    """The BILL knowledge behind the runtime's ``WebhookRegistrar``."""
 
     def __init__(self, settings: BillSettings) -> None:
         self._settings = settings

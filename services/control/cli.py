@@ -26,8 +26,8 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from schemas.envelope import utcnow
-from schemas.topics import TOPICS, dlq_topic
-from services.ingest.cli_connections import connections_app, links_app, status_command
+from schemas.topics import dlq_topic
+from services.control.cli_connections import connections_app, links_app, status_command
 from services.runtime.audit_trail import (
     EntityRef,
     entity_topics,
@@ -42,6 +42,7 @@ from services.runtime.settings import RuntimeSettings, SettingsError, load_setti
 from services.runtime.store import StateStore, StoredCredential, StoreError, migrate
 from services.runtime.topics_admin import TopicBootstrapError, ensure_topics
 from services.runtime.vault import Vault, VaultError, generate_key_ring_entry
+from services.vendors import TOPICS, VENDORS
 
 __all__ = ["EXIT_REFUSED", "EXIT_STORE_UNAVAILABLE", "app", "main"]
 
@@ -228,7 +229,7 @@ def ensure_catalog_topics() -> None:
     """Create the catalog's topics that the cluster lacks (existing ones are left alone)."""
     settings = _settings()
     try:
-        result = asyncio.run(ensure_topics(settings.kafka_bootstrap_servers))
+        result = asyncio.run(ensure_topics(settings.kafka_bootstrap_servers, TOPICS))
     except (TopicBootstrapError, KafkaError, OSError) as exc:
         raise _kafka_unavailable(settings, exc) from None
     typer.echo(f"{len(result.created)} topics created, {len(result.existing)} already there")
@@ -255,7 +256,7 @@ def audit_chain(
     (its reason). With an event id: the chain of that correlation id.
     """
     settings = _settings()
-    entity = parse_entity_ref(target)
+    entity = parse_entity_ref(target, VENDORS)
     if entity is not None:
         _audit_entity(settings, entity)
         return
@@ -279,13 +280,18 @@ def _audit_entity(settings: RuntimeSettings, entity: EntityRef) -> None:
     try:
         chains = asyncio.run(
             read_entity_chains(
-                settings.kafka_bootstrap_servers, entity, connection_ids=connection_ids
+                settings.kafka_bootstrap_servers,
+                entity,
+                topics=entity_topics(entity.vendor, TOPICS),
+                connection_ids=connection_ids,
             )
         )
     except (KafkaError, OSError) as exc:
         raise _kafka_unavailable(settings, exc) from None
     if not chains:
-        raise _fail(f"no event about {entity} on {', '.join(entity_topics(entity.vendor))}", 1)
+        raise _fail(
+            f"no event about {entity} on {', '.join(entity_topics(entity.vendor, TOPICS))}", 1
+        )
     for number, chain in enumerate(chains, start=1):
         root = chain[0].event
         typer.echo(f"chain {number} of {len(chains)} (correlation id {root.get('event_id')}):")
@@ -327,12 +333,16 @@ def replay_dead_letter(
     """Put a dead-lettered event back on its topic (same key) once its cause is fixed."""
     settings = _settings()
     try:
-        found = asyncio.run(find_dead_letter(settings.kafka_bootstrap_servers, event_id))
+        found = asyncio.run(
+            find_dead_letter(
+                settings.kafka_bootstrap_servers, event_id, topics=dead_letter_topics(TOPICS)
+            )
+        )
     except (KafkaError, OSError) as exc:
         raise _kafka_unavailable(settings, exc) from None
     if found is None:
         raise _fail(
-            f"no dead letter for event id {event_id} on {', '.join(dead_letter_topics())}",
+            f"no dead letter for event id {event_id} on {', '.join(dead_letter_topics(TOPICS))}",
             EXIT_REFUSED,
         )
     asyncio.run(_replay(settings, found, again=again))

@@ -1,6 +1,6 @@
 """``mlc connections``, ``mlc links`` and ``mlc status``: the operator API from the shell.
 
-The commands talk to a running ingest service over HTTP (``MLC_OPERATOR_URL``, by
+The commands talk to a running control plane over HTTP (``MLC_OPERATOR_URL``, by
 default ``MLC_PUBLIC_URL``) with ``MLC_OPERATOR_TOKEN``; the service holds the vault,
 so the CLI never reads stored secrets. ``connections add`` prompts for each secret
 field with hidden input. Tables are for people; ``--json`` prints the API's JSON.
@@ -16,8 +16,8 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from services.ingest.cli_oauth import add_oauth_connection, ping_connection
-from services.ingest.connections import CREDENTIAL_SPECS, FLOWS
+from services.control.cli_oauth import add_oauth_connection, ping_connection
+from services.control.connections import CREDENTIAL_SPECS, FLOWS
 
 __all__ = [
     "DEFAULT_OPERATOR_URL",
@@ -64,7 +64,7 @@ class OperatorClient:
         self.url = operator_url(url)
         token = os.environ.get("MLC_OPERATOR_TOKEN", "")
         if not token:
-            msg = "MLC_OPERATOR_TOKEN is not set: export the ingest service's operator token"
+            msg = "MLC_OPERATOR_TOKEN is not set: export the control plane's operator token"
             raise _fail(msg, EXIT_REFUSED)
         self._headers = {"Authorization": f"Bearer {token}"}
 
@@ -79,8 +79,8 @@ class OperatorClient:
             )
         except httpx.TransportError:
             msg = (
-                f"cannot reach the ingest service at {self.url}: "
-                "start it with `python -m services.ingest` or set MLC_OPERATOR_URL"
+                f"cannot reach the control plane at {self.url}: "
+                "start it with `python -m services.control` or set MLC_OPERATOR_URL"
             )
             raise _fail(msg) from None
         if response.status_code == 401:

@@ -1,6 +1,6 @@
 """What ``mlc connections add <vendor> --oauth`` and ``mlc connections ping`` do, over HTTP.
 
-The CLI never sees a token: the ingest service holds the vault. ``add`` asks it for a
+The CLI never sees a token: the control plane holds the vault. ``add`` asks it for a
 consent URL, prints (or opens) it and polls the connection's status until the callback
 has completed or the deadline passes; ``ping`` asks the service for a verdict.
 """
@@ -19,10 +19,10 @@ __all__ = ["add_oauth_connection", "ping_connection"]
 
 
 def _operator(ingest_url: str, token: str | None, timeout: float) -> httpx.Client:
-    """A client of the ingest service's ``/api/v1`` with the operator token."""
+    """A client of the control plane's ``/api/v1`` with the operator token."""
     token = token or os.environ.get("MLC_OPERATOR_TOKEN", "")
     if not token:
-        typer.echo("mlc: MLC_OPERATOR_TOKEN is not set: export the ingest service's operator token")
+        typer.echo("mlc: MLC_OPERATOR_TOKEN is not set: export the control plane's operator token")
         raise typer.Exit(2)
     return httpx.Client(
         base_url=f"{ingest_url.rstrip('/')}/api/v1",

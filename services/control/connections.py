@@ -19,14 +19,11 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from schemas.envelope import utcnow
-from services.acumatica.connection import CREDENTIALS as ACUMATICA
-from services.bamboohr.connection import CREDENTIALS as BAMBOOHR
-from services.bill.connection import CREDENTIALS as BILL
-from services.expensify.connection import CREDENTIALS as EXPENSIFY
-from services.ingest.link_health import LinkHealth, LinkHealthReader
+from services.control.link_health import LinkHealth, LinkHealthReader
 from services.runtime.credential_fields import CredentialSpec
 from services.runtime.store import ConnectionRecord, LinkRecord, StateStore
 from services.runtime.vault import Vault
+from services.vendors import credential_specs
 
 __all__ = [
     "ACTOR",
@@ -48,9 +45,7 @@ MASK = "••••"
 # The product's flows (ARCHITECTURE.md "The five flows"); a link runs exactly one.
 FLOWS = ("people-freshbooks", "people-zoho", "people-acumatica", "ap-bill", "expenses")
 # Non-OAuth credential styles by vendor; OAuth vendors connect through the OAuth flow.
-CREDENTIAL_SPECS: Mapping[str, CredentialSpec] = {
-    spec.vendor: spec for spec in (BAMBOOHR, BILL, ACUMATICA, EXPENSIFY)
-}
+CREDENTIAL_SPECS: Mapping[str, CredentialSpec] = credential_specs()
 # Audit actions that count as failures in a link's status.
 _FAILURE_MARKERS = ("refused", "failed", "error")
 
@@ -104,7 +99,7 @@ class LinkStatus:
     last_action: str | None
     failures: int
     recent: list[dict[str, Any]] = field(default_factory=list)
-    # From the log (services/ingest/link_health.py); None when it was not read.
+    # From the log (services/control/link_health.py); None when it was not read.
     last_outcome_at: datetime | None = None
     last_outcome_status: str | None = None
     lag_seconds: float | None = None

@@ -6,7 +6,7 @@ message a service gives up on goes to ``dlq.<service>``; neither is kept in the 
 so this reads the topics themselves, from the beginning to their current end, with no
 consumer group (nothing is committed, the log is not changed).
 
-Honest limits, also in ``docs/ingest.md``:
+Honest limits, also in ``docs/control.md``:
 
 - the cost grows with the topics' retained size: every ``mlc status`` reads them all;
   fine for an operator's command, not for a dashboard polling every second;
@@ -25,9 +25,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from schemas.topics import TOPICS
 from services.runtime.audit_trail import LoggedEvent, read_events
 from services.runtime.store import LinkRecord
+from services.vendors import TOPICS
 
 __all__ = ["LinkHealth", "LinkHealthReader", "kafka_link_health"]
 

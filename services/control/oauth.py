@@ -21,34 +21,43 @@ import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from uuid import uuid4
 
 import httpx
 import orjson
+from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
 from schemas.envelope import utcnow
-from services.runtime.http import build_client
+from services.control.operator_auth import OperatorAuth, operator_route_class
+from services.control.operator_contract import (
+    PREFIX,
+    OAuthStart,
+    OAuthStarted,
+    OAuthStatusOut,
+    PingOut,
+    error_responses,
+)
 from services.runtime.oauth_tokens import (
     TOKENS_FIELD,
     OAuthRefusedError,
     TokenKeeper,
-    TokenSet,
     VendorCallError,
     save_tokens,
 )
 from services.runtime.store import ConnectionRecord, StateStore
 from services.runtime.vault import Vault, VaultError
+from services.runtime.vendor_plugin import KeyVendor, OAuthVendor
+from services.runtime.webhook_handshakes import vendor_http
 
 __all__ = [
-    "KeyVendor",
     "OAuthFlow",
-    "OAuthVendor",
     "PingVerdict",
-    "oauth_routes",
+    "oauth_callback_route",
+    "oauth_router",
     "vendor_http",
 ]
 
@@ -67,34 +76,6 @@ class _CallbackRefusedError(Exception):
         self.reason = reason
 
 
-class OAuthVendor(Protocol):
-    """One vendor's OAuth and identity knowledge, implemented in its vendor folder."""
-
-    def authorize_url(self, state: str, options: Mapping[str, str]) -> str: ...
-
-    async def exchange_code(
-        self, http: httpx.AsyncClient, code: str, callback: Mapping[str, str]
-    ) -> TokenSet: ...
-
-    async def refresh(self, http: httpx.AsyncClient, tokens: TokenSet) -> TokenSet: ...
-
-    async def read_identity(
-        self, http: httpx.AsyncClient, tokens: TokenSet, callback: Mapping[str, str]
-    ) -> dict[str, str]: ...
-
-    async def ping(
-        self, http: httpx.AsyncClient, tokens: TokenSet, identity: Mapping[str, Any]
-    ) -> str: ...
-
-
-class KeyVendor(Protocol):
-    """A vendor whose connections hold keys/passwords (no consent): only ``ping`` is needed."""
-
-    async def ping_with_credentials(
-        self, http: httpx.AsyncClient, secrets: Mapping[str, str], settings: Mapping[str, Any]
-    ) -> str: ...
-
-
 @dataclass(frozen=True, slots=True)
 class PingVerdict:
     """The answer to ``mlc connections ping``: ok, or why not and what to do."""
@@ -102,14 +83,6 @@ class PingVerdict:
     ok: bool
     detail: str
     action: str = ""
-
-
-def vendor_http(connection_id: str) -> httpx.AsyncClient:
-    """The runtime's client (retries, timeouts, request logs) for one connection's calls.
-
-    No base URL: vendor hosts differ per call (Zoho's accounts server vs. its API domain).
-    """
-    return build_client(base_url="", connection_key=f"oauth:{connection_id}")
 
 
 class OAuthFlow:
@@ -372,47 +345,9 @@ def _failed_call_verdict(
     )
 
 
-def oauth_routes(
-    flow: OAuthFlow, *, operator_token: str | None, tenant_id: str = "default"
-) -> list[BaseRoute]:
-    """The public callback ``GET /oauth/{vendor}/callback`` and, behind the operator token
-    (``Authorization: Bearer``; None answers 503), ``POST /api/v1/oauth/{vendor}/start``,
-    ``GET /api/v1/oauth/connections/{id}`` and ``POST /api/v1/connections/{id}/ping``."""
-    expected = operator_token.encode() if operator_token else None
-
-    def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[..., Any]:
-        async def endpoint(request: Request) -> Response:
-            if expected is None:
-                return JSONResponse(
-                    {"error": "operator API disabled: set MLC_OPERATOR_TOKEN and restart"},
-                    status_code=503,
-                )
-            scheme, _, given = request.headers.get("authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected):
-                return JSONResponse(
-                    {"error": "missing or wrong bearer token (MLC_OPERATOR_TOKEN)"},
-                    status_code=401,
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-            return await handler(request)
-
-        return endpoint
-
-    async def start(request: Request) -> Response:
-        vendor = request.path_params["vendor"]
-        try:
-            body = orjson.loads(await request.body() or b"{}")
-            connection_id, url = await flow.start(
-                vendor,
-                tenant_id=str(body.get("tenant_id", tenant_id)),
-                display_name=str(body.get("display_name", vendor)),
-                options={str(k): str(v) for k, v in body.get("options", {}).items()},
-            )
-        except KeyError as error:
-            return JSONResponse({"error": str(error.args[0])}, status_code=404)
-        except (ValueError, AttributeError) as error:  # orjson.JSONDecodeError is a ValueError
-            return JSONResponse({"error": str(error)}, status_code=400)
-        return JSONResponse({"connection_id": connection_id, "consent_url": url}, status_code=201)
+def oauth_callback_route(flow: OAuthFlow) -> Route:
+    """The public ``GET /oauth/{vendor}/callback`` the vendor redirects the browser to (no
+    operator token: the single-use state is its check; not an operator route)."""
 
     async def callback(request: Request) -> Response:
         status, message = await flow.callback(
@@ -420,19 +355,57 @@ def oauth_routes(
         )
         return HTMLResponse(f"<p>{html.escape(message)}</p>", status_code=status)
 
-    async def status(request: Request) -> Response:
-        found = await flow.status(request.path_params["connection_id"])
+    return Route("/oauth/{vendor}/callback", callback, methods=["GET"])
+
+
+def oauth_router(flow: OAuthFlow, *, auth: OperatorAuth, tenant_id: str = "default") -> APIRouter:
+    """Behind the operator token: ``POST /api/v1/oauth/{vendor}/start``,
+    ``GET /api/v1/oauth/connections/{id}`` and ``POST /api/v1/connections/{id}/ping``."""
+    router = APIRouter(
+        prefix=PREFIX,
+        route_class=operator_route_class(auth),
+        responses=error_responses(401, 422, 503),
+    )
+
+    @router.post(
+        "/oauth/{vendor}/start",
+        status_code=201,
+        response_model=OAuthStarted,
+        summary="Start OAuth consent: a pending connection and its consent URL",
+        responses=error_responses(400, 404),
+    )
+    async def start(vendor: str, body: OAuthStart | None = None) -> OAuthStarted | JSONResponse:
+        wanted = body or OAuthStart()
+        try:
+            connection_id, url = await flow.start(
+                vendor,
+                tenant_id=wanted.tenant_id or tenant_id,
+                display_name=wanted.display_name or vendor,
+                options=wanted.options,
+            )
+        except KeyError as error:
+            return JSONResponse({"error": str(error.args[0])}, status_code=404)
+        except ValueError as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
+        return OAuthStarted(connection_id=connection_id, consent_url=url)
+
+    @router.get(
+        "/oauth/connections/{connection_id}",
+        response_model=OAuthStatusOut,
+        summary="A consent's progress",
+        responses=error_responses(404),
+    )
+    async def status(connection_id: str) -> OAuthStatusOut | JSONResponse:
+        found = await flow.status(connection_id)
         if found is None:
             return JSONResponse({"error": "no such connection"}, status_code=404)
-        return JSONResponse({"status": found})
+        return OAuthStatusOut(status=found)
 
-    async def ping(request: Request) -> Response:
-        verdict = await flow.ping(request.path_params["connection_id"])
-        return JSONResponse({"ok": verdict.ok, "detail": verdict.detail, "action": verdict.action})
+    @router.post(
+        "/connections/{connection_id}/ping", summary="One real read call against the vendor"
+    )
+    async def ping(connection_id: str) -> PingOut:
+        verdict = await flow.ping(connection_id)
+        return PingOut(ok=verdict.ok, detail=verdict.detail, action=verdict.action)
 
-    return [
-        Route("/oauth/{vendor}/callback", callback, methods=["GET"]),
-        Route("/api/v1/oauth/{vendor}/start", guarded(start), methods=["POST"]),
-        Route("/api/v1/oauth/connections/{connection_id}", guarded(status), methods=["GET"]),
-        Route("/api/v1/connections/{connection_id}/ping", guarded(ping), methods=["POST"]),
-    ]
+    return router

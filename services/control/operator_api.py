@@ -1,25 +1,29 @@
-"""The operator API: JSON routes under ``/api/v1`` for connections, links, status and audit.
+"""The operator API on FastAPI: JSON routes under ``/api/v1`` for connections, links, status,
+audit and sync requests.
 
-Every route wants ``Authorization: Bearer <MLC_OPERATOR_TOKEN>``, compared in constant
-time; without a configured token the API answers 503 rather than run open. The
-models and the OpenAPI document live in :mod:`services.ingest.operator_contract`.
+Every route wants ``Authorization: Bearer <MLC_OPERATOR_TOKEN>`` (:mod:`operator_auth`, the
+one check, shared with the OAuth routes); without a configured token the API answers 503
+rather than run open. The request and response models are :mod:`operator_contract`'s; the
+OpenAPI document (``/api/v1/openapi.json``, behind the token too) is FastAPI's, generated
+from these routes and models. Errors are ``{"error": ...}`` (the CLI reads them):
+:func:`install_error_answers` maps the domain's errors and FastAPI's validation to them.
 """
 
 from __future__ import annotations
 
-import hmac
-import re
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Sequence
+from typing import Annotated, Any, Final
 
-from pydantic import ValidationError
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
+from starlette.types import Lifespan
 
 from schemas.raw import ReconcileTick
 from schemas.topics import raw_topic
-from services.ingest.connections import (
+from services.control.connections import (
     ConnectionConflictError,
     ConnectionInputError,
     ConnectionNotFoundError,
@@ -27,12 +31,16 @@ from services.ingest.connections import (
     OperatorConnections,
     WebhookVendorError,
 )
-from services.ingest.operator_contract import (
+from services.control.oauth import OAuthFlow, oauth_callback_route, oauth_router
+from services.control.operator_auth import OperatorAuth, operator_route_class
+from services.control.operator_contract import (
     PREFIX,
     AuditEntryOut,
     AuditList,
     ConnectionCreate,
+    ConnectionList,
     ConnectionOut,
+    ErrorBody,
     LinkCreate,
     LinkCreated,
     LinkList,
@@ -40,30 +48,33 @@ from services.ingest.operator_contract import (
     LinkStatusOut,
     StatusList,
     SyncOut,
-    operator_openapi,
+    error_responses,
 )
-from services.ingest.schedule_specs import SCHEDULES_KEY
-from services.ingest.schedules import TickPublisher
-from services.ingest.sync_now import LINK_SCHEDULE, request_sync
-from services.ingest.webhook_registrations import REGISTRATION_KEY
+from services.control.sync_now import LINK_SCHEDULE, request_sync
+from services.control.webhook_registrations import REGISTRATION_KEY
+from services.runtime.schedule_specs import SCHEDULES_KEY
 from services.runtime.store import LinkRecord, StateStore
+from services.runtime.ticks import TickPublisher
 
-__all__ = ["operator_routes"]
+__all__ = ["install_error_answers", "operator_app", "operator_openapi", "operator_router"]
 
-_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
+AUDIT_LIMIT_CAP: Final = 1000
 _ERROR_STATUS: dict[type[Exception], int] = {
     ConnectionInputError: 422,
     ConnectionNotFoundError: 404,
     ConnectionConflictError: 409,
     WebhookVendorError: 502,
 }
+# What a query or path parameter must be, for the 422 that names it in words.
+_EXPECTED: Final = {"limit": f"a whole number from 1 to {AUDIT_LIMIT_CAP} (larger is capped)"}
+_QUOTED_MAX: Final = 20
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-def _connection_out(view: ConnectionView) -> dict[str, Any]:
+def _connection_out(view: ConnectionView) -> ConnectionOut:
     r = view.record
     return ConnectionOut(
         id=r.id,
@@ -76,66 +87,40 @@ def _connection_out(view: ConnectionView) -> dict[str, Any]:
         schedules=list(r.settings.get(SCHEDULES_KEY) or []),
         created_at=r.created_at,
         updated_at=r.updated_at,
-    ).model_dump(mode="json")
+    )
 
 
 def _link_out(link: LinkRecord) -> LinkOut:
     return LinkOut.model_validate(link, from_attributes=True)
 
 
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-def operator_routes(
+def operator_router(
     store: StateStore,
     operations: OperatorConnections,
     *,
-    operator_token: str | None,
+    auth: OperatorAuth,
     publish_tick: TickPublisher | None = None,
-) -> list[BaseRoute]:
-    """The ``/api/v1`` routes; pass ``settings.operator_token`` (None disables the API with 503).
+) -> APIRouter:
+    """The ``/api/v1`` routes behind ``auth``; ``publish_tick`` puts a sync's tick on Kafka
+    (without it ``.../sync`` answers 503)."""
+    router = APIRouter(
+        prefix=PREFIX,
+        route_class=operator_route_class(auth),
+        responses=error_responses(401, 422, 503),
+    )
 
-    ``publish_tick`` puts a sync's tick on Kafka; without it ``.../sync`` answers 503.
-    """
-    expected = operator_token.encode() if operator_token else None
-
-    def guarded(handler: Handler) -> Handler:
-        async def endpoint(request: Request) -> Response:
-            if expected is None:
-                return _error(503, "operator API disabled: set MLC_OPERATOR_TOKEN and restart")
-            scheme, _, given = request.headers.get("authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), expected):
-                return JSONResponse(
-                    {"error": "missing or wrong bearer token (MLC_OPERATOR_TOKEN)"},
-                    status_code=401,
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-            try:
-                return await handler(request)
-            except (
-                ConnectionInputError,
-                ConnectionNotFoundError,
-                ConnectionConflictError,
-                WebhookVendorError,
-            ) as exc:
-                return _error(_ERROR_STATUS[type(exc)], str(exc))
-            except ValidationError as exc:
-                return _error(
-                    422,
-                    "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()),
-                )
-            except ValueError as exc:
-                # Name what was wrong: a generic text once blamed the body for a bad query.
-                return _error(400, f"malformed request: {str(exc)[:200]}")
-
-        return endpoint
-
-    async def list_connections(_: Request) -> Response:
+    @router.get("/connections", summary="List connections")
+    async def list_connections() -> ConnectionList:
         views = await operations.list_connections()
-        return JSONResponse({"connections": [_connection_out(v) for v in views]})
+        return ConnectionList(connections=[_connection_out(v) for v in views])
 
-    async def add_connection(request: Request) -> Response:
-        body = ConnectionCreate.model_validate_json(await request.body())
+    @router.post(
+        "/connections",
+        status_code=201,
+        summary="Add a key/password connection",
+        responses=error_responses(400, 409),
+    )
+    async def add_connection(body: ConnectionCreate) -> ConnectionOut:
         view = await operations.add_connection(
             body.vendor,
             display_name=body.display_name,
@@ -143,44 +128,105 @@ def operator_routes(
             tenant_id=body.tenant_id,
             options=body.options,
         )
-        return JSONResponse(_connection_out(view), status_code=201)
+        return _connection_out(view)
 
-    async def show_connection(request: Request) -> Response:
-        view = await operations.show_connection(request.path_params["connection_id"])
-        return JSONResponse(_connection_out(view))
+    @router.get(
+        "/connections/{connection_id}",
+        summary="Show a connection",
+        responses=error_responses(404),
+    )
+    async def show_connection(connection_id: str) -> ConnectionOut:
+        return _connection_out(await operations.show_connection(connection_id))
 
-    async def remove_connection(request: Request) -> Response:
-        await operations.remove_connection(request.path_params["connection_id"])
+    @router.delete(
+        "/connections/{connection_id}",
+        status_code=204,
+        response_class=Response,
+        summary="Remove a connection (refused while links use it)",
+        responses=error_responses(404, 409),
+    )
+    async def remove_connection(connection_id: str) -> Response:
+        await operations.remove_connection(connection_id)
         return Response(status_code=204)
 
-    async def register_webhooks(request: Request) -> Response:
-        view = await operations.register_webhooks(request.path_params["connection_id"])
-        return JSONResponse(_connection_out(view))
+    @router.post(
+        "/connections/{connection_id}/sync",
+        status_code=202,
+        response_model=SyncOut,
+        summary=(
+            "Reconcile a connection now (a ReconcileTick on raw.<vendor>); ?full=true resends "
+            "every record, unchanged ones too"
+        ),
+        responses=error_responses(404, 409),
+    )
+    async def sync_connection(
+        connection_id: str,
+        full: Annotated[str, Query(description="1, true or yes: resend unchanged records")] = "",
+    ) -> SyncOut | JSONResponse:
+        if publish_tick is None:
+            return _error(503, "sync is not available: this service has no Kafka publisher")
+        try:
+            tick = await request_sync(
+                store,
+                publish_tick,
+                connection_id,
+                full=full.lower() in ("1", "true", "yes"),
+            )
+        except (ConnectionNotFoundError, ConnectionConflictError):
+            raise
+        except Exception as exc:  # any publish failure means "not sent, retry"
+            return _error(503, f"the tick could not be published ({type(exc).__name__}): retry")
+        return _sync_out(tick)
 
-    async def list_links(_: Request) -> Response:
-        links = await operations.list_links()
-        return JSONResponse(
-            LinkList(links=[_link_out(link) for link in links]).model_dump(mode="json")
-        )
+    @router.post(
+        "/connections/{connection_id}/webhooks",
+        summary=(
+            "Register the connection's webhook anew at MLC_PUBLIC_URL (the old one is deleted "
+            "first; 502 when it cannot be). A vendor refusing the new one answers 200 with "
+            "webhook.state failed."
+        ),
+        responses=error_responses(404, 409, 502),
+    )
+    async def register_webhooks(connection_id: str) -> ConnectionOut:
+        return _connection_out(await operations.register_webhooks(connection_id))
 
-    async def add_link(request: Request) -> Response:
-        body = LinkCreate.model_validate_json(await request.body())
+    @router.get("/links", summary="List links")
+    async def list_links() -> LinkList:
+        return LinkList(links=[_link_out(link) for link in await operations.list_links()])
+
+    @router.post(
+        "/links",
+        status_code=201,
+        summary=(
+            "Add a link (re-registers its connections' failed webhooks and asks its source "
+            "for a full resend: backfill)"
+        ),
+        responses=error_responses(400, 404),
+    )
+    async def add_link(body: LinkCreate) -> LinkCreated:
         link = await operations.add_link(
             source_connection_id=body.source_connection_id,
             target_connection_id=body.target_connection_id,
             flow=body.flow,
             options=body.options,
         )
-        created = await _backfill_for_new_link(store, publish_tick, link)
-        return JSONResponse(created.model_dump(mode="json"), status_code=201)
+        return await _backfill_for_new_link(store, publish_tick, link)
 
-    async def remove_link(request: Request) -> Response:
-        await operations.remove_link(request.path_params["link_id"])
+    @router.delete(
+        "/links/{link_id}",
+        status_code=204,
+        response_class=Response,
+        summary="Remove a link",
+        responses=error_responses(404),
+    )
+    async def remove_link(link_id: str) -> Response:
+        await operations.remove_link(link_id)
         return Response(status_code=204)
 
-    async def status(_: Request) -> Response:
+    @router.get("/status", summary="Per-link status")
+    async def status() -> StatusList:
         statuses = await operations.status()
-        body = StatusList(
+        return StatusList(
             links=[
                 LinkStatusOut(
                     link=_link_out(s.link),
@@ -198,48 +244,124 @@ def operator_routes(
                 for s in statuses
             ]
         )
-        return JSONResponse(body.model_dump(mode="json"))
 
-    async def audit(request: Request) -> Response:
-        subject = request.query_params.get("subject")
-        raw_limit = request.query_params.get("limit", "100")
-        # str.isdigit() admits "²" and other digits int() refuses: ASCII digits only.
-        if not _WHOLE_NUMBER.fullmatch(raw_limit) or int(raw_limit) < 1:
-            return _error(
-                422, f"limit must be a whole number from 1 to 1000, not {raw_limit[:20]!r}"
-            )
-        limit = min(int(raw_limit), 1000)
+    @router.get("/audit", summary="Audit log, newest first")
+    async def audit(
+        subject: str | None = None,
+        # Ten digits and more are refused, not capped: nobody means that many.
+        limit: Annotated[int, Query(ge=1, le=999_999_999, description=_EXPECTED["limit"])] = 100,
+    ) -> AuditList:
         async with store.transaction() as tx:
-            entries = await tx.audit_log.list(subject=subject, limit=limit)
-        body = AuditList(
+            entries = await tx.audit_log.list(subject=subject, limit=min(limit, AUDIT_LIMIT_CAP))
+        return AuditList(
             entries=[AuditEntryOut.model_validate(e, from_attributes=True) for e in entries]
         )
-        return JSONResponse(body.model_dump(mode="json"))
 
-    document = operator_openapi()
+    @router.get("/openapi.json", summary="This document")
+    async def openapi(request: Request) -> dict[str, Any]:
+        app = request.app
+        assert isinstance(app, FastAPI)
+        return app.openapi()
 
-    async def openapi(_: Request) -> Response:
-        return JSONResponse(document)
+    return router
 
-    handlers: dict[tuple[str, str], Handler] = {
-        ("get", "/connections"): list_connections,
-        ("post", "/connections"): add_connection,
-        ("get", "/connections/{connection_id}"): show_connection,
-        ("delete", "/connections/{connection_id}"): remove_connection,
-        ("post", "/connections/{connection_id}/sync"): _sync_handler(store, publish_tick),
-        ("post", "/connections/{connection_id}/webhooks"): register_webhooks,
-        ("get", "/links"): list_links,
-        ("post", "/links"): add_link,
-        ("delete", "/links/{link_id}"): remove_link,
-        ("get", "/status"): status,
-        ("get", "/audit"): audit,
-        ("get", "/openapi.json"): openapi,
-    }
-    # One Route per path with every method, so a wrong method is 405 rather than 404.
-    by_path: dict[str, dict[str, Handler]] = {}
-    for (method, path), handler in handlers.items():
-        by_path.setdefault(path, {})[method.upper()] = guarded(handler)
-    return [_route(PREFIX + path, methods) for path, methods in by_path.items()]
+
+def operator_app(
+    store: StateStore,
+    operations: OperatorConnections,
+    *,
+    operator_token: str | None,
+    publish_tick: TickPublisher | None = None,
+    flow: OAuthFlow | None = None,
+    routes: Sequence[BaseRoute] = (),
+    lifespan: Lifespan[FastAPI] | None = None,
+) -> FastAPI:
+    """The operator API as a FastAPI app: the ``/api/v1`` routes and, with ``flow``, the OAuth
+    consent routes and their public callback; ``routes`` first (the control plane's
+    ``/healthz``). ``/api/v1/openapi.json`` (behind the token) is generated from the routes;
+    no ``/docs`` or ``/redoc``; a path with a slash too many is a 404, never a redirect
+    built from the Host header."""
+    auth = OperatorAuth(operator_token)
+    app = FastAPI(
+        title="ml-connector operator API",
+        version="1",
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        redirect_slashes=False,
+        lifespan=lifespan,
+    )
+    install_error_answers(app)
+    app.router.routes.extend(routes)
+    # The routers' routes themselves (full paths, their responses and route class), not
+    # FastAPI's lazily included router: the app's routes are what a test walks against the
+    # document.
+    app.router.routes.extend(
+        operator_router(store, operations, auth=auth, publish_tick=publish_tick).routes
+    )
+    if flow is not None:
+        app.router.routes.extend(oauth_router(flow, auth=auth).routes)
+        app.router.routes.append(oauth_callback_route(flow))
+    app.openapi = lambda: operator_openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def operator_openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document of ``app``, with the bearer scheme every route but the open ones
+    (``security: []``) wants; installed as ``app.openapi``."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi  # noqa: PLC0415 - only when asked
+
+        document = get_openapi(
+            title=app.title, version=app.version, routes=app.routes, openapi_version="3.1.0"
+        )
+        components = document.setdefault("components", {})
+        components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+        components.setdefault("schemas", {}).setdefault("ErrorBody", ErrorBody.model_json_schema())
+        document["security"] = [{"bearer": []}]
+        app.openapi_schema = document
+    return app.openapi_schema
+
+
+def _problem(errors: list[dict[str, Any]]) -> str:
+    """FastAPI's validation errors in words that name the field (the CLI prints them)."""
+    parts: list[str] = []
+    for error in errors:
+        where, *path = [str(part) for part in error.get("loc", ())] or ["request"]
+        field = ".".join(path) or where
+        expected = _EXPECTED.get(field) if where in ("query", "path") else None
+        if expected is not None:
+            given = str(error.get("input", ""))[:_QUOTED_MAX]
+            parts.append(f"{field} must be {expected}, not {given!r}")
+        else:
+            parts.append(f"{field}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def install_error_answers(app: FastAPI) -> None:
+    """Every error as ``{"error": ...}``: the domain's, FastAPI's validation (422, the field
+    named), a malformed value (400) and Starlette's own (404, 405)."""
+
+    async def domain(_: Request, exc: Exception) -> Response:
+        return _error(_ERROR_STATUS[type(exc)], str(exc))
+
+    async def validation(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return _error(422, _problem(list(exc.errors())))
+
+    async def malformed(_: Request, exc: Exception) -> Response:
+        # Name what was wrong: a generic text once blamed the body for a bad query.
+        return _error(400, f"malformed request: {str(exc)[:200]}")
+
+    async def http(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return _error(exc.status_code, str(exc.detail), dict(exc.headers or {}))
+
+    for error_type in _ERROR_STATUS:
+        app.add_exception_handler(error_type, domain)
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(ValueError, malformed)
+    app.add_exception_handler(StarletteHTTPException, http)
 
 
 def _sync_out(tick: ReconcileTick) -> SyncOut:
@@ -278,32 +400,3 @@ async def _backfill_for_new_link(
     else:
         created.backfill = _sync_out(tick)
     return created
-
-
-def _sync_handler(store: StateStore, publish_tick: TickPublisher | None) -> Handler:
-    """``POST /connections/{id}/sync``: 202 once Kafka has the tick; 503 when it cannot."""
-
-    async def sync_connection(request: Request) -> Response:
-        if publish_tick is None:
-            return _error(503, "sync is not available: this service has no Kafka publisher")
-        try:
-            tick = await request_sync(
-                store,
-                publish_tick,
-                request.path_params["connection_id"],
-                full=request.query_params.get("full", "").lower() in ("1", "true", "yes"),
-            )
-        except (ConnectionNotFoundError, ConnectionConflictError):
-            raise
-        except Exception as exc:  # any publish failure means "not sent, retry"
-            return _error(503, f"the tick could not be published ({type(exc).__name__}): retry")
-        return JSONResponse(_sync_out(tick).model_dump(mode="json"), status_code=202)
-
-    return sync_connection
-
-
-def _route(path: str, methods: dict[str, Handler]) -> Route:
-    async def dispatch(request: Request) -> Response:
-        return await methods[request.method](request)
-
-    return Route(path, dispatch, methods=list(methods))

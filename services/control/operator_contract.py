@@ -1,22 +1,19 @@
-"""The operator API's contract: its request/response models and the table of its routes.
+"""The operator API's contract: its request and response models.
 
-The OpenAPI document at ``/api/v1/openapi.json`` is built from this table and the same
-pydantic models the routes validate and answer with, so it cannot drift from them (and a
-test walks the served app against the table).
+The OpenAPI document at ``/api/v1/openapi.json`` is FastAPI's, generated from the routes
+(``operator_api.py``, ``oauth.py``) and these models, which the routes validate and answer
+with, so it cannot drift from them (and a test walks the served app against it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from pydantic.json_schema import models_json_schema
 
 __all__ = [
     "OPENAPI_PATH",
-    "OPERATIONS",
     "PREFIX",
     "AuditEntryOut",
     "AuditList",
@@ -33,11 +30,10 @@ __all__ = [
     "OAuthStart",
     "OAuthStarted",
     "OAuthStatusOut",
-    "Operation",
     "PingOut",
     "StatusList",
     "SyncOut",
-    "operator_openapi",
+    "error_responses",
 ]
 
 PREFIX = "/api/v1"
@@ -186,179 +182,17 @@ class HealthOut(BaseModel):
     service: str
 
 
-@dataclass(frozen=True, slots=True)
-class Operation:
-    """One documented route and method; ``path`` is the full path the app serves."""
-
-    method: str
-    path: str
-    summary: str
-    status: int
-    response: type[BaseModel] | None = None
-    request: type[BaseModel] | None = None
-    errors: tuple[int, ...] = ()
-    public: bool = False  # no bearer token wanted
-
-
-OPERATIONS: tuple[Operation, ...] = (
-    Operation(
-        "get",
-        "/healthz",
-        "Readiness probe (Kafka answers)",
-        200,
-        HealthOut,
-        errors=(503,),
-        public=True,
-    ),
-    Operation("get", f"{PREFIX}/connections", "List connections", 200, ConnectionList),
-    Operation(
-        "post",
-        f"{PREFIX}/connections",
-        "Add a key/password connection",
-        201,
-        ConnectionOut,
-        ConnectionCreate,
-        errors=(400, 409, 422),
-    ),
-    Operation(
-        "get",
-        f"{PREFIX}/connections/{{connection_id}}",
-        "Show a connection",
-        200,
-        ConnectionOut,
-        errors=(404,),
-    ),
-    Operation(
-        "delete",
-        f"{PREFIX}/connections/{{connection_id}}",
-        "Remove a connection (refused while links use it)",
-        204,
-        errors=(404, 409),
-    ),
-    Operation(
-        "post",
-        f"{PREFIX}/connections/{{connection_id}}/sync",
-        "Reconcile a connection now (a ReconcileTick on raw.<vendor>); ?full=true resends "
-        "every record, unchanged ones too",
-        202,
-        SyncOut,
-        errors=(404, 409),
-    ),
-    Operation(
-        "post",
-        f"{PREFIX}/connections/{{connection_id}}/webhooks",
-        "Register the connection's webhook anew at MLC_PUBLIC_URL (the old one is deleted "
-        "first; 502 when it cannot be). A vendor refusing the new one answers 200 with "
-        "webhook.state failed.",
-        200,
-        ConnectionOut,
-        errors=(404, 409, 502),
-    ),
-    Operation(
-        "post",
-        f"{PREFIX}/connections/{{connection_id}}/ping",
-        "One real read call against the vendor",
-        200,
-        PingOut,
-    ),
-    Operation(
-        "post",
-        f"{PREFIX}/oauth/{{vendor}}/start",
-        "Start OAuth consent: a pending connection and its consent URL",
-        201,
-        OAuthStarted,
-        OAuthStart,
-        errors=(400, 404),
-    ),
-    Operation(
-        "get",
-        f"{PREFIX}/oauth/connections/{{connection_id}}",
-        "A consent's progress",
-        200,
-        OAuthStatusOut,
-        errors=(404,),
-    ),
-    Operation("get", f"{PREFIX}/links", "List links", 200, LinkList),
-    Operation(
-        "post",
-        f"{PREFIX}/links",
-        "Add a link (re-registers its connections' failed webhooks and asks its source "
-        "for a full resend: backfill)",
-        201,
-        LinkCreated,
-        LinkCreate,
-        errors=(400, 404, 422),
-    ),
-    Operation("delete", f"{PREFIX}/links/{{link_id}}", "Remove a link", 204, errors=(404,)),
-    Operation("get", f"{PREFIX}/status", "Per-link status", 200, StatusList),
-    Operation("get", f"{PREFIX}/audit", "Audit log, newest first", 200, AuditList, errors=(422,)),
-    Operation("get", OPENAPI_PATH, "This document", 200),
-)
-"""Every route the ingest app serves except the webhook intake and the OAuth callback
-(which vendors and browsers call, not operators); a test walks the app to keep it so."""
-
-_ERROR_TEXT = {
+_ERROR_TEXT: dict[int, str] = {
     400: "Malformed request",
+    401: "Missing or wrong bearer token",
     404: "No such record",
     409: "Conflicts with the current state",
-    422: "Invalid input",
+    422: "Invalid input (the field is named)",
     502: "The vendor refused or could not be reached",
-    503: "Not ready: Kafka does not answer",
+    503: "No operator token configured, or Kafka did not take the tick / does not answer",
 }
 
 
-def operator_openapi() -> dict[str, Any]:
-    """The OpenAPI 3.1 document of every operator route."""
-    models: list[type[BaseModel]] = [
-        m for op in OPERATIONS for m in (op.request, op.response) if m is not None
-    ]
-    models.append(ErrorBody)
-    _, schema = models_json_schema(
-        [(m, "validation") for m in dict.fromkeys(models)],
-        ref_template="#/components/schemas/{model}",
-    )
-    error = {
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
-    }
-    paths: dict[str, dict[str, Any]] = {}
-    for op in OPERATIONS:
-        operation: dict[str, Any] = {"summary": op.summary}
-        if op.request is not None:
-            ref = {"$ref": f"#/components/schemas/{op.request.__name__}"}
-            operation["requestBody"] = {
-                "required": True,
-                "content": {"application/json": {"schema": ref}},
-            }
-        ok: dict[str, Any] = {"description": "OK"}
-        if op.response is not None:
-            ref = {"$ref": f"#/components/schemas/{op.response.__name__}"}
-            ok["content"] = {"application/json": {"schema": ref}}
-        responses: dict[str, Any] = {str(op.status): ok}
-        for status in op.errors:
-            responses[str(status)] = {"description": _ERROR_TEXT[status], **error}
-        if op.public:
-            operation["security"] = []
-        else:
-            responses["401"] = {"description": "Missing or wrong bearer token", **error}
-            responses["503"] = {
-                "description": "No operator token configured (sync: Kafka did not take the tick)",
-                **error,
-            }
-        operation["responses"] = responses
-        params = [p.strip("{}") for p in op.path.split("/") if p.startswith("{")]
-        if params:
-            operation["parameters"] = [
-                {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-                for p in params
-            ]
-        paths.setdefault(op.path, {})[op.method] = operation
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": "ml-connector operator API", "version": "1"},
-        "paths": paths,
-        "components": {
-            "schemas": schema.get("$defs", {}),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
-        "security": [{"bearer": []}],
-    }
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of these error statuses: each an :class:`ErrorBody`."""
+    return {status: {"model": ErrorBody, "description": _ERROR_TEXT[status]} for status in statuses}

@@ -16,9 +16,9 @@ from typing import Final
 from schemas.envelope import utcnow
 from schemas.raw import ReconcileTick
 from schemas.topics import raw_topic
-from services.ingest.connections import ACTOR, ConnectionConflictError, ConnectionNotFoundError
-from services.ingest.schedules import ACTIVE_STATUS, TickPublisher, tick_entity_key
+from services.control.connections import ACTOR, ConnectionConflictError, ConnectionNotFoundError
 from services.runtime.store import StateStore
+from services.runtime.ticks import ACTIVE_STATUS, TickPublisher, tick_entity_key
 
 __all__ = ["LINK_SCHEDULE", "MANUAL_SCHEDULE", "request_sync"]
 

@@ -12,15 +12,16 @@ API, and stores what the vendor hands back:
   :data:`REGISTRATION_KEY` (``{"state": "registered", "ids": [...], "url": ...}``).
 
 FreshBooks hands back no secret: it sends a verifier to the URL, which the intake stores as
-``webhook_verifier:<callback id>`` (only for a callback we await: ``registration_record.py``)
-and passes to :meth:`WebhookRegistrations.confirm_handshake`; that confirms it at the vendor
-and keeps it as ``webhook_secret:<callback id>``. The handshake may come before the vendor
-has answered the registration: the record says ``registering`` while the call runs, and
-once the ids are known the verifiers that came meanwhile are confirmed for those ids and
-dropped for any other.
+``webhook_verifier:<callback id>`` (only for a callback we await:
+``services/runtime/webhook_records.py``) and confirms itself through
+``services/runtime/webhook_handshakes.py``, which confirms it at the vendor and keeps it as
+``webhook_secret:<callback id>``; the edge needs nothing from this module for it. The
+handshake may come before the vendor has answered the registration: the record says
+``registering`` while the call runs, and once the ids are known the verifiers that came
+meanwhile are confirmed for those ids and dropped for any other.
 
 Schedules. Every new connection gets the default schedules in its settings
-(``services/ingest/schedule_specs.py``): a daily reconciliation always, and a poll only
+(``services/runtime/schedule_specs.py``): a daily reconciliation always, and a poll only
 when webhooks are off. Webhooks are off when the vendor has no registrar, when
 ``MLC_WEBHOOKS_ENABLED`` is false, when the connection's settings say ``webhooks: off``,
 or when registration failed. A failed registration never loses the connection: it stays
@@ -46,35 +47,42 @@ connection is still removed and ``webhook.unregister_failed`` names the ids left
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal, Protocol, runtime_checkable
+from typing import Any, Final, Literal
 
 import httpx
 
 from schemas.envelope import utcnow
-from services.ingest.connections import WebhookVendorError
-from services.ingest.registration_record import (
+from services.control.connections import WebhookVendorError
+from services.runtime.logging import get_logger
+from services.runtime.oauth_tokens import TokenRefresher
+from services.runtime.schedule_specs import SCHEDULES_KEY
+from services.runtime.store import ConnectionRecord, StateStore
+from services.runtime.vault import Vault, VaultError
+from services.runtime.vendor_plugin import (
+    HandshakeConfirmer,
+    Registered,
+    VendorAccess,
+    WebhookRegistrar,
+)
+from services.runtime.webhook_handshakes import (
+    ACTOR,
+    VENDOR_TROUBLE,
+    HandshakeConfirmations,
+    VendorCredentials,
+    put_webhook_secret,
+    trouble_reason,
+)
+from services.runtime.webhook_records import (
     FALLBACK_POLL,
     REGISTERING,
     REGISTRATION_KEY,
-    registering_since,
+    SECRET_FIELD,
+    VERIFIER_FIELD_PREFIX,
+    intake_url,
 )
-from services.ingest.schedule_specs import SCHEDULES_KEY
-from services.ingest.webhooks import ROUTE_PATH, SECRET_FIELD, VERIFIER_FIELD_PREFIX
-from services.runtime.logging import get_logger
-from services.runtime.oauth_tokens import (
-    TOKENS_FIELD,
-    OAuthRefusedError,
-    TokenKeeper,
-    TokenRefresher,
-    TokenSet,
-    VendorCallError,
-)
-from services.runtime.store import ConnectionRecord, Repositories, StateStore
-from services.runtime.vault import Vault, VaultError
 
 __all__ = [
     "ACTOR",
@@ -92,7 +100,6 @@ __all__ = [
     "intake_url",
 ]
 
-ACTOR: Final = "ingest"
 WEBHOOKS_OPTION: Final = "webhooks"
 """Connection setting (``--set webhooks=off``) that turns webhooks off for one connection."""
 OFF_VALUES: Final = frozenset({"off", "false", "0", "no", "disabled"})
@@ -100,65 +107,6 @@ OFF_VALUES: Final = frozenset({"off", "false", "0", "no", "disabled"})
 RegistrationState = Literal["registered", "failed", "off"]
 
 _log = get_logger(__name__)
-
-# What a registrar's call may end in besides success; KeyError/ValueError/TypeError are an
-# answer of a shape we did not expect. None of them may cost the connection.
-_VENDOR_TROUBLE = (
-    VendorCallError,
-    OAuthRefusedError,
-    VaultError,
-    httpx.HTTPError,
-    KeyError,
-    ValueError,
-    TypeError,
-)
-
-
-@dataclass(frozen=True, slots=True)
-class VendorAccess:
-    """What a registrar may use to call the vendor for one connection."""
-
-    connection_id: str
-    settings: Mapping[str, Any]
-    secrets: Mapping[str, str]
-    """Decrypted key/password credentials (empty for OAuth connections)."""
-    tokens: TokenSet | None
-    """A valid OAuth access token, or None for key/password connections."""
-
-
-@dataclass(frozen=True, slots=True)
-class Registered:
-    """What the vendor answered: its webhook ids and, per id, the secret it handed back."""
-
-    webhook_ids: tuple[str, ...]
-    secrets: Mapping[str, str] = field(default_factory=dict)
-
-
-class WebhookRegistrar(Protocol):
-    """One vendor's registration knowledge (``services/<vendor>/webhook_registration.py``).
-
-    Both calls raise :class:`VendorCallError` when the vendor refuses, and let
-    ``httpx.HTTPError`` through when it cannot be reached.
-    """
-
-    async def register(self, http: httpx.AsyncClient, access: VendorAccess, url: str) -> Registered:
-        """Register ``url`` for the events the connection's flows need."""
-        ...
-
-    async def unregister(
-        self, http: httpx.AsyncClient, access: VendorAccess, webhook_ids: Sequence[str]
-    ) -> None:
-        """Delete these registrations; one already gone is not an error."""
-        ...
-
-
-@runtime_checkable
-class HandshakeConfirmer(Protocol):
-    """A vendor that confirms a registration with a verifier it sends to the URL (FreshBooks)."""
-
-    async def confirm(
-        self, http: httpx.AsyncClient, access: VendorAccess, webhook_id: str, verifier: str
-    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,12 +130,6 @@ class ScheduleDefaults:
             {"name": "poll", "kind": "poll", "every_seconds": self.poll_every_seconds},
             reconcile,
         ]
-
-
-def intake_url(public_url: str, vendor: str, connection_id: str) -> str:
-    """Where the vendor sends this connection's webhooks."""
-    path = ROUTE_PATH.format(vendor=vendor, connection_id=connection_id)
-    return public_url.rstrip("/") + path
 
 
 def _with_schedules(
@@ -239,13 +181,17 @@ class WebhookRegistrations:
         self._http = http
         self._enabled = enabled
         self._schedules = schedules or ScheduleDefaults()
-        self._keepers = {
-            vendor: TokenKeeper(
-                store=store, vault=vault, refresher=refresher, http=http, clock=clock
-            )
-            for vendor, refresher in (refreshers or {}).items()
-        }
-        self._confirming: set[asyncio.Task[bool]] = set()
+        self._credentials = VendorCredentials(
+            store=store, vault=vault, refreshers=refreshers, http=http, clock=clock
+        )
+        self.handshakes = HandshakeConfirmations(
+            store=store,
+            vault=vault,
+            confirmers=self._registrars,
+            credentials=self._credentials,
+            http=http,
+        )
+        """Confirms handshakes with these registrars (the edge of the same process uses it)."""
         self._clock = clock
 
     # --- becoming active ----------------------------------------------------------------------
@@ -270,8 +216,8 @@ class WebhookRegistrations:
             access = await self._access(record)
             async with self._http(connection_id) as http:
                 registered = await registrar.register(http, access, url)
-        except _VENDOR_TROUBLE as error:
-            reason = _reason(error)
+        except VENDOR_TROUBLE as error:
+            reason = trouble_reason(error)
             _log.warning("webhook_registration_failed", vendor=record.vendor, reason=reason)
             await self._settle(record, state="failed", reason=reason, poll=True, url=url)
             await self._early_handshakes(connection_id, ())
@@ -349,7 +295,7 @@ class WebhookRegistrations:
             if current is None:  # removed meanwhile: nothing to keep
                 return
             for webhook_id, secret in (registered.secrets if registered else {}).items():
-                await self._put_secret(tx, record.id, webhook_id, secret)
+                await put_webhook_secret(tx, self._vault, record.id, webhook_id, secret)
             settings = dict(current.settings)
             schedules, fallback = _with_schedules(
                 settings, self._schedules.schedules(poll=poll), registered=state == "registered"
@@ -371,69 +317,21 @@ class WebhookRegistrations:
                 detail["reason"] = reason
             await tx.audit_log.append(actor=ACTOR, action=action, subject=record.id, detail=detail)
 
-    async def _put_secret(
-        self, tx: Repositories, connection_id: str, webhook_id: str, secret: str
-    ) -> None:
-        name = f"{SECRET_FIELD}:{webhook_id}"
-        token = self._vault.encrypt(secret, connection_id=connection_id, field=name)
-        await tx.credentials.put(connection_id, name, token=token, key_id=Vault.key_id_of(token))
-
     # --- FreshBooks-style handshakes ----------------------------------------------------------
 
     def handshake_received(
         self, vendor: str, connection_id: str, webhook_id: str, verifier: str
     ) -> None:
         """Confirm in the background (the vendor's handshake request is answered first)."""
-        if not isinstance(self._registrars.get(vendor), HandshakeConfirmer):
-            return
-        task = asyncio.create_task(self.confirm_handshake(connection_id, webhook_id, verifier))
-        self._confirming.add(task)
-        task.add_done_callback(self._confirming.discard)
+        self.handshakes.received(vendor, connection_id, webhook_id, verifier)
 
     async def confirm_handshake(self, connection_id: str, webhook_id: str, verifier: str) -> bool:
-        """Send the stored verifier back to the vendor; keep it as the callback's secret if
-        accepted. Only for a callback of ours, once registration has named it, and once."""
-        record = await self._record(connection_id)
-        registrar = self._registrars.get(record.vendor) if record else None
-        if record is None or not isinstance(registrar, HandshakeConfirmer):
-            return False
-        registration = record.settings.get(REGISTRATION_KEY)
-        if not isinstance(registration, Mapping) or registering_since(registration) is not None:
-            return False  # still registering: connection_active confirms it once ids are known
-        if webhook_id not in {str(i) for i in registration.get("ids") or ()}:
-            return False  # not a callback of ours: never sent to the vendor
-        # The stored verifier is claimed by deleting it: a handshake seen both by the intake's
-        # hook and by the registration that was under way when it came is confirmed once.
-        async with self._store.transaction() as tx:
-            if not await tx.credentials.delete(connection_id, VERIFIER_FIELD_PREFIX + webhook_id):
-                return False
-        try:
-            access = await self._access(record)
-            async with self._http(connection_id) as http:
-                await registrar.confirm(http, access, webhook_id, verifier)
-        except _VENDOR_TROUBLE as error:
-            async with self._store.transaction() as tx:
-                await tx.audit_log.append(
-                    actor=ACTOR,
-                    action="webhook.confirm_failed",
-                    subject=connection_id,
-                    detail={"vendor": record.vendor, "id": webhook_id, "reason": _reason(error)},
-                )
-            return False
-        async with self._store.transaction() as tx:
-            await self._put_secret(tx, connection_id, webhook_id, verifier)
-            await tx.audit_log.append(
-                actor=ACTOR,
-                action="webhook.confirmed",
-                subject=connection_id,
-                detail={"vendor": record.vendor, "id": webhook_id},
-            )
-        return True
+        """Send the stored verifier back to the vendor, once (see ``webhook_handshakes.py``)."""
+        return await self.handshakes.confirm(connection_id, webhook_id, verifier)
 
     async def aclose(self) -> None:
         """Wait for confirmations still running (each is a couple of vendor calls)."""
-        if self._confirming:
-            await asyncio.gather(*self._confirming, return_exceptions=True)
+        await self.handshakes.aclose()
 
     # --- removal ------------------------------------------------------------------------------
 
@@ -458,8 +356,8 @@ class WebhookRegistrations:
             access = await self._access(record)
             async with self._http(record.id) as http:
                 await registrar.unregister(http, access, ids)
-        except _VENDOR_TROUBLE as error:
-            reason = _reason(error)
+        except VENDOR_TROUBLE as error:
+            reason = trouble_reason(error)
             action, detail = "webhook.unregister_failed", {"reason": reason}
         else:
             action, detail = "webhook.unregistered", {}
@@ -520,27 +418,4 @@ class WebhookRegistrations:
 
     async def _access(self, record: ConnectionRecord) -> VendorAccess:
         """The connection's credentials: a fresh access token, or its decrypted secrets."""
-        async with self._store.transaction() as tx:
-            stored = await tx.credentials.list(connection_id=record.id)
-        has_tokens = any(c.field == TOKENS_FIELD for c in stored)
-        keeper = self._keepers.get(record.vendor)
-        tokens = await keeper.access_token(record.id) if keeper and has_tokens else None
-        secrets = {
-            c.field: self._vault.decrypt(c.token, connection_id=record.id, field=c.field)
-            for c in stored
-            if c.field != TOKENS_FIELD
-            and not c.field.startswith((SECRET_FIELD, VERIFIER_FIELD_PREFIX, "oauth_"))
-        }
-        return VendorAccess(
-            connection_id=record.id, settings=record.settings, secrets=secrets, tokens=tokens
-        )
-
-
-def _reason(error: BaseException) -> str:
-    if isinstance(error, httpx.HTTPError):
-        return f"the vendor did not answer: {type(error).__name__}"
-    if isinstance(error, VaultError):
-        return "the connection's credentials cannot be decrypted"
-    if isinstance(error, (KeyError, ValueError, TypeError)):
-        return f"the vendor's answer was not what we expected ({type(error).__name__})"
-    return str(error) or type(error).__name__
+        return await self._credentials.access(record)

@@ -36,8 +36,15 @@ from services.demo.stack import (
     stop_stack,
 )
 from services.demo.table import people_table
-from services.runtime.audit_trail import EntityRef, format_chain, read_entity_chains, read_events
+from services.runtime.audit_trail import (
+    EntityRef,
+    entity_topics,
+    format_chain,
+    read_entity_chains,
+    read_events,
+)
 from services.runtime.store import StoreError
+from services.vendors import TOPICS
 
 T = TypeVar("T")
 
@@ -286,7 +293,10 @@ async def run_flow(info: StackInfo) -> None:
 
     step(f"audit chain of the new hire: mlc audit bamboohr:{hired}")
     chains = await read_entity_chains(
-        info.kafka, EntityRef(SOURCE, hired), connection_ids=[flow.connection_id]
+        info.kafka,
+        EntityRef(SOURCE, hired),
+        topics=entity_topics(SOURCE, TOPICS),
+        connection_ids=[flow.connection_id],
     )
     if not chains:
         raise DemoFailedError(f"the log holds no chain for bamboohr:{hired}")

@@ -24,6 +24,8 @@ __all__ = ["BackgroundProcess", "ProcessTable"]
 
 # How long a process gets to finish after SIGTERM before it is killed.
 _STOP_GRACE_SECONDS = 15.0
+# How long a new process gets to show its command line in /proc (see _until_exec_done).
+_EXEC_GRACE_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,7 @@ class ProcessTable:
                 start_new_session=True,
             )
         started = BackgroundProcess(name, process.pid, tuple(argv), log)
+        _until_exec_done(process.pid)
         record = {"pid": process.pid, "argv": list(argv), "log": str(log)}
         (self.pids / f"{name}.json").write_bytes(orjson.dumps(record))
         return started
@@ -121,6 +124,25 @@ def _is_running(process: BackgroundProcess) -> bool:
     if stat.rpartition(")")[2].split()[0] == "Z":
         return False
     return cmdline.split(b"\0")[: len(process.argv)] == [a.encode() for a in process.argv]
+
+
+def _until_exec_done(pid: int) -> None:
+    """Wait until ``/proc/<pid>/cmdline`` holds the new program's arguments.
+
+    ``Popen`` returns as soon as the exec began, and the kernel sets the command line
+    a moment later; read in between it is empty, and :meth:`ProcessTable.get` would not
+    know the process it just started. A process that exited (or died) ends the wait.
+    """
+    deadline = time.monotonic() + _EXEC_GRACE_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return
+        if cmdline or stat.rpartition(")")[2].split()[0] == "Z":
+            return
+        time.sleep(0.001)  # poll: nothing signals the end of another process's exec
 
 
 def _gone(process: BackgroundProcess) -> bool:

@@ -43,9 +43,7 @@ from typing import Any
 import httpx
 import orjson
 
-from sandboxes import VENDORS as SANDBOX_ORDER
-from sandboxes import available_vendors
-from services.bamboohr.settings import BambooHRSettings
+from sandboxes import available_vendors, port_offset
 from services.demo.consent import connect_with_consent
 from services.demo.processes import BackgroundProcess, ProcessTable
 from services.runtime.store import StoreError, migrate
@@ -56,6 +54,7 @@ from services.runtime.store.file_modes import (
 )
 from services.runtime.topics_admin import ensure_topics
 from services.runtime.vault import generate_key_ring_entry
+from services.vendors import TOPICS, sandbox_settings
 
 __all__ = [
     "FLOW",
@@ -104,7 +103,7 @@ class StackPlan:
         return cls(
             run_dir=ROOT / ".run",
             sandboxes=tuple(available_vendors()),
-            sandbox_ports={vendor: base + i for i, vendor in enumerate(SANDBOX_ORDER)},
+            sandbox_ports={vendor: base + port_offset(vendor) for vendor in available_vendors()},
             ingest_port=int(env.get("INGEST_PORT", "8080")),
             kafka_port=int(env.get("KAFKA_PORT", "9092")),
             kafka_bootstrap=_external_kafka(env),
@@ -253,15 +252,14 @@ async def start_stack(plan: StackPlan, say: Say) -> StackInfo:
         "MLC_PUBLIC_URL": public_url,
         "MLC_INGEST_HOST": "127.0.0.1",
         "MLC_INGEST_PORT": str(plan.ingest_port),
-        **_vendor_settings(sandboxes, credentials),
-        **_other_vendor_settings(sandboxes, credentials),
+        **sandbox_settings(sandboxes, credentials),
     }
     await migrate(plan.database_url)
 
     say(f"starting the ingest service on {ingest_url}")
     ingest = table.start(
         "ingest",
-        [sys.executable, "-m", "services.ingest"],
+        [sys.executable, "-m", "services.demo.edge_and_control"],
         env={
             **env,
             "MLC_SERVICE_NAME": "ingest",
@@ -311,7 +309,7 @@ async def _kafka(plan: StackPlan, say: Say) -> str:
         if started.returncode != 0:
             raise StackError(f"Kafka did not start:\n{started.stdout}{started.stderr}")
         bootstrap = f"127.0.0.1:{plan.kafka_port}"
-    ensured = await ensure_topics(bootstrap)
+    ensured = await ensure_topics(bootstrap, TOPICS)
     say(f"topics: {len(ensured.created)} created, {len(ensured.existing)} already there")
     return bootstrap
 
@@ -338,54 +336,6 @@ async def _credentials(sandbox_url: str) -> dict[str, Any]:
         answer = await client.post(f"{sandbox_url}/_sandbox/credentials")
     answer.raise_for_status()
     return dict(answer.json())
-
-
-def _vendor_settings(
-    sandboxes: Mapping[str, str], credentials: Mapping[str, Mapping[str, Any]]
-) -> dict[str, str]:
-    """The vendors' settings pointing at the sandboxes, with their test apps' credentials."""
-    bamboohr, freshbooks = credentials[SOURCE], credentials[TARGET]
-    return {
-        "MLC_BAMBOOHR_COMPANY_URL_TEMPLATE": f"{sandboxes[SOURCE]}/{{subdomain}}.bamboohr.com",
-        "MLC_BAMBOOHR_CLIENT_ID": str(bamboohr["client_id"]),
-        "MLC_BAMBOOHR_CLIENT_SECRET": str(bamboohr["client_secret"]),
-        "MLC_BAMBOOHR_REDIRECT_URI": str(bamboohr["redirect_uri"]),
-        # The default scope plus webhooks.write, so the ingest can register its webhook.
-        "MLC_BAMBOOHR_SCOPE": f"{BambooHRSettings.model_fields['scope'].default} webhooks.write",
-        "MLC_FRESHBOOKS_AUTH_BASE_URL": sandboxes[TARGET],
-        "MLC_FRESHBOOKS_API_BASE_URL": sandboxes[TARGET],
-        "MLC_FRESHBOOKS_CLIENT_ID": str(freshbooks["client_id"]),
-        "MLC_FRESHBOOKS_CLIENT_SECRET": str(freshbooks["client_secret"]),
-        "MLC_FRESHBOOKS_REDIRECT_URI": str(freshbooks["redirect_uri"]),
-    }
-
-
-def _other_vendor_settings(
-    sandboxes: Mapping[str, str], credentials: Mapping[str, Mapping[str, Any]]
-) -> dict[str, str]:
-    """The other vendors pointed at their sandboxes, so a person can connect them by hand.
-
-    Acumatica needs nothing here: its instance URL is part of each connection.
-    """
-    settings: dict[str, str] = {}
-    if "zoho" in sandboxes:
-        zoho, creds = sandboxes["zoho"], credentials["zoho"]
-        settings |= {
-            "MLC_ZOHO_ACCOUNTS_BASE_URL": f"{zoho}/accounts.zoho.com",
-            "MLC_ZOHO_TRUSTED_ACCOUNTS_SERVERS": orjson.dumps([f"{zoho}/accounts.zoho."]).decode(),
-            "MLC_ZOHO_CLIENT_ID": str(creds["client_id"]),
-            "MLC_ZOHO_CLIENT_SECRET": str(creds["client_secret"]),
-            "MLC_ZOHO_REDIRECT_URI": str(creds["redirect_uri"]),
-        }
-    if "bill" in sandboxes:
-        settings |= {
-            "MLC_BILL_API_BASE_URL": f"{sandboxes['bill']}/connect",
-            "MLC_BILL_EVENTS_BASE_URL": f"{sandboxes['bill']}/connect-events",
-        }
-    if "expensify" in sandboxes:
-        url = f"{sandboxes['expensify']}/Integration-Server/ExpensifyIntegrations"
-        settings["MLC_EXPENSIFY_INTEGRATION_URL"] = url
-    return settings
 
 
 def _answers(url: str) -> Callable[[], Any]:

@@ -20,7 +20,7 @@ __all__ = ["ExpensifyPing"]
 
 
 class ExpensifyPing:
-    """The Expensify knowledge behind ingest's ``KeyVendor``."""
+    """The Expensify knowledge behind the runtime's ``KeyVendor``."""
 
     def __init__(self, settings: ExpensifySettings) -> None:
         self._settings = settings

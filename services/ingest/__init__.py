@@ -1,1 +1,1 @@
-"""The HTTP edge: verified webhooks, schedules, OAuth callbacks and the operator API (issue 5)."""
+"""The public webhook edge and the schedules (``python -m services.ingest``)."""

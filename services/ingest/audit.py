@@ -1,4 +1,5 @@
-"""Audit entries the public edge writes: refused input, refused connections, handshakes.
+"""Audit entries the webhook edge writes: refused input and handshakes (refused connections:
+``services/runtime/public_server.py``).
 
 Every refusal is written to the state store's audit log (actor ``ingest``), so an
 operator can see who was turned away and why. The path's vendor and connection are
@@ -18,17 +19,14 @@ from services.runtime.store import StateStore, StoreError
 
 __all__ = [
     "ACTOR",
-    "CONNECTION_REFUSED_ACTION",
     "HANDSHAKE_ACTION",
     "REFUSED_ACTION",
-    "record_connection_refusal",
     "record_handshake",
     "record_refusal",
 ]
 
 ACTOR: Final = "ingest"
 REFUSED_ACTION: Final = "webhook.refused"
-CONNECTION_REFUSED_ACTION: Final = "http.refused"
 HANDSHAKE_ACTION: Final = "webhook.handshake"
 # Longest path segment kept in an audit entry; the rest is cut off.
 _MAX_TEXT: Final = 200
@@ -91,16 +89,4 @@ async def record_handshake(
         action=HANDSHAKE_ACTION,
         subject=subject_of(vendor, connection_id),
         detail={"vendor": vendor, "callback_id": callback_id, "client": client},
-    )
-
-
-async def record_connection_refusal(
-    store: StateStore, *, reason: str, status: int, client: str | None
-) -> bool:
-    """Write one ``http.refused`` entry: a connection a server limit ended (slow, too many)."""
-    return await _append(
-        store,
-        action=CONNECTION_REFUSED_ACTION,
-        subject=f"client:{client or 'unknown'}",
-        detail={"status": status, "reason": reason, "client": client},
     )

@@ -12,15 +12,17 @@ from __future__ import annotations
 from faststream.kafka import KafkaRouter
 
 from schemas.raw import PollTick, RawDelivery, ReconcileTick
-from schemas.topics import VENDORS, raw_topic
-from services.ingest.registry import VENDORS as WEBHOOK_VENDORS
+from schemas.topics import raw_topic
+from services.vendors import VENDORS, webhook_schemes
 
 __all__ = ["router"]
 
 router = KafkaRouter()
 
+_WEBHOOK_VENDORS = webhook_schemes()
+
 for _vendor in VENDORS:
-    if _vendor in WEBHOOK_VENDORS:
+    if _vendor in _WEBHOOK_VENDORS:
         router.publisher(
             raw_topic(_vendor),
             title=f"{raw_topic(_vendor)}:RawDelivery",

@@ -2,7 +2,7 @@
 
 Every ingest replica runs :func:`run_scheduler`. Each cycle it reads the
 connections and, for each one with enabled schedules (see
-:mod:`services.ingest.schedule_specs`), does:
+:mod:`services.runtime.schedule_specs`), does:
 
 1. Take or extend the connection's lease ``ingest.schedule:<connection_id>``
    and read each schedule's watermark (service ``ingest``, name
@@ -52,10 +52,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 from uuid import uuid4
 
-from faststream.kafka import KafkaBroker
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -63,16 +61,23 @@ from schemas.envelope import utcnow
 from schemas.raw import PollTick, ReconcileTick
 from schemas.topics import raw_topic
 from services.ingest.ledger_pruning import LedgerPruner
-from services.ingest.schedule_specs import (
+from services.runtime.logging import get_logger
+from services.runtime.schedule_specs import (
     Schedule,
     ScheduleSpecError,
     latest_due_slot,
     schedules_of,
     slots_between,
 )
-from services.runtime.logging import get_logger
-from services.runtime.publishing import publish
 from services.runtime.store import ConnectionRecord, StateStore
+from services.runtime.ticks import (
+    ACTIVE_STATUS,
+    Tick,
+    TickPublisher,
+    kafka_tick_publisher,
+    tick_entity_key,
+)
+from services.vendors import VENDORS
 
 __all__ = [
     "ACTIVE_STATUS",
@@ -96,21 +101,10 @@ __all__ = [
 WATERMARK_SERVICE = "ingest"
 """The ``service`` column of the schedule watermarks."""
 
-ACTIVE_STATUS = "active"
-"""Only connections in this status are scheduled (a paused or broken one is not polled)."""
-
-Tick = PollTick | ReconcileTick
-
 Clock = Callable[[], datetime]
 """The current time, timezone-aware; tests pass a clock they move by hand."""
 
 _log = get_logger(__name__)
-
-
-class TickPublisher(Protocol):
-    """Puts a tick on ``topic`` and returns once the bus acknowledged it."""
-
-    async def __call__(self, tick: Tick, *, topic: str) -> Tick: ...
 
 
 class SchedulerSettings(BaseSettings):
@@ -163,23 +157,9 @@ def watermark_name(schedule_name: str) -> str:
     return f"schedule:{schedule_name}"
 
 
-def tick_entity_key(schedule_name: str) -> str:
-    """The entity key of a schedule's ticks: one schedule's ticks stay in order."""
-    return f"tick:{schedule_name}"
-
-
 def default_holder_id() -> str:
     """A lease holder id unique to this process: host, pid and a random part."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid4().hex[:8]}"
-
-
-def kafka_tick_publisher(broker: KafkaBroker) -> TickPublisher:
-    """Publish ticks through the runtime's :func:`publish` (envelope, key, acks=all)."""
-
-    async def publish_tick(tick: Tick, *, topic: str) -> Tick:
-        return await publish(broker, tick, topic=topic)
-
-    return publish_tick
 
 
 def _make_tick(connection: ConnectionRecord, schedule: Schedule, due_at: datetime) -> Tick:
@@ -338,7 +318,7 @@ async def fire_due_ticks(
             continue
         try:
             schedules = schedules_of(connection.settings).enabled
-            topic = raw_topic(connection.vendor) if schedules else ""
+            topic = _raw_topic_of(connection.vendor) if schedules else ""
         except (ScheduleSpecError, KeyError) as exc:
             _log.error(
                 "schedule.connection_not_schedulable",
@@ -462,3 +442,12 @@ async def scheduler_running(
     finally:
         stop.set()
         await task
+
+
+def _raw_topic_of(vendor: str) -> str:
+    """The vendor's raw topic; a KeyError for a vendor the registry does not know (its
+    ticks would go to a topic nobody created or reads)."""
+    if vendor not in VENDORS:
+        msg = f"unknown vendor {vendor!r}; known: {', '.join(VENDORS)}"
+        raise KeyError(msg)
+    return raw_topic(vendor)

@@ -14,13 +14,14 @@ The checks run in this order, and the first that fails answers (a JSON body
 
 FreshBooks' verification handshake (an unsigned form carrying ``verifier`` and
 ``object_id``) is checked after check 3. Being unsigned, anyone can send one, so it is
-acted on only for a callback of ours awaiting verification (``registration_record.py``:
-an id FreshBooks gave us that has no secret yet, or any id while our registration call is
-under way): a malformed one is 400, any other 404, more than
-``MLC_WEBHOOK_HANDSHAKES_PER_MINUTE`` per connection 429, and nothing is stored for
-them. An awaited one is answered 200: the verifier is stored encrypted as the credential
-``webhook_verifier:<callback id>`` and handed to ``on_handshake`` (the webhook
-registrations, which confirm it at FreshBooks in the background).
+acted on only for a callback of ours awaiting verification
+(``services/runtime/webhook_records.py``: an id FreshBooks gave us that has no secret yet,
+or any id while our registration call is under way): a malformed one is 400, any other
+404, more than ``MLC_WEBHOOK_HANDSHAKES_PER_MINUTE`` per connection 429, and nothing is
+stored for them. An awaited one is answered 200: the verifier is stored encrypted as the
+credential ``webhook_verifier:<callback id>`` and handed to ``on_handshake`` (the edge's
+:class:`~services.runtime.webhook_handshakes.HandshakeConfirmations`, which confirm it at
+FreshBooks in the background, whichever process registered the callback).
 
 Secrets: the credentials ``webhook_secret`` and ``webhook_secret:<anything>`` of the
 connection, decrypted with the vault; a delivery passes if any of them verifies it
@@ -74,13 +75,18 @@ from schemas.envelope import utcnow
 from schemas.raw import RawDelivery
 from schemas.topics import raw_topic
 from services.ingest.audit import record_handshake, record_refusal
-from services.ingest.registration_record import awaits_handshake
 from services.ingest.registry import VENDORS, WebhookScheme
 from services.ingest.settings import IngestSettings
 from services.runtime.logging import get_logger, is_sensitive_key
 from services.runtime.signatures import VerificationError
 from services.runtime.store import ConnectionRecord, StateStore, StoreError
 from services.runtime.vault import Vault, VaultError
+from services.runtime.webhook_records import (
+    ROUTE_PATH,
+    SECRET_FIELD,
+    VERIFIER_FIELD_PREFIX,
+    awaits_handshake,
+)
 
 __all__ = [
     "LEDGER_SERVICE",
@@ -93,9 +99,6 @@ __all__ = [
     "webhook_routes",
 ]
 
-ROUTE_PATH: Final = "/webhooks/{vendor}/{connection_id}"
-SECRET_FIELD: Final = "webhook_secret"  # noqa: S105 - a credential field name
-VERIFIER_FIELD_PREFIX: Final = "webhook_verifier:"
 LEDGER_SERVICE: Final = "ingest"
 JSON: Final = "application/json"
 FORM: Final = "application/x-www-form-urlencoded"

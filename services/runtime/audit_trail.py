@@ -16,14 +16,14 @@ This module reads the given topics from the beginning up to their current end
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from schemas.topics import TOPICS, VENDORS, raw_topic
+from schemas.topics import Topic, raw_topic
 from services.runtime.topics_admin import partition_counts
 
 __all__ = [
@@ -77,22 +77,22 @@ class EntityRef:
         return f"{self.vendor}:{self.entity_id}"
 
 
-def parse_entity_ref(text: str) -> EntityRef | None:
-    """The reference ``text`` names, or None when it is not ``<known vendor>:<id>``."""
+def parse_entity_ref(text: str, vendors: Collection[str]) -> EntityRef | None:
+    """The reference ``text`` names, or None when it is not ``<one of vendors>:<id>``."""
     vendor, sep, entity_id = text.partition(":")
-    if not sep or vendor not in VENDORS or not entity_id:
+    if not sep or vendor not in vendors or not entity_id:
         return None
     return EntityRef(vendor, entity_id)
 
 
-def entity_topics(vendor: str) -> list[str]:
+def entity_topics(vendor: str, catalog: Iterable[Topic]) -> list[str]:
     """Where a vendor's record leaves traces: its raw topic and every non-raw catalog topic.
 
     The canonical topics, ``sync.outcome`` and the dead-letter topics; other vendors'
     raw topics cannot hold this vendor's records.
     """
     own = raw_topic(vendor)
-    return [t.name for t in TOPICS if t.name == own or not t.name.startswith("raw.")]
+    return [t.name for t in catalog if t.name == own or not t.name.startswith("raw.")]
 
 
 async def read_events(
@@ -160,7 +160,7 @@ async def read_entity_chains(
     bootstrap_servers: str,
     entity: EntityRef,
     *,
-    topics: Iterable[str] | None = None,
+    topics: Iterable[str],
     connection_ids: Iterable[str] = (),
     max_wait_ms: int = 500,
 ) -> list[list[AuditEntry]]:
@@ -171,7 +171,7 @@ async def read_entity_chains(
     state store) or, when none are given, a connection seen on ``raw.<vendor>``: ids
     are not unique across vendors, the connection says whose id it is.
     """
-    names = list(topics) if topics is not None else entity_topics(entity.vendor)
+    names = list(topics)
     own_raw = raw_topic(entity.vendor)
     vendor_connections = set(connection_ids)
     discover = not vendor_connections

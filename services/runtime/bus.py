@@ -22,6 +22,8 @@ offset reset cannot be forgotten.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.subscriber.usecase import DefaultSubscriber
@@ -41,13 +43,18 @@ def create_broker(
     *,
     dead_letter_topic: str | None = None,
     retry: HandlerRetryPolicy | None = None,
+    services: Collection[str] | None = None,
 ) -> KafkaBroker:
     """The service's Kafka broker: safe producer, commit-after-handling consumers, DLQ.
 
     ``dead_letter_topic`` defaults to ``dlq.<settings.service_name>`` from the
     topic catalog; ``retry`` to ``settings.handler_max_attempts`` attempts with
-    the default backoff.
+    the default backoff. ``services`` (the catalog's, ``services.vendors.SERVICES``,
+    which the runtime cannot import) refuses a service name without a dead-letter topic.
     """
+    if services is not None and dead_letter_topic is None and settings.service_name not in services:
+        msg = f"unknown service {settings.service_name!r}; known: {', '.join(services)}"
+        raise KeyError(msg)
     broker = KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=settings.service_name,

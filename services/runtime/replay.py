@@ -18,6 +18,7 @@ byte for byte: there is no envelope to stamp.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
@@ -27,7 +28,7 @@ from faststream.kafka import KafkaBroker
 
 from schemas.envelope import utcnow
 from schemas.outcomes import DeadLetter
-from schemas.topics import TOPICS
+from schemas.topics import Topic
 from services.runtime.audit_trail import read_events
 from services.runtime.publishing import CONTENT_TYPE
 
@@ -55,13 +56,13 @@ class Replayed:
     event_id: str | None
 
 
-def dead_letter_topics() -> list[str]:
-    """Every topic of the catalog that holds dead letters."""
-    return [t.name for t in TOPICS if "DeadLetter" in t.events]
+def dead_letter_topics(catalog: Iterable[Topic]) -> list[str]:
+    """Every topic of ``catalog`` that holds dead letters."""
+    return [t.name for t in catalog if "DeadLetter" in t.events]
 
 
 async def find_dead_letter(
-    bootstrap_servers: str, event_id: str, *, topics: list[str] | None = None
+    bootstrap_servers: str, event_id: str, *, topics: list[str]
 ) -> FoundDeadLetter | None:
     """The newest dead letter whose own id, or its original event's id, is ``event_id``."""
     wanted = event_id.strip().lower()
@@ -78,7 +79,7 @@ async def find_dead_letter(
 
     found = await read_events(
         bootstrap_servers,
-        topics=topics if topics is not None else dead_letter_topics(),
+        topics=topics,
         keep=lambda logged: names_it(logged.event),
     )
     if not found:

@@ -1,7 +1,8 @@
 """Create the catalog's topics on a Kafka cluster, idempotently.
 
-The topic catalog (``schemas.topics.TOPICS``) says what every topic looks like;
-this module makes the cluster agree at start-up. Brokers run with
+The topic catalog (``schemas.topics.catalog``; the whole of it is
+``services.vendors.TOPICS``) says what every topic looks like; this module makes
+the cluster agree at start-up. Brokers run with
 ``auto.create.topics.enable=false``, so a topic exists only because it is in
 the catalog. A topic that already exists is left as it is: changing the
 partition count of a live topic would move keys between partitions and break
@@ -20,7 +21,7 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import for_code
 
-from schemas.topics import TOPICS, Topic
+from schemas.topics import Topic
 
 __all__ = [
     "PartitionMismatch",
@@ -66,7 +67,7 @@ class TopicsEnsured:
 
 async def ensure_topics(
     bootstrap_servers: str,
-    topics: Iterable[Topic] = TOPICS,
+    topics: Iterable[Topic],
     *,
     replication_factor: int | None = None,
     timeout_s: float = 30.0,

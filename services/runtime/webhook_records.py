@@ -1,8 +1,11 @@
-"""The webhook registration record in a connection's settings, and which handshakes it awaits.
+"""What the webhook edge and the control plane agree on in the store, and nothing else.
 
-The record (settings key :data:`REGISTRATION_KEY`) is written by the registrations
-(``webhook_registrations.py``) and read by the intake (``webhooks.py``), which may run in
-different processes: the store is what they share.
+The edge (``services/ingest/webhooks.py``) and the registrations
+(``services/control/webhook_registrations.py``) may run in different processes: the store is
+what they share, and this module is the shape of what they share there: where the edge
+receives a connection's webhooks (:data:`ROUTE_PATH`, :func:`intake_url`), the credential
+fields of its secrets and pending verifiers, and the registration record in a connection's
+settings (key :data:`REGISTRATION_KEY`), written by the registrations and read by the edge.
 
 A vendor that confirms a registration with a handshake (FreshBooks) POSTs it unsigned to
 our public URL, so anyone can send one. The intake acts on a handshake only when this
@@ -28,9 +31,20 @@ __all__ = [
     "REGISTERING",
     "REGISTERING_WINDOW",
     "REGISTRATION_KEY",
+    "ROUTE_PATH",
+    "SECRET_FIELD",
+    "VERIFIER_FIELD_PREFIX",
     "awaits_handshake",
+    "intake_url",
     "registering_since",
 ]
+
+ROUTE_PATH: Final = "/webhooks/{vendor}/{connection_id}"
+"""The edge's webhook route; the URL registered at the vendor is the public URL plus this."""
+SECRET_FIELD: Final = "webhook_secret"  # noqa: S105 - a credential field name
+"""Credential field (``webhook_secret:<webhook id>``) of a secret the edge verifies with."""
+VERIFIER_FIELD_PREFIX: Final = "webhook_verifier:"
+"""Credential field prefix of a handshake's verifier awaiting confirmation at the vendor."""
 
 REGISTRATION_KEY: Final = "webhook_registration"
 """Connection settings key holding ``{"state", "ids", "url", "reason", "fallback_poll"}``."""
@@ -67,3 +81,9 @@ def awaits_handshake(
         return True
     ids = {str(i) for i in record.get("ids") or ()}
     return callback_id in ids and callback_id not in confirmed
+
+
+def intake_url(public_url: str, vendor: str, connection_id: str) -> str:
+    """Where the vendor sends this connection's webhooks."""
+    path = ROUTE_PATH.format(vendor=vendor, connection_id=connection_id)
+    return public_url.rstrip("/") + path

@@ -25,7 +25,7 @@ __all__ = ["ZohoOAuth"]
 
 
 class ZohoOAuth:
-    """The Zoho Books knowledge behind ``OAuthVendor`` (ingest) and ``TokenRefresher`` (runtime)."""
+    """The Zoho Books knowledge behind ``OAuthVendor`` and ``TokenRefresher`` (runtime)."""
 
     def __init__(self, settings: ZohoSettings) -> None:
         self._settings = settings

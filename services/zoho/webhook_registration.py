@@ -1,4 +1,4 @@
-"""Registering our webhook at Zoho Books (fact sheet section 9), for ingest's registrations.
+"""Registering our webhook at Zoho Books (fact sheet section 9), for the control plane.
 
 ``POST {api_domain}/books/v3/settings/webhooks?organization_id=…`` creates a webhook (scope
 ``ZohoBooks.settings.CREATE``). Unlike the other vendors, Zoho does not hand a secret back:
@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 
-from services.ingest.webhook_registrations import Registered, VendorAccess
 from services.runtime.oauth_tokens import VendorCallError
+from services.runtime.vendor_plugin import Registered, VendorAccess
 from services.zoho.client import api_path
 from services.zoho.settings import ZohoSettings
 
@@ -32,7 +32,7 @@ WEBHOOK = "/books/v3/settings/webhooks/{webhook_id}"
 
 
 class ZohoWebhookRegistrar:
-    """The Zoho Books knowledge behind ingest's ``WebhookRegistrar``."""
+    """The Zoho Books knowledge behind the runtime's ``WebhookRegistrar``."""
 
     def __init__(self, settings: ZohoSettings) -> None:
         self._settings = settings

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings
 from services.acumatica.settings import AcumaticaSettings
 from services.bamboohr.settings import BambooHRSettings
 from services.bill.settings import BillSettings
+from services.control.settings import ControlSettings
 from services.expensify.settings import ExpensifySettings
 from services.freshbooks.settings import FreshBooksSettings
 from services.ingest.schedules import SchedulerSettings
@@ -22,6 +23,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (
     RuntimeSettings,
     IngestSettings,
+    ControlSettings,
     SchedulerSettings,
     BambooHRSettings,
     FreshBooksSettings,

@@ -5,6 +5,10 @@ ingest, the ``bamboohr`` and ``freshbooks`` services as processes, both sandboxe
 sockets, connected and linked) with the calls the end-to-end tests of flow 1 make: play a
 change in a sandbox, read what a sandbox holds and was asked, read ``sync.outcome`` and
 ``people.employee``, ask for a reconcile, and SIGKILL and restart a service process.
+
+The tests of a module share one stack, yet each must pass alone and in any order:
+:meth:`PeopleFlowStack.neutral` undoes, before each test, what an earlier one may have left
+(fault rules, webhook fault counters, deliveries under way, a killed service).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +46,15 @@ class PeopleFlowStack:
     plan: StackPlan
     info: StackInfo
     http: httpx.AsyncClient
+    # Each flow service as the stack started it, and its environment: to bring it back.
+    started: dict[str, tuple[BackgroundProcess, dict[str, str]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, state in self.info.services.items():
+            if state != "running":
+                continue
+            process = self.process(name)
+            self.started[name] = (process, _environment(process.pid))
 
     @property
     def bamboohr(self) -> str:
@@ -186,8 +199,7 @@ class PeopleFlowStack:
         restarted process is then configured exactly like the killed one.
         """
         victim = self.process(name)
-        raw = Path(f"/proc/{victim.pid}/environ").read_bytes()
-        env = dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
+        env = _environment(victim.pid)
         os.kill(victim.pid, signal.SIGKILL)
         return victim, env
 
@@ -204,9 +216,55 @@ class PeopleFlowStack:
         started = table.start(victim.name, victim.argv, env=env, cwd=ROOT)
 
         def says_started() -> bool:
-            return b"service.started" in started.log.read_bytes()
+            if b"service.started" in started.log.read_bytes():
+                return True
+            code = table.exit_code(started)
+            assert code is None, f"{victim.name} exited with status {code}: {log_tail()}"
+            return False
+
+        def log_tail() -> str:
+            return started.log.read_text(errors="replace")[-4000:]
 
         await wait_until(
-            says_started, timeout_seconds=60, interval_seconds=0.2, message="service restarted"
+            says_started,
+            # Its consumers join the group only once the killed ones' sessions expired.
+            timeout_seconds=120,
+            interval_seconds=0.2,
+            message="service restarted",
+            details=log_tail,
         )
         return started
+
+    # -- between tests ----------------------------------------------------------------
+
+    async def neutral(self) -> None:
+        """The stack as a test may expect it, whatever the tests before it did or left.
+
+        Every flow service runs (a test that killed one may have failed before its
+        restart), no fault rule waits in either sandbox (a fault is used up by the calls
+        it meets; one that met none would hit the next test), no webhook fault counter is
+        left, and no webhook delivery is still under way.
+        """
+        table = ProcessTable(self.plan.run_dir)
+        for name, (process, env) in self.started.items():
+            if table.get(name) is None:
+                self.started[name] = (await self.restart(process, env), env)
+        for base in (self.bamboohr, self.freshbooks):
+            answer = await self.http.delete(f"{base}/_sandbox/faults")
+            answer.raise_for_status()
+            await self.webhook_faults(base, drop=0, duplicate=0, reorder=0, delay_ms=0)
+
+            async def settled(base: str = base) -> bool:
+                answer = await self.http.get(f"{base}/_sandbox/webhooks")
+                answer.raise_for_status()
+                return not answer.json()["pending"]
+
+            await wait_until(
+                settled, timeout_seconds=60, interval_seconds=0.2, message=f"{base} deliveries"
+            )
+
+
+def _environment(pid: int) -> dict[str, str]:
+    """A process's environment, read back from ``/proc``."""
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    return dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)

@@ -19,8 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 from sandboxes.kit import wait_until
+from services.control.cli import app
 from services.demo.stack import StackInfo, StackPlan, start_stack, stop_stack
-from services.ingest.cli import app
 from services.runtime.audit_trail import LoggedEvent, read_events
 
 runner = CliRunner()

@@ -6,8 +6,12 @@ linked) on the session's Kafka. Changes are played in the sandboxes, which fire 
 signed webhooks at the ingest; each test asserts what FreshBooks ends up holding (its
 sandbox state and request log) and what the sink said on ``sync.outcome``. The pieces'
 own cases are in tests/integration/bamboohr and tests/integration/freshbooks; here they
-run together, through the ingest and Kafka. The tests share the stack and run in file
-order; the last one moves FreshBooks' clock on.
+run together, through the ingest and Kafka. The tests share the stack, yet each passes
+alone and in any order: each plays its own people (its own hires, or a seeded person no
+other test touches), asserts only on what its own changes caused (entity keys, request
+logs and deliveries since its start), and starts from a neutral stack (``neutral`` before
+each test: no fault left, every service running, no delivery under way). One test moves
+FreshBooks' clock 13 h on; the others read the sandboxes' own clocks, so it may run first.
 
     .venv/bin/pytest -q tests/e2e/test_flow_people_e2e.py
 """
@@ -50,6 +54,12 @@ async def flow(
         await asyncio.to_thread(stop_stack, plan, lambda _: None)
 
 
+@pytest.fixture(autouse=True)
+async def neutral(flow: PeopleFlowStack) -> None:
+    """Each test starts from the stack as if it ran first (see PeopleFlowStack.neutral)."""
+    await flow.neutral()
+
+
 async def _backfilled(stack: PeopleFlowStack) -> None:
     """The new link's own backfill (a full resend of the BambooHR account) answered for all.
 
@@ -76,20 +86,29 @@ async def _account_path(stack: PeopleFlowStack) -> str:
     return ACCOUNT.format(account_id=credentials["account_id"])
 
 
-async def _staffed_employee(stack: PeopleFlowStack) -> tuple[dict[str, Any], int]:
-    """An active BambooHR employee with an active FreshBooks staff record (not the owner)."""
+# The seeded people the tests below use, one each: a test that changes its person (a new
+# first name) or adds to its staff record (expenses) leaves every other test's alone.
+EXPENSES_PERSON, RENAMED_PERSON, TOKEN_PERSON = 0, 1, 2
+
+
+async def _staffed_employee(stack: PeopleFlowStack, nth: int) -> tuple[dict[str, Any], int]:
+    """The ``nth`` (from 0) active BambooHR employee with an active FreshBooks staff record
+    (not the owner), in the seeds' order."""
     staff = {
         s["email"]: int(s["id"])
         for s in await stack.state(stack.freshbooks, "staff")
         if s["vis_state"] == 0 and int(s["id"]) != 1
     }
-    for employee in await stack.state(stack.bamboohr, "employees"):
+    found = [
+        (employee, staff[employee["workEmail"]])
+        for employee in await stack.state(stack.bamboohr, "employees")
         # Without a preferred name: the first name is then FreshBooks' fname.
-        if employee["status"] != "Active" or employee.get("preferredName"):
-            continue
-        if employee["workEmail"] in staff:
-            return employee, staff[employee["workEmail"]]
-    raise AssertionError("the seeds share no active person with a staff record")
+        if employee["status"] == "Active"
+        and not employee.get("preferredName")
+        and employee["workEmail"] in staff
+    ]
+    assert len(found) > nth, f"the seeds share only {len(found)} active people with staff records"
+    return found[nth]
 
 
 def _said(outcome: dict[str, Any]) -> str:
@@ -181,7 +200,7 @@ async def test_an_expense_carries_its_persons_department_and_a_duplicated_callba
     flow: PeopleFlowStack,
 ) -> None:
     account = await _account_path(flow)
-    employee, staff_id = await _staffed_employee(flow)
+    employee, staff_id = await _staffed_employee(flow, EXPENSES_PERSON)
     marker = f"[Department: {employee['department']}]"
     category = (await flow.state(flow.freshbooks, "categories"))[0]["id"]
 
@@ -247,7 +266,7 @@ async def test_a_lost_webhook_is_caught_by_one_reconcile_tick(flow: PeopleFlowSt
     email = flow.email("Hedy", "Lamarr")
     employee_id = await flow.hire("Hedy", "Lamarr", "Engineering", "Software Engineer")
     dropped = await wait_until(
-        lambda: _dropped(flow, since), timeout_seconds=10, message="both deliveries dropped"
+        lambda: _dropped(flow, since), timeout_seconds=30, message="both deliveries dropped"
     )
     assert dropped == 2
     assert await flow.events("people.employee", flow.source, employee_id) == []
@@ -331,7 +350,7 @@ async def test_a_bamboohr_503_with_retry_after_is_waited_out_before_the_write_la
     flow: PeopleFlowStack,
 ) -> None:
     account = await _account_path(flow)
-    employee, staff_id = await _staffed_employee(flow)
+    employee, staff_id = await _staffed_employee(flow, RENAMED_PERSON)
     employee_path = f"/acme.bamboohr.com/api/v1/employees/{employee['id']}"
     credentials = await flow.control(flow.bamboohr, "credentials")
     since = await flow.now(flow.bamboohr)
@@ -411,11 +430,11 @@ async def test_an_expired_freshbooks_token_met_by_two_handlers_at_once_is_refres
     A hire (``people.employee``) and an expense callback (``raw.freshbooks``) then reach
     the freshbooks service together; each meets a 401 and asks for a refresh. The
     refresh token is single-use, so a second refresh would spend a rotated token and
-    lose the connection: one refresh, both writes land. Last in the module: the clock
-    stays moved.
+    lose the connection: one refresh, both writes land. The clock stays moved; the other
+    tests compare FreshBooks' times only with FreshBooks' own clock, so they do not mind.
     """
     since = await flow.now(flow.freshbooks)
-    employee, staff_id = await _staffed_employee(flow)
+    employee, staff_id = await _staffed_employee(flow, TOKEN_PERSON)
     category = (await flow.state(flow.freshbooks, "categories"))[0]["id"]
     await flow.control(flow.freshbooks, "clock", {"advance_seconds": 13 * 3600})
     # A slow refresh (3 s): the second handler meets its 401 while the first one's runs.

@@ -12,8 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from sandboxes import VENDORS
+
+# Starts Python processes (seconds each): left out of `make test-fast`.
+pytestmark = pytest.mark.process
 
 ROOT = Path(__file__).resolve().parents[2]
 

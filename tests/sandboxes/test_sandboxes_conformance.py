@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sandboxes.conformance import main, replay_bamboohr
+from sandboxes.bamboohr.conformance import replay_bamboohr
+from sandboxes.conformance import main
 
 SPEC = """
 openapi: 3.1.0

@@ -10,9 +10,11 @@ from typing import Any
 
 import yaml
 
-from schemas.topics import SERVICES
+from services.vendors import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
+# Every deployable: the services that consume (a dead-letter topic each) and the control plane.
+DEPLOYED = (*SERVICES, "control")
 
 
 def _load_yaml_documents(path: Path) -> list[dict[str, Any]]:
@@ -22,7 +24,7 @@ def _load_yaml_documents(path: Path) -> list[dict[str, Any]]:
 def test_compose_runs_every_service_with_a_module_that_exists() -> None:
     compose = _load_yaml_documents(ROOT / "docker-compose.yml")[0]
     services = compose["services"]
-    for name in SERVICES:
+    for name in DEPLOYED:
         assert name in services, f"docker-compose.yml has no service {name!r}"
         command = services[name]["command"]
         assert command[:2] == ["python", "-m"]
@@ -31,7 +33,7 @@ def test_compose_runs_every_service_with_a_module_that_exists() -> None:
 
 def test_compose_services_get_their_name_and_the_shared_settings() -> None:
     compose = _load_yaml_documents(ROOT / "docker-compose.yml")[0]
-    for name in SERVICES:
+    for name in DEPLOYED:
         env = compose["services"][name]["environment"]
         assert env["MLC_SERVICE_NAME"] == name
         assert env["MLC_KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
@@ -60,8 +62,8 @@ def test_kubernetes_has_one_deployment_per_service_running_its_module() -> None:
             if doc["kind"] == "Deployment":
                 container = doc["spec"]["template"]["spec"]["containers"][0]
                 deployments[doc["metadata"]["name"]] = container["command"]
-    assert set(deployments) == {f"mlc-{name}" for name in SERVICES}
-    for name in SERVICES:
+    assert set(deployments) == {f"mlc-{name}" for name in DEPLOYED}
+    for name in DEPLOYED:
         assert deployments[f"mlc-{name}"] == ["python", "-m", f"services.{name}"]
 
 
@@ -75,3 +77,13 @@ def test_make_demo_up_and_down_run_python_modules_that_exist() -> None:
         assert importlib.util.find_spec(match.group(1)) is not None, recipe
     assert recipes["up"].endswith("services.demo.stack up")
     assert "services.demo.stack down" in recipes["down"]
+
+
+def test_only_the_control_plane_gets_the_operator_token() -> None:
+    compose = _load_yaml_documents(ROOT / "docker-compose.yml")[0]
+    holders = {
+        name
+        for name, service in compose["services"].items()
+        if "MLC_OPERATOR_TOKEN" in (service.get("environment") or {})
+    }
+    assert holders == {"control"}

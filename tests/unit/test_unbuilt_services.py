@@ -9,6 +9,9 @@ import pytest
 
 from services.runtime.placeholder import NOT_BUILT_EXIT_CODE
 
+# Starts Python processes (seconds each): left out of `make test-fast`.
+pytestmark = pytest.mark.process
+
 UNBUILT = ["bill", "zoho", "acumatica", "expensify"]
 
 

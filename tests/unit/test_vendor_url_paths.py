@@ -16,8 +16,8 @@ from services.acumatica.ping import AcumaticaPing
 from services.acumatica.settings import AcumaticaSettings
 from services.bill.settings import BillSettings
 from services.bill.webhook_registration import BillWebhookRegistrar
-from services.ingest.webhook_registrations import VendorAccess
 from services.runtime.oauth_tokens import TokenSet, VendorCallError
+from services.runtime.vendor_plugin import VendorAccess
 from services.zoho.settings import ZohoSettings
 from services.zoho.webhook_registration import ZohoWebhookRegistrar
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from schemas import EmployeeChanged, SyncOutcome
 from schemas.outcomes import DeadLetter
 from schemas.raw import RawDelivery
-from services.ingest.cli import app
+from services.control.cli import app
 from services.runtime import create_broker, publish
 from services.runtime.audit_trail import read_events
 from services.runtime.publishing import encode_event

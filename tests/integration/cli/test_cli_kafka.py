@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from schemas import SyncOutcome
-from services.ingest.cli import app
+from services.control.cli import app
 from services.runtime import create_broker, publish
 from services.runtime.settings import RuntimeSettings
 

@@ -20,8 +20,8 @@ from sandboxes.bamboohr.seed import ADMIN_API_KEY
 from services.bamboohr.auth import BambooHRAuth
 from services.bamboohr.settings import BambooHRSettings
 from services.bamboohr.webhook_registration import BambooHRWebhookRegistrar
-from services.ingest.cli import app
-from services.ingest.webhook_registrations import REGISTRATION_KEY
+from services.control.cli import app
+from services.control.webhook_registrations import REGISTRATION_KEY
 from tests.integration.ingest.ingest_live import raw_deliveries
 from tests.integration.ingest.registration_live import (
     TOKEN,

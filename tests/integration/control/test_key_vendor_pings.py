@@ -25,10 +25,10 @@ from services.acumatica.settings import AcumaticaSettings
 from services.bill.connection import CREDENTIALS as BILL
 from services.bill.ping import BillPing
 from services.bill.settings import BillSettings
+from services.control.cli_oauth import ping_connection
 from services.expensify.connection import CREDENTIALS as EXPENSIFY
 from services.expensify.ping import ExpensifyPing
 from services.expensify.settings import ExpensifySettings
-from services.ingest.cli_oauth import ping_connection
 from services.runtime.credential_fields import CredentialSpec
 from tests.integration.ingest.registration_live import TOKEN, Knowledge, registration_world
 

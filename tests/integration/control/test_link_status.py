@@ -20,7 +20,7 @@ from schemas.envelope import utcnow
 from schemas.outcomes import DeadLetter, SyncOutcome
 from services.bamboohr.auth import BambooHRAuth
 from services.bamboohr.settings import BambooHRSettings
-from services.ingest.cli import app
+from services.control.cli import app
 from services.ingest.settings import IngestSettings
 from services.runtime.bus import create_broker
 from services.runtime.publishing import publish

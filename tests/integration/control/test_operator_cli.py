@@ -13,13 +13,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from starlette.applications import Starlette
 from typer.testing import CliRunner, Result
 
 from sandboxes.kit.server import serve
-from services.ingest.cli import app
-from services.ingest.connections import OperatorConnections
-from services.ingest.operator_api import operator_routes
+from services.control.cli import app
+from services.control.connections import OperatorConnections
+from services.control.operator_api import operator_app
 from services.runtime.store import StateStore
 from services.runtime.vault import Vault, generate_key_ring_entry
 
@@ -31,9 +30,7 @@ API_KEY = "hidden-bamboo-key-5e6f"
 async def service(tmp_path: Path) -> AsyncIterator[tuple[str, StateStore, Vault]]:
     store = await StateStore.open(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
     vault = Vault.from_text(generate_key_ring_entry("k1"))
-    api = Starlette(
-        routes=operator_routes(store, OperatorConnections(store, vault), operator_token=TOKEN)
-    )
+    api = operator_app(store, OperatorConnections(store, vault), operator_token=TOKEN)
     try:
         async with serve(api) as running:
             yield running.base_url, store, vault
@@ -126,5 +123,5 @@ async def test_an_unreachable_service_says_how_to_start_it() -> None:
     # The port was free a moment ago and nothing listens on it now.
     answer = await _mlc(f"http://127.0.0.1:{port}", "links", "list")
     assert answer.exit_code == 1
-    assert f"cannot reach the ingest service at http://127.0.0.1:{port}" in answer.output
-    assert "python -m services.ingest" in answer.output
+    assert f"cannot reach the control plane at http://127.0.0.1:{port}" in answer.output
+    assert "python -m services.control" in answer.output

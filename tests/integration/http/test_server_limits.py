@@ -64,8 +64,21 @@ async def connect(server: Server) -> tuple[asyncio.StreamReader, asyncio.StreamW
 
 
 async def answer_until_closed(reader: asyncio.StreamReader) -> bytes:
-    """Everything the server sends until it closes the connection (bounded by WAIT)."""
-    return await asyncio.wait_for(reader.read(), WAIT)
+    """Everything the server sends until it closes the connection (bounded by WAIT).
+
+    A server that closes with bytes of ours still unread makes the kernel send a reset,
+    not an orderly end; what it sent before is kept (``reader.read()`` would drop it).
+    """
+    answer = b""
+    async with asyncio.timeout(WAIT):
+        while True:
+            try:
+                chunk = await reader.read(65536)
+            except ConnectionResetError:
+                return answer
+            if not chunk:
+                return answer
+            answer += chunk
 
 
 def request(path: str, body: bytes, *, length: int | None = None) -> bytes:

@@ -18,22 +18,25 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from starlette.routing import Mount
 
 from sandboxes.kit import VendorSandbox, build_app, serve
 from schemas.envelope import utcnow
+from services.control.connections import OperatorConnections
+from services.control.link_health import kafka_link_health
+from services.control.oauth import OAuthFlow, vendor_http
+from services.control.operator_api import operator_app
+from services.control.webhook_registrations import WebhookRegistrations
 from services.ingest.app import IngestParts
 from services.ingest.app import build_app as build_ingest
-from services.ingest.connections import OperatorConnections
-from services.ingest.link_health import kafka_link_health
-from services.ingest.oauth import KeyVendor, OAuthFlow, OAuthVendor, oauth_routes, vendor_http
-from services.ingest.operator_api import operator_routes
 from services.ingest.schedules import kafka_tick_publisher
 from services.ingest.settings import IngestSettings
-from services.ingest.webhook_registrations import WebhookRegistrar, WebhookRegistrations
 from services.runtime.bus import create_broker
 from services.runtime.oauth_tokens import TokenRefresher
 from services.runtime.store import AuditRecord, ConnectionRecord, StateStore
 from services.runtime.vault import Vault, generate_key_ring_entry
+from services.runtime.vendor_plugin import KeyVendor, OAuthVendor, WebhookRegistrar
+from services.runtime.webhook_handshakes import HandshakeConfirmations, VendorCredentials
 
 __all__ = ["OPERATOR", "Knowledge", "RegistrationWorld", "audit_actions", "registration_world"]
 
@@ -140,18 +143,29 @@ async def registration_world(
             parts = IngestParts(
                 settings=settings, store=store, vault=vault, broker=create_broker(settings)
             )
+            # The local stack's shape: the edge, and the control plane mounted behind it.
+            control = operator_app(
+                store,
+                operations,
+                operator_token=TOKEN,
+                publish_tick=kafka_tick_publisher(parts.broker),
+                flow=flow,
+            )
             app = build_ingest(
                 parts,
-                routes=[
-                    *operator_routes(
-                        store,
-                        operations,
-                        operator_token=TOKEN,
-                        publish_tick=kafka_tick_publisher(parts.broker),
+                routes=[Mount("", app=control)],
+                # The edge's own confirmations, as in its own process: only the store is shared
+                # with the registrations (which confirm the handshakes that came early).
+                handshakes=HandshakeConfirmations(
+                    store=store,
+                    vault=vault,
+                    confirmers={vendor: made.registrar} if made.registrar else {},
+                    credentials=VendorCredentials(
+                        store=store,
+                        vault=vault,
+                        refreshers={vendor: made.refresher} if made.refresher else None,
                     ),
-                    *oauth_routes(flow, operator_token=TOKEN),
-                ],
-                registrations=registrations,
+                ),
                 clock=intake_clock,
                 replay_windows=replay_windows,
             )

@@ -24,9 +24,9 @@ from sandboxes.kit import wait_until
 from services.bamboohr.auth import BambooHRAuth
 from services.bamboohr.settings import BambooHRSettings
 from services.bamboohr.webhook_registration import BambooHRWebhookRegistrar
-from services.ingest.connections import MASK
-from services.ingest.schedule_specs import schedules_of
-from services.ingest.webhook_registrations import REGISTRATION_KEY
+from services.control.connections import MASK
+from services.control.webhook_registrations import REGISTRATION_KEY
+from services.runtime.schedule_specs import schedules_of
 from tests.integration.ingest.ingest_live import raw_deliveries
 from tests.integration.ingest.registration_live import (
     Knowledge,

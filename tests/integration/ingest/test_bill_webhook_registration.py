@@ -19,8 +19,8 @@ from sandboxes.kit import wait_until
 from services.bill.ping import BillPing
 from services.bill.settings import BillSettings
 from services.bill.webhook_registration import BillWebhookRegistrar
-from services.ingest.schedule_specs import schedules_of
-from services.ingest.webhook_registrations import REGISTRATION_KEY
+from services.control.webhook_registrations import REGISTRATION_KEY
+from services.runtime.schedule_specs import schedules_of
 from tests.integration.ingest.ingest_live import raw_deliveries
 from tests.integration.ingest.registration_live import (
     Knowledge,

@@ -22,12 +22,13 @@ from pydantic import SecretStr
 from sandboxes.freshbooks.app import FreshBooksSandbox
 from sandboxes.freshbooks.seed import ACCOUNT_ID
 from sandboxes.kit import wait_until
+from services.control.webhook_registrations import REGISTRATION_KEY
 from services.freshbooks.auth import FreshBooksOAuth
 from services.freshbooks.settings import FreshBooksSettings
 from services.freshbooks.webhook_registration import FreshBooksWebhookRegistrar
-from services.ingest.webhook_registrations import REGISTRATION_KEY, Registered, VendorAccess
 from services.runtime.oauth_tokens import TOKENS_FIELD, load_tokens
 from services.runtime.store import StateStore
+from services.runtime.vendor_plugin import Registered, VendorAccess
 from tests.integration.ingest.ingest_live import raw_deliveries
 from tests.integration.ingest.registration_live import (
     Knowledge,
@@ -121,7 +122,7 @@ async def test_consent_registers_verified_callbacks_whose_verifiers_sign_deliver
         wanted = [f"webhook_secret:{i}" for i in ids]
         return fields if all(w in fields for w in wanted) else None
 
-    fields = await wait_until(secrets_kept, timeout_seconds=10, message="verifiers kept")
+    fields = await wait_until(secrets_kept, timeout_seconds=30, message="verifiers kept")
     assert not any(f.startswith("webhook_verifier:") for f in fields)
     record = await world.connection(connection_id)
     assert sorted(record.settings[REGISTRATION_KEY]["ids"]) == ids
@@ -167,7 +168,7 @@ async def test_a_forged_handshake_for_a_confirmed_callback_reaches_nobody_and_st
     async def all_kept() -> bool | None:
         return secret_fields <= set(await world.credential_fields(connection_id)) or None
 
-    await wait_until(all_kept, timeout_seconds=10, message="the genuine verifiers kept")
+    await wait_until(all_kept, timeout_seconds=30, message="the genuine verifiers kept")
     fields_before = await world.credential_fields(connection_id)
     await world.sandbox.delete("/_sandbox/requests")
     callback_id = str(callbacks[0]["callbackid"])
@@ -209,7 +210,7 @@ class _SlowToAnswer(FreshBooksWebhookRegistrar):
             waiting = [c for c in stored if c.field.startswith("webhook_verifier:")]
             return len(waiting) == len(registered.webhook_ids) or None
 
-        await wait_until(all_arrived, timeout_seconds=10, message="handshakes while registering")
+        await wait_until(all_arrived, timeout_seconds=30, message="handshakes while registering")
         return registered
 
 

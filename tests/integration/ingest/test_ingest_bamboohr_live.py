@@ -161,6 +161,7 @@ async def test_a_stale_sandbox_webhook_is_refused_and_not_published(
     assert await raw_deliveries(kafka_bootstrap, TOPIC, connection_id) == []
 
 
+@pytest.mark.kafka  # a broker of its own (PrivateKafka), which it stops and starts
 async def test_with_kafka_stopped_the_webhook_gets_503_and_the_retry_lands_exactly_once(
     tmp_path: Path, sandbox: httpx.AsyncClient, store: StateStore, vault: Vault
 ) -> None:

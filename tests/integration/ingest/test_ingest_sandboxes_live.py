@@ -23,10 +23,10 @@ from sandboxes.freshbooks.app import FreshBooksSandbox
 from sandboxes.kit import build_app, serve, wait_until
 from sandboxes.zoho.app import ZohoSandbox
 from schemas.envelope import utcnow
-from services.ingest.registration_record import REGISTRATION_KEY
 from services.ingest.webhooks import SECRET_FIELD, VERIFIER_FIELD_PREFIX
 from services.runtime.store import StateStore
 from services.runtime.vault import Vault
+from services.runtime.webhook_records import REGISTRATION_KEY
 from tests.integration.ingest.ingest_live import raw_deliveries, running_ingest
 from tests.sandboxes.bill.bill_helpers import ADOBE_BILL, EVENTS, idempotent, login
 from tests.sandboxes.freshbooks.fb_helpers import CALLBACKS, bearer

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from sandboxes.kit import wait_until
 from sandboxes.zoho.app import ZohoSandbox
-from services.ingest.webhook_registrations import REGISTRATION_KEY
+from services.control.webhook_registrations import REGISTRATION_KEY
 from services.runtime.oauth_tokens import TOKENS_FIELD, load_tokens
 from services.zoho.auth import ZohoOAuth
 from services.zoho.settings import ZohoSettings

@@ -18,15 +18,17 @@ from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from starlette.applications import Starlette
 
 from sandboxes.kit import VendorSandbox, build_app, serve
 from schemas.envelope import utcnow
-from services.ingest.cli_oauth import add_oauth_connection, ping_connection
-from services.ingest.oauth import KeyVendor, OAuthFlow, OAuthVendor, oauth_routes
+from services.control.cli_oauth import add_oauth_connection, ping_connection
+from services.control.connections import OperatorConnections
+from services.control.oauth import OAuthFlow
+from services.control.operator_api import operator_app
 from services.runtime.oauth_tokens import TOKENS_FIELD, TokenSet, load_tokens
 from services.runtime.store import StateStore
 from services.runtime.vault import Vault, generate_key_ring_entry
+from services.runtime.vendor_plugin import KeyVendor, OAuthVendor
 
 OPERATOR_TOKEN = "test-operator-token"
 OPERATOR_HEADERS = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
@@ -70,7 +72,12 @@ async def consent_world(
                 clock=lambda: utcnow() + offset[0],
             )
             async with serve(
-                Starlette(routes=oauth_routes(flow, operator_token=OPERATOR_TOKEN))
+                operator_app(
+                    store,
+                    OperatorConnections(store, vault),
+                    operator_token=OPERATOR_TOKEN,
+                    flow=flow,
+                )
             ) as ingest_server:
                 yield World(vendor, ingest_server.base_url, sandbox, store, vault, offset)
     finally:

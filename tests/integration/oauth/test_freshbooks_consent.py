@@ -17,10 +17,10 @@ from typer.testing import CliRunner
 
 from sandboxes.freshbooks.app import FreshBooksSandbox
 from sandboxes.freshbooks.seed import ACCOUNT_ID
+from services.control.cli import app as cli_app
+from services.control.cli_oauth import add_oauth_connection
 from services.freshbooks.auth import FreshBooksOAuth
 from services.freshbooks.settings import FreshBooksSettings
-from services.ingest.cli import app as cli_app
-from services.ingest.cli_oauth import add_oauth_connection
 from services.runtime.oauth_tokens import TOKENS_FIELD
 from tests.integration.oauth.oauth_harness import (
     OPERATOR_HEADERS,

@@ -13,7 +13,7 @@ from sandboxes.bamboohr.app import BambooHRSandbox
 from sandboxes.zoho.app import ZohoSandbox
 from services.bamboohr.auth import BambooHRAuth
 from services.bamboohr.settings import BambooHRSettings
-from services.ingest.connections import OperatorConnections
+from services.control.connections import OperatorConnections
 from services.zoho.auth import ZohoOAuth
 from services.zoho.settings import ZohoSettings
 from tests.integration.oauth.oauth_harness import (

@@ -177,6 +177,7 @@ asyncio.run(main(sys.argv[1], int(sys.argv[2])))
 """
 
 
+@pytest.mark.process  # starts Python processes: not in make test-fast
 async def test_two_replica_processes_claiming_the_same_keys_win_each_key_once(
     store: StateStore, database_url: str
 ) -> None:

@@ -91,6 +91,7 @@ async def test_the_store_opens_from_runtime_settings(tmp_path: Path) -> None:
         await store.close()
 
 
+@pytest.mark.process  # starts Python processes: not in make test-fast
 async def test_two_processes_starting_at_once_both_migrate_successfully(database_url: str) -> None:
     script = (
         "import asyncio, sys\n"

@@ -7,7 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from services.runtime.vault import generate_key_ring_entry
+
+# Starts Python processes (seconds each): left out of `make test-fast`.
+pytestmark = pytest.mark.process
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -53,7 +58,9 @@ def test_the_ingest_exits_2_naming_the_file_its_mode_and_the_chmod(tmp_path: Pat
 def test_mlc_store_migrate_exits_1_naming_the_chmod(tmp_path: Path) -> None:
     store = _world_readable_store(tmp_path)
 
-    result = _run(["-c", "from services.ingest.cli import main; main()", "store", "migrate"], store)
+    result = _run(
+        ["-c", "from services.control.cli import main; main()", "store", "migrate"], store
+    )
 
     assert result.returncode == 1, result.stderr
     assert result.stderr.startswith("mlc: the state store is open to other users")

@@ -19,7 +19,9 @@ from sandboxes.acumatica.seed import API_PASSWORD, API_USER
 from sandboxes.kit import build_app, serve
 from tests.sandboxes.acumatica.acumatica_helpers import INSTANCE, quiet_sandbox
 
-easy_acumatica = pytest.importorskip("easy_acumatica", reason="easy-acumatica (dev dependency) not installed")
+easy_acumatica = pytest.importorskip(
+    "easy_acumatica", reason="easy-acumatica (dev dependency) not installed"
+)
 
 
 def _drive(base_url: str, control: str, cache: Path) -> dict[str, Any]:

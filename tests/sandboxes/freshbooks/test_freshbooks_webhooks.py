@@ -46,7 +46,7 @@ def test_the_signer_reproduces_the_sheets_worked_example() -> None:
 async def _received(receiver: WebhookReceiver, count: int) -> list[ReceivedWebhook]:
     return await wait_until(
         lambda: receiver.received if len(receiver.received) >= count else None,
-        timeout_seconds=5,
+        timeout_seconds=30,
         message=f"{count} webhooks received",
     )
 
@@ -110,7 +110,7 @@ async def test_creating_a_callback_sends_the_handshake_form_and_waits_for_verifi
             return deliveries if state["pending"] == 0 and deliveries else None
 
         deliveries: list[dict[str, Any]] = await wait_until(
-            settled, timeout_seconds=5, message="deliveries settled"
+            settled, timeout_seconds=30, message="deliveries settled"
         )
         assert [d["tag"] for d in deliveries] == ["callback.verify"]
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from sandboxes.conformance import VENDORS
 from sandboxes.zoho.conformance import replay_zoho
@@ -82,6 +83,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.process  # starts Python processes: not in make test-fast
 def test_python_m_sandboxes_zoho_serves_the_default_seed_on_the_port_given() -> None:
     port = _free_port()
     process = subprocess.Popen(

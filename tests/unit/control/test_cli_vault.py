@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from services.ingest.cli import EXIT_REFUSED, app
+from services.control.cli import EXIT_REFUSED, app
 from services.runtime.store import (
     StateStore,
     StoredCredential,

@@ -1,8 +1,8 @@
-"""The OpenAPI document against the app ``python -m services.ingest`` really serves.
+"""The OpenAPI document against the app ``python -m services.control`` really serves.
 
-The app is built the way :func:`services.ingest.app.serve` builds it (``build_app`` with
-``operator_facing_routes``), over a real SQLite store, so a route added anywhere (the
-operator API, the OAuth routes, the app itself) without being documented fails here.
+The app is built the way :func:`services.control.app.serve` builds it (``build_app`` with
+``control_routes``), over a real SQLite store, so a route added anywhere (the operator
+API, the OAuth routes, the app itself) without being documented fails here.
 """
 
 from __future__ import annotations
@@ -15,17 +15,13 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from services.ingest.app import IngestParts, build_app, operator_facing_routes
-from services.ingest.operator_contract import OPENAPI_PATH
-from services.ingest.webhooks import ROUTE_PATH
-from services.runtime.bus import create_broker
+from services.control.operator_contract import OPENAPI_PATH
 from services.runtime.store import StateStore
-from services.runtime.vault import Vault, generate_key_ring_entry
-from tests.unit.ingest.ingest_harness import test_settings
+from tests.unit.control.control_harness import served_control_app
 
 TOKEN = "openapi-test-token"
-# Called by vendors and browsers, not operators: never behind the operator token.
-NOT_OPERATOR_ROUTES = {ROUTE_PATH, "/oauth/{vendor}/callback"}
+# Called by browsers, not operators: never behind the operator token.
+NOT_OPERATOR_ROUTES = {"/oauth/{vendor}/callback"}
 
 
 @pytest.fixture
@@ -36,11 +32,7 @@ async def store(tmp_path: Path) -> AsyncIterator[StateStore]:
 
 
 def served_app(store: StateStore, *, token: str | None = TOKEN) -> Starlette:
-    settings = test_settings(operator_token=token, kafka_bootstrap_servers="127.0.0.1:1")
-    vault = Vault.from_text(generate_key_ring_entry("k1"))
-    parts = IngestParts(settings=settings, store=store, vault=vault, broker=create_broker(settings))
-    # No lifespan runs under ASGITransport, so the broker is never started.
-    return build_app(parts, routes=operator_facing_routes(settings, store, vault))
+    return served_control_app(store, token=token)
 
 
 def served_operations(app: Starlette) -> set[tuple[str, str]]:
@@ -55,7 +47,7 @@ def served_operations(app: Starlette) -> set[tuple[str, str]]:
 
 async def document(app: Starlette) -> dict[str, dict[str, dict[str, object]]]:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://ingest.test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://control.test") as client:
         answer = await client.get(OPENAPI_PATH, headers={"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 200, answer.text
     paths: dict[str, dict[str, dict[str, object]]] = answer.json()["paths"]
@@ -98,7 +90,7 @@ async def test_every_documented_operator_route_refuses_a_missing_or_wrong_token(
     paths = await document(app)
     transport = httpx.ASGITransport(app=app)
     checked = 0
-    async with httpx.AsyncClient(transport=transport, base_url="http://ingest.test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://control.test") as client:
         for path, methods in paths.items():
             for method, operation in methods.items():
                 if operation.get("security") == []:
@@ -132,9 +124,54 @@ async def test_the_only_open_route_is_the_readiness_probe(store: StateStore) -> 
 async def test_without_an_operator_token_every_operator_route_is_503(store: StateStore) -> None:
     app = served_app(store, token=None)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://ingest.test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://control.test") as client:
         for method, path in served_operations(app) - {("get", "/healthz")}:
             answer = await client.request(
                 method.upper(), concrete(path), headers={"Authorization": "Bearer x"}
             )
             assert answer.status_code == 503, (method, path)
+
+
+async def test_no_interactive_docs_are_served_and_the_document_wants_the_token(
+    store: StateStore,
+) -> None:
+    transport = httpx.ASGITransport(app=served_app(store))
+    async with httpx.AsyncClient(transport=transport, base_url="http://control.test") as client:
+        answers = {
+            path: (await client.get(path, headers={"Authorization": f"Bearer {TOKEN}"})).status_code
+            for path in ("/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect")
+        }
+        unauthenticated = await client.get(OPENAPI_PATH)
+
+    assert answers == dict.fromkeys(answers, 404)
+    assert unauthenticated.status_code == 401
+
+
+async def test_a_body_fastapi_refuses_is_a_422_naming_the_field_in_the_error_body(
+    store: StateStore,
+) -> None:
+    transport = httpx.ASGITransport(app=served_app(store))
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://control.test",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ) as client:
+        missing = await client.post("/api/v1/links", json={"flow": "ap-bill"})
+        wrong_type = await client.post(
+            "/api/v1/connections", json={"vendor": "bill", "display_name": "x", "credentials": 3}
+        )
+
+    assert missing.status_code == 422
+    assert "source_connection_id: Field required" in missing.json()["error"]
+    assert wrong_type.status_code == 422
+    assert wrong_type.json()["error"].startswith("credentials:")
+
+
+async def test_a_request_without_the_token_is_401_before_its_body_is_read(
+    store: StateStore,
+) -> None:
+    transport = httpx.ASGITransport(app=served_app(store))
+    async with httpx.AsyncClient(transport=transport, base_url="http://control.test") as client:
+        answer = await client.post("/api/v1/connections", content=b"{not json")
+
+    assert answer.status_code == 401

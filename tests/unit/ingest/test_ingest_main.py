@@ -7,6 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# Starts Python processes (seconds each): left out of `make test-fast`.
+pytestmark = pytest.mark.process
+
 
 def _run(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("MLC_")}

@@ -21,10 +21,10 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from services.ingest.registration_record import REGISTRATION_KEY
 from services.ingest.webhooks import LEDGER_SERVICE, SECRET_FIELD, WebhookIntake, webhook_routes
 from services.runtime.store import StateStore
 from services.runtime.vault import Vault
+from services.runtime.webhook_records import REGISTRATION_KEY
 from tests.unit.ingest.ingest_harness import (
     RecordingPublisher,
     add_connection,

@@ -110,7 +110,7 @@ async def test_the_scheduler_loop_prunes_and_gives_the_lease_back(store: StateSt
         clock=clock,
         pruner=LedgerPruner(retention=WEEK, lease_ttl=settings.lease_ttl),
     ):
-        await wait_until(pruned, timeout_seconds=10, message="the old claim pruned")
+        await wait_until(pruned, timeout_seconds=30, message="the old claim pruned")
         async with store.transaction() as tx:
             lease = await tx.leases.get(PRUNE_LEASE)
         assert lease is not None

@@ -332,7 +332,7 @@ async def test_the_loop_fires_on_the_real_clock_until_stopped_and_then_releases_
     try:
         await wait_until(
             lambda: len({due_at for _, _, due_at in publisher.slots()}) >= 2,
-            timeout_seconds=10,
+            timeout_seconds=30,
             message="two consecutive one-second slots to be published",
             details=lambda: repr(publisher.slots()),
         )
@@ -400,7 +400,7 @@ async def test_the_lifespan_part_runs_the_loop_inside_the_block_and_stops_it_on_
     ) as task:
         await wait_until(
             lambda: len(publisher.sent) >= 2,
-            timeout_seconds=10,
+            timeout_seconds=30,
             message="the poll and reconcile ticks",
             details=lambda: repr(publisher.slots()),
         )

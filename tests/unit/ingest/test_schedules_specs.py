@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.ingest.schedule_specs import (
+from services.runtime.schedule_specs import (
     EPOCH,
     Schedule,
     ScheduleSpecError,

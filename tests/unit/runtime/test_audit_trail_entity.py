@@ -17,19 +17,20 @@ from services.runtime.audit_trail import (
     parse_entity_ref,
 )
 from services.runtime.replay import replayed_message
+from services.vendors import TOPICS, VENDORS
 
 
 def test_an_entity_reference_is_a_known_vendor_and_an_id() -> None:
-    ref = parse_entity_ref("bamboohr:4711")
+    ref = parse_entity_ref("bamboohr:4711", VENDORS)
     assert ref is not None
     assert (ref.vendor, ref.entity_id) == ("bamboohr", "4711")
-    assert parse_entity_ref("2f0c6a3e-4f1e-4a43-9b8c-6f1a0e1f2d3c") is None
-    assert parse_entity_ref("nope:4711") is None
-    assert parse_entity_ref("bamboohr:") is None
+    assert parse_entity_ref("2f0c6a3e-4f1e-4a43-9b8c-6f1a0e1f2d3c", VENDORS) is None
+    assert parse_entity_ref("nope:4711", VENDORS) is None
+    assert parse_entity_ref("bamboohr:", VENDORS) is None
 
 
 def test_a_vendors_record_is_searched_on_its_raw_topic_and_every_non_raw_topic() -> None:
-    topics = entity_topics("bamboohr")
+    topics = entity_topics("bamboohr", TOPICS)
     assert "raw.bamboohr" in topics
     assert "raw.freshbooks" not in topics
     assert {"people.employee", "sync.outcome", "dlq.freshbooks"} <= set(topics)

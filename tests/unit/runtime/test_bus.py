@@ -9,6 +9,7 @@ from faststream.kafka import KafkaRouter
 from services.runtime.bus import ACK_POLICY, create_broker, subscriber
 from services.runtime.dead_letters import DeadLetterMiddleware
 from services.runtime.settings import RuntimeSettings
+from services.vendors import SERVICES
 
 
 def _dead_letter_middleware(settings: RuntimeSettings) -> DeadLetterMiddleware:
@@ -59,4 +60,4 @@ def test_the_attempt_limit_comes_from_the_settings() -> None:
 
 def test_a_service_name_without_a_dead_letter_topic_in_the_catalog_is_refused() -> None:
     with pytest.raises(KeyError, match="unknown service 'billing'"):
-        create_broker(RuntimeSettings(service_name="billing"))
+        create_broker(RuntimeSettings(service_name="billing"), services=SERVICES)

@@ -10,9 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from services.runtime.vault import generate_key_ring_entry
 
 ROOT = Path(__file__).resolve().parents[3]
+
+# Starts Python processes (seconds each): left out of `make test-fast`.
+pytestmark = pytest.mark.process
 
 SERVICE = """
 import sys

@@ -10,7 +10,8 @@ import pytest
 
 import schemas
 from schemas import EVENT_TYPES, Event, Snapshot, current_schema_version
-from schemas.topics import TOPICS, topic
+from schemas.topics import topic
+from services.vendors import TOPICS
 
 
 def _event_classes_defined_in_schemas() -> set[type[Event]]:

@@ -1,0 +1,21 @@
+"""Acumatica as the control plane sees it: a password connection and its ping (no webhooks).
+
+No sandbox settings: the instance URL is part of each connection, so pointing a connection
+at the sandbox is the connection's business.
+"""
+
+from __future__ import annotations
+
+from services.acumatica.connection import CREDENTIALS
+from services.acumatica.ping import AcumaticaPing
+from services.acumatica.settings import AcumaticaSettings
+from services.runtime.settings import load_settings
+from services.runtime.vendor_plugin import VendorPlugin
+
+__all__ = ["PLUGIN"]
+
+PLUGIN = VendorPlugin(
+    name="acumatica",
+    credentials=CREDENTIALS,
+    key_ping=lambda: AcumaticaPing(load_settings(AcumaticaSettings)),
+)
