@@ -30,7 +30,7 @@ from services.bamboohr.models import ChangedEmployees, Employee, EmployeeReport,
 from services.runtime.oauth_tokens import TokenKeeper, TokenSet, VendorCallError
 from services.runtime.ratelimit import BULK_EXTENSION
 from services.runtime.retry import IDEMPOTENT_EXTENSION
-from services.runtime.url_paths import UnsafePathSegmentError, url_path
+from services.runtime.url_paths import vendor_url_path
 
 __all__ = [
     "ApiKeyAuthorization",
@@ -53,16 +53,8 @@ _EMPLOYEE_ID: Final = re.compile(r"[1-9][0-9]{0,19}")
 
 
 def api_path(template: str, **values: str | int) -> str:
-    """``url_path`` for BambooHR calls; a value that cannot be a segment is a VendorCallError.
-
-    Callers handle VendorCallError as "this call did not happen"; a bare ValueError would
-    escape them.
-    """
-    try:
-        return url_path(template, **values)
-    except UnsafePathSegmentError as error:
-        msg = f"BambooHR path {template}: {error}; nothing was sent"
-        raise VendorCallError(msg) from error
+    """``url_path`` for BambooHR calls: an unsafe value is a vendor-call error, nothing sent."""
+    return vendor_url_path("BambooHR", template, values)
 
 
 def employee_path_id(employee_id: str) -> str:

@@ -18,7 +18,7 @@ import httpx
 
 from services.bill.settings import BillSettings
 from services.runtime.oauth_tokens import VendorCallError
-from services.runtime.url_paths import UnsafePathSegmentError, url_path
+from services.runtime.url_paths import vendor_url_path
 
 __all__ = ["BillSession", "api_path", "bill_error", "logged_in"]
 
@@ -39,16 +39,8 @@ class BillSession:
 
 
 def api_path(template: str, **values: str | int) -> str:
-    """``url_path`` for BILL calls; a value that cannot be a segment is a VendorCallError.
-
-    Callers handle VendorCallError as "this call did not happen"; a bare ValueError would
-    escape them.
-    """
-    try:
-        return url_path(template, **values)
-    except UnsafePathSegmentError as error:
-        msg = f"BILL path {template}: {error}; nothing was sent"
-        raise VendorCallError(msg) from error
+    """``url_path`` for BILL calls: an unsafe value is a vendor-call error, nothing sent."""
+    return vendor_url_path("BILL", template, values)
 
 
 def bill_error(answer: httpx.Response, what: str) -> VendorCallError:

@@ -26,7 +26,7 @@ import httpx
 from services.freshbooks.models import Expense, Staff, TeamMember
 from services.runtime.http import Page, paginate
 from services.runtime.oauth_tokens import TokenKeeper, VendorCallError
-from services.runtime.url_paths import UnsafePathSegmentError, url_path
+from services.runtime.url_paths import vendor_url_path
 
 __all__ = [
     "USERS_ME",
@@ -68,16 +68,8 @@ def numeric_id(value: str | int, what: str) -> str:
 
 
 def api_path(template: str, **values: str | int) -> str:
-    """``url_path`` for FreshBooks calls: a value that cannot be a segment is a vendor-call error.
-
-    Callers (the sink, ingest's registrations) already treat VendorCallError as "this call did
-    not happen"; a bare ValueError from a stored setting would escape them.
-    """
-    try:
-        return url_path(template, **values)
-    except UnsafePathSegmentError as error:
-        msg = f"FreshBooks path {template}: {error}; nothing was sent"
-        raise FreshBooksIdError(msg) from error
+    """``url_path`` for FreshBooks calls: an unsafe value is a vendor-call error, nothing sent."""
+    return vendor_url_path("FreshBooks", template, values, error=FreshBooksIdError)
 
 
 class FreshBooksUnavailableError(VendorCallError):

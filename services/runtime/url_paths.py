@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import string
 import unicodedata
+from collections.abc import Mapping
 from typing import Final
 from urllib.parse import quote
 
-__all__ = ["UnsafePathSegmentError", "path_segment", "url_path"]
+from services.runtime.oauth_tokens import VendorCallError
+
+__all__ = ["UnsafePathSegmentError", "path_segment", "url_path", "vendor_url_path"]
 
 # Cc control (C0, DEL, C1), Cf format (bidi overrides, zero-width), Cs lone surrogates.
 _REFUSED_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs"})
@@ -85,3 +88,22 @@ def _check_template(template: str, values: dict[str, str | int]) -> None:
             f"but values were given for {sorted(values)}"
         )
         raise ValueError(msg)
+
+
+def vendor_url_path(
+    vendor: str,
+    template: str,
+    values: Mapping[str, str | int],
+    *,
+    error: type[VendorCallError] = VendorCallError,
+) -> str:
+    """:func:`url_path` for a vendor client: an unsafe value raises ``error``, nothing sent.
+
+    Callers (sinks, sources, registrations) treat a :class:`VendorCallError` as "this call did
+    not happen"; a bare ValueError from a stored setting or a webhook's id would escape them.
+    """
+    try:
+        return url_path(template, **values)
+    except UnsafePathSegmentError as refused:
+        msg = f"{vendor} path {template}: {refused}; nothing was sent"
+        raise error(msg) from refused

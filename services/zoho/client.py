@@ -7,22 +7,14 @@ from typing import Any
 import httpx
 
 from services.runtime.oauth_tokens import VendorCallError
-from services.runtime.url_paths import UnsafePathSegmentError, url_path
+from services.runtime.url_paths import vendor_url_path
 
 __all__ = ["api_path", "books_get"]
 
 
 def api_path(template: str, **values: str | int) -> str:
-    """``url_path`` for Zoho calls; a value that cannot be a segment is a VendorCallError.
-
-    Callers handle VendorCallError as "this call did not happen"; a bare ValueError would
-    escape them.
-    """
-    try:
-        return url_path(template, **values)
-    except UnsafePathSegmentError as error:
-        msg = f"Zoho Books path {template}: {error}; nothing was sent"
-        raise VendorCallError(msg) from error
+    """``url_path`` for Zoho Books calls: an unsafe value is a vendor-call error, nothing sent."""
+    return vendor_url_path("Zoho Books", template, values)
 
 
 async def books_get(
