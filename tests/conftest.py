@@ -144,13 +144,9 @@ async def _run_kafka_script(name: str, env: dict[str, str]) -> None:
 
 # A free port is free when asked, not necessarily when the broker binds it: another
 # worker's broker, server or outgoing connection can take it in between. Such a start
-# is tried again on new ports; any other failure is reported at once, but one:
-# deploy/kafka/start.sh makes the KRaft cluster id from random base64, which begins
-# with "-" once in 64 starts, and kafka-storage then reads it as an option and refuses
-# to format ("argument --cluster-id/-t: expected one argument"); a new start draws anew.
+# is tried again on new ports; any other failure is reported at once.
 KAFKA_START_ATTEMPTS = 3
 _PORT_TAKEN = re.compile(r"already in use|BindException", re.IGNORECASE)
-_START_AGAIN = re.compile(rf"{_PORT_TAKEN.pattern}|argument --cluster-id", re.IGNORECASE)
 
 
 async def _start_kafka(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
@@ -169,7 +165,7 @@ async def _start_kafka(tmp_path_factory: pytest.TempPathFactory) -> dict[str, st
         code, output = await _kafka_script("start.sh", env)
         if code == 0:
             return env
-        if attempt == KAFKA_START_ATTEMPTS or not _START_AGAIN.search(output):
+        if attempt == KAFKA_START_ATTEMPTS or not _PORT_TAKEN.search(output):
             pytest.fail(f"deploy/kafka/start.sh failed (exit {code}):\n{output}", pytrace=False)
     pytest.fail("no two distinct free ports for Kafka", pytrace=False)
 

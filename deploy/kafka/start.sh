@@ -89,7 +89,12 @@ JAVA_OPTS=(
 
 if [[ ! -f "$DATA_DIR/data/meta.properties" ]]; then
   # A KRaft cluster id is 16 random bytes in URL-safe base64 without padding.
-  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+  # One id in 64 starts with "-", which kafka-storage's argument parser takes for an option:
+  # draw again until it does not.
+  cluster_id="-"
+  while [ "${cluster_id#-}" != "$cluster_id" ]; do
+    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+  done
   java "${JAVA_OPTS[@]}" kafka.tools.StorageTool format \
     --cluster-id "$cluster_id" --config "$CONFIG" >"$LOG_DIR/format.log" 2>&1 \
     || { cat "$LOG_DIR/format.log" >&2; fail "formatting $DATA_DIR/data failed"; }

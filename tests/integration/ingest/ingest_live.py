@@ -38,7 +38,6 @@ __all__ = ["LiveIngest", "PrivateKafka", "raw_deliveries", "running_ingest"]
 ROOT = Path(__file__).resolve().parents[3]
 KAFKA_DEPLOY = ROOT / "deploy" / "kafka"
 KAFKA_SCRIPT_TIMEOUT_S = 180
-_FORMAT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -125,15 +124,7 @@ class PrivateKafka:
 
     async def start(self) -> None:
         await self._run("fetch.sh")
-        for attempt in range(1, _FORMAT_ATTEMPTS + 1):
-            try:
-                await self._run("start.sh")
-                break
-            except AssertionError as failed:
-                # start.sh's random cluster id begins with "-" once in 64 first starts and
-                # kafka-storage refuses it (see KAFKA_START_ATTEMPTS in tests/conftest.py).
-                if attempt == _FORMAT_ATTEMPTS or "argument --cluster-id" not in str(failed):
-                    raise
+        await self._run("start.sh")
         await ensure_topics(self.bootstrap, TOPICS)
 
     async def stop(self) -> None:
