@@ -37,19 +37,19 @@ test-fast: venv ## the tests that need no broker, server or child process, in pa
 lint: venv ## ruff and mypy (strict)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy services schemas sandboxes tests benchmarks
+	$(VENV)/bin/mypy services schemas sandboxes tests benchmarks devstack
 
-demo: venv kafka-jars ## flow 1 end to end: stack up, OAuth, backfill, hire/move/leave, table, audit, stack down
-	$(PY) -m services.demo
+demo: venv kafka-jars ## every built flow end to end (FLOW=<flow> for one): stack up, connect, link, play, stack down
+	$(PY) -m devstack.demo $(if $(FLOW),--flow $(FLOW))
 
 bench: venv kafka-jars ## run the benchmarks and write docs/benchmarks.md
 	$(PY) -m benchmarks
 
 up: venv kafka-jars ## start the local stack, connected and linked, in the background (.run/stack.json)
-	@$(PY) -m services.demo.stack up
+	@$(PY) -m devstack.stack up
 
 down: ## stop what `make up` started
-	@if [ -x $(PY) ]; then $(PY) -m services.demo.stack down; fi
+	@if [ -x $(PY) ]; then $(PY) -m devstack.stack down; fi
 
 docs: venv ## regenerate docs/schemas/*.json and docs/asyncapi.yaml from the code
 	$(PY) -m schemas.export docs/schemas

@@ -1,6 +1,6 @@
 """Flow 1's whole local stack for a benchmark, and a watch on what it publishes.
 
-:func:`flow_stack` starts what ``make demo`` starts (:mod:`services.demo.stack`: the
+:func:`flow_stack` starts what ``make demo`` starts (:mod:`devstack.stack`: the
 BambooHR and FreshBooks sandboxes with their default seeds and default limits, the
 ingest, the ``bamboohr`` and ``freshbooks`` services, both accounts connected through
 their OAuth consent and linked) on the benchmark's broker, in a temporary run dir on
@@ -33,7 +33,8 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.demo.stack import SOURCE, TARGET, StackInfo, StackPlan, start_stack, stop_stack
+from devstack.flows import flows_named
+from devstack.stack import StackInfo, StackPlan, start_stack, stop_stack
 from services.runtime.topics_admin import partition_counts
 
 __all__ = ["FlowStack", "FlowWatch", "LoggedRequest", "flow_stack"]
@@ -41,6 +42,9 @@ __all__ = ["FlowStack", "FlowWatch", "LoggedRequest", "flow_stack"]
 EMPLOYEE_TOPIC = "people.employee"
 OUTCOME_TOPIC = "sync.outcome"
 SETTLE_TIMEOUT_SECONDS = 240.0
+# Flow 1, as the dev stack's flow list has it: the benchmarks measure it.
+FLOW = flows_named(["people-freshbooks"])[0]
+SOURCE, TARGET = FLOW.source, FLOW.target
 
 
 def _free_port() -> int:
@@ -211,6 +215,7 @@ async def flow_stack(bootstrap: str, *, run_dir: Path | None = None) -> AsyncIte
             run_dir=run_dir or Path(scratch),
             sandboxes=(SOURCE, TARGET),
             sandbox_ports={SOURCE: _free_port(), TARGET: _free_port()},
+            flows=(FLOW,),
             ingest_port=_free_port(),
             kafka_port=_free_port(),  # unused: the broker is given
             kafka_bootstrap=bootstrap,

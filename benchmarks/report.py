@@ -97,7 +97,7 @@ def render_markdown(report: Report) -> str:
         "  ports) unless `KAFKA_BOOTSTRAP_SERVERS` names one; every benchmark topic is",
         "  deleted afterwards.",
         "- Flow 1 (BambooHR -> FreshBooks): the whole local stack of `make demo`",
-        "  (services/demo/stack.py: both sandboxes with their default seeds and limits, the",
+        "  (devstack/stack.py: both sandboxes with their default seeds and limits, the",
         "  ingest, the bamboohr and freshbooks services, OAuth consent, the link) on the",
         "  run's broker; each benchmark first waits for the stack's own first sync of the",
         "  40-person company to end; the timed changes run before the backfill",

@@ -6,7 +6,7 @@ a broker, a state store and a vault it is given; :func:`serve` is ``python -m
 services.control``: it opens them from the settings and serves behind the same guard as
 the edge (``services/runtime/public_server.py``). The edge and the control plane share
 state only through the store and Kafka; the local stack runs both in one process
-(``services/demo/edge_and_control.py``). The operator API is FastAPI's
+(``devstack/edge_and_control.py``). The operator API is FastAPI's
 (:func:`control_api`); its OpenAPI document is generated from the routes.
 """
 

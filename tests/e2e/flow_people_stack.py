@@ -1,6 +1,6 @@
 """Driving flow 1's running stack from a test: sandbox actions, request logs, the bus.
 
-:class:`PeopleFlowStack` wraps what :func:`services.demo.stack.start_stack` started (the
+:class:`PeopleFlowStack` wraps what :func:`devstack.stack.start_stack` started (the
 ingest, the ``bamboohr`` and ``freshbooks`` services as processes, both sandboxes over
 sockets, connected and linked) with the calls the end-to-end tests of flow 1 make: play a
 change in a sandbox, read what a sandbox holds and was asked, read ``sync.outcome`` and
@@ -25,9 +25,9 @@ from typing import Any
 
 import httpx
 
+from devstack.processes import BackgroundProcess, ProcessTable
+from devstack.stack import ROOT, StackInfo, StackPlan
 from sandboxes.kit import wait_until
-from services.demo.processes import BackgroundProcess, ProcessTable
-from services.demo.stack import ROOT, StackInfo, StackPlan
 from services.runtime.audit_trail import read_events
 
 __all__ = ["PeopleFlowStack", "Request"]

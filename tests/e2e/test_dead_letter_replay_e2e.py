@@ -18,9 +18,9 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
+from devstack.stack import StackInfo, StackPlan, start_stack, stop_stack
 from sandboxes.kit import wait_until
 from services.control.cli import app
-from services.demo.stack import StackInfo, StackPlan, start_stack, stop_stack
 from services.runtime.audit_trail import LoggedEvent, read_events
 
 runner = CliRunner()

@@ -17,7 +17,7 @@ async def test_the_demo_backfills_plays_a_hire_a_move_and_a_leaver_and_shows_the
     demo = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "services.demo",
+        "devstack.demo",
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,

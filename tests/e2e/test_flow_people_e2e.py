@@ -1,6 +1,6 @@
 """Flow 1 (BambooHR -> FreshBooks) end to end, over the running stack.
 
-One stack for the module (``services.demo.stack``: the ingest, ``bamboohr`` and
+One stack for the module (``devstack.stack``: the ingest, ``bamboohr`` and
 ``freshbooks`` services as processes, both sandboxes over sockets, OAuth-connected and
 linked) on the session's Kafka. Changes are played in the sandboxes, which fire their
 signed webhooks at the ingest; each test asserts what FreshBooks ends up holding (its
@@ -26,8 +26,8 @@ from typing import Any
 import httpx
 import pytest
 
+from devstack.stack import StackPlan, start_stack, stop_stack
 from sandboxes.kit import wait_until
-from services.demo.stack import StackPlan, start_stack, stop_stack
 from services.runtime.audit_trail import read_events
 from tests.e2e.flow_people_stack import PeopleFlowStack
 

@@ -75,8 +75,8 @@ def test_make_demo_up_and_down_run_python_modules_that_exist() -> None:
         match = re.search(r"\$\(PY\) -m ([\w.]+)( up| down)?", recipe)
         assert match is not None, f"make {target} runs no python module: {recipe}"
         assert importlib.util.find_spec(match.group(1)) is not None, recipe
-    assert recipes["up"].endswith("services.demo.stack up")
-    assert "services.demo.stack down" in recipes["down"]
+    assert recipes["up"].endswith("devstack.stack up")
+    assert "devstack.stack down" in recipes["down"]
 
 
 def test_only_the_control_plane_gets_the_operator_token() -> None:

@@ -2,9 +2,10 @@
 
 The import statements of every file are read with ``ast``, so the checks hold
 for code that is never executed by a test. Besides the folder rules: no vendor
-imports the edge, the control plane, the CLI or the dev stack; there is one list
-of vendors (``services/vendors.py``); and no two modules, or two packages, import
-each other, directly or around a circle.
+imports the edge, the control plane, the CLI or the dev stack; nothing of the product
+(``services``, ``schemas``, ``sandboxes``: the wheel) imports the dev stack (``devstack``,
+not in the wheel); there is one list of vendors (``services/vendors.py``); and no two
+modules, or two packages, import each other, directly or around a circle.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import ast
 import re
 import sys
+import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -148,7 +150,6 @@ _ABOVE_THE_VENDORS = (
     "services.ingest",
     "services.control",
     "services.cli",
-    "services.demo",
     "services.vendors",
     "services.asyncapi",
     "devstack",
@@ -181,10 +182,32 @@ def test_the_runtime_kit_imports_nothing_that_uses_it(path: Path) -> None:
     assert not upward, f"{path.relative_to(ROOT)} imports {sorted(upward)}"
 
 
+# The wheel's packages (pyproject.toml); the dev stack is not one of them.
+_PRODUCT_FOLDERS = ("services", "schemas", "sandboxes")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for folder in _PRODUCT_FOLDERS for p in _python_files(folder)],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_nothing_of_the_product_imports_the_dev_stack(path: Path) -> None:
+    dev = {m for m in _imported_modules(path) if _is_within(m, "devstack")}
+
+    assert not dev, f"{path.relative_to(ROOT)} imports {sorted(dev)}: devstack is not shipped"
+
+
+def test_the_wheel_ships_the_product_and_not_the_dev_stack() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+    packages = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    assert sorted(packages) == sorted(_PRODUCT_FOLDERS)
+
+
 # --- one list of vendors ----------------------------------------------------------------------
 
 _REGISTRY = ROOT / "services" / "vendors.py"
-_SOURCE_FOLDERS = ("services", "schemas", "sandboxes", "benchmarks", "scripts")
+_SOURCE_FOLDERS = ("services", "schemas", "sandboxes", "benchmarks", "scripts", "devstack")
 
 
 def _source_files() -> list[Path]:

@@ -128,7 +128,7 @@ async def test_the_local_stacks_one_process_serves_webhooks_operator_api_and_oau
 ) -> None:
     port = _free_port()
     env = _env(kafka_bootstrap, tmp_path, MLC_INGEST_PORT=str(port))
-    async with _running("services.demo.edge_and_control", env, port) as (client, process):
+    async with _running("devstack.edge_and_control", env, port) as (client, process):
         first = await client.post("/webhooks/bamboohr/nobody", content=b"{}")
         health = await client.get("/healthz")
         unauthenticated = await client.get("/api/v1/connections")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from services.demo.stack import (
+from devstack.stack import (
     _private_run_dir,
     _secret_file,
     _write_owner_only,

@@ -1,6 +1,6 @@
 """The local stack's one server: the webhook edge and the control plane in one process.
 
-``python -m services.demo.edge_and_control`` serves on ``MLC_INGEST_HOST:PORT`` what a
+``python -m devstack.edge_and_control`` serves on ``MLC_INGEST_HOST:PORT`` what a
 deployment runs as two (``python -m services.ingest`` and ``python -m services.control``):
 the sandbox apps' OAuth callbacks and the vendors' webhooks point at one address, and
 ``make up`` stays one process to watch. Both halves are the deployed ones over one store,
@@ -104,7 +104,7 @@ def main() -> None:
         control = load_settings(ControlSettings)
         asyncio.run(serve(edge, control))
     except (SettingsError, VaultError, StoreError) as exc:
-        print(f"services.demo.edge_and_control: {exc}", file=sys.stderr)
+        print(f"devstack.edge_and_control: {exc}", file=sys.stderr)
         raise SystemExit(EXIT_MISCONFIGURED) from None
 
 

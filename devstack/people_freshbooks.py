@@ -1,41 +1,33 @@
-"""`python -m services.demo` (what `make demo` runs): flow 1 end to end, then stop.
+"""Flow ``people-freshbooks`` played on the running stack: what ``make demo`` shows of it.
 
-1. starts the stack (:mod:`services.demo.stack`): Kafka (or the one named by
-   ``MLC_KAFKA_BOOTSTRAP_SERVERS`` / ``KAFKA_BOOTSTRAP_SERVERS``), the BambooHR and
-   FreshBooks sandboxes, the ingest, the ``bamboohr`` and ``freshbooks`` services;
-   connects both sandbox accounts through their OAuth consent and links them;
-2. backfills the 40-person agency: a reconcile of the BambooHR connection
+1. backfills the 40-person agency: a reconcile of the BambooHR connection
    (``mlc connections sync``, through the operator API);
-3. plays a hire, a department change and a termination in the BambooHR sandbox
+2. plays a hire, a department change and a termination in the BambooHR sandbox
    (its control API, which fires BambooHR's signed webhooks at the ingest);
-4. waits for each (progress on the way, a deadline each), prints the BambooHR
-   employees beside their FreshBooks records and the audit chain of the new hire;
-5. stops what it started. Exit 0 when every step did what it should, 1 with the
-   reason when one did not.
+3. waits for each (progress on the way, a deadline each), prints the BambooHR
+   employees beside their FreshBooks records and the audit chain of the new hire.
+
+:func:`play` raises DemoFailedError with what was seen when a step did not happen.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-import httpx
-
-from services.demo.stack import (
-    SOURCE,
-    TARGET,
-    StackError,
-    StackInfo,
-    StackPlan,
-    start_stack,
-    stop_stack,
+from devstack.driving import (
+    DemoFailedError,
+    note,
+    request_reconcile,
+    sandbox_action,
+    sandbox_state,
+    step,
+    wait_with_progress,
 )
-from services.demo.table import people_table
+from devstack.flows import FLOWS
+from devstack.stack import StackInfo
+from devstack.table import people_table
 from services.runtime.audit_trail import (
     EntityRef,
     entity_topics,
@@ -43,26 +35,16 @@ from services.runtime.audit_trail import (
     read_entity_chains,
     read_events,
 )
-from services.runtime.store import StoreError
 from services.vendors import TOPICS
 
-T = TypeVar("T")
+__all__ = ["NAME", "play"]
+
+NAME = "people-freshbooks"
+# Its vendors as the flow list has them; the sandbox collections below are theirs.
+SOURCE, TARGET = next((f.source, f.target) for f in FLOWS if f.name == NAME)
 
 BACKFILL_DEADLINE_SECONDS = 240.0
 CHANGE_DEADLINE_SECONDS = 90.0
-PROGRESS_EVERY_SECONDS = 3.0
-
-
-class DemoFailedError(RuntimeError):
-    """A step did not do what it should; the message says what was seen."""
-
-
-def step(text: str) -> None:
-    print(f"==> {text}", flush=True)
-
-
-def note(text: str) -> None:
-    print(f"    {text}", flush=True)
 
 
 @dataclass
@@ -93,65 +75,6 @@ class FlowLog:
         for logged in sorted(found, key=lambda logged: str(logged.event.get("recorded_at"))):
             grouped.setdefault(str(logged.event.get("entity_key")), []).append(logged.event)
         return grouped
-
-
-async def wait_with_progress(
-    what: str,
-    check: Callable[[], Awaitable[tuple[T | None, str]]],
-    *,
-    deadline_seconds: float,
-) -> T:
-    """Call ``check`` until it returns a value; print its progress line when it changes."""
-    started = time.monotonic()
-    shown, last_shown_at = "", 0.0
-    while True:
-        value, progress = await check()
-        if value is not None:
-            note(f"{what}: {progress} ({time.monotonic() - started:.0f} s)")
-            return value
-        now = time.monotonic()
-        if now - started > deadline_seconds:
-            msg = f"{what}: not done within {deadline_seconds:.0f} s; last seen: {progress}"
-            raise DemoFailedError(msg)
-        # A line when something moved, and now and then while nothing does.
-        quiet_for = now - last_shown_at
-        if (progress != shown and quiet_for >= PROGRESS_EVERY_SECONDS) or quiet_for > 10:
-            note(f"{what}: {progress} ...")
-            shown, last_shown_at = progress, now
-        await asyncio.sleep(1.0)  # poll: the log and the sandboxes are read again
-
-
-async def request_reconcile(info: StackInfo, connection_id: str) -> str:
-    """``mlc connections sync <id>``: the operator API publishes a ReconcileTick now."""
-    async with httpx.AsyncClient(
-        base_url=f"{info.ingest}/api/v1",
-        headers={"Authorization": f"Bearer {info.operator_token}"},
-        timeout=30.0,
-    ) as api:
-        answer = await api.post(f"/connections/{connection_id}/sync")
-    if not answer.is_success:
-        raise DemoFailedError(f"mlc connections sync answered {answer.status_code}: {answer.text}")
-    tick = answer.json()
-    return (
-        f"mlc connections sync {connection_id}: ReconcileTick {tick['event_id']} on {tick['topic']}"
-    )
-
-
-async def sandbox_action(url: str, name: str, payload: dict[str, Any]) -> dict[str, Any]:
-    async with httpx.AsyncClient(timeout=30.0) as client:
-        answer = await client.post(f"{url}/_sandbox/actions/{name}", json=payload)
-    if not answer.is_success:
-        raise DemoFailedError(
-            f"BambooHR sandbox action {name} answered {answer.status_code}: {answer.text}"
-        )
-    return dict(answer.json())
-
-
-async def sandbox_state(url: str, collection: str) -> list[dict[str, Any]]:
-    async with httpx.AsyncClient(timeout=30.0) as client:
-        answer = await client.get(f"{url}/_sandbox/state/{collection}")
-    answer.raise_for_status()
-    return list(answer.json())
 
 
 async def webhook_registered(info: StackInfo) -> bool:
@@ -222,12 +145,8 @@ async def play_change(
     return await wait_with_progress(title, check, deadline_seconds=CHANGE_DEADLINE_SECONDS)
 
 
-async def run_flow(info: StackInfo) -> None:
-    not_built = [name for name, state in info.services.items() if state != "running"]
-    if not_built:
-        step(f"{' and '.join(not_built)} not built yet: the demo ends after connecting and linking")
-        note("nothing can flow from BambooHR to FreshBooks until both services run")
-        return
+async def play(info: StackInfo) -> None:
+    """Backfill, a hire, a department change and a termination, each waited for."""
     flow = FlowLog(info.kafka, info.connections[SOURCE])
     via_webhook = await webhook_registered(info)
     if not via_webhook:
@@ -311,22 +230,3 @@ async def run_flow(info: StackInfo) -> None:
     if not written:
         raise DemoFailedError(f"the audit chain of bamboohr:{hired} shows no write to FreshBooks")
     print("\nOK: backfill, hire, department change and termination reached FreshBooks.")
-
-
-def main() -> int:
-    plan = StackPlan.for_demo(os.environ)
-    step(f"starting the stack (logs in {plan.run_dir / 'logs'})")
-    try:
-        info = asyncio.run(start_stack(plan, step))
-        asyncio.run(run_flow(info))
-    except (DemoFailedError, StackError, StoreError, TimeoutError, httpx.HTTPError, OSError) as exc:
-        print(f"\nDEMO FAILED: {exc}\n(logs: {plan.run_dir / 'logs'})", flush=True)
-        return 1
-    finally:
-        step("stopping the stack")
-        stop_stack(plan, note)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import orjson
 
-from services.demo.processes import ProcessTable
-from services.demo.stack import StackInfo
+from devstack.processes import ProcessTable
+from devstack.stack import StackInfo
 
 # A child process that just stays alive to be stopped; nothing waits on it.
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]  # poll: not a wait

@@ -1,4 +1,4 @@
-"""The local stack of flow 1, as processes: what ``make up``, ``make down`` and ``make demo`` run.
+"""The local stack, as processes: what ``make up``, ``make down`` and ``make demo`` run.
 
 :func:`start_stack` makes the run dir owner-only (0700, whatever the umask; the
 state store, key ring, operator token and stack.json in it 0600), then starts,
@@ -6,22 +6,28 @@ each as its own process with its log in ``<run dir>/logs/<name>.log``:
 
 1. Kafka (``deploy/kafka/start.sh``, data in ``<run dir>/kafka``) unless an
    external broker is given, and the catalog's topics;
-2. the vendor sandboxes (BambooHR and FreshBooks at least), and asks each for
-   its test app's credentials (``POST /_sandbox/credentials``);
-3. the ingest service, configured to use those sandboxes as the vendors, with a
-   fresh vault key ring and operator token (files in the run dir, mode 0600);
-4. the ``bamboohr`` and ``freshbooks`` services (a service that still says
-   "not built", exit 3, is reported as such, and the stack goes on);
+2. the plan's vendor sandboxes (``make up``: every one; ``make demo``: those of the
+   flows it plays), and asks each for its test app's credentials
+   (``POST /_sandbox/credentials``);
+3. the webhook edge and the control plane in one process (:mod:`devstack.edge_and_control`),
+   configured to use those sandboxes as the vendors (each plugin's ``sandbox_settings``),
+   with a fresh vault key ring and operator token (files in the run dir, mode 0600);
+4. the vendor services of the plan's flows (:mod:`devstack.flows`; a service that still
+   says "not built", exit 3, is reported as such, and the stack goes on);
 
-then connects the BambooHR and FreshBooks sandbox accounts through their real
-OAuth consent (:mod:`services.demo.consent`), links them for flow
-``people-freshbooks`` through the operator API, and writes
-``<run dir>/stack.json``: where everything is.
+then connects every sandbox account as a person would (:mod:`devstack.accounts`: OAuth
+consent for a vendor whose plugin has ``oauth``, else the key fields its plugin names,
+from the sandbox's credentials, through the operator API), links them for each flow, and
+writes ``<run dir>/stack.json``: where everything is. A vendor that could not be connected
+is named, with the reason, in the StackError raised after stack.json is written.
+
+Each process gets the caller's ``MLC_*`` settings; :mod:`devstack.environment` says which
+few the stack sets itself.
 
 :func:`stop_stack` stops exactly the processes recorded in ``<run dir>/pids``
-and the Kafka of ``<run dir>/kafka``. ``python -m services.demo.stack up|down``
+and the Kafka of ``<run dir>/kafka``. ``python -m devstack.stack up|down``
 is ``make up`` / ``make down`` (run dir ``.run``; ports ``KAFKA_PORT`` 9092,
-``SANDBOX_BASE_PORT`` 9101 in ``python -m sandboxes all`` order, ``INGEST_PORT``
+``SANDBOX_BASE_PORT`` 9101 plus each sandbox's ``PORT_SLOT``, ``INGEST_PORT``
 8080, where the sandbox apps' registered OAuth callbacks point).
 """
 
@@ -43,9 +49,11 @@ from typing import Any
 import httpx
 import orjson
 
+from devstack.accounts import AccountError, connect_accounts, link_flows
+from devstack.environment import caller_settings, process_environment
+from devstack.flows import FLOWS, Flow, flows_named, services_of
+from devstack.processes import BackgroundProcess, ProcessTable
 from sandboxes import available_vendors, port_offset
-from services.demo.consent import connect_with_consent
-from services.demo.processes import BackgroundProcess, ProcessTable
 from services.runtime.store import StoreError, migrate
 from services.runtime.store.file_modes import (
     OWNER_ONLY_DIRECTORY,
@@ -57,20 +65,20 @@ from services.runtime.vault import generate_key_ring_entry
 from services.vendors import TOPICS, sandbox_settings
 
 __all__ = [
-    "FLOW",
+    "INGEST",
     "StackError",
     "StackInfo",
     "StackPlan",
+    "Wiring",
     "main",
+    "process_env",
     "start_stack",
     "stop_stack",
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
-FLOW = "people-freshbooks"
-SOURCE, TARGET = "bamboohr", "freshbooks"
-# The flow's consuming services, started after the ingest.
-FLOW_SERVICES = (SOURCE, TARGET)
+ROOT = Path(__file__).resolve().parents[1]
+# The stack's one server (the edge and the control plane) in the process table.
+INGEST = "ingest"
 # `python -m services.<name>` of a service whose flow is not built (runtime.placeholder).
 EXIT_NOT_BUILT = 3
 STARTUP_TIMEOUT_SECONDS = 90.0
@@ -84,13 +92,16 @@ class StackError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class StackPlan:
-    """Where the stack's parts go."""
+    """Where the stack's parts go, which flows it runs, and the caller's settings."""
 
     run_dir: Path
     sandboxes: tuple[str, ...]
     sandbox_ports: Mapping[str, int]
     ingest_port: int
     kafka_port: int
+    flows: tuple[Flow, ...] = FLOWS
+    # The caller's MLC_* variables, passed to every process (devstack.environment).
+    settings: Mapping[str, str] = field(default_factory=dict)
     kafka_bootstrap: str | None = None  # a running broker to use instead of starting one
     fresh: bool = False  # forget earlier state: the store, Kafka's data, the connections
     # The ingest's tick scheduler (a new connection's daily reconcile fires at once).
@@ -100,19 +111,24 @@ class StackPlan:
     def for_up(cls, env: Mapping[str, str]) -> StackPlan:
         """``make up``: fixed ports a person can remember, every sandbox, state kept."""
         base = int(env.get("SANDBOX_BASE_PORT", "9101"))
+        vendors = tuple(available_vendors())
         return cls(
             run_dir=ROOT / ".run",
-            sandboxes=tuple(available_vendors()),
-            sandbox_ports={vendor: base + port_offset(vendor) for vendor in available_vendors()},
+            sandboxes=vendors,
+            sandbox_ports={vendor: base + port_offset(vendor) for vendor in vendors},
             ingest_port=int(env.get("INGEST_PORT", "8080")),
             kafka_port=int(env.get("KAFKA_PORT", "9092")),
+            flows=FLOWS,
+            settings=caller_settings(env),
             kafka_bootstrap=_external_kafka(env),
         )
 
     @classmethod
-    def for_demo(cls, env: Mapping[str, str]) -> StackPlan:
-        """``make demo``: free ports (it may run beside ``make up``), a fresh state each run."""
-        vendors = (SOURCE, TARGET)
+    def for_demo(cls, env: Mapping[str, str], flows: Sequence[str] | None = None) -> StackPlan:
+        """``make demo``: the sandboxes of the flows it plays (every built flow for None),
+        on free ports (it may run beside ``make up``), a fresh state each run."""
+        chosen = flows_named(flows)
+        vendors = services_of(chosen)
         return cls(
             # DEMO_RUN_DIR lets a test run the demo beside a person's.
             run_dir=Path(env.get("DEMO_RUN_DIR") or ROOT / ".run" / "demo"),
@@ -120,6 +136,8 @@ class StackPlan:
             sandbox_ports={vendor: _free_port() for vendor in vendors},
             ingest_port=_free_port(),
             kafka_port=_free_port(),
+            flows=chosen,
+            settings=caller_settings(env),
             kafka_bootstrap=_external_kafka(env),
             fresh=True,
             # The demo backfills when it says so, with `mlc connections sync`.
@@ -133,6 +151,52 @@ class StackPlan:
     @property
     def kafka_dir(self) -> Path:
         return self.run_dir / "kafka"
+
+    @property
+    def ingest_url(self) -> str:
+        return f"http://127.0.0.1:{self.ingest_port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Wiring:
+    """What the running parts agree on once Kafka and the sandboxes are up."""
+
+    bootstrap: str
+    sandboxes: Mapping[str, str]  # vendor -> its sandbox's base URL
+    credentials: Mapping[str, Mapping[str, Any]]  # vendor -> its test app's credentials
+    master_keys: Path
+    operator_token: str
+
+
+def process_env(
+    plan: StackPlan,
+    wiring: Wiring | None,
+    name: str,
+    os_environ: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment of the stack's process ``name`` (a sandbox: ``wiring`` None).
+
+    The caller's settings, with the stack's own values where it must decide (the
+    list is in :mod:`devstack.environment`).
+    """
+    environ = os.environ if os_environ is None else os_environ
+    if wiring is None:
+        return process_environment(environ, plan.settings, {})
+    stack = {
+        "MLC_KAFKA_BOOTSTRAP_SERVERS": wiring.bootstrap,
+        "MLC_DATABASE_URL": plan.database_url,
+        "MLC_MASTER_KEYS_FILE": str(wiring.master_keys),
+        # Vendors accept only https webhook URLs; see accounts.deliver_webhooks_to_ingest.
+        "MLC_PUBLIC_URL": f"https://127.0.0.1:{plan.ingest_port}",
+        "MLC_INGEST_HOST": "127.0.0.1",
+        "MLC_INGEST_PORT": str(plan.ingest_port),
+        **sandbox_settings(wiring.sandboxes, wiring.credentials),
+        "MLC_SERVICE_NAME": name,
+    }
+    if name == INGEST:
+        stack["MLC_OPERATOR_TOKEN"] = wiring.operator_token
+        stack["MLC_SCHEDULER_ENABLED"] = "true" if plan.scheduler else "false"
+    return process_environment(environ, plan.settings, stack)
 
 
 @dataclass
@@ -148,6 +212,8 @@ class StackInfo:
     # Not in stack.json: what each flow service is doing ("running", "not built").
     services: dict[str, str] = field(default_factory=dict)
     database_url: str = ""
+    # Not in stack.json: vendors whose account could not be connected -> why.
+    unconnected: dict[str, str] = field(default_factory=dict)
 
     def document(self) -> dict[str, Any]:
         return {
@@ -211,15 +277,6 @@ def _kafka_env(plan: StackPlan) -> dict[str, str]:
     return {**os.environ, "KAFKA_DATA_DIR": str(plan.kafka_dir), "KAFKA_PORT": str(plan.kafka_port)}
 
 
-def _clean_env() -> dict[str, str]:
-    """The caller's environment without ml-connector settings: the stack sets its own."""
-    return {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("MLC_") and name != "KAFKA_BOOTSTRAP_SERVERS"
-    }
-
-
 Say = Callable[[str], None]
 
 
@@ -241,50 +298,42 @@ async def start_stack(plan: StackPlan, say: Say) -> StackInfo:
     master_keys = plan.run_dir / "master_keys"
     _secret_file(master_keys, lambda: generate_key_ring_entry("k1"))
     token = _secret_file(plan.run_dir / "operator_token", lambda: secrets.token_urlsafe(32))
-    ingest_url = f"http://127.0.0.1:{plan.ingest_port}"
-    public_url = f"https://127.0.0.1:{plan.ingest_port}"
-    env = {
-        **_clean_env(),
-        "MLC_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "MLC_DATABASE_URL": plan.database_url,
-        "MLC_MASTER_KEYS_FILE": str(master_keys),
-        # Vendors accept only https webhook URLs; see _deliver_webhooks_to_ingest.
-        "MLC_PUBLIC_URL": public_url,
-        "MLC_INGEST_HOST": "127.0.0.1",
-        "MLC_INGEST_PORT": str(plan.ingest_port),
-        **sandbox_settings(sandboxes, credentials),
-    }
+    wiring = Wiring(bootstrap, sandboxes, credentials, master_keys, token)
     await migrate(plan.database_url)
 
-    say(f"starting the ingest service on {ingest_url}")
+    say(f"starting the ingest service on {plan.ingest_url}")
     ingest = table.start(
-        "ingest",
-        [sys.executable, "-m", "services.demo.edge_and_control"],
-        env={
-            **env,
-            "MLC_SERVICE_NAME": "ingest",
-            "MLC_OPERATOR_TOKEN": token,
-            "MLC_SCHEDULER_ENABLED": "true" if plan.scheduler else "false",
-        },
+        INGEST,
+        [sys.executable, "-m", "devstack.edge_and_control"],
+        env=process_env(plan, wiring, INGEST),
         cwd=ROOT,
     )
-    await _until_serving(table, ingest, f"{ingest_url}/healthz")
+    await _until_serving(table, ingest, f"{plan.ingest_url}/healthz")
     services: dict[str, str] = {}
-    for name in FLOW_SERVICES:
-        services[name] = await _flow_service(table, name, env, say)
+    for name in services_of(plan.flows):
+        services[name] = await _flow_service(table, name, process_env(plan, wiring, name), say)
 
     info = StackInfo(
         kafka=bootstrap,
-        ingest=ingest_url,
+        ingest=plan.ingest_url,
         operator_token=token,
         sandboxes=sandboxes,
         services=services,
         database_url=plan.database_url,
     )
-    await _connect_and_link(plan, info, credentials, say)
+    earlier = _earlier_connections(plan)
+    await connect_accounts(info, plan.flows, credentials, earlier=earlier, say=say)
+    try:
+        await link_flows(info, plan.flows, say=say)
+    except AccountError as exc:
+        raise StackError(str(exc)) from None
     stack_json = plan.run_dir / "stack.json"
     # It holds the operator token.
     _write_owner_only(stack_json, orjson.dumps(info.document(), option=orjson.OPT_INDENT_2) + b"\n")
+    if info.unconnected:
+        reasons = "\n".join(f"  {vendor}: {why}" for vendor, why in info.unconnected.items())
+        msg = f"these sandbox accounts could not be connected:\n{reasons}"
+        raise StackError(msg)
     return info
 
 
@@ -322,7 +371,7 @@ async def _sandboxes(plan: StackPlan, table: ProcessTable, say: Say) -> dict[str
         process = table.start(
             f"sandbox-{vendor}",
             [sys.executable, "-m", "sandboxes", vendor, "--port", str(port)],
-            env=_clean_env(),
+            env=process_env(plan, None, f"sandbox-{vendor}"),
             cwd=ROOT,
         )
         urls[vendor] = url
@@ -412,92 +461,6 @@ async def _flow_service(table: ProcessTable, name: str, env: Mapping[str, str], 
     raise StackError(msg)
 
 
-async def _connect_and_link(
-    plan: StackPlan, info: StackInfo, credentials: Mapping[str, Mapping[str, Any]], say: Say
-) -> None:
-    api = httpx.AsyncClient(
-        base_url=f"{info.ingest}/api/v1",
-        headers={"Authorization": f"Bearer {info.operator_token}"},
-        timeout=30.0,
-    )
-    async with api:
-        known = await _earlier_connections(plan, api)
-        options = {SOURCE: {"subdomain": str(credentials[SOURCE]["company_domain"])}, TARGET: {}}
-        # The target first: the source's first reconcile may run as soon as it is
-        # connected, and the sink writes only for links that exist by then.
-        for vendor in (TARGET, SOURCE):
-            if vendor in known:
-                info.connections[vendor] = known[vendor]
-                say(f"{vendor}: connected earlier as {known[vendor]}")
-                continue
-            say(f"{vendor}: connecting through OAuth consent (scripted browser)")
-            info.connections[vendor] = await connect_with_consent(
-                info.ingest,
-                info.operator_token,
-                vendor,
-                display_name=f"{vendor} sandbox",
-                options=options[vendor],
-                before_consent=_deliver_webhooks_to_ingest(info, vendor),
-            )
-            say(f"{vendor}: connected as {info.connections[vendor]}")
-        source, target = info.connections[SOURCE], info.connections[TARGET]
-        links = (await api.get("/links")).json()["links"]
-        link = next(
-            (
-                existing
-                for existing in links
-                if existing["flow"] == FLOW
-                and existing["source_connection_id"] == source
-                and existing["target_connection_id"] == target
-            ),
-            None,
-        )
-        if link is None:
-            created = await api.post(
-                "/links",
-                json={"source_connection_id": source, "target_connection_id": target, "flow": FLOW},
-            )
-            if created.status_code != 201:
-                raise StackError(f"linking answered {created.status_code}: {created.text}")
-            link = created.json()
-        say(f"linked {source} -> {target} for {FLOW} ({link['id']})")
-        info.links = [{"id": str(link["id"]), "flow": FLOW, "source": source, "target": target}]
-
-
-def _deliver_webhooks_to_ingest(info: StackInfo, vendor: str) -> Callable[[str], Any]:
-    """Point the vendor sandbox's webhook deliveries at the ingest's plain-HTTP listener.
-
-    The ingest registers ``$MLC_PUBLIC_URL/webhooks/<vendor>/<connection id>`` at the
-    vendor, and vendors want ``https://`` there. In a deployment a TLS-terminating proxy
-    stands at that address; here the sandbox's delivery override plays that proxy, so
-    the registration is the real one and deliveries reach the ingest unchanged.
-    """
-
-    async def configure(connection_id: str) -> None:
-        async with httpx.AsyncClient(timeout=10.0) as client:
-            answer = await client.post(
-                f"{info.sandboxes[vendor]}/_sandbox/webhooks",
-                json={"url": f"{info.ingest}/webhooks/{vendor}/{connection_id}"},
-            )
-        answer.raise_for_status()
-
-    return configure
-
-
-async def _earlier_connections(plan: StackPlan, api: httpx.AsyncClient) -> dict[str, str]:
-    """Connections an earlier ``make up`` made that the ingest still has, active."""
-    path = plan.run_dir / "stack.json"
-    if plan.fresh or not path.exists():
-        return {}
-    earlier = orjson.loads(path.read_bytes()).get("connections", {})
-    kept: dict[str, str] = {}
-    for vendor, connection_id in earlier.items():
-        answer = await api.get(f"/connections/{connection_id}")
-        if answer.status_code == 200 and answer.json().get("status") == "active":
-            kept[str(vendor)] = str(connection_id)
-    return kept
-
-
 def stop_kafka(plan: StackPlan) -> None:
     """Stop the Kafka of this run dir, if it is running (stop.sh checks it is ours)."""
     if (plan.kafka_dir / "kafka.pid").exists():
@@ -509,10 +472,19 @@ def stop_kafka(plan: StackPlan) -> None:
         )
 
 
+def _earlier_connections(plan: StackPlan) -> dict[str, str]:
+    """vendor -> connection id, as an earlier ``make up`` wrote them to stack.json."""
+    path = plan.run_dir / "stack.json"
+    if plan.fresh or not path.exists():
+        return {}
+    earlier = orjson.loads(path.read_bytes()).get("connections", {})
+    return {str(vendor): str(connection_id) for vendor, connection_id in earlier.items()}
+
+
 def stop_stack(plan: StackPlan, say: Say) -> None:
     """Stop what :func:`start_stack` started in this run dir: services first, Kafka last."""
     table = ProcessTable(plan.run_dir)
-    order = [*reversed(FLOW_SERVICES), "ingest"]
+    order = [*reversed(services_of(plan.flows)), INGEST]
     names = table.names()
     for name in [*order, *(n for n in names if n not in order)]:
         if name in names and table.stop(name):
@@ -551,7 +523,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "down":
         stop_stack(plan, say)
         return 0
-    print("usage: python -m services.demo.stack up|down", file=sys.stderr)
+    print("usage: python -m devstack.stack up|down", file=sys.stderr)
     return 2
 
 
