@@ -278,6 +278,13 @@ async def test_5xx_is_retried_after_five_minutes_and_4xx_is_not_retried(
             json={"employeeId": ACTIVE_EMPLOYEE, "jobTitle": "Art Director"},
         )
         await wait_until(lambda: webhook_receiver.received, timeout_seconds=30)
+
+        async def first_recorded() -> bool | None:
+            # The receiver has the request before the sandbox has recorded its answer and
+            # scheduled the retry on its clock: the clock moves only after that.
+            return bool((await client.get("/_sandbox/webhooks")).json()["deliveries"]) or None
+
+        await wait_until(first_recorded, timeout_seconds=30, message="first attempt recorded")
         await client.post("/_sandbox/clock", json={"advance_seconds": 299})
         state = (await client.get("/_sandbox/webhooks")).json()
         assert [d["status"] for d in state["deliveries"]] == [503]

@@ -101,7 +101,13 @@ async def test_a_failed_delivery_is_retried_after_the_vendor_delay_on_the_clock(
             lambda: webhook_receiver.received, timeout_seconds=30, message="first attempt"
         )
         assert len(first) == 1
-        state = (await client.get("/_sandbox/webhooks")).json()
+
+        async def recorded() -> dict[str, Any] | None:
+            # The receiver has the request before the sandbox has recorded its answer.
+            state: dict[str, Any] = (await client.get("/_sandbox/webhooks")).json()
+            return state if state["deliveries"] else None
+
+        state = await wait_until(recorded, timeout_seconds=30, message="first attempt recorded")
         assert [r["status"] for r in state["deliveries"]] == [503]
         assert state["pending"] == 1
         await client.post("/_sandbox/clock", json={"advance_seconds": 60})
