@@ -46,6 +46,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -54,6 +55,13 @@ from schemas.topics import Topic
 from services.runtime.store import StateStore
 from services.runtime.topics_admin import ensure_topics
 from services.vendors import TOPICS
+
+# Speed belongs in benchmarks, not in tests: on a loaded 2-core CI machine a property test's
+# example may take longer than hypothesis' default 200 ms deadline without anything being
+# wrong. Examples are derived from the test, not drawn at random, so every run (and CI's one
+# run) tries the same ones; tests that set their own settings keep them.
+hypothesis_settings.register_profile("mlc", deadline=None, derandomize=True, database=None)
+hypothesis_settings.load_profile("mlc")
 
 ROOT = Path(__file__).resolve().parents[1]
 KAFKA_DEPLOY = ROOT / "deploy" / "kafka"
