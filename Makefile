@@ -37,7 +37,7 @@ test-fast: venv ## the tests that need no broker, server or child process, in pa
 lint: venv ## ruff and mypy (strict)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy services schemas sandboxes tests benchmarks devstack
+	$(VENV)/bin/mypy services schemas sandboxes mlc tests benchmarks devstack
 
 demo: venv kafka-jars ## every built flow end to end (FLOW=<flow> for one): stack up, connect, link, play, stack down
 	$(PY) -m devstack.demo $(if $(FLOW),--flow $(FLOW))

@@ -19,8 +19,8 @@ import pytest
 from typer.testing import CliRunner
 
 from devstack.stack import StackInfo, StackPlan, start_stack, stop_stack
+from mlc.app import app
 from sandboxes.kit import wait_until
-from services.control.cli import app
 from services.runtime.audit_trail import LoggedEvent, read_events
 
 runner = CliRunner()

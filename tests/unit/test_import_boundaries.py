@@ -2,10 +2,11 @@
 
 The import statements of every file are read with ``ast``, so the checks hold
 for code that is never executed by a test. Besides the folder rules: no vendor
-imports the edge, the control plane, the CLI or the dev stack; nothing of the product
-(``services``, ``schemas``, ``sandboxes``: the wheel) imports the dev stack (``devstack``,
-not in the wheel); there is one list of vendors (``services/vendors.py``); and no two
-modules, or two packages, import each other, directly or around a circle.
+imports the edge, the control plane, the CLI (``mlc``) or the dev stack; no service
+imports the CLI; nothing of the product (``services``, ``schemas``, ``sandboxes``, ``mlc``:
+the wheel) imports the dev stack (``devstack``, not in the wheel); there is one list of
+vendors (``services/vendors.py``); and no two modules, or two packages, import each
+other, directly or around a circle.
 """
 
 from __future__ import annotations
@@ -145,13 +146,13 @@ def test_no_vendor_service_imports_another_vendor_service(vendor: str) -> None:
 # --- above the vendors ------------------------------------------------------------------------
 
 # What a vendor folder may never import: the services that use the vendor plugins (the edge,
-# the control plane, the CLI inside either, the dev stack) and the registry that lists them.
+# the control plane, the dev stack), the CLI, and the registry that lists them.
 _ABOVE_THE_VENDORS = (
     "services.ingest",
     "services.control",
-    "services.cli",
     "services.vendors",
     "services.asyncapi",
+    "mlc",
     "devstack",
 )
 
@@ -183,7 +184,7 @@ def test_the_runtime_kit_imports_nothing_that_uses_it(path: Path) -> None:
 
 
 # The wheel's packages (pyproject.toml); the dev stack is not one of them.
-_PRODUCT_FOLDERS = ("services", "schemas", "sandboxes")
+_PRODUCT_FOLDERS = ("services", "schemas", "sandboxes", "mlc")
 
 
 @pytest.mark.parametrize(
@@ -197,6 +198,19 @@ def test_nothing_of_the_product_imports_the_dev_stack(path: Path) -> None:
     assert not dev, f"{path.relative_to(ROOT)} imports {sorted(dev)}: devstack is not shipped"
 
 
+@pytest.mark.parametrize(
+    "path",
+    [p for folder in ("services", "schemas", "sandboxes") for p in _python_files(folder)],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_no_service_imports_the_cli(path: Path) -> None:
+    # The CLI uses the services (over HTTP, or their runtime directly), never the other way:
+    # a helper both need lives in the runtime or the service.
+    cli = {m for m in _imported_modules(path) if _is_within(m, "mlc")}
+
+    assert not cli, f"{path.relative_to(ROOT)} imports {sorted(cli)}: mlc is the CLI"
+
+
 def test_the_wheel_ships_the_product_and_not_the_dev_stack() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 
@@ -207,7 +221,7 @@ def test_the_wheel_ships_the_product_and_not_the_dev_stack() -> None:
 # --- one list of vendors ----------------------------------------------------------------------
 
 _REGISTRY = ROOT / "services" / "vendors.py"
-_SOURCE_FOLDERS = ("services", "schemas", "sandboxes", "benchmarks", "scripts", "devstack")
+_SOURCE_FOLDERS = ("services", "schemas", "sandboxes", "mlc", "benchmarks", "scripts", "devstack")
 
 
 def _source_files() -> list[Path]:
@@ -308,7 +322,7 @@ def test_the_registry_imports_every_vendor_plugin_and_nothing_else_of_theirs() -
 
 # --- no circles -------------------------------------------------------------------------------
 
-_GRAPH_FOLDERS = ("services", "schemas", "sandboxes")
+_GRAPH_FOLDERS = ("services", "schemas", "sandboxes", "mlc")
 
 
 def _module_name(path: Path) -> str:

@@ -11,10 +11,10 @@ from uuid import uuid4
 import pytest
 from typer.testing import CliRunner
 
+from mlc.app import app
 from schemas import EmployeeChanged, SyncOutcome
 from schemas.outcomes import DeadLetter
 from schemas.raw import RawDelivery
-from services.control.cli import app
 from services.runtime import create_broker, publish
 from services.runtime.audit_trail import read_events
 from services.runtime.publishing import encode_event

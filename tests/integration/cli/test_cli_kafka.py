@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from typer.testing import CliRunner
 
+from mlc.app import app
 from schemas import SyncOutcome
-from services.control.cli import app
 from services.runtime import create_broker, publish
 from services.runtime.settings import RuntimeSettings
 

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
+from mlc.app import app
 from sandboxes.bamboohr.app import BambooHRSandbox
 from sandboxes.bamboohr.seed import ADMIN_API_KEY
 from services.bamboohr.auth import BambooHRAuth
 from services.bamboohr.settings import BambooHRSettings
 from services.bamboohr.webhook_registration import BambooHRWebhookRegistrar
-from services.control.cli import app
 from services.control.webhook_registrations import REGISTRATION_KEY
 from tests.integration.ingest.ingest_live import raw_deliveries
 from tests.integration.ingest.registration_live import (

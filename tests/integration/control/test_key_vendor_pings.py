@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from mlc.oauth import ping_connection
 from sandboxes.acumatica.app import AcumaticaSandbox
 from sandboxes.bill.app import BillSandbox
 from sandboxes.expensify.app import ExpensifySandbox
@@ -25,7 +26,6 @@ from services.acumatica.settings import AcumaticaSettings
 from services.bill.connection import CREDENTIALS as BILL
 from services.bill.ping import BillPing
 from services.bill.settings import BillSettings
-from services.control.cli_oauth import ping_connection
 from services.expensify.connection import CREDENTIALS as EXPENSIFY
 from services.expensify.ping import ExpensifyPing
 from services.expensify.settings import ExpensifySettings

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
+from mlc.app import app
 from sandboxes.bamboohr.app import BambooHRSandbox
 from sandboxes.bamboohr.seed import ADMIN_API_KEY
 from schemas.envelope import utcnow
 from schemas.outcomes import DeadLetter, SyncOutcome
 from services.bamboohr.auth import BambooHRAuth
 from services.bamboohr.settings import BambooHRSettings
-from services.control.cli import app
 from services.ingest.settings import IngestSettings
 from services.runtime.bus import create_broker
 from services.runtime.publishing import publish
@@ -137,8 +137,9 @@ async def test_status_shows_lag_failed_outcomes_and_dead_letters_from_the_log(
 
     table = await _mlc(world, "status")
     assert table.exit_code == 0, table.output
-    header, row = table.output.splitlines()[:2]
+    header, rule, row = table.output.splitlines()[:3]
     assert header.split()[-4:] == ["LAG", "REFUSED", "FAILED", "DLQ"]
+    assert set(rule) == {"─"}
     lag, refused, failed, dead = row.split()[-4:]
     assert lag.startswith("2h")
     assert (refused, failed, dead) == ("0", "2", "1")

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from mlc.app import app
 from sandboxes.kit.server import serve
-from services.control.cli import app
 from services.control.connections import OperatorConnections
 from services.control.operator_api import operator_app
 from services.runtime.store import StateStore

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
+from mlc.app import app
 from sandboxes.bill.app import BillSandbox
 from services.bill.ping import BillPing
 from services.bill.settings import BillSettings
 from services.bill.webhook_registration import BillWebhookRegistrar
-from services.control.cli import app
 from services.control.webhook_registrations import FALLBACK_POLL, REGISTRATION_KEY
 from services.runtime.schedule_specs import SCHEDULES_KEY, schedules_of
 from tests.integration.ingest.registration_live import (

@@ -19,9 +19,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from mlc.oauth import add_oauth_connection, ping_connection
 from sandboxes.kit import VendorSandbox, build_app, serve
 from schemas.envelope import utcnow
-from services.control.cli_oauth import add_oauth_connection, ping_connection
 from services.control.connections import OperatorConnections
 from services.control.oauth import OAuthFlow
 from services.control.operator_api import operator_app

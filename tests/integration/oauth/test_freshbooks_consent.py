@@ -15,10 +15,10 @@ import typer
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from mlc.app import app as cli_app
+from mlc.oauth import add_oauth_connection
 from sandboxes.freshbooks.app import FreshBooksSandbox
 from sandboxes.freshbooks.seed import ACCOUNT_ID
-from services.control.cli import app as cli_app
-from services.control.cli_oauth import add_oauth_connection
 from services.freshbooks.auth import FreshBooksOAuth
 from services.freshbooks.settings import FreshBooksSettings
 from services.runtime.oauth_tokens import TOKENS_FIELD

@@ -58,9 +58,7 @@ def test_the_ingest_exits_2_naming_the_file_its_mode_and_the_chmod(tmp_path: Pat
 def test_mlc_store_migrate_exits_1_naming_the_chmod(tmp_path: Path) -> None:
     store = _world_readable_store(tmp_path)
 
-    result = _run(
-        ["-c", "from services.control.cli import main; main()", "store", "migrate"], store
-    )
+    result = _run(["-m", "mlc", "store", "migrate"], store)
 
     assert result.returncode == 1, result.stderr
     assert result.stderr.startswith("mlc: the state store is open to other users")

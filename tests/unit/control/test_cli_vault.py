@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from services.control.cli import EXIT_REFUSED, app
+from mlc.app import app
+from mlc.exits import EXIT_REFUSED
 from services.runtime.store import (
     StateStore,
     StoredCredential,

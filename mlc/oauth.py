@@ -1,4 +1,4 @@
-"""What ``mlc connections add <vendor> --oauth`` and ``mlc connections ping`` do, over HTTP.
+"""``mlc connections add <vendor> --oauth`` and ``mlc connections ping``, over HTTP.
 
 The CLI never sees a token: the control plane holds the vault. ``add`` asks it for a
 consent URL, prints (or opens) it and polls the connection's status until the callback
