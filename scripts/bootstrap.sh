@@ -23,6 +23,6 @@ fi
 stamp=.venv/.synced
 if [ ! -f "$stamp" ] || [ uv.lock -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "bootstrap: syncing .venv from uv.lock"
-    UV_PYTHON_DOWNLOADS=never "$UV" sync --frozen --python "$PYTHON" --quiet
+    UV_PYTHON_DOWNLOADS=never "$UV" sync --frozen --compile-bytecode --python "$PYTHON" --quiet
     touch "$stamp"
 fi

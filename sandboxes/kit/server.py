@@ -34,11 +34,44 @@ class RunningServer:
 
 
 class _EmbeddedServer(uvicorn.Server):
-    """A uvicorn server that leaves the process's signal handlers alone (tests, tools)."""
+    """A uvicorn server that leaves the process's signal handlers alone (tests, tools).
+
+    It also stops as soon as it is asked: uvicorn polls `should_exit` every 0.1 s and
+    sleeps another 0.1 s before closing connections. A test suite starts a server for
+    hundreds of tests, so those pauses were most of its time.
+    """
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._exit_requested = asyncio.Event()
+
+    def request_exit(self) -> None:
+        self.should_exit = True
+        self._exit_requested.set()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
+
+    async def main_loop(self) -> None:
+        # uvicorn's loop, woken by `request_exit` instead of only by its 0.1 s tick
+        # (the tick still refreshes the Date header once a second).
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._exit_requested.wait(), timeout=0.1)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self.server_state.connections or self.server_state.tasks:
+            # Open connections or running tasks: uvicorn's graceful path, pauses and all.
+            await super().shutdown(sockets)
+            return
+        for server in self.servers:
+            server.close()
+        for server in self.servers:
+            await server.wait_closed()
+        await self.lifespan.shutdown()
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -84,7 +117,7 @@ async def serve(
             await asyncio.sleep(0.01)  # poll
         yield RunningServer(host=host, port=actual_port)
     finally:
-        server.should_exit = True
+        server.request_exit()
         await task
         sock.close()
 
