@@ -25,9 +25,8 @@ kafka-jars: ## fetch the pinned Apache Kafka jars from Maven Central into .cache
 
 # pytest-xdist workers. The suite mostly waits (sockets, Kafka, child processes), so more
 # workers than the 2 cores it was sized on pay off, up to the cost of each worker's own
-# start (imports and collection, ~8 s of CPU) and Kafka. Measured on 2 cores (make
-# test-fast's selection): 2 workers 101 s, 3 workers 74 s, 4 workers 64 s, 6 workers 72 s,
-# 8 workers 94 s; the whole suite with 4 workers 4 min 44 s (11.5 min serially).
+# start (imports and collection, ~3 s of CPU with bytecode cached) and Kafka. Measured on
+# 2 cores (make test-fast's selection, bytecode cached): 2 workers 42 s, 4 workers 37 s.
 # Each worker has its own Kafka and PostgreSQL (tests/conftest.py); `loadgroup` keeps an
 # end-to-end module, whose tests share one stack, on one worker.
 TEST_WORKERS ?= 4
@@ -36,7 +35,7 @@ test: venv kafka-jars ## run the whole test suite in parallel (starts Kafka and 
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # No Kafka, no PostgreSQL server, no child Python processes (their SQLite twins do run),
-# no end-to-end stack. `worksteal` evens out the uneven tail: 56 s here, `load` 63 s.
+# no end-to-end stack. `worksteal` evens out the uneven tail. 40 s from a fresh clone here.
 test-fast: venv ## the tests that need no broker, server or child process, in parallel: under a minute
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal -m "not kafka and not e2e and not process and not postgres"
 
