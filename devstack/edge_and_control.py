@@ -14,7 +14,6 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import uvicorn
 from starlette.routing import Mount
 
 from services.control.app import control_api, webhook_registrations
@@ -30,6 +29,7 @@ from services.ingest.app import (
 from services.ingest.settings import IngestSettings
 from services.runtime.bus import create_broker
 from services.runtime.logging import configure_logging
+from services.runtime.public_server import serve_guarded
 from services.runtime.settings import SettingsError, load_settings
 from services.runtime.store import StateStore, StoreError
 from services.runtime.ticks import kafka_tick_publisher
@@ -83,16 +83,13 @@ async def serve(edge: IngestSettings, control: ControlSettings) -> None:
             running=running,
             handshakes=edge_handshakes(store, vault),
         )
-        config = uvicorn.Config(
+        await serve_guarded(
             app,
             host=edge.ingest_host,
             port=edge.ingest_port,
-            log_config=None,
-            proxy_headers=False,
-            http=edge_protocol(edge, store),
-            limit_concurrency=edge.http_max_connections,
+            protocol=edge_protocol(edge, store),
+            settings=edge,
         )
-        await uvicorn.Server(config).serve()
     finally:
         await store.close()
 

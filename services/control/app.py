@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -34,7 +33,7 @@ from services.control.settings import ControlSettings
 from services.control.webhook_registrations import ScheduleDefaults, WebhookRegistrations
 from services.runtime.bus import create_broker
 from services.runtime.logging import configure_logging
-from services.runtime.public_server import audited_guarded_protocol
+from services.runtime.public_server import audited_guarded_protocol, serve_guarded
 from services.runtime.readiness import BrokerReadiness
 from services.runtime.store import StateStore
 from services.runtime.ticks import TickPublisher, kafka_tick_publisher
@@ -203,15 +202,12 @@ async def serve(settings: ControlSettings) -> None:
             ),
         )
         registrations = webhook_registrations(settings, store, vault)
-        config = uvicorn.Config(
+        await serve_guarded(
             build_app(parts, registrations=registrations),
             host=settings.control_host,
             port=settings.control_port,
-            log_config=None,
-            proxy_headers=False,
-            http=control_protocol(settings, store),
-            limit_concurrency=settings.http_max_connections,
+            protocol=control_protocol(settings, store),
+            settings=settings,
         )
-        await uvicorn.Server(config).serve()
     finally:
         await store.close()

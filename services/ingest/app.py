@@ -20,7 +20,6 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import uvicorn
 from faststream.kafka import KafkaBroker
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
@@ -33,7 +32,7 @@ from services.ingest.settings import IngestSettings
 from services.ingest.webhooks import WebhookIntake, webhook_routes
 from services.runtime.bus import create_broker
 from services.runtime.logging import configure_logging
-from services.runtime.public_server import audited_guarded_protocol, healthz_route
+from services.runtime.public_server import audited_guarded_protocol, healthz_route, serve_guarded
 from services.runtime.publishing import publish
 from services.runtime.settings import load_settings
 from services.runtime.store import StateStore
@@ -210,15 +209,12 @@ async def serve(settings: IngestSettings) -> None:
         app = build_app(
             parts, running=edge_running(parts), handshakes=edge_handshakes(store, vault)
         )
-        config = uvicorn.Config(
+        await serve_guarded(
             app,
             host=settings.ingest_host,
             port=settings.ingest_port,
-            log_config=None,
-            proxy_headers=False,
-            http=edge_protocol(settings, store),
-            limit_concurrency=settings.http_max_connections,
+            protocol=edge_protocol(settings, store),
+            settings=settings,
         )
-        await uvicorn.Server(config).serve()
     finally:
         await store.close()

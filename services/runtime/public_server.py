@@ -12,11 +12,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Final
 
+import uvicorn
 from pydantic import Field
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from services.runtime.logging import get_logger
 from services.runtime.readiness import BrokerReadiness
@@ -30,6 +32,7 @@ __all__ = [
     "audited_guarded_protocol",
     "healthz_route",
     "record_connection_refusal",
+    "serve_guarded",
 ]
 
 CONNECTION_REFUSED_ACTION: Final = "http.refused"
@@ -140,3 +143,28 @@ def healthz_route(
         return JSONResponse({"status": "ok", "service": service})
 
     return Route("/healthz", healthz, methods=["GET"])
+
+
+async def serve_guarded(
+    app: ASGIApp,
+    *,
+    host: str,
+    port: int,
+    protocol: type[asyncio.Protocol],
+    settings: PublicServerSettings,
+) -> None:
+    """Serve ``app`` with uvicorn behind ``protocol`` (the guard) until stopped.
+
+    No proxy headers (the client address is the socket's: the per-address cap depends on
+    it) and uvicorn's own connection limit as the outer bound; logging is ours.
+    """
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        proxy_headers=False,
+        http=protocol,
+        limit_concurrency=settings.http_max_connections,
+    )
+    await uvicorn.Server(config).serve()
