@@ -1,6 +1,10 @@
-"""``mlc status``: per link, its last event, lag, failures and dead letters (operator API)."""
+"""``mlc status``: per link, its last event, lag, failures, dead letters and the target's
+daily call quota (operator API)."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
 
 import typer
 
@@ -22,8 +26,16 @@ def _count(value: int | None) -> str:
     return "-" if value is None else str(value)
 
 
+def _quota(quota: dict[str, Any] | None) -> str:
+    """``705/1000 left, resets 02:40Z``; ``-`` for a target without a quota."""
+    if not quota:
+        return "-"
+    resets = datetime.fromisoformat(quota["resets_at"]).astimezone(UTC).strftime("%H:%MZ")
+    return f"{quota['remaining']}/{quota['limit']} left, resets {resets}"
+
+
 def status_command(url: UrlOption = None, as_json: JsonOption = False) -> None:
-    """Per link: last event, lag since its last sync outcome, failures and dead letters."""
+    """Per link: last event, lag since its last sync outcome, failures, dead letters, quota."""
     listed = OperatorClient(url).call("GET", "/status")
     if as_json:
         echo_json(listed)
@@ -38,10 +50,12 @@ def status_command(url: UrlOption = None, as_json: JsonOption = False) -> None:
             str(s["failures"]),
             _count(s.get("outcome_failures")),
             _count(s.get("dead_letters")),
+            _quota(s.get("target_quota")),
         ]
         for s in listed["links"]
     ]
     headers = ["link", "flow", "last event", "last action", "lag", "refused", "failed", "dlq"]
+    headers.append("quota")
     print_table(headers, rows)
     for problem in sorted({s["log_error"] for s in listed["links"] if s.get("log_error")}):
         typer.echo(f"note: {problem}; lag, failed and dlq are unknown")

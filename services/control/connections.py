@@ -23,6 +23,7 @@ from services.control.link_health import LinkHealth, LinkHealthReader
 from services.runtime.credential_fields import CredentialSpec
 from services.runtime.store import ConnectionRecord, LinkRecord, StateStore
 from services.runtime.vault import Vault
+from services.runtime.vendor_quota import VendorQuota, read_quota
 from services.vendors import credential_specs
 
 __all__ = [
@@ -106,6 +107,8 @@ class LinkStatus:
     outcome_failures: int | None = None
     dead_letters: int | None = None
     log_error: str | None = None
+    # The target vendor's call quota as its service last saw it (services/runtime/vendor_quota).
+    target_quota: VendorQuota | None = None
 
 
 class OperatorConnections:
@@ -321,6 +324,7 @@ class OperatorConnections:
                 entries.sort(key=lambda entry: entry.id, reverse=True)
                 entries = entries[:recent]
                 newest = entries[0] if entries else None
+                quota = await read_quota(tx, link.target_connection_id)
                 statuses.append(
                     LinkStatus(
                         link=link,
@@ -334,6 +338,7 @@ class OperatorConnections:
                             {"at": e.at.isoformat(), "action": e.action, "subject": e.subject}
                             for e in entries[:5]
                         ],
+                        target_quota=quota,
                     )
                 )
         return statuses

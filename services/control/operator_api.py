@@ -46,6 +46,7 @@ from services.control.operator_contract import (
     LinkList,
     LinkOut,
     LinkStatusOut,
+    QuotaOut,
     StatusList,
     SyncOut,
     error_responses,
@@ -240,6 +241,9 @@ def operator_router(
                     outcome_failures=s.outcome_failures,
                     dead_letters=s.dead_letters,
                     log_error=s.log_error,
+                    target_quota=QuotaOut.model_validate(s.target_quota, from_attributes=True)
+                    if s.target_quota
+                    else None,
                 )
                 for s in statuses
             ]

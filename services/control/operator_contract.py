@@ -31,6 +31,7 @@ __all__ = [
     "OAuthStarted",
     "OAuthStatusOut",
     "PingOut",
+    "QuotaOut",
     "StatusList",
     "SyncOut",
     "error_responses",
@@ -98,6 +99,15 @@ class LinkList(BaseModel):
     links: list[LinkOut]
 
 
+class QuotaOut(BaseModel):
+    """A vendor's call quota of the link's target connection, as its service last saw it."""
+
+    limit: int = Field(description="Calls the window allows (Zoho Books: per organisation a day).")
+    remaining: int
+    resets_at: datetime = Field(description="When the window starts again.")
+    observed_at: datetime = Field(description="When the vendor last said so.")
+
+
 class LinkStatusOut(BaseModel):
     link: LinkOut
     last_event_at: datetime | None = Field(description="Newest audit entry (store).")
@@ -118,6 +128,9 @@ class LinkStatusOut(BaseModel):
         default=None, description="Dead letters naming the link's source or target connection."
     )
     log_error: str | None = Field(default=None, description="Why the log figures are missing.")
+    target_quota: QuotaOut | None = Field(
+        default=None, description="The target vendor's call quota; null when it has none."
+    )
 
 
 class StatusList(BaseModel):

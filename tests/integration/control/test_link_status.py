@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from services.bamboohr.settings import BambooHRSettings
 from services.ingest.settings import IngestSettings
 from services.runtime.bus import create_broker
 from services.runtime.publishing import publish
+from services.runtime.vendor_quota import VendorQuota, record_quota
 from tests.integration.ingest.registration_live import (
     TOKEN,
     Knowledge,
@@ -138,11 +139,11 @@ async def test_status_shows_lag_failed_outcomes_and_dead_letters_from_the_log(
     table = await _mlc(world, "status")
     assert table.exit_code == 0, table.output
     header, rule, row = table.output.splitlines()[:3]
-    assert header.split()[-4:] == ["LAG", "REFUSED", "FAILED", "DLQ"]
+    assert header.split()[-5:] == ["LAG", "REFUSED", "FAILED", "DLQ", "QUOTA"]
     assert set(rule) == {"─"}
-    lag, refused, failed, dead = row.split()[-4:]
+    lag, refused, failed, dead, quota = row.split()[-5:]
     assert lag.startswith("2h")
-    assert (refused, failed, dead) == ("0", "2", "1")
+    assert (refused, failed, dead, quota) == ("0", "2", "1", "-")
 
 
 async def test_a_link_without_outcomes_has_no_lag_and_no_failures(
@@ -156,3 +157,34 @@ async def test_a_link_without_outcomes_has_no_lag_and_no_failures(
     assert status["link"]["id"] == link_id
     assert status["lag_seconds"] is None
     assert (status["outcome_failures"], status["dead_letters"]) == (0, 0)
+
+
+async def test_status_shows_the_target_vendors_daily_quota_as_its_service_last_saw_it(
+    world: RegistrationWorld,
+) -> None:
+    link_id, _, target = await _link(world)
+    seen = utcnow()
+    async with world.store.transaction() as tx:
+        await record_quota(
+            tx,
+            target,
+            VendorQuota(
+                limit=1000,
+                remaining=705,
+                resets_at=datetime(2026, 12, 5, 2, 40, tzinfo=UTC),
+                observed_at=seen,
+            ),
+        )
+
+    shown = await _mlc(world, "status", "--json")
+    table = await _mlc(world, "status")
+
+    [status] = json.loads(shown.output)["links"]
+    assert status["link"]["id"] == link_id
+    assert status["target_quota"]["limit"] == 1000
+    assert status["target_quota"]["remaining"] == 705
+    assert datetime.fromisoformat(status["target_quota"]["resets_at"]) == datetime(
+        2026, 12, 5, 2, 40, tzinfo=UTC
+    )
+    assert table.exit_code == 0, table.output
+    assert "705/1000 left, resets 02:40Z" in table.output
