@@ -234,7 +234,16 @@ class ReportEndpoints:
         return JSONResponse([public(field) for field in self.people.state.records("lists")])
 
     async def update_list(self, request: Request, principal: Principal) -> Response:
-        require_scope(principal, "field")
+        """`PUT /meta/lists/{listFieldId}` (SPEC update-list-field-values).
+
+        Each option without `id` is created (active), with `id` it is renamed by `value`
+        and archived or restored by `archived: yes|no`. All of the body or none of it is
+        applied, and `GET /meta/lists` shows it at once. 200 with the whole list as XML;
+        404 unknown list or option id, 403 a list that is not `manageable` (or an OAuth
+        grant without `field.write`), 409 a value another option of the list has, 400 a
+        body we cannot read or an option to create without `value`.
+        """
+        require_scope(principal, "field.write")
         field = next(
             (
                 f
@@ -247,14 +256,18 @@ class ReportEndpoints:
             raise BambooError(404, "List field not found")
         if field.get("manageable") != "yes":
             raise BambooError(403, "This list is not editable")
+        options = [dict(option) for option in field["options"]]
         for change in await self._list_changes(request):
-            self._apply_option(field, change)
+            self._apply_option(options, change)
+        field["options"] = options
         root = ET.Element("list", {"fieldId": str(field["fieldId"])})
+        if field.get("alias"):
+            root.set("alias", str(field["alias"]))
         ET.SubElement(root, "name").text = field["name"]
-        options = ET.SubElement(root, "options")
-        for option in field["options"]:
+        listed = ET.SubElement(root, "options")
+        for option in options:
             ET.SubElement(
-                options, "option", {"id": str(option["id"]), "archived": option["archived"]}
+                listed, "option", {"id": str(option["id"]), "archived": option["archived"]}
             ).text = option["name"]
         return render.xml_response(root)
 
@@ -276,26 +289,35 @@ class ReportEndpoints:
             raise BambooError(400, "Expected {options: [...]}")
         return [o for o in options if isinstance(o, dict)]
 
-    def _apply_option(self, field: dict[str, Any], change: Mapping[str, Any]) -> None:
+    def _next_option_id(self, pending: Sequence[Mapping[str, Any]]) -> int:
+        """Option ids are unique in the company, whichever list holds them (``pending``: the
+        options of the list being changed, new ones included)."""
+        stored = [o for field in self.people.state.records("lists") for o in field["options"]]
+        ids = [int(o["id"]) for o in [*stored, *pending] if str(o["id"]).isdigit()]
+        return max(ids, default=0) + 1
+
+    def _apply_option(self, options: list[dict[str, Any]], change: Mapping[str, Any]) -> None:
         now = self.people.clock.now().replace(microsecond=0).isoformat()
-        options: list[dict[str, Any]] = field["options"]
-        value = change.get("value")
+        value = str(change.get("value") or "").strip()
         if change.get("id") is not None:
             option = next((o for o in options if str(o["id"]) == str(change["id"])), None)
             if option is None:
                 raise BambooError(404, f"Option not found: {change['id']}")
         else:
-            if any(o["name"] == value for o in options):
-                raise BambooError(409, f"Duplicate list value: {value}")
+            if not value:
+                raise BambooError(400, "A new option needs a value")
             option = {
-                "id": self.people.state.next_id("lists") + 20000,
+                "id": self._next_option_id(options),
                 "archived": "no",
-                "manageable": "yes",
                 "createdDate": now,
                 "archivedDate": None,
                 "name": value,
             }
             options.append(option)
+        # [I] a duplicate is the same text as another option's (SPEC does not say whether
+        # case counts); an archived option still holds its name.
+        if value and any(o["name"] == value for o in options if o is not option):
+            raise BambooError(409, f"Duplicate list value: {value}")
         if value:
             option["name"] = value
         if change.get("archived") in ("yes", "no"):

@@ -43,6 +43,7 @@ class BambooHRSandboxSettings(BaseModel):
         "public.user",
         "report",
         "field",
+        "field.write",
         "webhooks",
         "webhooks.write",
         "employee.write",

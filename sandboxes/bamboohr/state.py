@@ -241,21 +241,26 @@ class People:
     # --- rules -------------------------------------------------------------------------
 
     def _check_writable(self, values: Mapping[str, Any]) -> None:
+        """An employee create or update: unknown fields 406, an invalid value 409 (SPEC)."""
         unknown = [k for k in values if k not in FIELDS and not k.startswith("custom")]
         if unknown:
             raise BambooError(406, f"Unknown field(s): {', '.join(sorted(unknown))}")
         locked = [k for k in values if k in READ_ONLY]
         if locked:
             raise BambooError(400, f"Read-only field(s): {', '.join(sorted(locked))}")
-        self._check_list_values({k: v for k, v in values.items() if k in LIST_FIELDS})
+        # SPEC create-employee / update-employee: "a field was given an invalid value" is 409.
+        values_of_lists = {k: v for k, v in values.items() if k in LIST_FIELDS}
+        self._check_list_values(values_of_lists, status=409)
 
-    def _check_list_values(self, values: Mapping[str, Any]) -> None:
+    def _check_list_values(self, values: Mapping[str, Any], *, status: int = 406) -> None:
+        """A list field's value must be one of its active options. Table rows answer 406
+        ("one or more field values are invalid", SPEC), employee writes 409."""
         for alias, value in values.items():
             if value in (None, ""):
                 continue
             options = self.list_options(alias)
             if options and value not in options:
-                raise BambooError(406, f"Invalid value for {alias}: {value}")
+                raise BambooError(status, f"Invalid value for {alias}: {value}")
 
     def _check_employment_status(self, values: Mapping[str, Any]) -> None:
         status = values.get("employmentStatus")

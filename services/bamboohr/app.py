@@ -1,14 +1,17 @@
-"""Wiring of the BambooHR source: settings, the raw.bamboohr subscriber, the client factory."""
+"""Composition root of the bamboohr service: settings -> access -> source, list sink -> router."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from uuid import uuid4
 
 from services.bamboohr.access import BambooHRAccess
 from services.bamboohr.handlers import build_router
 from services.bamboohr.settings import BambooHRSettings
+from services.bamboohr.sinks.option_lists import OptionListSink
 from services.bamboohr.source import BambooHRSource, SourceTopics
+from services.runtime.outcomes import BusPublisher, Outcomes
 from services.runtime.service_main import ServiceParts
 from services.runtime.settings import load_settings
 
@@ -20,19 +23,33 @@ async def wire(
     *,
     vendor_settings: BambooHRSettings | None = None,
     topics: SourceTopics | None = None,
+    group_id: str | None = None,
 ) -> Sequence[AbstractAsyncContextManager[object]]:
-    """Attach the source to the broker; it needs no background parts."""
+    """Attach the source and the option-list sink to the broker; no background parts.
+
+    ``group_id`` (default: the service's name) names the source's consumer group; the list
+    sink's is that plus ``.option-lists``. Tests give each run its own.
+    """
     vendor = vendor_settings or load_settings(BambooHRSettings)
     chosen = topics or SourceTopics()
+    service = parts.settings.service_name
+    access = BambooHRAccess(store=parts.store, vault=parts.vault, settings=vendor)
     source = BambooHRSource(
         broker=parts.broker,
         store=parts.store,
-        access=BambooHRAccess(store=parts.store, vault=parts.vault, settings=vendor),
+        access=access,
         settings=vendor,
-        service=parts.settings.service_name,
+        service=service,
         topics=chosen,
     )
+    lists = OptionListSink(
+        store=parts.store,
+        access=access,
+        outcomes=Outcomes(BusPublisher(parts.broker), service=service),
+        holder=f"{service}-{uuid4().hex}",
+        lease_seconds=vendor.option_list_lease_seconds,
+    )
     parts.broker.include_router(
-        build_router(source, group_id=parts.settings.service_name, topics=chosen)
+        build_router(source, lists, group_id=group_id or service, topics=chosen)
     )
     return ()

@@ -1,4 +1,5 @@
-"""BambooHR's read API as the source uses it, plus the ping of a connection.
+"""BambooHR's API as the service uses it: the source's reads, the ping of a connection, and
+the one write, a list field's options (``PUT /meta/lists/{fieldId}``).
 
 Facts (``shared/vendors/bamboohr.md``): every call needs ``Accept: application/json``
 (older endpoints answer XML otherwise, section 1); ``GET /employees/{id}`` answers only
@@ -12,6 +13,12 @@ lists Active people only and omits status and dates (section 5); the cursor list
 Inactive people with exactly the fields we name, unpaged, so a backfill is one request
 whatever the company's size. It is marked deprecated (datasets replace it) but live;
 the sandbox does not simulate datasets.
+
+The list write (section 10; SPEC ``update-list-field-values``): a JSON body
+``{"options": [...]}``, answered 200 with the whole list as XML, which we do not read (the
+alignment matches options by name and reads the list before each decision); 400 malformed,
+403 the list is not editable or the credentials may not edit it (OAuth scope
+``field.write``), 404 no such list or option, 409 a duplicate value.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from pydantic import BaseModel, ValidationError
 
 from services.bamboohr.models import ChangedEmployees, Employee, EmployeeReport, ListField
 from services.runtime.oauth_tokens import TokenKeeper, TokenSet, VendorCallError
+from services.runtime.option_lists import OptionListRefusedError
 from services.runtime.ratelimit import BULK_EXTENSION
 from services.runtime.retry import IDEMPOTENT_EXTENSION
 from services.runtime.url_paths import vendor_url_path
@@ -47,6 +55,8 @@ M = TypeVar("M", bound=BaseModel)
 _API: Final = "/api/v1"
 _JSON: Final = "application/json"
 _EMPLOYEE: Final = "/employees/{employee_id}"
+_LIST_FIELD: Final = "/meta/lists/{list_field_id}"
+_LIST_FIELD_ID: Final = re.compile(r"[0-9]{1,20}")
 # Employee ids are digit strings (section 3). "0" is refused too: it is BambooHR's alias for
 # the credentials' own employee, never an id of a person a webhook or list could name.
 _EMPLOYEE_ID: Final = re.compile(r"[1-9][0-9]{0,19}")
@@ -134,7 +144,7 @@ class OAuthAuthorization:
 
 
 class BambooHRClient:
-    """One company's read calls. Nothing here writes to BambooHR.
+    """One company's calls: reads, and the list write of :meth:`update_list_options`.
 
     ``bulk`` marks every call as bulk work for the connection's budget
     (``services.runtime.ratelimit``): it then stays out of the share kept for webhook reads.
@@ -160,13 +170,16 @@ class BambooHRClient:
         *,
         params: dict[str, str] | None = None,
         body: bytes | None = None,
+        idempotent: bool = True,
     ) -> httpx.Response:
         header = await self._authorization.header()
-        answer = await self._send(method, path, header, params, body)
+        answer = await self._send(method, path, header, params, body, idempotent=idempotent)
         if answer.status_code == 401:
             renewed = await self._authorization.after_unauthorized()
             if renewed is not None:
-                answer = await self._send(method, path, renewed, params, body)
+                answer = await self._send(
+                    method, path, renewed, params, body, idempotent=idempotent
+                )
         return answer
 
     async def _call(
@@ -188,6 +201,8 @@ class BambooHRClient:
         header: str,
         params: dict[str, str] | None,
         body: bytes | None,
+        *,
+        idempotent: bool,
     ) -> httpx.Response:
         headers = {"Authorization": header, "Accept": _JSON}
         if body is not None:
@@ -199,8 +214,8 @@ class BambooHRClient:
             params=params,
             content=body,
             headers=headers,
-            # Every call here only reads, the report POST included: safe to resend.
-            extensions={IDEMPOTENT_EXTENSION: True, BULK_EXTENSION: self._bulk},
+            # Reads (the report POST included) are safe to resend; a list write says so itself.
+            extensions={IDEMPOTENT_EXTENSION: idempotent, BULK_EXTENSION: self._bulk},
         )
 
     @staticmethod
@@ -258,6 +273,35 @@ class BambooHRClient:
         except (ValidationError, TypeError, ValueError) as error:
             msg = "BambooHR meta/lists answered a shape we do not read"
             raise VendorCallError(msg) from error
+
+    async def update_list_options(
+        self, list_field_id: str, body: dict[str, Any], *, idempotent: bool
+    ) -> None:
+        """``PUT /meta/lists/{fieldId}`` (section 10): add, rename or archive options.
+
+        ``idempotent``: the body names existing options by id (archive, restore), so a
+        resend after a lost answer does no harm; an add is not resent in place (a second add
+        would be refused as a duplicate, or add the option twice).
+        OptionListRefusedError when BambooHR refuses for good (403: not editable, or no
+        ``field.write``); VendorCallError for every other refusal.
+        """
+        if _LIST_FIELD_ID.fullmatch(list_field_id) is None:
+            msg = f"{list_field_id[:40]!r} is not a BambooHR list field id; nothing was sent"
+            raise VendorCallError(msg)
+        path = api_path(_LIST_FIELD, list_field_id=list_field_id)
+        answer = await self._exchange("PUT", path, body=orjson.dumps(body), idempotent=idempotent)
+        if answer.status_code == 200:
+            return
+        reason = answer.headers.get("x-bamboohr-error-message", "")
+        if answer.status_code == 403:
+            said = f": {reason}" if reason else ""
+            msg = (
+                f"BambooHR refused to change list {list_field_id} (HTTP 403{said}); the list is "
+                "not editable, or the connection's user or OAuth grant (field.write) may not "
+                "edit it"
+            )
+            raise OptionListRefusedError(msg)
+        _raise_for_refusal(answer, "meta/lists/{id}")
 
 
 def _since_text(moment: datetime) -> str:

@@ -4,7 +4,15 @@ Facts (``shared/vendors/bamboohr.md``): values are strings or null, dates ``YYYY
 and older accounts send ``0000-00-00`` for "no date" (section 3, [I]); ``status`` is only
 ``Active``/``Inactive`` while ``employmentHistoryStatus`` carries the account's own labels,
 one of which means the person left (section 4); webhooks name changed fields by API alias
-(section 11); departments and divisions are options of ``/meta/lists`` (section 10).
+(section 11); departments, divisions and job titles are options of ``/meta/lists``
+(section 10).
+
+What BambooHR receives: only list changes (the one place the product writes to BambooHR,
+``services/bamboohr/sinks/option_lists.py``), each one ``PUT /meta/lists/{fieldId}`` with
+``{"options": [...]}`` (SPEC ``ListFieldValues``): a new option is ``{"value": name}``, an
+archive ``{"id": id, "archived": "yes"}``, a restore ``{"id": id, "archived": "no"}``
+(:func:`option_added`, :func:`option_archived`, :func:`option_restored`). Which option, if
+any, is decided by the runtime's alignment rules (``services/runtime/option_lists.py``).
 """
 
 from __future__ import annotations
@@ -18,12 +26,20 @@ from urllib.parse import parse_qsl
 import orjson
 from pydantic import ValidationError
 
-from schemas.people import DepartmentChanged, EmployeeChanged, EmployeeStatus, OrgUnitKind
+from schemas.people import (
+    DepartmentChanged,
+    EmployeeChanged,
+    EmployeeStatus,
+    JobTitleChanged,
+    OrgUnitKind,
+)
 from services.bamboohr.models import Employee, ListField, WebhookEvent
+from services.runtime.option_lists import ListKind, ListOption, name_key
 from services.runtime.snapshots import snapshot_payload
 
 __all__ = [
     "EMPLOYEE_FIELDS",
+    "LIST_ALIASES",
     "VOLATILE_FIELDS",
     "MalformedDeliveryError",
     "NamedEmployee",
@@ -32,6 +48,14 @@ __all__ = [
     "department_events",
     "employee_changed",
     "employees_named",
+    "job_title_events",
+    "known_names",
+    "list_events",
+    "list_options",
+    "list_values",
+    "option_added",
+    "option_archived",
+    "option_restored",
     "parse_bamboo_time",
     "record_payload",
     "status_of",
@@ -78,6 +102,14 @@ _ORG_UNIT_ALIASES: Final[Mapping[str, OrgUnitKind]] = {
     "department": "department",
     "division": "division",
 }
+_JOB_TITLE_ALIAS: Final = "jobTitle"
+
+LIST_ALIASES: Final[Mapping[ListKind, str]] = {
+    "department": "department",
+    "division": "division",
+    "job_title": _JOB_TITLE_ALIAS,
+}
+"""Canonical list kind -> the ``/meta/lists`` field alias (section 10) and employee field."""
 
 # Fields of an EmployeeChanged that say how it was found, not what the record is: left
 # out of "did it change?" (services/runtime/snapshots.py leaves envelope and revision out).
@@ -184,9 +216,15 @@ def employee_changed(
         raise UnmappableEmployeeError(msg) from error
 
 
-def record_payload(event: EmployeeChanged | DepartmentChanged) -> dict[str, Any]:
+def record_payload(
+    event: EmployeeChanged | DepartmentChanged | JobTitleChanged,
+) -> dict[str, Any]:
     """What a record is, without envelope or revision: the basis of "did it change?"."""
     return snapshot_payload(event, volatile=VOLATILE_FIELDS)
+
+
+def _archived(option_archived: str) -> bool:
+    return option_archived.strip().lower() == "yes"
 
 
 def department_events(
@@ -215,10 +253,105 @@ def department_events(
                     kind=kind,
                     unit_id=option.id,
                     name=name,
-                    active=option.archived.strip().lower() != "yes",
+                    active=not _archived(option.archived),
                 )
             )
     return events
+
+
+def job_title_events(
+    lists: Iterable[ListField], *, connection_id: str, tenant_id: str, read_at: datetime
+) -> list[JobTitleChanged]:
+    """One JobTitleChanged per option of the ``jobTitle`` list, archived ones inactive.
+
+    Revisions as in :func:`department_events`: the time of the read.
+    """
+    return [
+        JobTitleChanged(
+            connection_id=connection_id,
+            tenant_id=tenant_id,
+            occurred_at=read_at,
+            source_updated_at=read_at,
+            job_title_id=option.id,
+            name=name,
+            active=not _archived(option.archived),
+        )
+        for field in lists
+        if field.alias == _JOB_TITLE_ALIAS
+        for option in field.options
+        if (name := _text(option.name)) is not None
+    ]
+
+
+def list_events(
+    lists: Sequence[ListField], *, connection_id: str, tenant_id: str, read_at: datetime
+) -> list[DepartmentChanged | JobTitleChanged]:
+    """Every option of the department, division and job-title lists, in that order."""
+    found: list[DepartmentChanged | JobTitleChanged] = []
+    found.extend(
+        department_events(lists, connection_id=connection_id, tenant_id=tenant_id, read_at=read_at)
+    )
+    found.extend(
+        job_title_events(lists, connection_id=connection_id, tenant_id=tenant_id, read_at=read_at)
+    )
+    return found
+
+
+def list_values(employee: Employee, changed_aliases: Iterable[str] = ()) -> dict[ListKind, str]:
+    """The employee's values of the list fields a webhook named (all three when it named none).
+
+    A delivery's ``changedFields`` are aliases (section 11); created and legacy deliveries
+    name none, so every list field counts then.
+    """
+    named = set(changed_aliases)
+    values = {
+        "department": employee.department,
+        "division": employee.division,
+        "job_title": employee.jobTitle,
+    }
+    chosen: dict[ListKind, str] = {}
+    for kind, alias in LIST_ALIASES.items():
+        value = _text(values[kind])
+        if value is not None and (not named or alias in named):
+            chosen[kind] = value
+    return chosen
+
+
+def list_options(field: ListField) -> list[ListOption]:
+    """A ``/meta/lists`` field's options as the runtime's alignment reads them."""
+    return [
+        ListOption(id=option.id, name=option.name, active=not _archived(option.archived))
+        for option in field.options
+    ]
+
+
+def _option_id(option_id: str) -> int | str:
+    # SPEC types the id as an integer; BambooHR's ids are digit strings when read.
+    return int(option_id) if option_id.isdigit() else option_id
+
+
+def option_added(name: str) -> dict[str, Any]:
+    """The PUT body that adds one active option: no ``id`` means "create" (SPEC)."""
+    return {"options": [{"value": name.strip()}]}
+
+
+def option_archived(option_id: str) -> dict[str, Any]:
+    """The PUT body that archives one option, kept for history (SPEC ``archived: yes``)."""
+    return {"options": [{"id": _option_id(option_id), "archived": "yes"}]}
+
+
+def option_restored(option_id: str) -> dict[str, Any]:
+    """The PUT body that makes an archived option active again (``archived: no``)."""
+    return {"options": [{"id": _option_id(option_id), "archived": "no"}]}
+
+
+def known_names(events: Iterable[DepartmentChanged | JobTitleChanged]) -> dict[ListKind, list[str]]:
+    """The name keys of every option read, per list kind (archived ones included)."""
+    names: dict[ListKind, set[str]] = {kind: set() for kind in LIST_ALIASES}
+    for event in events:
+        kind: ListKind = "job_title" if isinstance(event, JobTitleChanged) else event.kind
+        names[kind].add(name_key(event.name))
+    return {kind: sorted(keys) for kind, keys in names.items()}
 
 
 def _form_events(body: str) -> list[dict[str, Any]]:

@@ -91,6 +91,8 @@ class ListField(_Vendor):
     fieldId: Id  # noqa: N815
     alias: str | None = None
     name: str
+    # "yes": its options may be changed with PUT /meta/lists/{fieldId} (SPEC list-list-fields).
+    manageable: str = "yes"
     options: list[ListOption] = Field(default_factory=list)
 
 

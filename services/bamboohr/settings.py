@@ -31,13 +31,14 @@ class BambooHRSettings(BaseSettings):
     )
     scope: str = Field(
         default=(
-            "openid offline_access employee employee_directory report field public.user webhooks "
-            "webhooks.write"
+            "openid offline_access employee employee_directory report field field.write "
+            "public.user webhooks webhooks.write"
         ),
         description=(
             "Space-separated scopes; offline_access brings a refresh token; report, field and "
             "public.user are what the source's report, /meta/lists and changed-since calls need; "
-            "webhooks.write lets ingest register the webhook."
+            "field.write lets the list alignment add and archive options (PUT /meta/lists/{id}, "
+            "SPEC); webhooks.write lets ingest register the webhook."
         ),
     )
     terminated_statuses: tuple[str, ...] = Field(
@@ -89,6 +90,14 @@ class BambooHRSettings(BaseSettings):
         default=60.0,
         ge=0,
         description="Longest 503/429 Retry-After waited out in place; longer ones fail the try.",
+    )
+    option_list_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "How long one link's turn at one BambooHR option list lasts (and another replica "
+            "waits for it): a list read and one PUT /meta/lists fit many times over."
+        ),
     )
     # What the webhook ingest registers asks for (services/bamboohr/webhook_registration.py).
     webhook_events: tuple[str, ...] = Field(

@@ -8,8 +8,15 @@
 - A poll tick reads ``/employees/changed`` from the stored watermark (minus an overlap),
   then the changed people in one filtered report, and moves the watermark to ``latest``.
 - A reconcile tick, or a poll tick with no watermark yet (the first sync), reads the
-  department and division lists and everyone in one report each; a later reconcile also
-  asks ``/employees/changed?type=deleted`` since the previous one.
+  department, division and job-title lists and everyone in one report each; a later
+  reconcile also asks ``/employees/changed?type=deleted`` since the previous one.
+- The lists (``DepartmentChanged`` per department and division option, ``JobTitleChanged``
+  per job title, archived ones inactive) go out on every full read, and at once when a
+  delivery's employee has a department, division or job title whose name the last list read
+  did not have (HR added the option while editing the person), or when no list was read
+  yet: one ``GET /meta/lists`` per delivery then, none otherwise. The names of the last read
+  are kept per connection (watermark :data:`LIST_NAMES_WATERMARK`). A new option nobody has
+  used yet has no webhook: it arrives with the next reconcile.
 
 Whatever the path, a record is published only when it differs from what this source last
 published for it (the runtime's ``services/runtime/snapshots.py``), so a second reconcile publishes
@@ -20,7 +27,8 @@ Reads of everyone (reconciles, the first poll, an over-cap delivery) are bulk wo
 connection's request budget: they leave ``MLC_BAMBOOHR_WEBHOOK_BUDGET_SHARE`` of it to a
 webhook's single reads (``services.runtime.ratelimit``).
 
-Nothing is written to BambooHR. Every event is stamped with the raw event as its cause.
+Nothing is written to BambooHR here (the list sink, ``sinks/option_lists.py``, is the one
+writer). Every event is stamped with the raw event as its cause.
 A message that cannot be decoded (no raw event, a body that is no BambooHR delivery) is
 dead-lettered at once with its cause by the runtime's raw dispatch
 (``services/runtime/raw_dispatch.py``, the same policy in every service); a tick or
@@ -30,15 +38,16 @@ failure raises, so the runtime retries and then dead-letters it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+import orjson
 from faststream.kafka import KafkaBroker
 
 from schemas.envelope import Event, utcnow
-from schemas.people import DepartmentChanged, EmployeeChanged
+from schemas.people import DepartmentChanged, EmployeeChanged, JobTitleChanged
 from schemas.raw import PollTick, RawDelivery, ReconcileTick
 from schemas.topics import raw_topic
 from services.bamboohr.access import BambooHRAccess, UnknownConnectionError
@@ -50,24 +59,38 @@ from services.bamboohr.mapping import (
     NamedEmployee,
     UnmappableEmployeeError,
     canonical_changed_fields,
-    department_events,
     employee_changed,
     employees_named,
+    known_names,
+    list_events,
+    list_values,
     parse_bamboo_time,
     webhook_events,
 )
 from services.bamboohr.models import Employee
 from services.bamboohr.settings import BambooHRSettings
 from services.runtime.logging import get_logger
+from services.runtime.option_lists import name_key
 from services.runtime.raw_dispatch import decode_raw, dispatch_raw
 from services.runtime.snapshots import PublishedSnapshots
 from services.runtime.store import StateStore
 from services.runtime.store.records import ConnectionRecord
 
-__all__ = ["CHANGED_SINCE_WATERMARK", "RECONCILED_WATERMARK", "BambooHRSource", "SourceTopics"]
+__all__ = [
+    "CHANGED_SINCE_WATERMARK",
+    "LIST_NAMES_WATERMARK",
+    "RECONCILED_WATERMARK",
+    "BambooHRSource",
+    "SourceTopics",
+]
 
 CHANGED_SINCE_WATERMARK: Final = "employees.changed_since"
 RECONCILED_WATERMARK: Final = "employees.reconciled_at"
+LIST_NAMES_WATERMARK: Final = "lists.option_names"
+"""JSON ``{list kind: [name keys]}``: every option name of the last list read."""
+
+ListEvent = DepartmentChanged | JobTitleChanged
+PublishedEvent = EmployeeChanged | DepartmentChanged | JobTitleChanged
 
 _log = get_logger(__name__)
 
@@ -142,6 +165,7 @@ class BambooHRSource:
         if len(named) > self._settings.delivery_max_employees:
             await self._reconcile_for(record, delivery, named)
             return
+        lists_read = False
         async with self._access.client(record) as client:
             for person in named:
                 employee_id = person.employee_id
@@ -153,6 +177,12 @@ class BambooHRSource:
                 if employee is None:  # deleted since the event was sent
                     await self._publish_deleted(record, employee_id, happened, cause=delivery)
                     continue
+                if not lists_read and await self._names_unknown_option(
+                    record.id, employee, person.changed_aliases
+                ):
+                    # Before the employee: sinks may need the option first.
+                    await self._publish_lists(record, client, cause=delivery)
+                    lists_read = True
                 # The record we read is at least as new as the event that sent us to read it.
                 changed_at = max(parse_bamboo_time(employee.lastChanged) or happened, happened)
                 await self._publish_employee(
@@ -253,15 +283,7 @@ class BambooHRSource:
         Returns the ids the report listed.
         """
         read_at = self._clock()
-        for unit in department_events(
-            await client.org_lists(),
-            connection_id=record.id,
-            tenant_id=record.tenant_id,
-            read_at=read_at,
-        ):
-            await self._publish_if_changed(
-                unit, self._topics.departments, cause=cause, resend=resend
-            )
+        await self._publish_lists(record, client, cause=cause, resend=resend, read_at=read_at)
         employees = await client.everyone(EMPLOYEE_FIELDS)
         for employee in employees:
             await self._publish_employee(
@@ -286,6 +308,49 @@ class BambooHRSource:
             )
             await self._set_mark(record.id, CHANGED_SINCE_WATERMARK, newest)
         return listed
+
+    # --- option lists ---------------------------------------------------------------------
+
+    async def _publish_lists(
+        self,
+        record: ConnectionRecord,
+        client: BambooHRClient,
+        *,
+        cause: Event,
+        resend: bool = False,
+        read_at: datetime | None = None,
+    ) -> None:
+        """Every department, division and job-title option that changed (all: ``resend``)."""
+        events = list_events(
+            await client.org_lists(),
+            connection_id=record.id,
+            tenant_id=record.tenant_id,
+            read_at=read_at or self._clock(),
+        )
+        for event in events:
+            await self._publish_if_changed(
+                event, self._topics.departments, cause=cause, resend=resend
+            )
+        await self._remember_names(record.id, events)
+
+    async def _remember_names(self, connection_id: str, events: Sequence[ListEvent]) -> None:
+        text = orjson.dumps(known_names(events), option=orjson.OPT_SORT_KEYS).decode()
+        async with self._store.transaction() as repos:
+            await repos.watermarks.set(self._service, connection_id, LIST_NAMES_WATERMARK, text)
+
+    async def _names_unknown_option(
+        self, connection_id: str, employee: Employee, changed_aliases: Iterable[str]
+    ) -> bool:
+        """Whether a list value the delivery names is missing from the last list read."""
+        values = list_values(employee, changed_aliases)
+        if not values:
+            return False
+        async with self._store.transaction() as repos:
+            text = await repos.watermarks.get(self._service, connection_id, LIST_NAMES_WATERMARK)
+        known: dict[str, list[str]] = orjson.loads(text) if text else {}
+        return any(
+            name_key(value) not in set(known.get(kind, ())) for kind, value in values.items()
+        )
 
     async def _mark(self, connection_id: str, name: str) -> datetime | None:
         async with self._store.transaction() as repos:
@@ -360,7 +425,7 @@ class BambooHRSource:
 
     async def _publish_if_changed(
         self,
-        event: EmployeeChanged | DepartmentChanged,
+        event: PublishedEvent,
         topic: str,
         *,
         cause: Event,
@@ -373,13 +438,15 @@ class BambooHRSource:
 
 
 def _with_changes(
-    event: EmployeeChanged | DepartmentChanged,
+    event: PublishedEvent,
     previous: Mapping[str, Any],
     changed: tuple[str, ...],
-) -> EmployeeChanged | DepartmentChanged:
+) -> PublishedEvent:
     """What only a comparison with the last published record knows."""
-    if isinstance(event, EmployeeChanged) and not event.changed_fields:
-        return event.model_copy(update={"changed_fields": changed})
-    if isinstance(event, DepartmentChanged) and "name" in changed:
+    if isinstance(event, EmployeeChanged):
+        if not event.changed_fields:
+            return event.model_copy(update={"changed_fields": changed})
+        return event
+    if "name" in changed:  # a list option renamed
         return event.model_copy(update={"previous_name": previous.get("name")})
     return event

@@ -66,25 +66,35 @@ class Outcomes:
         write: Callable[[], Awaitable[WriteResult]],
         *,
         quiet_unchanged: bool = False,
+        written: str | None = None,
     ) -> WriteResult:
         """Run ``write`` and publish its outcome; an error is a ``failed`` outcome, then raised.
 
         ``quiet_unchanged``: a scan re-reads everything, so only its writes and failures
-        are worth an outcome.
+        are worth an outcome. ``written``: the connection written when it is not the link's
+        target (a write back into the link's source, e.g. a reference list).
         """
         try:
             result = await write()
         except Exception as error:
             failed = WriteResult("failed", "write", detail=f"{type(error).__name__}: {error}")
-            await self.publish(cause, link, entity_key, failed)
+            await self.publish(cause, link, entity_key, failed, written=written)
             raise
         if not (quiet_unchanged and result.status == "unchanged"):
-            await self.publish(cause, link, entity_key, result)
+            await self.publish(cause, link, entity_key, result, written=written)
         return result
 
     async def publish(
-        self, cause: Event, link: LinkRecord | None, entity_key: str, result: WriteResult
+        self,
+        cause: Event,
+        link: LinkRecord | None,
+        entity_key: str,
+        result: WriteResult,
+        *,
+        written: str | None = None,
     ) -> None:
+        if written is None and link is not None:
+            written = link.target_connection_id
         outcome = SyncOutcome(
             connection_id=cause.connection_id,
             tenant_id=cause.tenant_id,
@@ -92,7 +102,7 @@ class Outcomes:
             occurred_at=cause.occurred_at,
             service=self._service,
             link_id=link.id if link else None,
-            target_connection_id=link.target_connection_id if link else None,
+            target_connection_id=written,
             status=result.status,
             operation=result.operation,
             target_ids=result.target_ids,

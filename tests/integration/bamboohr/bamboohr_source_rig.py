@@ -35,7 +35,7 @@ from services.runtime.publishing import publish
 from services.runtime.store import StateStore
 from services.runtime.vault import Vault, generate_key_ring_entry
 
-__all__ = ["Rig", "bamboohr_settings", "source_rig"]
+__all__ = ["Rig", "add_connection", "bamboohr_settings", "source_rig"]
 
 TopicMaker = Callable[..., Awaitable[str]]
 
@@ -159,7 +159,7 @@ class Rig:
         return next(e for e in answer.json() if str(e["id"]) == employee_id)
 
 
-async def _add_connection(
+async def add_connection(
     *,
     store: StateStore,
     vault: Vault,
@@ -227,7 +227,7 @@ async def source_rig(
         ):
             creds = (await control.post("/_sandbox/credentials")).json()
             settings = bamboohr_settings(server.base_url, creds)
-            connection_id = await _add_connection(
+            connection_id = await add_connection(
                 store=store,
                 vault=vault,
                 control=control,

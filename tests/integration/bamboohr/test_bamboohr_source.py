@@ -71,9 +71,11 @@ async def test_a_webhook_delivery_is_re_read_and_published_as_a_full_snapshot(ri
         stored["lastChanged"]
     )
     assert employee["causation_id"] == str(delivery.event_id)
-    [call] = await rig.vendor_requests()
+    # No list read told this source the department names yet: the delivery reads them too.
+    call, lists = await rig.vendor_requests()
     assert (call["method"], call["path"].rsplit("/", 1)[-1]) == ("GET", LIAM)
     assert set(call["query"].split("fields=", 1)[1].split(",")) == set(EMPLOYEE_FIELDS)
+    assert (lists["method"], lists["path"].split("/v1/", 1)[1]) == ("GET", "meta/lists")
 
 
 async def test_a_reconcile_reads_the_whole_seed_in_two_calls_and_a_second_publishes_nothing(
@@ -93,7 +95,11 @@ async def test_a_reconcile_reads_the_whole_seed_in_two_calls_and_a_second_publis
     assert sum(p["status"] == "terminated" for p in people) == 4
     ryan = next(p for p in people if p["employee_id"] == RYAN)
     assert (ryan["status"], ryan["termination_date"]) == ("terminated", "2025-03-28")
-    assert {u["kind"] for u in units} == {"department", "division"}
+    assert {u.get("kind", u["type"]) for u in units} == {
+        "department",
+        "division",
+        "JobTitleChanged",
+    }
     assert any(not u["active"] for u in units)  # the archived department is kept, inactive
 
     await rig.clear_requests()
@@ -127,7 +133,11 @@ async def test_a_full_reconcile_resends_every_record_even_unchanged_ones(rig: Ri
     for person in again:
         assert person["source_updated_at"] == before[person["employee_id"]]["source_updated_at"]
         assert person["changed_fields"] == []
-    assert {u["kind"] for u in units} == {"department", "division"}
+    assert {u.get("kind", u["type"]) for u in units} == {
+        "department",
+        "division",
+        "JobTitleChanged",
+    }
     assert len(await rig.vendor_requests()) <= 3  # still a handful of reads
 
 
@@ -294,7 +304,7 @@ async def test_an_access_token_refused_early_is_refreshed_once_and_the_call_repe
         style="oauth",
         access_token="revoked-by-bamboohr",  # valid for an hour by our books, refused by theirs
     ) as rig:
-        delivery = await rig.deliver(_webhook(LIAM, ["department"]))
+        delivery = await rig.deliver(_webhook(LIAM, ["firstName"]))
         [employee] = await rig.employees(delivery, 1)
 
         assert employee["employee_id"] == LIAM
@@ -423,3 +433,81 @@ async def test_a_delivery_naming_more_employees_than_the_cap_is_one_reconcile_in
         (str(delivery.event_id), cap + 1, cap)
     ]
     assert not any(e.action == "bamboohr.event_skipped" for e in entries)
+
+
+async def test_a_reconcile_publishes_the_job_title_list_with_archived_titles_inactive(
+    rig: Rig,
+) -> None:
+    key = (await rig.control.post("/_sandbox/credentials")).json()["api_key"]
+    archived = await rig.control.put(  # HR archives a title (the test acts as BambooHR's user)
+        "/acme.bamboohr.com/api/v1/meta/lists/17",
+        json={"options": [{"id": 1707, "archived": "yes"}]},
+        auth=(key, "x"),
+    )
+    assert archived.status_code == 200
+
+    tick = await rig.tick("reconcile")
+    units = await rig.wait_outputs(tick, rig.topics.departments, 39)
+
+    titles = {u["job_title_id"]: u for u in units if u["type"] == "JobTitleChanged"}
+    assert len(titles) == 29  # every option of the seed's jobTitle list
+    assert (titles["1707"]["name"], titles["1707"]["active"]) == ("Copywriter", False)
+    assert (titles["1710"]["name"], titles["1710"]["active"]) == ("Designer", True)
+    assert titles["1710"]["entity_key"] == "job_title:1710"
+    assert all(t["causation_id"] == str(tick.event_id) for t in titles.values())
+
+    await rig.clear_requests()
+    renamed = await rig.control.put(
+        "/acme.bamboohr.com/api/v1/meta/lists/17",
+        json={"options": [{"id": 1710, "value": "Visual Designer"}]},
+        auth=(key, "x"),
+    )
+    assert renamed.status_code == 200
+    again = await rig.tick("reconcile")
+    [title] = await rig.wait_outputs(again, rig.topics.departments, 1)
+    assert (title["type"], title["name"]) == ("JobTitleChanged", "Visual Designer")
+    assert title["previous_name"] == "Designer"
+
+
+async def test_a_webhook_naming_an_option_new_to_us_publishes_the_lists_at_once(rig: Rig) -> None:
+    first = await rig.tick("reconcile")  # the source now knows every option's name
+    await rig.employees(first, SEED_SIZE)
+    await rig.wait_for_call("/reports/custom")
+    key = (await rig.control.post("/_sandbox/credentials")).json()["api_key"]
+    # HR adds a department while moving Liam into it.
+    added = await rig.control.put(
+        "/acme.bamboohr.com/api/v1/meta/lists/4",
+        json={"options": [{"value": "Research"}]},
+        auth=(key, "x"),
+    )
+    assert added.status_code == 200
+    await rig.act("change_department", {"employeeId": LIAM, "department": "Research"})
+    await rig.clear_requests()
+
+    delivery = await rig.deliver(_webhook(LIAM, ["department"]))
+    [employee] = await rig.employees(delivery, 1)
+    [unit] = await rig.wait_outputs(delivery, rig.topics.departments, 1)
+
+    assert employee["department"] == "Research"
+    assert (unit["type"], unit["kind"], unit["name"], unit["active"]) == (
+        "DepartmentChanged",
+        "department",
+        "Research",
+        True,
+    )
+    assert sorted(r["path"].split("/v1/", 1)[1] for r in await rig.vendor_requests()) == [
+        f"employees/{LIAM}",
+        "meta/lists",
+    ]
+
+    # A title every list read already had: no list read at all.
+    await rig.act("change_job_title", {"employeeId": LIAM, "jobTitle": "Art Director"})
+    await rig.clear_requests()
+    known = await rig.deliver(_webhook(LIAM, ["jobTitle"]))
+    [retitled] = await rig.employees(known, 1)
+
+    assert retitled["job_title"] == "Art Director"
+    assert [r["path"].split("/v1/", 1)[1] for r in await rig.vendor_requests()] == [
+        f"employees/{LIAM}"
+    ]
+    assert await rig.outputs(known, rig.topics.departments) == []

@@ -120,6 +120,34 @@ async def test_create_takes_an_xml_body_and_requires_first_and_last_name() -> No
         assert nameless.status_code == 400
 
 
+async def test_an_invalid_list_value_on_create_or_update_is_409_as_the_openapi_says() -> None:
+    # SPEC create-employee / update-employee: "a field was given an invalid value" -> 409;
+    # 406 stays for fields that do not exist.
+    async with in_process_client(BambooHRSandbox()) as client:
+        hire = {"firstName": "Nia", "lastName": "Okafor", "department": "Astrology"}
+        created = await client.post(f"{GATEWAY}/employees", json=hire, auth=ADMIN)
+        assert created.status_code == 409
+        assert "department" in created.headers["x-bamboohr-error-message"]
+        moved = await client.post(
+            f"{GATEWAY}/employees/{ACTIVE_EMPLOYEE}", json={"jobTitle": "Wizard"}, auth=ADMIN
+        )
+        assert moved.status_code == 409
+        archived = await client.post(  # an archived option is no longer a valid value
+            f"{GATEWAY}/employees/{ACTIVE_EMPLOYEE}", json={"department": "Events"}, auth=ADMIN
+        )
+        assert archived.status_code == 409
+        fine = await client.post(
+            f"{GATEWAY}/employees/{ACTIVE_EMPLOYEE}", json={"department": "Strategy"}, auth=ADMIN
+        )
+        assert fine.status_code == 200
+        both = await client.post(
+            f"{GATEWAY}/employees/{ACTIVE_EMPLOYEE}",
+            json={"shoeSize": "44", "department": "Astrology"},
+            auth=ADMIN,
+        )
+        assert both.status_code == 406
+
+
 async def test_a_duplicate_work_email_is_409_and_an_unknown_field_is_406() -> None:
     async with in_process_client(BambooHRSandbox()) as client:
         taken = {"firstName": "A", "lastName": "B", "workEmail": "liam.walsh@acmecreative.example"}

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
 from sandboxes.bamboohr.app import BambooHRSandbox
-from tests.sandboxes.bamboohr.bamboo_helpers import ADMIN, GATEWAY, JSON, MANAGER
+from tests.sandboxes.bamboohr.bamboo_helpers import ADMIN, GATEWAY, JSON, MANAGER, SUBDOMAIN
 from tests.sandboxes.sandbox_harness import run_in_process as in_process_client
 
 REPORT = {"title": "sync", "fields": ["id", "firstName", "workEmail", "status", "department"]}
@@ -116,3 +120,126 @@ async def test_a_list_option_added_through_the_api_becomes_a_valid_value() -> No
             f"{GATEWAY}/meta/lists/4", json={"options": [{"value": "Research"}]}, auth=ADMIN
         )
         assert again.status_code == 409
+
+
+async def _options(client: httpx.AsyncClient, alias: str) -> dict[str, dict[str, object]]:
+    lists = (await client.get(f"{GATEWAY}/meta/lists", auth=ADMIN, headers=JSON)).json()
+    field = next(f for f in lists if f.get("alias") == alias)
+    return {str(o["name"]): o for o in field["options"]}
+
+
+async def test_put_meta_lists_adds_renames_archives_and_restores_visible_at_once() -> None:
+    # SPEC update-list-field-values: no id = create; id + value = rename; archived yes|no.
+    async with in_process_client(BambooHRSandbox()) as client:
+        added = await client.put(
+            f"{GATEWAY}/meta/lists/17", json={"options": [{"value": "Art Lead"}]}, auth=ADMIN
+        )
+        assert added.status_code == 200
+        art_lead = (await _options(client, "jobTitle"))["Art Lead"]
+        assert art_lead["archived"] == "no"
+        new_id = art_lead["id"]
+        every_id = [
+            o["id"]
+            for f in (await client.get(f"{GATEWAY}/meta/lists", auth=ADMIN, headers=JSON)).json()
+            for o in f["options"]
+        ]
+        assert every_id.count(new_id) == 1  # option ids are unique in the company
+
+        renamed = await client.put(
+            f"{GATEWAY}/meta/lists/17",
+            json={"options": [{"id": new_id, "value": "Art Director Lead"}]},
+            auth=ADMIN,
+        )
+        assert renamed.status_code == 200
+        titles = await _options(client, "jobTitle")
+        assert "Art Lead" not in titles
+        assert titles["Art Director Lead"]["id"] == new_id
+
+        archived = await client.put(
+            f"{GATEWAY}/meta/lists/17",
+            json={"options": [{"id": new_id, "archived": "yes"}]},
+            auth=ADMIN,
+        )
+        assert archived.status_code == 200
+        assert f'id="{new_id}" archived="yes"' in archived.text  # the whole list, as XML
+        gone = (await _options(client, "jobTitle"))["Art Director Lead"]
+        assert (gone["archived"], gone["archivedDate"] is not None) == ("yes", True)
+        refused = await client.post(
+            f"{GATEWAY}/employees/108", json={"jobTitle": "Art Director Lead"}, auth=ADMIN
+        )
+        assert refused.status_code == 409  # archived: no longer a value to give anyone
+
+        restored = await client.put(
+            f"{GATEWAY}/meta/lists/17",
+            json={"options": [{"id": str(new_id), "archived": "no"}]},
+            auth=ADMIN,
+        )
+        assert restored.status_code == 200
+        back = (await _options(client, "jobTitle"))["Art Director Lead"]
+        assert (back["archived"], back["archivedDate"]) == ("no", None)
+
+
+async def test_put_meta_lists_refusals_change_nothing() -> None:
+    async with in_process_client(BambooHRSandbox()) as client:
+        before = await _options(client, "department")
+        cases = [
+            ("/meta/lists/999", {"options": [{"value": "X"}]}, 404),
+            ("/meta/lists/4", {"options": [{"id": 999999, "archived": "yes"}]}, 404),
+            ("/meta/lists/4", {"options": [{"value": "Creative"}]}, 409),
+            ("/meta/lists/4", {"options": [{"value": "Events"}]}, 409),  # archived still holds it
+            ("/meta/lists/4", {"options": [{"id": 401, "value": "Creative"}]}, 409),  # a rename
+            ("/meta/lists/4", {"options": [{"archived": "no"}]}, 400),
+            ("/meta/lists/4", {"values": []}, 400),
+            # All or nothing: the first option is valid, the second is a duplicate.
+            ("/meta/lists/4", {"options": [{"value": "Research"}, {"value": "Strategy"}]}, 409),
+        ]
+        for path, body, status in cases:
+            answer = await client.put(f"{GATEWAY}{path}", json=body, auth=ADMIN)
+            assert answer.status_code == status, (path, body, answer.status_code)
+        assert await _options(client, "department") == before
+
+
+async def test_put_meta_lists_needs_the_field_write_scope_under_oauth() -> None:
+    async with in_process_client(BambooHRSandbox()) as client:
+        token = await _oauth_token(client, "openid employee field")
+        bearer = {"Authorization": f"Bearer {token}", **JSON}
+        read = await client.get(f"{SUBDOMAIN}/meta/lists", headers=bearer)
+        assert read.status_code == 200
+        body = {"options": [{"value": "Research"}]}
+        refused = await client.put(f"{SUBDOMAIN}/meta/lists/4", json=body, headers=bearer)
+        assert refused.status_code == 403
+        writer = await _oauth_token(client, "openid field field.write")
+        allowed = await client.put(
+            f"{SUBDOMAIN}/meta/lists/4", json=body, headers={"Authorization": f"Bearer {writer}"}
+        )
+        assert allowed.status_code == 200
+        assert "Research" in await _options(client, "department")
+
+
+async def _oauth_token(client: httpx.AsyncClient, scope: str) -> str:
+    creds = (await client.post("/_sandbox/credentials")).json()
+    consent = await client.get(
+        "/acme.bamboohr.com/authorize.php",
+        params={
+            "request": "authorize",
+            "response_type": "code",
+            "client_id": creds["client_id"],
+            "redirect_uri": creds["redirect_uri"],
+            "state": "s",
+            "scope": scope,
+        },
+    )
+    code = parse_qs(urlsplit(consent.headers["location"]).query)["code"][0]
+    answer = await client.post(
+        "/acme.bamboohr.com/token.php",
+        params={"request": "token"},
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"],
+            "redirect_uri": creds["redirect_uri"],
+        },
+    )
+    token: str = answer.json()["access_token"]
+    return token

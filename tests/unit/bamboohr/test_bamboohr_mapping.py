@@ -1,4 +1,5 @@
-"""BambooHR records -> EmployeeChanged / DepartmentChanged, with plain values."""
+"""BambooHR records -> EmployeeChanged / DepartmentChanged / JobTitleChanged, and the list
+writes BambooHR receives, with plain values."""
 
 from __future__ import annotations
 
@@ -14,12 +15,21 @@ from services.bamboohr.mapping import (
     department_events,
     employee_changed,
     employees_named,
+    job_title_events,
+    known_names,
+    list_events,
+    list_options,
+    list_values,
+    option_added,
+    option_archived,
+    option_restored,
     parse_bamboo_time,
     record_payload,
     status_of,
     webhook_events,
 )
 from services.bamboohr.models import Employee, ListField, WebhookEvent
+from services.runtime.option_lists import ListOption
 from services.runtime.snapshots import differing_fields
 
 NOW = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
@@ -169,8 +179,8 @@ def test_the_payload_leaves_out_envelope_and_revision_so_a_re_read_compares_equa
     assert differing_fields(record_payload(first), record_payload(moved)) == ("department",)
 
 
-def test_departments_and_divisions_come_from_their_lists_and_archived_ones_are_inactive() -> None:
-    lists = [
+def _lists() -> list[ListField]:
+    return [
         ListField.model_validate(
             {
                 "fieldId": 4,
@@ -195,17 +205,86 @@ def test_departments_and_divisions_come_from_their_lists_and_archived_ones_are_i
                 "fieldId": 17,
                 "alias": "jobTitle",
                 "name": "Job Title",
-                "options": [{"id": 1701, "name": "Designer", "archived": "no"}],
+                "manageable": "yes",
+                "options": [
+                    {"id": 1701, "name": " Designer ", "archived": "no"},
+                    {"id": 1702, "name": "Typesetter", "archived": "yes"},
+                    {"id": 1703, "name": "  ", "archived": "no"},
+                ],
+            }
+        ),
+        ListField.model_validate(
+            {
+                "fieldId": 18,
+                "alias": "location",
+                "name": "Location",
+                "options": [{"id": 1801, "name": "Remote", "archived": "no"}],
             }
         ),
     ]
-    events = department_events(lists, connection_id="conn-1", tenant_id="default", read_at=NOW)
+
+
+def test_departments_and_divisions_come_from_their_lists_and_archived_ones_are_inactive() -> None:
+    events = department_events(_lists(), connection_id="conn-1", tenant_id="default", read_at=NOW)
     assert [(e.kind, e.unit_id, e.name, e.active) for e in events] == [
         ("department", "401", "Creative", True),
         ("department", "402", "Print", False),
         ("division", "135501", "Europe", True),
     ]
     assert events[0].key == "conn-1:department:401"
+
+
+def test_job_titles_come_from_the_job_title_list_trimmed_and_archived_ones_inactive() -> None:
+    events = job_title_events(_lists(), connection_id="conn-1", tenant_id="default", read_at=NOW)
+    assert [(e.job_title_id, e.name, e.active) for e in events] == [
+        ("1701", "Designer", True),
+        ("1702", "Typesetter", False),
+    ]
+    assert events[0].key == "conn-1:job_title:1701"
+    assert events[0].source_updated_at == NOW
+
+
+def test_every_list_the_alignment_carries_is_read_departments_first() -> None:
+    events = list_events(_lists(), connection_id="conn-1", tenant_id="default", read_at=NOW)
+    assert [e.type for e in events] == ["DepartmentChanged"] * 3 + ["JobTitleChanged"] * 2
+    assert known_names(events) == {
+        "department": ["creative", "print"],
+        "division": ["europe"],
+        "job_title": ["designer", "typesetter"],
+    }
+
+
+def test_a_list_fields_options_as_the_alignment_reads_them() -> None:
+    titles = _lists()[2]
+    assert list_options(titles) == [
+        ListOption("1701", " Designer ", active=True),
+        ListOption("1702", "Typesetter", active=False),
+        ListOption("1703", "  ", active=True),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("changed", "expected"),
+    [
+        ((), {"department": "Creative", "division": "Europe", "job_title": "Designer"}),
+        (("jobTitle",), {"job_title": "Designer"}),
+        (("department", "firstName"), {"department": "Creative"}),
+        (("firstName",), {}),
+    ],
+)
+def test_the_list_values_a_delivery_names(changed: tuple[str, ...], expected: object) -> None:
+    employee = _ava(department="Creative", division="Europe", jobTitle="Designer")
+    assert list_values(employee, changed) == expected
+
+
+def test_an_unset_list_value_is_not_a_value() -> None:
+    assert list_values(_ava(department=" ", division=None, jobTitle="")) == {}
+
+
+def test_what_bamboohr_receives_to_add_archive_and_restore_an_option() -> None:
+    assert option_added("  Cost Centre 9 ") == {"options": [{"value": "Cost Centre 9"}]}
+    assert option_archived("1701") == {"options": [{"id": 1701, "archived": "yes"}]}
+    assert option_restored("1701") == {"options": [{"id": 1701, "archived": "no"}]}
 
 
 def test_an_event_based_json_delivery() -> None:
