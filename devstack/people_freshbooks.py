@@ -49,10 +49,15 @@ CHANGE_DEADLINE_SECONDS = 90.0
 
 @dataclass
 class FlowLog:
-    """What the log says about the BambooHR connection's employees, read again on each call."""
+    """What the log says about the BambooHR connection's employees, read again on each call.
+
+    ``service`` is the sink whose outcomes count: every people flow's sink answers the same
+    BambooHR events, so the outcomes are told apart by who wrote them.
+    """
 
     bootstrap: str
     connection_id: str
+    service: str
 
     async def employees(self) -> dict[str, list[dict[str, Any]]]:
         """EmployeeChanged events per employee id, oldest first."""
@@ -60,15 +65,18 @@ class FlowLog:
 
     async def outcomes(self) -> dict[str, list[dict[str, Any]]]:
         """The sink's outcomes per employee id, oldest first."""
-        return await self._by_employee("sync.outcome", "SyncOutcome")
+        return await self._by_employee("sync.outcome", "SyncOutcome", service=self.service)
 
-    async def _by_employee(self, topic: str, kind: str) -> dict[str, list[dict[str, Any]]]:
+    async def _by_employee(
+        self, topic: str, kind: str, *, service: str | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
         found = await read_events(
             self.bootstrap,
             topics=[topic],
             keep=lambda logged: (
                 logged.event.get("type") == kind
                 and logged.event.get("connection_id") == self.connection_id
+                and (service is None or logged.event.get("service") == service)
             ),
         )
         grouped: dict[str, list[dict[str, Any]]] = {}
@@ -147,7 +155,7 @@ async def play_change(
 
 async def play(info: StackInfo) -> None:
     """Backfill, a hire, a department change and a termination, each waited for."""
-    flow = FlowLog(info.kafka, info.connections[SOURCE])
+    flow = FlowLog(info.kafka, info.connections[SOURCE], service=TARGET)
     via_webhook = await webhook_registered(info)
     if not via_webhook:
         note(
