@@ -7,10 +7,14 @@ it starts with one of ``trusted_accounts_servers`` (a sandbox sets its own origi
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["ZohoSettings"]
+from services.runtime.settings import RuntimeSettings
+
+__all__ = ["ZohoServiceSettings", "ZohoSettings"]
 
 # Section 1 of the fact sheet: every data centre's accounts server.
 ZOHO_ACCOUNTS_SERVERS = (
@@ -22,6 +26,18 @@ ZOHO_ACCOUNTS_SERVERS = (
     "https://accounts.zohocloud.ca",
     "https://accounts.zoho.com.cn",
     "https://accounts.zoho.sa",
+)
+
+# Section 1: every data centre's API host (`api_domain` of the token answer).
+ZOHO_API_DOMAINS = (
+    "https://www.zohoapis.com",
+    "https://www.zohoapis.eu",
+    "https://www.zohoapis.in",
+    "https://www.zohoapis.com.au",
+    "https://www.zohoapis.jp",
+    "https://www.zohoapis.ca",
+    "https://www.zohoapis.com.cn",
+    "https://www.zohoapis.sa",
 )
 
 
@@ -64,3 +80,79 @@ class ZohoSettings(BaseSettings):
     webhook_name: str = Field(
         default="ml-connector", description="Name the webhook is created under (50 at most)."
     )
+    trusted_api_domains: tuple[str, ...] = Field(
+        default=ZOHO_API_DOMAINS,
+        description=(
+            "Origins a connection's `api_domain` must be one of: the token goes there, so "
+            "only a Zoho data centre's API host (a sandbox sets its own)."
+        ),
+    )
+    # --- the contacts sink (flow people-zoho) -------------------------------------------
+    contact_type: Literal["vendor", "customer"] = Field(
+        default="vendor",
+        description=(
+            "Contact type an employee becomes [inferred]: a person reimbursed for expenses is "
+            "someone the organisation pays, so a vendor (payables) by default."
+        ),
+    )
+    department_tag_name: str = Field(
+        default="Department",
+        description="Reporting tag whose options are departments (matched trimmed, any case).",
+    )
+    job_title_tag_name: str = Field(
+        default="Job Title",
+        description="Reporting tag whose options are job titles (matched trimmed, any case).",
+    )
+    reporting_tags_path: str = Field(
+        default="/reportingtags",
+        description=(
+            "Reporting-tag resource under /books/v3 [inferred: not in the fact sheet; the "
+            "sandbox serves it]."
+        ),
+    )
+    requests_per_minute: int = Field(
+        default=100,
+        ge=1,
+        description="Calls per minute per organisation, kept proactively (sheet section 6).",
+    )
+    max_in_flight: int = Field(
+        default=5,
+        ge=1,
+        description=(
+            "Concurrent calls per organisation: 5 is the Free edition's cap (paid: 10, soft; "
+            "sheet section 6)."
+        ),
+    )
+    daily_quota_reserve: int = Field(
+        default=20,
+        ge=0,
+        description=(
+            "Calls of the daily quota left unused: at or below it the sink waits for the reset "
+            "instead of spending the last calls (an operator may need them)."
+        ),
+    )
+    max_quota_wait_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description=(
+            "Longest one wait for the daily quota's reset; a longer one fails the try and the "
+            "bus retries the message later."
+        ),
+    )
+    person_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Lease that serialises one employee's writes across replicas.",
+    )
+    per_page: int = Field(
+        default=200, ge=1, le=200, description="Page size of list calls (200: sheet section 7)."
+    )
+
+
+class ZohoServiceSettings(RuntimeSettings):
+    """The runtime settings with this service's name (group id, logs, ``dlq.zoho``)."""
+
+    service_name: str = Field(
+        default="zoho", description="Name used in logs, group ids and dlq.<service>."
+    )
+
