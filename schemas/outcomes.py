@@ -10,7 +10,9 @@ from schemas.envelope import Event
 
 __all__ = ["DeadLetter", "OutcomeStatus", "SyncOutcome"]
 
-OutcomeStatus = Literal["applied", "unchanged", "failed", "needs_review"]
+OutcomeStatus = Literal["applied", "unchanged", "failed", "needs_review", "waiting"]
+"""``waiting``: nothing was written yet and the sink is waiting on purpose (a vendor's daily
+quota is spent until its reset); the same message is tried again after the wait."""
 
 
 class SyncOutcome(Event):

@@ -81,6 +81,7 @@ def subscriber(
     group_id: str,
     session_timeout_ms: int = 10_000,
     heartbeat_interval_ms: int = 3_000,
+    max_poll_interval_ms: int = 300_000,
 ) -> DefaultSubscriber:
     """A consumer of ``topics`` in consumer group ``group_id`` (the service's name).
 
@@ -89,6 +90,8 @@ def subscriber(
     record's events) are handled in order. A new group starts from the
     earliest offset: a service deployed after events were published still
     sees them. A consumer that dies is replaced after ``session_timeout_ms``.
+    ``max_poll_interval_ms`` bounds one message's handling before the consumer is taken out
+    of the group (a handler that waits on purpose, e.g. for a vendor's quota, raises it).
     """
     return registrar.subscriber(
         *topics,
@@ -97,4 +100,5 @@ def subscriber(
         ack_policy=ACK_POLICY,
         session_timeout_ms=session_timeout_ms,
         heartbeat_interval_ms=heartbeat_interval_ms,
+        max_poll_interval_ms=max_poll_interval_ms,
     )

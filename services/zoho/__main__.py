@@ -1,6 +1,10 @@
-"""`python -m services.zoho`: the zoho service's entry point."""
+"""`python -m services.zoho`: the zoho service (flow 2's sink: BambooHR people -> contacts)."""
 
-from services.runtime.placeholder import exit_not_built
+import sys
+
+from services.runtime.service_main import run_service
+from services.zoho.app import wire
+from services.zoho.settings import ZohoServiceSettings
 
 if __name__ == "__main__":
-    exit_not_built("zoho")
+    sys.exit(run_service(ZohoServiceSettings, wire))

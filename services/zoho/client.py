@@ -160,6 +160,7 @@ class ZohoBooksClient:
         api_domain: str,
         organization_id: str,
         reporting_tags_path: str = "/reportingtags",
+        reporting_tags_max_age: timedelta = timedelta(minutes=5),
         per_page: int = 200,
         on_quota: QuotaListener | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -170,6 +171,8 @@ class ZohoBooksClient:
         self.api_domain = api_domain.rstrip("/")
         self.organization_id = organization_id
         self._tags_path = reporting_tags_path
+        self._tags_max_age = reporting_tags_max_age
+        self._tags_read: tuple[datetime, list[ReportingTag]] | None = None
         self._per_page = per_page
         self._on_quota = on_quota
         self._clock = clock
@@ -276,14 +279,24 @@ class ZohoBooksClient:
 
     # --- reporting tags [inferred paths: settings.reporting_tags_path] -------------------------
 
-    async def reporting_tags(self) -> list[ReportingTag]:
-        """Every reporting tag with its options (one list call, then one call per tag)."""
+    async def reporting_tags(self, *, fresh: bool = False) -> list[ReportingTag]:
+        """Every reporting tag with its options (one list call, then one call per tag).
+
+        Read again at most every ``reporting_tags_max_age`` (every hire needs them and they
+        rarely change) unless ``fresh``; our own option changes drop the copy.
+        """
+        now = self._clock()
+        if not fresh and self._tags_read is not None:
+            read_at, tags = self._tags_read
+            if now - read_at < self._tags_max_age:
+                return tags
         listed = await self._call("GET", self._tags_path)
         tags = []
         for row in listed.get("reporting_tags", []):
             tag = await self.reporting_tag(str(row["tag_id"]))
             if tag is not None:
                 tags.append(tag)
+        self._tags_read = (now, tags)
         return tags
 
     async def reporting_tag(self, tag_id: str) -> ReportingTag | None:
@@ -293,11 +306,10 @@ class ZohoBooksClient:
             return None
         return ReportingTag.model_validate(body["reporting_tag"])
 
-    async def replace_tag_options(
-        self, tag_id: str, options: list[dict[str, Any]]
-    ) -> ReportingTag:
+    async def replace_tag_options(self, tag_id: str, options: list[dict[str, Any]]) -> ReportingTag:
         """``PUT .../{id}/options``: the whole option list (an option left out is removed:
         callers always send every existing option back) [inferred semantics]."""
         path = api_path(self._tags_path + "/{id}/options", id=tag_id)
+        self._tags_read = None
         body = await self._call("PUT", path, json={"tag_options": options})
         return ReportingTag.model_validate(body["reporting_tag"])

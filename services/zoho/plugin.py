@@ -25,6 +25,7 @@ def _sandbox_settings(url: str, credentials: Mapping[str, Any]) -> dict[str, str
     return {
         "MLC_ZOHO_ACCOUNTS_BASE_URL": f"{url}/accounts.zoho.com",
         "MLC_ZOHO_TRUSTED_ACCOUNTS_SERVERS": orjson.dumps([f"{url}/accounts.zoho."]).decode(),
+        "MLC_ZOHO_TRUSTED_API_DOMAINS": orjson.dumps([f"{url}/www.zohoapis."]).decode(),
         "MLC_ZOHO_CLIENT_ID": str(credentials["client_id"]),
         "MLC_ZOHO_CLIENT_SECRET": str(credentials["client_secret"]),
         "MLC_ZOHO_REDIRECT_URI": str(credentials["redirect_uri"]),

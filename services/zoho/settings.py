@@ -110,6 +110,14 @@ class ZohoSettings(BaseSettings):
             "sandbox serves it]."
         ),
     )
+    reporting_tags_max_age_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description=(
+            "How long the tags read for one hire serve the next ones (a new option reaches "
+            "contacts this much later at worst)."
+        ),
+    )
     requests_per_minute: int = Field(
         default=100,
         ge=1,
@@ -132,11 +140,11 @@ class ZohoSettings(BaseSettings):
         ),
     )
     max_quota_wait_seconds: float = Field(
-        default=3600.0,
+        default=90_000.0,
         gt=0,
         description=(
-            "Longest one wait for the daily quota's reset; a longer one fails the try and the "
-            "bus retries the message later."
+            "Longest one wait for the daily quota's reset (25 h: a whole day's window); a "
+            "longer one fails the try and the bus retries the message later."
         ),
     )
     person_lease_seconds: float = Field(
@@ -155,4 +163,3 @@ class ZohoServiceSettings(RuntimeSettings):
     service_name: str = Field(
         default="zoho", description="Name used in logs, group ids and dlq.<service>."
     )
-

@@ -1,0 +1,51 @@
+"""Composition root of the zoho service: settings -> quota -> access -> sinks -> router."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from uuid import uuid4
+
+from services.runtime.outcomes import BusPublisher, Outcomes
+from services.runtime.service_main import ServiceParts
+from services.runtime.settings import load_settings
+from services.zoho.access import ZohoAccess
+from services.zoho.handlers import build_router
+from services.zoho.quota import DailyQuota
+from services.zoho.settings import ZohoSettings
+from services.zoho.sinks.contacts import ContactsSink
+
+__all__ = ["wire"]
+
+
+async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[object]]:
+    """Attach the subscribers to ``parts.broker``; the clients close after the broker stops."""
+    vendor = load_settings(ZohoSettings)
+    service = parts.settings.service_name
+    quota = DailyQuota(
+        parts.store,
+        reserve=vendor.daily_quota_reserve,
+        max_wait_seconds=vendor.max_quota_wait_seconds,
+    )
+    access = ZohoAccess(store=parts.store, vault=parts.vault, settings=vendor, quota=quota)
+    contacts = ContactsSink(
+        store=parts.store,
+        access=access,
+        settings=vendor,
+        outcomes=Outcomes(BusPublisher(parts.broker), service=service),
+        holder=f"{service}-{uuid4().hex}",
+    )
+    parts.broker.include_router(
+        build_router(
+            contacts, group_id=service, max_quota_wait_seconds=vendor.max_quota_wait_seconds
+        )
+    )
+
+    @asynccontextmanager
+    async def clients_closed_at_exit() -> AsyncIterator[object]:
+        try:
+            yield access
+        finally:
+            await access.aclose()
+
+    return [clients_closed_at_exit()]

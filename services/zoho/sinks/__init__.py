@@ -1,0 +1,1 @@
+"""The zoho service's sinks: contacts (flow people-zoho)."""

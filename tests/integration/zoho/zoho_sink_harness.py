@@ -1,0 +1,222 @@
+"""Shared pieces of the Zoho sink tests: a sandbox on a socket, an EU organisation, a link.
+
+The Zoho connection is made through the real consent flow (``OAuthFlow``: start at the US
+accounts server, the sandbox sends the EU user home, the callback exchanges the code
+there), so its region, ``api_domain`` and organisation are stored as the control plane
+stores them. Every request the sink makes goes through an httpx event hook that records
+its URL, so a test can say which hosts were called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+from uuid import uuid4
+
+import httpx
+from pydantic import SecretStr
+
+from sandboxes.kit import build_app, serve
+from sandboxes.zoho.app import ZohoSandbox
+from schemas.envelope import Event, utcnow
+from schemas.outcomes import SyncOutcome
+from schemas.people import EmployeeChanged
+from services.control.oauth import OAuthFlow
+from services.runtime.outcomes import Outcomes
+from services.runtime.store import StateStore
+from services.runtime.vault import Vault, generate_key_ring_entry
+from services.zoho.access import ZohoAccess
+from services.zoho.auth import ZohoOAuth
+from services.zoho.quota import DailyQuota
+from services.zoho.settings import ZohoSettings
+from services.zoho.sinks.contacts import ContactsSink
+
+__all__ = ["ZohoWorld", "employee", "zoho_world"]
+
+
+@dataclass
+class ZohoWorld:
+    sandbox: httpx.AsyncClient  # base_url = the sandbox's socket
+    base_url: str
+    store: StateStore
+    vault: Vault
+    settings: ZohoSettings
+    zoho_connection_id: str
+    bamboohr_connection_id: str
+    link_id: str
+    organization_id: str
+    called: list[str] = field(default_factory=list)  # every URL the sink's clients called
+    outcomes: list[SyncOutcome] = field(default_factory=list)
+    sleeps: list[float] = field(default_factory=list)
+    run: str = field(default_factory=lambda: uuid4().hex)
+
+    async def state(self, collection: str) -> list[dict[str, Any]]:
+        answer = await self.sandbox.get(f"/_sandbox/state/{collection}")
+        answer.raise_for_status()
+        records: list[dict[str, Any]] = answer.json()
+        return records
+
+    async def contacts_with_email(self, email: str) -> list[dict[str, Any]]:
+        wanted = email.lower()
+        return [
+            c
+            for c in await self.state("contacts")
+            if str(c.get("organization_id")) == self.organization_id
+            and any(str(p.get("email", "")).lower() == wanted for p in c.get("contact_persons", []))
+        ]
+
+    async def action(self, name: str, payload: dict[str, Any]) -> dict[str, Any]:
+        answer = await self.sandbox.post(f"/_sandbox/actions/{name}", json=payload)
+        assert answer.status_code == 200, answer.text
+        result: dict[str, Any] = answer.json()
+        return result
+
+    async def writes(self) -> list[dict[str, Any]]:
+        """The sandbox's log of successful non-GET API calls (its control calls left out)."""
+        answer = await self.sandbox.get("/_sandbox/requests")
+        answer.raise_for_status()
+        return [
+            r
+            for r in answer.json()
+            if r["method"] != "GET" and "/books/v3/" in r["path"] and r["status"] < 400
+        ]
+
+    def outcomes_for(self, employee_id: str) -> list[SyncOutcome]:
+        return [o for o in self.outcomes if o.entity_key == employee_id]
+
+    def sink(
+        self,
+        *,
+        holder: str = "replica-1",
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> ContactsSink:
+        """A contacts sink on this world's store, recording outcomes, URLs and waits
+        (``sleep`` replaces the quota wait's sleep; by default a wait is only recorded)."""
+
+        async def keep(event: SyncOutcome, *, cause: Event) -> None:
+            self.outcomes.append(event)
+
+        async def fake_sleep(seconds: float) -> None:
+            self.sleeps.append(seconds)
+            if sleep is not None:
+                await sleep(seconds)
+
+        def recording(base_url: str, connection_key: str) -> httpx.AsyncClient:
+            async def remember(request: httpx.Request) -> None:
+                self.called.append(str(request.url))
+
+            # The request budgets are per process and key: a key of this world's own, so
+            # the tests before it have not spent this organisation's minute.
+            client = access.production_client(base_url, f"{connection_key}:{holder}:{self.run}")
+            client.event_hooks["request"].append(remember)
+            return client
+
+        now = clock or utcnow
+        quota = DailyQuota(
+            self.store,
+            reserve=self.settings.daily_quota_reserve,
+            max_wait_seconds=self.settings.max_quota_wait_seconds,
+            sleep=fake_sleep,
+            clock=now,
+        )
+        access = ZohoAccess(
+            store=self.store, vault=self.vault, settings=self.settings, quota=quota, http=recording
+        )
+        return ContactsSink(
+            store=self.store,
+            access=access,
+            settings=self.settings,
+            outcomes=Outcomes(keep, service="zoho"),
+            holder=holder,
+        )
+
+
+async def connect_zoho(flow: OAuthFlow) -> str:
+    """The operator's consent, with the test as the browser; returns the connection id."""
+    connection_id, consent_url = await flow.start(
+        "zoho", tenant_id="default", display_name="Acme Books EU"
+    )
+    async with httpx.AsyncClient() as browser:
+        consent = await browser.get(consent_url)
+    assert consent.status_code in (302, 303), consent.text
+    query = dict(parse_qsl(urlsplit(consent.headers["location"]).query))
+    status, message = await flow.callback("zoho", query)
+    assert status == 200, message
+    return connection_id
+
+
+@asynccontextmanager
+async def zoho_world(
+    tmp_path: Path, *, sandbox: ZohoSandbox | None = None
+) -> AsyncIterator[ZohoWorld]:
+    """A connected Zoho Books organisation (EU) and a people-zoho link into it (SQLite)."""
+    store = await StateStore.open(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
+    vault = Vault.from_text(generate_key_ring_entry("k1"))
+    try:
+        async with (
+            serve(build_app(sandbox or ZohoSandbox())) as server,
+            httpx.AsyncClient(base_url=server.base_url) as control,
+        ):
+            creds = (await control.post("/_sandbox/credentials")).json()
+            settings = ZohoSettings(
+                accounts_base_url=f"{server.base_url}/accounts.zoho.com",
+                trusted_accounts_servers=(f"{server.base_url}/accounts.zoho.",),
+                trusted_api_domains=(f"{server.base_url}/www.zohoapis.",),
+                client_id=creds["client_id"],
+                client_secret=SecretStr(creds["client_secret"]),
+                redirect_uri=creds["redirect_uri"],
+            )
+            flow = OAuthFlow(store=store, vault=vault, vendors={"zoho": ZohoOAuth(settings)})
+            zoho_id = await connect_zoho(flow)
+            async with store.transaction() as repos:
+                bamboo = await repos.connections.create(
+                    vendor="bamboohr", tenant_id="default", display_name="Acme HR"
+                )
+                link = await repos.links.create(
+                    source_connection_id=bamboo.id,
+                    target_connection_id=zoho_id,
+                    flow="people-zoho",
+                )
+            await control.delete("/_sandbox/requests")
+            yield ZohoWorld(
+                sandbox=control,
+                base_url=server.base_url,
+                store=store,
+                vault=vault,
+                settings=settings,
+                zoho_connection_id=zoho_id,
+                bamboohr_connection_id=bamboo.id,
+                link_id=link.id,
+                organization_id=str(creds["organization_id"]),
+            )
+    finally:
+        await store.close()
+
+
+_BASE = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def employee(
+    world: ZohoWorld, employee_id: str, *, version: int = 1, **changes: Any
+) -> EmployeeChanged:
+    """A BambooHR snapshot of one employee at ``version`` (later versions are newer)."""
+    values: dict[str, Any] = {
+        "connection_id": world.bamboohr_connection_id,
+        "occurred_at": _BASE + timedelta(minutes=version),
+        "source_updated_at": _BASE + timedelta(minutes=version),
+        "employee_id": employee_id,
+        "status": "active",
+        "first_name": "Noor",
+        "last_name": f"Haddad{employee_id}",
+        "work_email": f"noor.{employee_id}@consultancy.example",
+        "department": "Engineering",
+        "job_title": "Consultant",
+    }
+    values.update(changes)
+    return EmployeeChanged(**values)
