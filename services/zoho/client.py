@@ -187,7 +187,7 @@ class ZohoBooksClient:
     ) -> dict[str, Any]:
         tokens = await self._keeper.access_token(self.connection_id)
         answer = await self._send(method, path, tokens.access_token, json, params)
-        if answer.status_code == 401:
+        if answer.status_code == 401 or _body(answer).get("code") in TOKEN_CODES:
             tokens = await self._keeper.after_unauthorized(self.connection_id, tokens)
             answer = await self._send(method, path, tokens.access_token, json, params)
         now = self._clock()

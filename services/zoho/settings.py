@@ -60,11 +60,12 @@ class ZohoSettings(BaseSettings):
     scope: str = Field(
         default=(
             "ZohoBooks.contacts.ALL,ZohoBooks.settings.READ,ZohoBooks.settings.CREATE,"
-            "ZohoBooks.settings.DELETE"
+            "ZohoBooks.settings.UPDATE,ZohoBooks.settings.DELETE"
         ),
         description=(
-            "Comma-separated scopes; settings.READ lists organizations, settings.CREATE and "
-            "DELETE add and remove our webhook."
+            "Comma-separated scopes; settings.READ lists organizations and reporting tags, "
+            "settings.CREATE and DELETE add and remove our webhook, settings.UPDATE adds tag "
+            "options (flow 2's lists)."
         ),
     )
     webhook_entity: str = Field(
