@@ -21,7 +21,7 @@ from typing import Final
 
 import httpx
 
-from devstack import people_freshbooks
+from devstack import people_freshbooks, people_zoho
 from devstack.driving import DemoFailedError, note, step
 from devstack.flows import Flow, UnknownFlowError, flows_named
 from devstack.stack import StackError, StackInfo, StackPlan, start_stack, stop_stack
@@ -34,6 +34,7 @@ EXIT_UNKNOWN_FLOW = 2
 # Built flow -> what its demo plays on the running stack (a test checks every one has one).
 PLAYS: Final[Mapping[str, Callable[[StackInfo], Awaitable[None]]]] = {
     people_freshbooks.NAME: people_freshbooks.play,
+    people_zoho.NAME: people_zoho.play,
 }
 
 

@@ -3,7 +3,7 @@
 A flow here is built: both its vendors' services run. The stack starts the services of
 every flow below (each vendor once), and links a source connection to a target
 connection for each. Flows not built yet are left out until they are; README's table
-names all five (``people-zoho``, ``people-acumatica``, ``ap-bill``, ``expenses`` join this
+names all five (``people-acumatica``, ``ap-bill``, ``expenses`` join this
 list the day their services run; ``ap-bill`` goes both ways, so it will be two entries).
 
 ``CONSENT_OPTIONS`` is the one other piece of vendor knowledge the stack needs and the
@@ -32,6 +32,7 @@ class Flow:
 
 FLOWS: Final[tuple[Flow, ...]] = (
     Flow("people-freshbooks", source="bamboohr", target="freshbooks"),
+    Flow("people-zoho", source="bamboohr", target="zoho"),
 )
 
 # vendor -> {consent option: field of the sandbox's `POST /_sandbox/credentials` answer}

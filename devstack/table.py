@@ -1,8 +1,8 @@
-"""The demo's closing table: each BambooHR employee beside their FreshBooks record.
+"""The demos' closing tables: each BambooHR employee beside their target record.
 
-The FreshBooks side is found by the target ids of the sink's latest outcome for
-the employee (``team_member`` uuid, ``staff`` id), else by work email, the
-natural key the sink matches people by; the last column is that outcome.
+The target side is found by the target ids of the sink's latest outcome for the employee
+(FreshBooks: ``team_member`` uuid, ``staff`` id; Zoho Books: ``contact`` id), else by work
+email, the natural key the sinks match people by; the last column is that outcome.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["people_table"]
+__all__ = ["contacts_table", "people_table"]
 
 Record = Mapping[str, Any]
 
@@ -54,7 +54,79 @@ def people_table(
                 f"{last['status']} {last['operation']}" if last else "(none)",
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return _render(rows)
+
+
+def contacts_table(
+    employees: Sequence[Record],
+    outcomes: Mapping[str, Sequence[Record]],
+    contacts: Sequence[Record],
+    marks: Mapping[str, str],
+) -> str:
+    """One row per BambooHR employee in id order, beside their Zoho Books contact."""
+    rows: list[tuple[str, ...]] = [
+        (
+            "",
+            "bamboohr id",
+            "name",
+            "department / title",
+            "status",
+            "zoho contact",
+            "zoho person",
+            "zoho state",
+            "last outcome",
+        )
+    ]
+    for employee in sorted(employees, key=lambda e: int(str(e["id"]))):
+        employee_id = str(employee["id"])
+        latest = outcomes.get(employee_id, [])
+        last = latest[-1] if latest else None
+        contact_id = dict(last.get("target_ids") or {}).get("contact") if last else None
+        email = str(employee.get("workEmail") or "").lower()
+        contact = next((c for c in contacts if str(c.get("contact_id")) == contact_id), None)
+        if contact is None and email:
+            contact = next(
+                (
+                    c
+                    for c in contacts
+                    for p in c.get("contact_persons", [])
+                    if str(p.get("email") or "").lower() == email
+                ),
+                None,
+            )
+        person = _person_with(contact, email)
+        rows.append(
+            (
+                marks.get(employee_id, ""),
+                employee_id,
+                f"{employee.get('firstName')} {employee.get('lastName')}",
+                f"{employee.get('department') or ''} / {employee.get('jobTitle') or ''}",
+                f"{employee.get('status')}/{employee.get('employmentHistoryStatus')}",
+                f"{contact.get('contact_id')} {contact.get('contact_name')}"
+                if contact
+                else "(none)",
+                f"{person.get('department') or ''} / {person.get('designation') or ''}"
+                if person
+                else "-",
+                str(contact.get("status")) if contact else "-",
+                f"{last['status']} {last['operation']}" if last else "(none)",
+            )
+        )
+    return _render(rows)
+
+
+def _person_with(contact: Record | None, email: str) -> Record | None:
+    if contact is None:
+        return None
+    persons = list(contact.get("contact_persons", []))
+    return next(
+        (p for p in persons if str(p.get("email") or "").lower() == email),
+        persons[0] if persons else None,
+    )
+
+
+def _render(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         for row in rows

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 
-async def test_the_demo_backfills_plays_a_hire_a_move_and_a_leaver_and_shows_them_in_freshbooks(
+async def test_the_demo_plays_both_people_flows_and_shows_them_in_freshbooks_and_zoho(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "DEMO_RUN_DIR": str(tmp_path)}
@@ -26,10 +26,12 @@ async def test_the_demo_backfills_plays_a_hire_a_move_and_a_leaver_and_shows_the
     text = output.decode()
     assert demo.returncode == 0, text
     assert "OK: backfill, hire, department change and termination reached FreshBooks." in text
+    assert "OK: backfill, hire, job-title change and termination reached Zoho Books." in text
+    freshbooks, zoho = text.split("==> flow people-zoho", 1)
 
-    # The table: 40 seeded employees and the hire, each beside a FreshBooks outcome.
-    rows = re.findall(r"^(hired|moved|left|     )\s+(\d+)\s+(.*)$", text, flags=re.MULTILINE)
-    assert len(rows) == 41, text
+    # Flow 1's table: 40 seeded employees and the hire, each beside a FreshBooks outcome.
+    rows = _rows(freshbooks, "hired|moved|left")
+    assert len(rows) == 41, freshbooks
     marked = {mark: rest for mark, _, rest in rows if mark.strip()}
     assert "Ada Lovelace" in marked["hired"]
     assert "team member" in marked["hired"]
@@ -39,15 +41,37 @@ async def test_the_demo_backfills_plays_a_hire_a_move_and_a_leaver_and_shows_the
     moved_to = re.search(r"department change in BambooHR: .* -> (.+)$", text, flags=re.MULTILINE)
     assert moved_to is not None
     assert moved_to.group(1).strip() in marked["moved"]
+    _check_chain(freshbooks, r"-> (team_member|staff)=\S+")
 
-    # The audit chain of the hire: what started it, the published change, the write with its id.
+    # Flow 2's table: everyone (flow 1's hire too) beside a Zoho contact; the leaver inactive.
+    rows = _rows(zoho, "hired|new title|left")
+    assert len(rows) == 42, zoho
+    marked = {mark: rest for mark, _, rest in rows if mark.strip()}
+    assert "Grace Hopper" in marked["hired"]
+    assert re.search(r"\d{10,} Grace Hopper", marked["hired"])
+    assert "applied create_contact" in marked["hired"]
+    assert "inactive" in marked["left"]
+    new_title = re.search(r"job-title change in BambooHR: .* -> (.+)$", zoho, flags=re.MULTILINE)
+    assert new_title is not None
+    assert marked["new title"].count(new_title.group(1).strip()) == 2  # BambooHR and Zoho
+    _check_chain(zoho, r"-> contact=\d+")
+    # Everything it started was stopped again.
+    assert not list((tmp_path / "pids").glob("*.json"))
+
+
+def _rows(text: str, marks: str) -> list[tuple[str, str, str]]:
+    found: list[tuple[str, str, str]] = re.findall(
+        rf"^({marks}|     |         )\s+(\d+)\s+(.*)$", text, flags=re.MULTILINE
+    )
+    return found
+
+
+def _check_chain(text: str, written_to: str) -> None:
+    """The audit chain of the hire: what started it, the published change, the write."""
     chain = text.split("audit chain of the new hire", 1)[1]
     lines = [line.strip() for line in chain.splitlines() if line.lstrip().startswith("- ")]
     kinds = [line.split(" ")[1] for line in lines]
     assert kinds[0] in ("RawDelivery", "ReconcileTick")
     assert "EmployeeChanged" in kinds
     written = [line for line in lines if line.startswith("- SyncOutcome") and "applied" in line]
-    assert written, chain
-    assert re.search(r"-> (team_member|staff)=\S+", written[-1]), written[-1]
-    # Everything it started was stopped again.
-    assert not list((tmp_path / "pids").glob("*.json"))
+    assert any(re.search(written_to, line) for line in written), chain
