@@ -29,6 +29,7 @@ from services.runtime.vendor_quota import VendorQuota
 from services.zoho.models import Contact, ContactRow, ReportingTag
 
 __all__ = [
+    "DUPLICATE_NAME_CODE",
     "QuotaListener",
     "ZohoBooksClient",
     "ZohoNotFoundError",
@@ -47,6 +48,7 @@ PER_MINUTE_CODE: Final = 44
 DAILY_CODE: Final = 45
 CONCURRENCY_CODE: Final = 1070
 NOT_FOUND_CODE: Final = 1002
+DUPLICATE_NAME_CODE: Final = 3062  # [I] open question 5: a second contact of one name
 
 QuotaListener = Callable[[VendorQuota], Awaitable[None]]
 """Told the daily quota each answer reports (the access keeps it in the store)."""

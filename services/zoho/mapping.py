@@ -4,7 +4,8 @@ An employee is one contact (type ``settings.contact_type``, a vendor by default:
 organisation reimburses them) holding one primary contact person:
 
 ==================  ==============================================================
-contact             ``contact_name`` = the display name (preferred first name, last name)
+contact             ``contact_name`` = the display name (preferred first name, last name);
+                    "Name (email)" when another contact holds that name
 contact person      ``first_name``, ``last_name``, ``email`` (work email),
                     ``designation`` = job title, ``department`` = department
 reporting tags      the Department and Job Title tags (names are settings) set to the
@@ -40,8 +41,10 @@ __all__ = [
     "contact_changes",
     "contact_name",
     "create_body",
+    "distinct_contact_name",
     "fingerprint",
     "matching_contact",
+    "names_of",
     "our_person",
     "owned_tags",
     "person_changes",
@@ -67,6 +70,17 @@ def person_email(event: EmployeeChanged) -> str:
 
 def contact_name(event: EmployeeChanged) -> str:
     return event.display_name.strip()[:200]  # [V] contact_name <= 200
+
+
+def distinct_contact_name(event: EmployeeChanged) -> str:
+    """The name used when another contact holds the plain one: Zoho refuses a second contact
+    of the same name (open question 5), and two people may share one."""
+    return f"{event.display_name.strip()} ({person_email(event)})"[:200]
+
+
+def names_of(event: EmployeeChanged) -> tuple[str, str]:
+    """Both names a contact of ours may have: the plain one, and the one with the email."""
+    return contact_name(event), distinct_contact_name(event)
 
 
 def person_fields(event: EmployeeChanged) -> dict[str, str]:
@@ -155,7 +169,7 @@ def contact_changes(
     Never ``contact_persons``; ``tags`` with every tag we do not own sent back unchanged.
     """
     changes: dict[str, Any] = {}
-    if contact.contact_name != contact_name(event):
+    if contact.contact_name not in names_of(event):
         changes["contact_name"] = contact_name(event)
     current = {t.tag_id: t.tag_option_id for t in contact.tags}
     merged = {k: v for k, v in current.items() if k not in tags.wanted}

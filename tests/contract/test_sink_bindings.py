@@ -9,10 +9,18 @@ import pytest
 
 from tests.contract.freshbooks_people import FreshBooksPeople, freshbooks_people
 from tests.contract.sink_contract import SinkContract
+from tests.contract.zoho_contacts import ZohoContacts, zoho_contacts
 
 
 class TestFreshBooksPeopleSink(SinkContract):
     @pytest.fixture
     async def binding(self, tmp_path: Path) -> AsyncIterator[FreshBooksPeople]:
         async with freshbooks_people(tmp_path) as bound:
+            yield bound
+
+
+class TestZohoContactsSink(SinkContract):
+    @pytest.fixture
+    async def binding(self, tmp_path: Path) -> AsyncIterator[ZohoContacts]:
+        async with zoho_contacts(tmp_path) as bound:
             yield bound

@@ -28,12 +28,18 @@ from services.runtime.store.records import LinkRecord
 from services.runtime.upsert import AnnounceCreate, IdempotentUpsert, Known, Written
 from services.runtime.vendor_quota import VendorQuota
 from services.zoho.access import ZohoAccess
-from services.zoho.client import ZohoBooksClient, ZohoQuotaSpentError, ZohoRejectedError
+from services.zoho.client import (
+    DUPLICATE_NAME_CODE,
+    ZohoBooksClient,
+    ZohoQuotaSpentError,
+    ZohoRejectedError,
+)
 from services.zoho.mapping import (
     MappingError,
     OwnedTags,
     contact_changes,
     create_body,
+    distinct_contact_name,
     fingerprint,
     matching_contact,
     our_person,
@@ -155,6 +161,7 @@ class _Contact:
         self._client = client
         self._settings = settings
         self._contact: Contact | None = None
+        self._adopted = False  # found by email, not by our cross-reference
 
     @property
     def fingerprint(self) -> str:
@@ -167,6 +174,7 @@ class _Contact:
             rows = await self._client.contacts_with_email(self._email)
             found = [c for c in [await self._client.contact(r.contact_id) for r in rows] if c]
             contact = matching_contact(found, self._email)
+            self._adopted = contact is not None
         self._contact = contact
 
     async def _tags(self) -> OwnedTags:
@@ -178,44 +186,62 @@ class _Contact:
         )
 
     async def write(self, announce_create: AnnounceCreate) -> Written:
-        event, client = self._event, self._client
         written = Written(unchanged_detail="Zoho Books already matches")
-        contact = self._contact
-        if contact is None:
-            if not wants_active(event):
-                written.unchanged_detail = f"no contact to write for a {event.status} employee"
+        if self._contact is None:
+            if not wants_active(self._event):
+                written.unchanged_detail = (
+                    f"no contact to write for a {self._event.status} employee"
+                )
                 return written
-            body = create_body(
-                event, contact_type=self._settings.contact_type, tags=await self._tags()
-            )
-            await announce_create()
-            contact = await client.create_contact(body)
+            contact = await self._create(announce_create)
             written.operations.append("create_contact")
         else:
-            changes = contact_changes(contact, event, await self._tags())
-            if changes is not None:
-                contact = await client.update_contact(contact.contact_id, changes)
-                written.operations.append("update_contact")
-            person = our_person(contact, self._email)
-            if person is None:
-                await client.add_person({"contact_id": contact.contact_id, **person_fields(event)})
-                written.operations.append("add_contact_person")
-            else:
-                person_update = person_changes(person, event)
-                if person_update is not None:
-                    await client.update_person(person.contact_person_id, person_update)
-                    written.operations.append("update_contact_person")
-            if (contact.status == "active") != wants_active(event):
-                await client.set_active(contact.contact_id, active=wants_active(event))
-                written.operations.append("mark_active" if wants_active(event) else "mark_inactive")
-            if written.operations:
-                contact = await client.contact(contact.contact_id) or contact
+            contact = await self._update(self._contact, written.operations)
+            if self._adopted:
+                # Ours from now on: made by hand, or by us before a crash lost the bookkeeping.
+                written.operations.insert(0, "adopt_contact")
         self._contact = contact
         written.target_ids[CONTACT] = contact.contact_id
         person = our_person(contact, self._email)
         if person is not None:
             written.target_ids[CONTACT_PERSON] = person.contact_person_id
         return written
+
+    async def _create(self, announce_create: AnnounceCreate) -> Contact:
+        event = self._event
+        body = create_body(event, contact_type=self._settings.contact_type, tags=await self._tags())
+        await announce_create()
+        try:
+            return await self._client.create_contact(body)
+        except ZohoRejectedError as error:
+            if error.code != DUPLICATE_NAME_CODE:
+                raise
+            # Someone else holds the name (two people may share one): add the email.
+            body["contact_name"] = distinct_contact_name(event)
+            return await self._client.create_contact(body)
+
+    async def _update(self, contact: Contact, operations: list[str]) -> Contact:
+        """The contact's fields, our person, then the status: each only when it differs."""
+        event, client = self._event, self._client
+        changes = contact_changes(contact, event, await self._tags())
+        if changes is not None:
+            contact = await client.update_contact(contact.contact_id, changes)
+            operations.append("update_contact")
+        person = our_person(contact, self._email)
+        if person is None:
+            await client.add_person({"contact_id": contact.contact_id, **person_fields(event)})
+            operations.append("add_contact_person")
+        else:
+            person_update = person_changes(person, event)
+            if person_update is not None:
+                await client.update_person(person.contact_person_id, person_update)
+                operations.append("update_contact_person")
+        if (contact.status == "active") != wants_active(event):
+            await client.set_active(contact.contact_id, active=wants_active(event))
+            operations.append("mark_active" if wants_active(event) else "mark_inactive")
+        if operations:
+            contact = await client.contact(contact.contact_id) or contact
+        return contact
 
     async def record(self, repos: Repositories, written: Written) -> None:
         contact = self._contact

@@ -215,3 +215,23 @@ async def test_a_spent_daily_quota_is_waited_out_with_one_waiting_outcome(
         assert "daily quota" in waiting.detail
         created = [o for o in world.outcomes if o.status == "applied"]
         assert len(created) == 12
+
+
+async def test_two_people_of_one_name_get_two_contacts_the_second_named_with_its_email(
+    tmp_path: Path,
+) -> None:
+    async with zoho_world(tmp_path) as world:
+        sink = world.sink()
+        await sink.employee_changed(employee(world, "40", last_name="Kim"))
+        await sink.employee_changed(employee(world, "41", last_name="Kim"))
+        await sink.employee_changed(
+            employee(world, "41", version=2, last_name="Kim", job_title="Designer")
+        )
+
+        [first] = await world.contacts_with_email("noor.40@consultancy.example")
+        [second] = await world.contacts_with_email("noor.41@consultancy.example")
+        assert first["contact_name"] == "Noor Kim"
+        assert second["contact_name"] == "Noor Kim (noor.41@consultancy.example)"
+        # The later change keeps the name it has: no rename back into the clash.
+        assert [o.status for o in world.outcomes_for("41")] == ["applied", "applied"]
+        assert second["contact_persons"][0]["designation"] == "Designer"
