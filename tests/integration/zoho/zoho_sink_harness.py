@@ -4,7 +4,8 @@ The Zoho connection is made through the real consent flow (``OAuthFlow``: start 
 accounts server, the sandbox sends the EU user home, the callback exchanges the code
 there), so its region, ``api_domain`` and organisation are stored as the control plane
 stores them. Every request the sink makes goes through an httpx event hook that records
-its URL, so a test can say which hosts were called.
+its URL, so a test can say which hosts were called. ``running_service`` runs the zoho
+service's router on a real Kafka broker instead, around the same world.
 """
 
 from __future__ import annotations
@@ -19,24 +20,31 @@ from urllib.parse import parse_qsl, urlsplit
 from uuid import uuid4
 
 import httpx
+from faststream.kafka import KafkaBroker
 from pydantic import SecretStr
 
 from sandboxes.kit import build_app, serve
 from sandboxes.zoho.app import ZohoSandbox
+from schemas import decode_event
 from schemas.envelope import Event, utcnow
 from schemas.outcomes import SyncOutcome
 from schemas.people import EmployeeChanged
 from services.control.oauth import OAuthFlow
-from services.runtime.outcomes import Outcomes
+from services.runtime.bus import create_broker
+from services.runtime.dead_letters import HandlerRetryPolicy
+from services.runtime.outcomes import BusPublisher, Outcomes
+from services.runtime.publishing import encode_event, stamp
+from services.runtime.settings import RuntimeSettings
 from services.runtime.store import StateStore
 from services.runtime.vault import Vault, generate_key_ring_entry
 from services.zoho.access import ZohoAccess
 from services.zoho.auth import ZohoOAuth
+from services.zoho.handlers import SERVICE, build_router
 from services.zoho.quota import DailyQuota
 from services.zoho.settings import ZohoSettings
 from services.zoho.sinks.contacts import ContactsSink
 
-__all__ = ["ZohoWorld", "employee", "zoho_world"]
+__all__ = ["ZohoWorld", "employee", "running_service", "send", "zoho_world"]
 
 
 @dataclass
@@ -220,3 +228,70 @@ def employee(
     }
     values.update(changes)
     return EmployeeChanged(**values)
+
+
+@asynccontextmanager
+async def running_service(
+    world: ZohoWorld, kafka_bootstrap: str, *, topic: str, group: str
+) -> AsyncIterator[KafkaBroker]:
+    """The zoho service's router in this process, consuming EmployeeChanged from ``topic``.
+
+    Wired as ``services.zoho.app.wire`` wires it (quota, access, contacts sink, outcomes
+    on the bus), on this world's store and sandbox. Outcomes go to the real outcome
+    topic; those of this world's link are read back from it into ``world.outcomes``.
+    """
+    settings = RuntimeSettings(service_name=SERVICE, kafka_bootstrap_servers=kafka_bootstrap)
+    broker = create_broker(
+        settings, retry=HandlerRetryPolicy(max_attempts=8, first_backoff_s=0.05, max_backoff_s=0.5)
+    )
+
+    def own_budget(base_url: str, connection_key: str) -> httpx.AsyncClient:
+        # The request budgets are per process and key: this world's own, as in ``sink()``.
+        return access.production_client(base_url, f"{connection_key}:{world.run}")
+
+    quota = DailyQuota(
+        world.store,
+        reserve=world.settings.daily_quota_reserve,
+        max_wait_seconds=world.settings.max_quota_wait_seconds,
+    )
+    access = ZohoAccess(
+        store=world.store, vault=world.vault, settings=world.settings, quota=quota, http=own_budget
+    )
+    contacts = ContactsSink(
+        store=world.store,
+        access=access,
+        settings=world.settings,
+        outcomes=Outcomes(BusPublisher(broker), service=SERVICE),
+        holder=f"{SERVICE}-{uuid4().hex}",
+    )
+    broker.include_router(
+        build_router(
+            contacts,
+            group_id=group,
+            employee_topic=topic,
+            max_quota_wait_seconds=world.settings.max_quota_wait_seconds,
+        )
+    )
+
+    @broker.subscriber(
+        SyncOutcome.topic_name, group_id=f"{group}.outcomes", auto_offset_reset="earliest"
+    )
+    async def collect(data: dict[str, Any]) -> None:
+        outcome = decode_event(data)
+        if isinstance(outcome, SyncOutcome) and outcome.link_id == world.link_id:
+            world.outcomes.append(outcome)
+
+    await broker.start()
+    try:
+        yield broker
+    finally:
+        await broker.stop()
+        await access.aclose()
+
+
+async def send(broker: KafkaBroker, event: Event, *, topic: str, times: int = 1) -> Event:
+    """Publish one stamped message ``times`` times: a redelivery is the same bytes again."""
+    stamped = stamp(event)
+    for _ in range(times):
+        await broker.publish(encode_event(stamped), topic=topic, key=stamped.key.encode())
+    return stamped

@@ -1,0 +1,102 @@
+"""Flow 2's zoho service over real Kafka and the Zoho Books sandbox on a socket.
+
+The service's router (``services.zoho.handlers.build_router`` around a contacts sink)
+consumes ``EmployeeChanged`` from a topic of the test's own: a hire becomes one contact in
+the EU organisation and an ``applied`` SyncOutcome on the outcome topic, caused by the
+message; the same message delivered twice writes once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from faststream.kafka import KafkaBroker
+
+from sandboxes.kit import wait_until
+from schemas.outcomes import SyncOutcome
+from services.zoho.sinks.contacts import CONTACT
+from tests.integration.zoho.zoho_sink_harness import (
+    ZohoWorld,
+    employee,
+    running_service,
+    send,
+    zoho_world,
+)
+
+CONTACTS_CREATE = "/books/v3/contacts"
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[ZohoWorld]:
+    async with zoho_world(tmp_path) as made:
+        yield made
+
+
+@pytest.fixture
+async def service(
+    world: ZohoWorld,
+    kafka_bootstrap: str,
+    kafka_topic: Callable[..., Awaitable[str]],
+    unique_name: Callable[[str], str],
+) -> AsyncIterator[tuple[KafkaBroker, str]]:
+    employees = await kafka_topic("people.employee", partitions=3)
+    async with running_service(
+        world, kafka_bootstrap, topic=employees, group=unique_name("zoho")
+    ) as broker:
+        yield broker, employees
+
+
+async def outcomes_of(world: ZohoWorld, employee_id: str, count: int) -> list[SyncOutcome]:
+    def enough() -> list[SyncOutcome] | None:
+        found = world.outcomes_for(employee_id)
+        return found if len(found) >= count else None
+
+    return await wait_until(
+        enough,
+        timeout_seconds=60,
+        message=f"{count} outcomes for employee {employee_id}",
+        details=lambda: str(world.outcomes_for(employee_id)),
+    )
+
+
+async def test_an_employee_changed_on_kafka_becomes_a_contact_and_an_applied_outcome(
+    world: ZohoWorld, service: tuple[KafkaBroker, str]
+) -> None:
+    broker, employees = service
+    sent = await send(broker, employee(world, "31", job_title="Analyst"), topic=employees)
+
+    [outcome] = await outcomes_of(world, "31", 1)
+    assert (outcome.status, outcome.operation) == ("applied", "create_contact"), outcome.detail
+    assert outcome.causation_id == sent.event_id
+    assert outcome.target_connection_id == world.zoho_connection_id
+    [contact] = await world.contacts_with_email("noor.31@consultancy.example")
+    assert contact["contact_name"] == "Noor Haddad31"
+    assert contact["status"] == "active"
+    [person] = contact["contact_persons"]
+    assert person["designation"] == "Analyst"
+    assert outcome.target_ids[CONTACT] == contact["contact_id"]
+    async with world.store.transaction() as repos:
+        reference = await repos.cross_references.get(world.link_id, "31", CONTACT)
+    assert reference is not None
+    assert reference.target_id == contact["contact_id"]
+
+
+async def test_a_duplicated_message_makes_one_write(
+    world: ZohoWorld, service: tuple[KafkaBroker, str]
+) -> None:
+    broker, employees = service
+    sent = await send(broker, employee(world, "32"), topic=employees, times=2)
+
+    outcomes = await outcomes_of(world, "32", 2)
+    assert [o.status for o in outcomes] == ["applied", "unchanged"], outcomes
+    assert {o.causation_id for o in outcomes} == {sent.event_id}
+    assert len(await world.contacts_with_email("noor.32@consultancy.example")) == 1
+    # A hire whose tag options exist writes the contact and nothing else; the second
+    # delivery writes nothing at all.
+    writes = [(w["method"], w["path"]) for w in await world.writes()]
+    assert len(writes) == 1, writes
+    [(method, path)] = writes
+    assert method == "POST"
+    assert path.endswith(CONTACTS_CREATE)
