@@ -17,6 +17,7 @@ from typing import Final
 
 import httpx
 
+from services.runtime.flow_links import flow_links
 from services.runtime.http import build_client
 from services.runtime.oauth_tokens import OAuthRefusedError, TokenKeeper
 from services.runtime.ratelimit import RatePolicy
@@ -97,23 +98,11 @@ class ZohoAccess:
 
     async def links_from(self, source_connection_id: str) -> list[LinkRecord]:
         """Enabled people-zoho links whose source is this (BambooHR) connection."""
-        async with self._store.transaction() as repos:
-            links = await repos.links.list(connection_id=source_connection_id, enabled_only=True)
-        return [
-            link
-            for link in links
-            if link.flow == FLOW and link.source_connection_id == source_connection_id
-        ]
+        return await flow_links(self._store, source_connection_id, FLOW, end="source")
 
     async def links_into(self, target_connection_id: str) -> list[LinkRecord]:
         """Enabled people-zoho links whose target is this Zoho connection."""
-        async with self._store.transaction() as repos:
-            links = await repos.links.list(connection_id=target_connection_id, enabled_only=True)
-        return [
-            link
-            for link in links
-            if link.flow == FLOW and link.target_connection_id == target_connection_id
-        ]
+        return await flow_links(self._store, target_connection_id, FLOW, end="target")
 
     async def client(self, connection_id: str) -> ZohoBooksClient:
         """The client of a Zoho connection; OAuthRefusedError if it is not one we can use."""
