@@ -39,6 +39,7 @@ __all__ = [
     "registrars",
     "replay_windows",
     "sandbox_settings",
+    "vendor_schedules",
     "webhook_schemes",
 ]
 
@@ -93,6 +94,11 @@ def credential_specs() -> dict[str, CredentialSpec]:
 def registrars() -> dict[str, WebhookRegistrar]:
     """Vendors whose webhooks ml-connector registers -> their registrar (reads settings)."""
     return {p.name: p.registrar() for p in PLUGINS if p.registrar is not None}
+
+
+def vendor_schedules() -> dict[str, tuple[Mapping[str, Any], ...]]:
+    """Vendors whose connections get schedules of their own -> those schedules."""
+    return {p.name: p.schedules for p in PLUGINS if p.schedules}
 
 
 def sandbox_settings(

@@ -39,7 +39,7 @@ from services.runtime.store import StateStore
 from services.runtime.ticks import TickPublisher, kafka_tick_publisher
 from services.runtime.vault import Vault
 from services.runtime.webhook_handshakes import vendor_http
-from services.vendors import SERVICES, key_vendors, oauth_vendors, registrars
+from services.vendors import SERVICES, key_vendors, oauth_vendors, registrars, vendor_schedules
 
 __all__ = [
     "ACTOR",
@@ -81,6 +81,7 @@ def webhook_registrations(
             reconcile_every_seconds=settings.reconcile_every_seconds,
             reconcile_offset_seconds=settings.reconcile_offset_seconds,
         ),
+        vendor_schedules=vendor_schedules(),
     )
 
 

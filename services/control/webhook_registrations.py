@@ -172,8 +172,11 @@ class WebhookRegistrations:
         refreshers: Mapping[str, TokenRefresher] | None = None,
         enabled: bool = True,
         schedules: ScheduleDefaults | None = None,
+        vendor_schedules: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """``vendor_schedules``: vendor -> the schedules its connections get besides
+        ``schedules`` (a vendor plugin's own, e.g. Zoho's per-minute ``links`` tick)."""
         self._store = store
         self._vault = vault
         self._registrars = dict(registrars)
@@ -181,6 +184,7 @@ class WebhookRegistrations:
         self._http = http
         self._enabled = enabled
         self._schedules = schedules or ScheduleDefaults()
+        self._vendor_schedules = dict(vendor_schedules or {})
         self._credentials = VendorCredentials(
             store=store, vault=vault, refreshers=refreshers, http=http, clock=clock
         )
@@ -297,8 +301,11 @@ class WebhookRegistrations:
             for webhook_id, secret in (registered.secrets if registered else {}).items():
                 await put_webhook_secret(tx, self._vault, record.id, webhook_id, secret)
             settings = dict(current.settings)
+            defaults = self._schedules.schedules(poll=poll) + [
+                dict(s) for s in self._vendor_schedules.get(record.vendor, ())
+            ]
             schedules, fallback = _with_schedules(
-                settings, self._schedules.schedules(poll=poll), registered=state == "registered"
+                settings, defaults, registered=state == "registered"
             )
             if fallback is not None:
                 registration[FALLBACK_POLL] = fallback

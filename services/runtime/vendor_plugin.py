@@ -203,3 +203,6 @@ class VendorPlugin:
     """Registers our intake URL at the vendor (``webhook_registration.py``)."""
     sandbox_settings: SandboxSettings | None = None
     """Points its settings at ``sandboxes/<vendor>`` (the local stack)."""
+    schedules: tuple[Mapping[str, Any], ...] = ()
+    """Schedules each of its connections gets besides the control plane's defaults
+    (``services/runtime/schedule_specs.py``); a stored schedule of the same name wins."""

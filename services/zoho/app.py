@@ -1,4 +1,4 @@
-"""Composition root of the zoho service: settings -> quota -> access -> sinks -> router."""
+"""Composition root of the zoho service: settings -> quota -> access -> sinks, source -> router."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ from services.runtime.settings import load_settings
 from services.zoho.access import ZohoAccess
 from services.zoho.handlers import build_router
 from services.zoho.quota import DailyQuota
+from services.zoho.reconcile import ContactsReconciliation
 from services.zoho.settings import ZohoSettings
 from services.zoho.sinks.contacts import ContactsSink
+from services.zoho.sinks.option_lists import OptionListSink
+from services.zoho.source import ZohoSource
 
 __all__ = ["wire"]
 
@@ -22,22 +25,39 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
     """Attach the subscribers to ``parts.broker``; the clients close after the broker stops."""
     vendor = load_settings(ZohoSettings)
     service = parts.settings.service_name
+    holder = f"{service}-{uuid4().hex}"
     quota = DailyQuota(
         parts.store,
         reserve=vendor.daily_quota_reserve,
         max_wait_seconds=vendor.max_quota_wait_seconds,
     )
     access = ZohoAccess(store=parts.store, vault=parts.vault, settings=vendor, quota=quota)
+    outcomes = Outcomes(BusPublisher(parts.broker), service=service)
+    store = parts.store
     contacts = ContactsSink(
-        store=parts.store,
+        store=store, access=access, settings=vendor, outcomes=outcomes, holder=holder
+    )
+    lists = OptionListSink(
+        store=store, access=access, settings=vendor, outcomes=outcomes, holder=holder
+    )
+    source = ZohoSource(
+        broker=parts.broker,
+        store=store,
         access=access,
         settings=vendor,
-        outcomes=Outcomes(BusPublisher(parts.broker), service=service),
-        holder=f"{service}-{uuid4().hex}",
+        outcomes=outcomes,
+        reconciliation=ContactsReconciliation(
+            store=store, settings=vendor, outcomes=outcomes, holder=holder
+        ),
+        service=service,
     )
     parts.broker.include_router(
         build_router(
-            contacts, group_id=service, max_quota_wait_seconds=vendor.max_quota_wait_seconds
+            contacts,
+            lists,
+            source,
+            group_id=service,
+            max_quota_wait_seconds=vendor.max_quota_wait_seconds,
         )
     )
 

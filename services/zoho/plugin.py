@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -14,7 +14,10 @@ from services.zoho.auth import ZohoOAuth
 from services.zoho.settings import ZohoSettings
 from services.zoho.webhook_registration import ZohoWebhookRegistrar
 
-__all__ = ["PLUGIN"]
+__all__ = ["LINKS_SCHEDULE", "PLUGIN"]
+
+LINKS_SCHEDULE: Final = "links"
+"""Every Zoho connection's per-minute schedule: its ticks run the links that are due."""
 
 
 def _settings() -> ZohoSettings:
@@ -44,4 +47,7 @@ PLUGIN = VendorPlugin(
     oauth=lambda: ZohoOAuth(_settings()),
     registrar=lambda: ZohoWebhookRegistrar(_settings()),
     sandbox_settings=_sandbox_settings,
+    # Each link's reconcile interval is its own (services/zoho/source.py): this tick only
+    # asks, every minute, which links are due. A tick with none due makes no call.
+    schedules=({"name": LINKS_SCHEDULE, "kind": "reconcile", "every_seconds": 60},),
 )

@@ -156,6 +156,20 @@ class ZohoSettings(BaseSettings):
     per_page: int = Field(
         default=200, ge=1, le=200, description="Page size of list calls (200: sheet section 7)."
     )
+    # --- lists and reconciliation -------------------------------------------------------
+    option_list_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Lease that serialises one link's writes to one tag's options across replicas.",
+    )
+    reconcile_every_seconds: int = Field(
+        default=900,
+        ge=60,
+        description=(
+            "How often a people-zoho link is reconciled when its own reconcile_every_seconds "
+            "option is not set (the Zoho connection's 'links' schedule checks every minute)."
+        ),
+    )
 
 
 class ZohoServiceSettings(RuntimeSettings):

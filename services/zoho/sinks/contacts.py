@@ -37,27 +37,33 @@ from services.zoho.client import (
 from services.zoho.mapping import (
     MappingError,
     OwnedTags,
+    WantedContact,
     contact_changes,
     create_body,
-    distinct_contact_name,
     fingerprint,
     matching_contact,
     our_person,
     owned_tags,
     person_changes,
-    person_email,
-    person_fields,
-    wants_active,
+    wanted_contact,
 )
 from services.zoho.models import Contact
 from services.zoho.settings import ZohoSettings
 
-__all__ = ["APPLIED", "CONTACT", "CONTACT_PERSON", "ContactsSink"]
+__all__ = [
+    "APPLIED",
+    "CONTACT",
+    "CONTACT_PERSON",
+    "LEASE_PREFIX",
+    "ContactWriter",
+    "ContactsSink",
+    "applied_record",
+]
 
 CONTACT: Final = "contact"  # cross-reference target kind: the Zoho contact id
 CONTACT_PERSON: Final = "contact_person"  # the contact person we write
 APPLIED: Final = "zoho.contact_applied"
-"""Mapping kind: employee key -> JSON of the fields we last made true (reconciliation)."""
+"""Mapping kind: employee key -> :func:`applied_record` (what the reconciliation compares)."""
 LEASE_PREFIX: Final = "zoho-contact"
 
 
@@ -114,7 +120,7 @@ class ContactsSink:
     async def apply(self, event: EmployeeChanged, link: LinkRecord) -> WriteResult:
         """Make ``event`` true in ``link``'s Zoho organisation; the outcome is the caller's."""
         try:
-            email = person_email(event)
+            wanted = wanted_contact(event)
         except MappingError as error:
             return WriteResult("needs_review", "match_contact", detail=str(error))
         quota = self._access.quota
@@ -124,7 +130,7 @@ class ContactsSink:
             return _waiting(spent, spent.resets_at)
         client = await self._access.client(link.target_connection_id)
         target = _Contact(
-            event=event, email=email, link=link, client=client, settings=self._settings
+            event=event, wanted=wanted, link=link, writer=ContactWriter(client, self._settings)
         )
         try:
             return await self._upsert.apply(link, event, target)
@@ -140,6 +146,81 @@ class ContactsSink:
             return WriteResult("needs_review", "write_contact", detail=str(error))
 
 
+def applied_record(wanted: WantedContact, contact: Contact | None) -> str:
+    """The APPLIED mapping's value: what we made true, on which contact, as of which edit."""
+    return orjson.dumps(
+        {
+            "wanted": wanted.as_json(),
+            "contact_id": contact.contact_id if contact else None,
+            "last_modified_time": contact.last_modified_time if contact else None,
+        },
+        option=orjson.OPT_SORT_KEYS,
+    ).decode()
+
+
+class ContactWriter:
+    """The calls that make a :class:`WantedContact` true of one organisation's contact.
+
+    The sink uses it for every event, the reconciliation to put back a hand edit: one way
+    of writing a contact, so the two can never disagree on what "in step" means.
+    """
+
+    def __init__(self, client: ZohoBooksClient, settings: ZohoSettings) -> None:
+        self.client = client
+        self._settings = settings
+
+    async def tags(self, wanted: WantedContact) -> OwnedTags:
+        return owned_tags(
+            await self.client.reporting_tags(),
+            wanted,
+            department_tag=self._settings.department_tag_name,
+            job_title_tag=self._settings.job_title_tag_name,
+        )
+
+    async def create(self, wanted: WantedContact, announce_create: AnnounceCreate) -> Contact:
+        body = create_body(
+            wanted, contact_type=self._settings.contact_type, tags=await self.tags(wanted)
+        )
+        await announce_create()
+        try:
+            return await self.client.create_contact(body)
+        except ZohoRejectedError as error:
+            if error.code != DUPLICATE_NAME_CODE:
+                raise
+            # Someone else holds the name (two people may share one): add the email.
+            body["contact_name"] = wanted.distinct_name
+            return await self.client.create_contact(body)
+
+    async def update(
+        self, contact: Contact, wanted: WantedContact, operations: list[str]
+    ) -> Contact:
+        """The contact's fields, our person, then the status: each only when it differs.
+
+        ``operations`` gets the name of each call made; the contact as Zoho now has it is
+        returned (read again when anything was written).
+        """
+        client = self.client
+        changes = contact_changes(contact, wanted, await self.tags(wanted))
+        if changes is not None:
+            contact = await client.update_contact(contact.contact_id, changes)
+            operations.append("update_contact")
+        person = our_person(contact, wanted.email)
+        if person is None:
+            await client.add_person({"contact_id": contact.contact_id, **wanted.person})
+            operations.append("add_contact_person")
+        else:
+            person_update = person_changes(person, wanted)
+            if person_update is not None:
+                await client.update_person(person.contact_person_id, person_update)
+                operations.append("update_contact_person")
+        if (contact.status == "active") != wanted.active:
+            await client.set_active(contact.contact_id, active=wanted.active)
+            operations.append("mark_active" if wanted.active else "mark_inactive")
+        if operations:
+            contact = await client.contact(contact.contact_id) or contact
+        return contact
+
+
 class _Contact:
     """One attempt at one employee: the Zoho half of the upsert."""
 
@@ -150,16 +231,14 @@ class _Contact:
         self,
         *,
         event: EmployeeChanged,
-        email: str,
+        wanted: WantedContact,
         link: LinkRecord,
-        client: ZohoBooksClient,
-        settings: ZohoSettings,
+        writer: ContactWriter,
     ) -> None:
         self._event = event
-        self._email = email
+        self._wanted = wanted
         self._link = link
-        self._client = client
-        self._settings = settings
+        self._writer = writer
         self._contact: Contact | None = None
         self._adopted = False  # found by email, not by our cross-reference
 
@@ -168,89 +247,44 @@ class _Contact:
         return fingerprint(self._event)
 
     async def find(self, known: Known) -> None:
+        client = self._writer.client
         ref = known.references.get(CONTACT)
-        contact = await self._client.contact(ref.target_id) if ref else None
+        contact = await client.contact(ref.target_id) if ref else None
         if contact is None:
-            rows = await self._client.contacts_with_email(self._email)
-            found = [c for c in [await self._client.contact(r.contact_id) for r in rows] if c]
-            contact = matching_contact(found, self._email)
+            email = self._wanted.email
+            rows = await client.contacts_with_email(email)
+            found = [c for c in [await client.contact(r.contact_id) for r in rows] if c]
+            contact = matching_contact(found, email)
             self._adopted = contact is not None
         self._contact = contact
 
-    async def _tags(self) -> OwnedTags:
-        return owned_tags(
-            await self._client.reporting_tags(),
-            self._event,
-            department_tag=self._settings.department_tag_name,
-            job_title_tag=self._settings.job_title_tag_name,
-        )
-
     async def write(self, announce_create: AnnounceCreate) -> Written:
         written = Written(unchanged_detail="Zoho Books already matches")
+        wanted = self._wanted
         if self._contact is None:
-            if not wants_active(self._event):
+            if not wanted.active:
                 written.unchanged_detail = (
                     f"no contact to write for a {self._event.status} employee"
                 )
                 return written
-            contact = await self._create(announce_create)
+            contact = await self._writer.create(wanted, announce_create)
             written.operations.append("create_contact")
         else:
-            contact = await self._update(self._contact, written.operations)
+            contact = await self._writer.update(self._contact, wanted, written.operations)
             if self._adopted:
                 # Ours from now on: made by hand, or by us before a crash lost the bookkeeping.
                 written.operations.insert(0, "adopt_contact")
         self._contact = contact
         written.target_ids[CONTACT] = contact.contact_id
-        person = our_person(contact, self._email)
+        person = our_person(contact, wanted.email)
         if person is not None:
             written.target_ids[CONTACT_PERSON] = person.contact_person_id
         return written
 
-    async def _create(self, announce_create: AnnounceCreate) -> Contact:
-        event = self._event
-        body = create_body(event, contact_type=self._settings.contact_type, tags=await self._tags())
-        await announce_create()
-        try:
-            return await self._client.create_contact(body)
-        except ZohoRejectedError as error:
-            if error.code != DUPLICATE_NAME_CODE:
-                raise
-            # Someone else holds the name (two people may share one): add the email.
-            body["contact_name"] = distinct_contact_name(event)
-            return await self._client.create_contact(body)
-
-    async def _update(self, contact: Contact, operations: list[str]) -> Contact:
-        """The contact's fields, our person, then the status: each only when it differs."""
-        event, client = self._event, self._client
-        changes = contact_changes(contact, event, await self._tags())
-        if changes is not None:
-            contact = await client.update_contact(contact.contact_id, changes)
-            operations.append("update_contact")
-        person = our_person(contact, self._email)
-        if person is None:
-            await client.add_person({"contact_id": contact.contact_id, **person_fields(event)})
-            operations.append("add_contact_person")
-        else:
-            person_update = person_changes(person, event)
-            if person_update is not None:
-                await client.update_person(person.contact_person_id, person_update)
-                operations.append("update_contact_person")
-        if (contact.status == "active") != wants_active(event):
-            await client.set_active(contact.contact_id, active=wants_active(event))
-            operations.append("mark_active" if wants_active(event) else "mark_inactive")
-        if operations:
-            contact = await client.contact(contact.contact_id) or contact
-        return contact
-
     async def record(self, repos: Repositories, written: Written) -> None:
-        contact = self._contact
-        applied = {
-            "contact_name": self._event.display_name.strip(),
-            "person": person_fields(self._event),
-            "active": wants_active(self._event),
-            "last_modified_time": contact.last_modified_time if contact else None,
-        }
         await repos.mappings.put(
-            self._link.id, APPLIED, self._event.entity_key, orjson.dumps(applied).decode()
+            self._link.id,
+            APPLIED,
+            self._event.entity_key,
+            applied_record(self._wanted, self._contact),
         )

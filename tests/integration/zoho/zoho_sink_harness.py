@@ -39,7 +39,7 @@ from services.runtime.store import StateStore
 from services.runtime.vault import Vault, generate_key_ring_entry
 from services.zoho.access import ZohoAccess
 from services.zoho.auth import ZohoOAuth
-from services.zoho.handlers import SERVICE, build_router
+from services.zoho.handlers import SERVICE, ZohoTopics, build_router
 from services.zoho.quota import DailyQuota
 from services.zoho.settings import ZohoSettings
 from services.zoho.sinks.contacts import ContactsSink
@@ -97,18 +97,15 @@ class ZohoWorld:
     def outcomes_for(self, employee_id: str) -> list[SyncOutcome]:
         return [o for o in self.outcomes if o.entity_key == employee_id]
 
-    def sink(
+    def access(
         self,
         *,
         holder: str = "replica-1",
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
-    ) -> ContactsSink:
-        """A contacts sink on this world's store, recording outcomes, URLs and waits
-        (``sleep`` replaces the quota wait's sleep; by default a wait is only recorded)."""
-
-        async def keep(event: SyncOutcome, *, cause: Event) -> None:
-            self.outcomes.append(event)
+    ) -> ZohoAccess:
+        """Clients of this world's organisation, recording URLs and quota waits (``sleep``
+        replaces the quota wait's sleep; by default a wait is only recorded)."""
 
         async def fake_sleep(seconds: float) -> None:
             self.sleeps.append(seconds)
@@ -125,22 +122,39 @@ class ZohoWorld:
             client.event_hooks["request"].append(remember)
             return client
 
-        now = clock or utcnow
         quota = DailyQuota(
             self.store,
             reserve=self.settings.daily_quota_reserve,
             max_wait_seconds=self.settings.max_quota_wait_seconds,
             sleep=fake_sleep,
-            clock=now,
+            clock=clock or utcnow,
         )
         access = ZohoAccess(
             store=self.store, vault=self.vault, settings=self.settings, quota=quota, http=recording
         )
+        return access
+
+    def kept_outcomes(self) -> Outcomes:
+        """Outcomes that land in ``self.outcomes`` instead of Kafka."""
+
+        async def keep(event: SyncOutcome, *, cause: Event) -> None:
+            self.outcomes.append(event)
+
+        return Outcomes(keep, service="zoho")
+
+    def sink(
+        self,
+        *,
+        holder: str = "replica-1",
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> ContactsSink:
+        """A contacts sink on this world's store (see :meth:`access`)."""
         return ContactsSink(
             store=self.store,
-            access=access,
+            access=self.access(holder=holder, clock=clock, sleep=sleep),
             settings=self.settings,
-            outcomes=Outcomes(keep, service="zoho"),
+            outcomes=self.kept_outcomes(),
             holder=holder,
         )
 
@@ -268,7 +282,7 @@ async def running_service(
         build_router(
             contacts,
             group_id=group,
-            employee_topic=topic,
+            topics=ZohoTopics(employees=topic),
             max_quota_wait_seconds=world.settings.max_quota_wait_seconds,
         )
     )
