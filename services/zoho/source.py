@@ -111,8 +111,10 @@ class ZohoSource:
         service: str,
         departments_topic: str = DepartmentChanged.topic_name,
         ticks: TickPublisher | None = None,
+        raw_topics: Callable[[str], str] = raw_topic,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """``raw_topics`` names a vendor's raw topic (tests give each run its own)."""
         self._store = store
         self._access = access
         self._settings = settings
@@ -121,6 +123,7 @@ class ZohoSource:
         self._service = service
         self._departments_topic = departments_topic
         self._ticks = ticks or kafka_tick_publisher(broker)
+        self._raw_topics = raw_topics
         self._clock = clock
         self._published = PublishedSnapshots(store=store, broker=broker, service=service)
 
@@ -248,7 +251,7 @@ class ZohoSource:
             causation_id=cause.event_id,
             correlation_id=cause.correlation_id,
         )
-        await self._ticks(tick, topic=raw_topic(source.vendor))
+        await self._ticks(tick, topic=self._raw_topics(source.vendor))
 
 
 def _renamed(

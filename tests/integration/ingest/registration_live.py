@@ -37,6 +37,7 @@ from services.runtime.store import AuditRecord, ConnectionRecord, StateStore
 from services.runtime.vault import Vault, generate_key_ring_entry
 from services.runtime.vendor_plugin import KeyVendor, OAuthVendor, WebhookRegistrar
 from services.runtime.webhook_handshakes import HandshakeConfirmations, VendorCredentials
+from services.vendors import vendor_schedules
 
 __all__ = ["OPERATOR", "Knowledge", "RegistrationWorld", "audit_actions", "registration_world"]
 
@@ -124,6 +125,7 @@ async def registration_world(
                 public_url=public_url,
                 http=vendor_http,
                 enabled=webhooks_enabled,
+                vendor_schedules=vendor_schedules(),
             )
             flow = OAuthFlow(
                 store=store,

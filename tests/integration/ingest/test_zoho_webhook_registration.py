@@ -21,7 +21,9 @@ from sandboxes.kit import wait_until
 from sandboxes.zoho.app import ZohoSandbox
 from services.control.webhook_registrations import REGISTRATION_KEY
 from services.runtime.oauth_tokens import TOKENS_FIELD, load_tokens
+from services.runtime.schedule_specs import schedules_of
 from services.zoho.auth import ZohoOAuth
+from services.zoho.plugin import LINKS_SCHEDULE
 from services.zoho.settings import ZohoSettings
 from services.zoho.webhook_registration import ZohoWebhookRegistrar
 from tests.integration.ingest.ingest_live import raw_deliveries
@@ -99,6 +101,13 @@ async def test_consent_creates_a_signed_webhook_whose_deliveries_verify(
     record = await world.connection(connection_id)
     assert record.settings[REGISTRATION_KEY]["ids"] == [str(hook["webhook_id"])]
     assert f"webhook_secret:{hook['webhook_id']}" in await world.credential_fields(connection_id)
+    # The plugin's own schedule beside the defaults: the per-minute "which links are due".
+    schedules = {s.name: s for s in schedules_of(record.settings).schedules}
+    assert set(schedules) == {"reconcile", LINKS_SCHEDULE}
+    assert (schedules[LINKS_SCHEDULE].kind, schedules[LINKS_SCHEDULE].every_seconds) == (
+        "reconcile",
+        60,
+    )
 
     created = await world.sandbox.post(
         "/_sandbox/actions/create_contact",

@@ -41,8 +41,11 @@ from services.zoho.access import ZohoAccess
 from services.zoho.auth import ZohoOAuth
 from services.zoho.handlers import SERVICE, ZohoTopics, build_router
 from services.zoho.quota import DailyQuota
+from services.zoho.reconcile import ContactsReconciliation
 from services.zoho.settings import ZohoSettings
 from services.zoho.sinks.contacts import ContactsSink
+from services.zoho.sinks.option_lists import OptionListSink
+from services.zoho.source import ZohoSource
 
 __all__ = ["ZohoWorld", "employee", "running_service", "send", "zoho_world"]
 
@@ -61,6 +64,7 @@ class ZohoWorld:
     called: list[str] = field(default_factory=list)  # every URL the sink's clients called
     outcomes: list[SyncOutcome] = field(default_factory=list)
     sleeps: list[float] = field(default_factory=list)
+    published: list[Event] = field(default_factory=list)  # what the service put on the bus
     run: str = field(default_factory=lambda: uuid4().hex)
 
     async def state(self, collection: str) -> list[dict[str, Any]]:
@@ -246,13 +250,21 @@ def employee(
 
 @asynccontextmanager
 async def running_service(
-    world: ZohoWorld, kafka_bootstrap: str, *, topic: str, group: str
+    world: ZohoWorld,
+    kafka_bootstrap: str,
+    *,
+    topics: ZohoTopics,
+    group: str,
+    source_raw: str | None = None,
 ) -> AsyncIterator[KafkaBroker]:
-    """The zoho service's router in this process, consuming EmployeeChanged from ``topic``.
+    """The zoho service's router in this process, on the test's own ``topics``.
 
-    Wired as ``services.zoho.app.wire`` wires it (quota, access, contacts sink, outcomes
-    on the bus), on this world's store and sandbox. Outcomes go to the real outcome
-    topic; those of this world's link are read back from it into ``world.outcomes``.
+    Wired as ``services.zoho.app.wire`` wires it (quota, access, contacts and list sinks,
+    the source and its reconciliation, outcomes on the bus), on this world's store and
+    sandbox. Outcomes go to the real outcome topic; those of this world's link are read
+    back into ``world.outcomes``. The source's reconcile requests to the link's source go
+    to ``source_raw`` and, like the list events it publishes, are read back into
+    ``world.published``.
     """
     settings = RuntimeSettings(service_name=SERVICE, kafka_bootstrap_servers=kafka_bootstrap)
     broker = create_broker(
@@ -271,18 +283,33 @@ async def running_service(
     access = ZohoAccess(
         store=world.store, vault=world.vault, settings=world.settings, quota=quota, http=own_budget
     )
-    contacts = ContactsSink(
+    outcomes = Outcomes(BusPublisher(broker), service=SERVICE)
+    holder = f"{SERVICE}-{uuid4().hex}"
+    common: dict[str, Any] = {
+        "store": world.store,
+        "settings": world.settings,
+        "outcomes": outcomes,
+        "holder": holder,
+    }
+    source_topic = source_raw or f"{topics.raw}.bamboohr"
+    source = ZohoSource(
+        broker=broker,
         store=world.store,
         access=access,
         settings=world.settings,
-        outcomes=Outcomes(BusPublisher(broker), service=SERVICE),
-        holder=f"{SERVICE}-{uuid4().hex}",
+        outcomes=outcomes,
+        reconciliation=ContactsReconciliation(**common),
+        service=SERVICE,
+        departments_topic=topics.departments,
+        raw_topics=lambda vendor: source_topic,
     )
     broker.include_router(
         build_router(
-            contacts,
+            ContactsSink(access=access, **common),
+            OptionListSink(access=access, **common),
+            source,
             group_id=group,
-            topics=ZohoTopics(employees=topic),
+            topics=topics,
             max_quota_wait_seconds=world.settings.max_quota_wait_seconds,
         )
     )
@@ -294,6 +321,15 @@ async def running_service(
         outcome = decode_event(data)
         if isinstance(outcome, SyncOutcome) and outcome.link_id == world.link_id:
             world.outcomes.append(outcome)
+
+    @broker.subscriber(
+        topics.departments,
+        source_topic,
+        group_id=f"{group}.published",
+        auto_offset_reset="earliest",
+    )
+    async def published(data: dict[str, Any]) -> None:
+        world.published.append(decode_event(data))
 
     await broker.start()
     try:
