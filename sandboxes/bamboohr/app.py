@@ -126,6 +126,7 @@ class BambooHRSandbox(VendorSandbox):
             "change_department": self._change_department,
             "change_job_title": self._change_job_title,
             "terminate": self._terminate,
+            "add_list_option": self._add_list_option,
         }
 
     def vendor_app(self) -> ASGIApp:
@@ -347,6 +348,14 @@ class BambooHRSandbox(VendorSandbox):
             return {"employee": public(self.people.employee(employee_id)), "row": public(row)}
 
         return self._run(change)
+
+
+    async def _add_list_option(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """`{"list": "jobTitle" | "department" | a list's name, "option": "..."}`."""
+        name, value = payload.get("list"), payload.get("option")
+        if not isinstance(name, str) or not isinstance(value, str) or not value.strip():
+            raise ActionError("list and option (strings) are required")
+        return self._run(lambda: self.reports.add_option(name, value))
 
 
 # What `python -m sandboxes bamboohr` calls: the class takes the kit's keyword options itself.

@@ -271,6 +271,25 @@ class ReportEndpoints:
             ).text = option["name"]
         return render.xml_response(root)
 
+    def add_option(self, list_name: str, value: str) -> dict[str, Any]:
+        """The UI's "add an option" to a list named by alias or name (no webhook fires:
+        BambooHR sends none for settings). 404 unknown list, 409 a taken value."""
+        wanted = list_name.strip().casefold()
+        field = next(
+            (
+                f
+                for f in self.people.state.records("lists")
+                if wanted in (str(f.get("alias") or "").casefold(), str(f["name"]).casefold())
+            ),
+            None,
+        )
+        if field is None:
+            raise BambooError(404, f"List field not found: {list_name}")
+        options = [dict(option) for option in field["options"]]
+        self._apply_option(options, {"value": value})
+        field["options"] = options
+        return public(field)
+
     @staticmethod
     async def _list_changes(request: Request) -> list[dict[str, Any]]:
         raw = await request.body()

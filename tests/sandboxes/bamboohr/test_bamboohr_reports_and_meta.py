@@ -122,6 +122,30 @@ async def test_a_list_option_added_through_the_api_becomes_a_valid_value() -> No
         assert again.status_code == 409
 
 
+async def test_the_ui_action_adds_a_list_option_by_alias_or_name_and_refuses_a_taken_one() -> None:
+    async with in_process_client(BambooHRSandbox()) as client:
+        added = await client.post(
+            "/_sandbox/actions/add_list_option", json={"list": "jobTitle", "option": "Producer"}
+        )
+        assert added.status_code == 200, added.text
+        assert (await _options(client, "jobTitle"))["Producer"]["archived"] == "no"
+        by_name = await client.post(
+            "/_sandbox/actions/add_list_option", json={"list": "Department", "option": "Bids"}
+        )
+        assert by_name.status_code == 200, by_name.text
+        assert "Bids" in await _options(client, "department")
+        taken = await client.post(
+            "/_sandbox/actions/add_list_option", json={"list": "jobTitle", "option": "Producer"}
+        )
+        assert taken.status_code == 409
+        unknown = await client.post(
+            "/_sandbox/actions/add_list_option", json={"list": "Shoe size", "option": "42"}
+        )
+        assert unknown.status_code == 404
+        empty = await client.post("/_sandbox/actions/add_list_option", json={"list": "jobTitle"})
+        assert empty.status_code == 400
+
+
 async def _options(client: httpx.AsyncClient, alias: str) -> dict[str, dict[str, object]]:
     lists = (await client.get(f"{GATEWAY}/meta/lists", auth=ADMIN, headers=JSON)).json()
     field = next(f for f in lists if f.get("alias") == alias)
