@@ -106,7 +106,9 @@ async def backfill(info: StackInfo, flow: FlowLog) -> None:
     wanted = {str(e["id"]) for e in employees}
 
     async def check() -> tuple[bool | None, str]:
-        published, outcomes = await flow.employees(), await flow.outcomes()
+        published, every_outcome = await flow.employees(), await flow.outcomes()
+        # Only the people: the same link also answers list options (department:..., ...).
+        outcomes = {key: found for key, found in every_outcome.items() if key in wanted}
         answered = wanted & set(outcomes)
         progress = (
             f"{len(wanted & set(published))}/{len(wanted)} published by bamboohr, "

@@ -349,7 +349,6 @@ class BambooHRSandbox(VendorSandbox):
 
         return self._run(change)
 
-
     async def _add_list_option(self, payload: dict[str, Any]) -> dict[str, Any]:
         """`{"list": "jobTitle" | "department" | a list's name, "option": "..."}`."""
         name, value = payload.get("list"), payload.get("option")

@@ -19,7 +19,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Final, Protocol
 from uuid import uuid4
 
 import httpx
@@ -27,10 +27,12 @@ import orjson
 
 from schemas.envelope import utcnow
 from services.runtime.leasing import held_lease
+from services.runtime.logging import get_logger
 from services.runtime.store import Repositories, StateStore
 from services.runtime.vault import Vault
 
 __all__ = [
+    "BROKEN_STATUS",
     "TOKENS_FIELD",
     "OAuthRefusedError",
     "TokenKeeper",
@@ -44,6 +46,8 @@ __all__ = [
 
 TOKENS_FIELD = "oauth_tokens"  # vault field (and credentials row) holding the token pair
 
+_log = get_logger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class TokenSet:
@@ -53,6 +57,10 @@ class TokenSet:
     refresh_token: str
     expires_at: datetime
     extra: Mapping[str, str]  # vendor facts the token answer carries (e.g. Zoho's api_domain)
+
+
+BROKEN_STATUS: Final = "broken"
+"""A connection whose refresh token the vendor refused: only a new consent mends it."""
 
 
 class OAuthRefusedError(Exception):
@@ -132,6 +140,29 @@ class TokenKeeper:
         self._holder = f"token-keeper-{uuid4().hex}"
         self._locks: dict[str, asyncio.Lock] = {}
 
+    async def _broken(self, connection_id: str, error: OAuthRefusedError) -> OAuthRefusedError:
+        """The vendor refused our refresh token: the consent is gone until someone reconnects.
+
+        The connection is marked :data:`BROKEN_STATUS` (``mlc connections list`` and ``mlc
+        status`` show it; the scheduler stops ticking it) with an audit entry naming the
+        command; the error returned says the same, so every outcome and dead letter the
+        refusal causes carries it.
+        """
+        async with self._store.transaction() as repos:
+            record = await repos.connections.get(connection_id)
+            vendor = record.vendor if record is not None else "<vendor>"
+            action = f"reconnect: mlc connections add {vendor} --oauth"
+            if record is not None and record.status != BROKEN_STATUS:
+                await repos.connections.update(connection_id, status=BROKEN_STATUS)
+                await repos.audit_log.append(
+                    actor=self._holder,
+                    action="oauth.refresh_refused",
+                    subject=connection_id,
+                    detail={"reason": str(error)[:300], "action": action},
+                )
+        _log.warning("oauth.refresh_refused", subject=connection_id, action=action)
+        return OAuthRefusedError(f"{error}; connection {connection_id} is broken, {action}")
+
     async def stored(self, connection_id: str) -> TokenSet:
         """The pair on file; :class:`OAuthRefusedError` when the connection has none."""
         async with self._store.transaction() as repos:
@@ -168,8 +199,11 @@ class TokenKeeper:
             # Someone (this process or another replica) refreshed while we waited.
             if current.refresh_token != seen.refresh_token:
                 return current
-            async with self._http(connection_id) as http:
-                fresh = await self._refresher.refresh(http, current)
+            try:
+                async with self._http(connection_id) as http:
+                    fresh = await self._refresher.refresh(http, current)
+            except OAuthRefusedError as error:
+                raise await self._broken(connection_id, error) from error
             async with self._store.transaction() as repos:
                 await save_tokens(repos, self._vault, connection_id, fresh)
                 await repos.audit_log.append(

@@ -285,7 +285,7 @@ class ZohoBooksClient:
         """Every reporting tag with its options (one list call, then one call per tag).
 
         Read again at most every ``reporting_tags_max_age`` (every hire needs them and they
-        rarely change) unless ``fresh``; our own option changes drop the copy.
+        rarely change) unless ``fresh``.
         """
         now = self._clock()
         if not fresh and self._tags_read is not None:
@@ -312,6 +312,12 @@ class ZohoBooksClient:
         """``PUT .../{id}/options``: the whole option list (an option left out is removed:
         callers always send every existing option back) [inferred semantics]."""
         path = api_path(self._tags_path + "/{id}/options", id=tag_id)
-        self._tags_read = None
+        # Until Zoho answers, what it holds is unknown: no copy serves meanwhile.
+        cached, self._tags_read = self._tags_read, None
         body = await self._call("PUT", path, json={"tag_options": options})
-        return ReportingTag.model_validate(body["reporting_tag"])
+        tag = ReportingTag.model_validate(body["reporting_tag"])
+        if cached is not None:
+            # The answer is the tag as it now is: the next hire's read is not spent on it.
+            read_at, tags = cached
+            self._tags_read = (read_at, [tag if t.tag_id == tag.tag_id else t for t in tags])
+        return tag

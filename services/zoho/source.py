@@ -16,12 +16,16 @@ When a pass runs, per Zoho connection:
   Zoho connection by its plugin) runs the links that are *due*: each link's interval is
   its ``reconcile_every_seconds`` option (default ``MLC_ZOHO_RECONCILE_EVERY_SECONDS``, 15
   minutes), and its last run is a watermark of this service;
-- any other reconcile tick (the daily one, an operator's ``mlc sync``), a poll tick and a
-  webhook delivery (a contact changed in Zoho) run every link now.
+- any other reconcile tick (the daily one, an operator's ``mlc connections sync``) runs
+  every link now;
+- a webhook delivery (a contact changed in Zoho: Books fires none for settings) or a poll
+  tick (the fallback when no webhook could be registered) checks each link's contacts
+  only, at most once a minute: our own writes fire Zoho webhooks too, and a burst of
+  them must not become a burst of reads.
 
-A pass reads the tags once (two calls) and, for each link run, asks the link's source for
-a reconcile too (a ``ReconcileTick`` on its raw topic, schedule ``link:<id>``), so both
-sides are read at the link's interval: a BambooHR change whose webhook was lost is
+A whole run reads the tags once (three calls) and, for each link, asks the link's source
+for a reconcile too (a ``ReconcileTick`` on its raw topic, schedule ``link:<id>``), so
+both sides are read at the link's interval: a BambooHR change whose webhook was lost is
 published by that reconcile and written by the contacts sink.
 
 While the organisation's daily quota is spent, nothing is read: the pass is skipped with
@@ -52,7 +56,7 @@ from services.zoho.access import VENDOR, ZohoAccess
 from services.zoho.client import ZohoBooksClient
 from services.zoho.mapping import tag_list_events
 from services.zoho.plugin import LINKS_SCHEDULE
-from services.zoho.reconcile import ContactsReconciliation
+from services.zoho.reconcile import ContactsReconciliation, summary_key
 from services.zoho.settings import ZohoSettings
 from services.zoho.sinks.option_lists import tag_names
 
@@ -61,7 +65,7 @@ __all__ = [
     "RECONCILE_EVERY",
     "ZohoSource",
     "link_interval",
-    "reconciled_watermark",
+    "link_watermark",
 ]
 
 RECONCILE_EVERY: Final = "reconcile_every_seconds"
@@ -71,8 +75,15 @@ _MIN_INTERVAL: Final = 60
 _log = get_logger(__name__)
 
 
-def reconciled_watermark(link_id: str) -> str:
-    return f"link:{link_id}:reconciled_at"
+RECONCILED: Final = "reconciled_at"
+"""Watermark of a link's last whole run (lists, the source asked, contacts)."""
+CONTACTS_CHECKED: Final = "contacts_checked_at"
+"""Watermark of a link's last contacts check (a whole run, a webhook's or a poll's)."""
+
+
+def link_watermark(link_id: str, mark: str) -> str:
+    """The watermark name of one of a link's marks, under this service and its Zoho end."""
+    return f"link:{link_id}:{mark}"
 
 
 def link_interval(link: LinkRecord, default_seconds: int) -> timedelta | None:
@@ -132,66 +143,97 @@ class ZohoSource:
         await dispatch_raw(decode_raw(message), self)
 
     async def on_delivery(self, delivery: RawDelivery) -> None:
-        # Zoho says a contact changed: the drift check is one list read, cheaper than
-        # parsing a payload whose shape Books does not document.
-        await self._pass(delivery, every_link=True, resend=False)
+        # Zoho says a contact changed (settings fire none): check the contacts, no more.
+        await self._check_contacts(delivery)
 
     async def on_poll(self, tick: PollTick) -> None:
-        await self._pass(tick, every_link=True, resend=False)
+        # The fallback for webhooks that could not be registered: what a webhook would do.
+        await self._check_contacts(tick)
 
     async def on_reconcile(self, tick: ReconcileTick) -> None:
-        await self._pass(tick, every_link=tick.schedule != LINKS_SCHEDULE, resend=tick.full)
-
-    # --- one pass ------------------------------------------------------------------------
-
-    async def _pass(self, cause: Event, *, every_link: bool, resend: bool) -> None:
-        record = await self._zoho_connection(cause)
+        every_link = tick.schedule != LINKS_SCHEDULE
+        record = await self._zoho_connection(tick)
         if record is None:
             return
         now = self._clock()
         links = [
             link
             for link in await self._access.links_into(record.id)
-            if every_link or await self._due(link, now)
+            if every_link or await self._older_than(link, RECONCILED, self._interval(link), now)
         ]
-        if not links:
-            return
-        spent = await self._access.quota.spent(record.id)
-        if spent is not None:
-            detail = (
-                f"Zoho Books' daily quota is spent until "
-                f"{spent.resets_at.isoformat(timespec='minutes')}: reconciliation skipped"
-            )
-            for link in links:
-                await self._outcomes.publish(
-                    cause,
-                    link,
-                    f"reconcile:{link.id}",
-                    WriteResult("waiting", "reconcile", {}, detail),
-                )
+        if not links or await self._quota_spent(record, links, tick):
             return
         client = await self._access.client(record.id)
-        await self._publish_lists(record, client, cause=cause, resend=resend)
+        await self._publish_lists(record, client, cause=tick, resend=tick.full)
         for link in links:
-            await self._ask_source_to_reconcile(link, cause, now)
-            await self._reconciliation.run(link, client, cause=cause)
-            async with self._store.transaction() as repos:
-                await repos.watermarks.set(
-                    self._service, record.id, reconciled_watermark(link.id), now.isoformat()
-                )
+            await self._ask_source_to_reconcile(link, tick, now)
+            await self._reconciliation.run(link, client, cause=tick)
+            await self._mark(link, RECONCILED, now)
+            await self._mark(link, CONTACTS_CHECKED, now)
 
-    async def _due(self, link: LinkRecord, now: datetime) -> bool:
-        interval = link_interval(link, self._settings.reconcile_every_seconds)
+    # --- the parts of a pass -----------------------------------------------------------
+
+    async def _check_contacts(self, cause: Event) -> None:
+        """The contacts of each link, at most once a minute each: our own writes fire Zoho
+        webhooks too, and a burst of them must not become a burst of list reads."""
+        record = await self._zoho_connection(cause)
+        if record is None:
+            return
+        now = self._clock()
+        throttle = timedelta(seconds=_MIN_INTERVAL)
+        links = [
+            link
+            for link in await self._access.links_into(record.id)
+            if await self._older_than(link, CONTACTS_CHECKED, throttle, now)
+        ]
+        if not links or await self._quota_spent(record, links, cause):
+            return
+        client = await self._access.client(record.id)
+        for link in links:
+            await self._reconciliation.run(link, client, cause=cause)
+            await self._mark(link, CONTACTS_CHECKED, now)
+
+    async def _quota_spent(
+        self, record: ConnectionRecord, links: list[LinkRecord], cause: Event
+    ) -> bool:
+        """Whether the daily quota is spent (then each link gets one ``waiting`` outcome)."""
+        spent = await self._access.quota.spent(record.id)
+        if spent is None:
+            return False
+        detail = (
+            f"Zoho Books' daily quota is spent until "
+            f"{spent.resets_at.isoformat(timespec='minutes')}: reconciliation skipped"
+        )
+        waiting = WriteResult("waiting", "reconcile", {}, detail)
+        for link in links:
+            await self._outcomes.publish(cause, link, summary_key(link.id), waiting)
+        return True
+
+    def _interval(self, link: LinkRecord) -> timedelta | None:
+        return link_interval(link, self._settings.reconcile_every_seconds)
+
+    async def _older_than(
+        self, link: LinkRecord, mark: str, interval: timedelta | None, now: datetime
+    ) -> bool:
+        """Whether ``mark`` of the link is at least ``interval`` old (None: never due)."""
         if interval is None:
             return False
         async with self._store.transaction() as repos:
             last = await repos.watermarks.get(
-                self._service, link.target_connection_id, reconciled_watermark(link.id)
+                self._service, link.target_connection_id, link_watermark(link.id, mark)
             )
         # A little early is on time: ticks come every minute, not at the second.
-        return last is None or now - datetime.fromisoformat(last) >= interval - timedelta(
-            seconds=_MIN_INTERVAL / 2
-        )
+        slack = timedelta(seconds=_MIN_INTERVAL / 2)
+        return last is None or now - datetime.fromisoformat(last) >= interval - slack
+
+    async def _mark(self, link: LinkRecord, mark: str, now: datetime) -> None:
+        async with self._store.transaction() as repos:
+            await repos.watermarks.set(
+                self._service,
+                link.target_connection_id,
+                link_watermark(link.id, mark),
+                now.isoformat(),
+            )
 
     async def _zoho_connection(self, cause: Event) -> ConnectionRecord | None:
         async with self._store.transaction() as repos:

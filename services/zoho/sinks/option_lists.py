@@ -13,7 +13,10 @@ added, archive/restore as transitions only, nothing deleted, no echo). Divisions
 tag: their events are not Zoho's and get no outcome.
 
 What Zoho receives: ``PUT {reporting_tags_path}/{tag_id}/options`` with every option of the
-tag and the one change (``mapping.py``); one fresh read of the tags before it. A tag the
+tag and the one change (``mapping.py``), after one fresh read of that tag. Deciding reads
+the client's copy of the tags (``MLC_ZOHO_REPORTING_TAGS_MAX_AGE_SECONDS``), so an event
+that changes nothing costs no call, and a first sync of a 30-option list is not 30 reads
+within Zoho's 100 calls a minute. A tag the
 organisation does not have is ``needs_review`` (someone must create it, or name another).
 """
 
@@ -63,39 +66,40 @@ class ZohoLists:
         self._client = client
         self._names = names
 
-    async def _tag(self, kind: ListKind) -> ReportingTag:
-        name = self._names.get(kind)
-        # Fresh every time: the options are replaced whole, so a stale copy would undo edits.
-        tag = tag_named(await self._client.reporting_tags(fresh=True), name) if name else None
+    async def _tag(self, kind: ListKind, *, fresh: bool) -> ReportingTag:
+        """The list's tag: from the client's copy to decide, read again to write.
+
+        A decision may use a copy minutes old (options are never deleted, so a name seen
+        stays); a write replaces the option list whole, so it starts from a fresh read of
+        that one tag (one call).
+        """
+        name = self._names.get(kind, "")
+        tag = tag_named(await self._client.reporting_tags(), name) if name else None
+        if tag is not None and fresh:
+            tag = await self._client.reporting_tag(tag.tag_id)
         if tag is None:
             msg = f"Zoho Books has no reporting tag named {name!r} for the {kind} list"
             raise OptionListRefusedError(msg)
         return tag
 
     async def options(self, kind: ListKind) -> Sequence[ListOption]:
-        return list_options(await self._tag(kind))
+        return list_options(await self._tag(kind, fresh=False))
 
     async def add(self, kind: ListKind, name: str) -> str | None:
-        tag = await self._tag(kind)
+        tag = await self._tag(kind, fresh=True)
         updated = await self._client.replace_tag_options(tag.tag_id, options_with_added(tag, name))
         wanted = name.strip().casefold()
-        return next(
-            (
-                o.tag_option_id
-                for o in updated.tag_options
-                if o.tag_option_name.casefold() == wanted
-            ),
-            None,
-        )
+        added = (o for o in updated.tag_options if o.tag_option_name.casefold() == wanted)
+        return next((o.tag_option_id for o in added), None)
 
     async def archive(self, kind: ListKind, option: ListOption) -> None:
-        tag = await self._tag(kind)
+        tag = await self._tag(kind, fresh=True)
         await self._client.replace_tag_options(
             tag.tag_id, options_with_active(tag, option.id, active=False)
         )
 
     async def restore(self, kind: ListKind, option: ListOption) -> None:
-        tag = await self._tag(kind)
+        tag = await self._tag(kind, fresh=True)
         await self._client.replace_tag_options(
             tag.tag_id, options_with_active(tag, option.id, active=True)
         )

@@ -2,7 +2,8 @@
 
 Hire, change, leave, rehire; an existing contact matched by email; fields we do not own
 left alone; a redelivery writes nothing; every call on the EU hosts, token refresh
-included; a spent daily quota waited out with one ``waiting`` outcome.
+included; a spent daily quota waited out with one ``waiting`` outcome; a revoked refresh
+token marks the connection broken and names the reconnect command.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from sandboxes.zoho.app import ZohoSandbox
 from sandboxes.zoho.settings import ZohoSandboxSettings
 from schemas.envelope import utcnow
+from services.runtime.oauth_tokens import BROKEN_STATUS, OAuthRefusedError
 from tests.integration.zoho.zoho_sink_harness import ZohoWorld, employee, zoho_world
 
 
@@ -235,3 +239,33 @@ async def test_two_people_of_one_name_get_two_contacts_the_second_named_with_its
         # The later change keeps the name it has: no rename back into the clash.
         assert [o.status for o in world.outcomes_for("41")] == ["applied", "applied"]
         assert second["contact_persons"][0]["designation"] == "Designer"
+
+
+async def test_a_revoked_refresh_token_breaks_the_connection_and_names_the_reconnect_command(
+    tmp_path: Path,
+) -> None:
+    async with zoho_world(tmp_path) as world:
+        sink = world.sink()
+        await sink.employee_changed(employee(world, "14"))
+        tokens = await world.access().keeper.stored(world.zoho_connection_id)
+        revoked = await world.sandbox.post(
+            "/accounts.zoho.eu/oauth/v2/token/revoke", params={"token": tokens.refresh_token}
+        )
+        assert revoked.status_code == 200, revoked.text
+        await world.sandbox.post("/_sandbox/clock", json={"advance_seconds": 7200})
+
+        with pytest.raises(OAuthRefusedError, match="reconnect: mlc connections add zoho --oauth"):
+            await sink.employee_changed(employee(world, "14", version=2, job_title="Accountant"))
+
+        # The attempt is a failed outcome saying what to do; the bus retries the message
+        # and, in the end, dead-letters it with this cause: nothing is lost.
+        failed = world.outcomes_for("14")[-1]
+        assert failed.status == "failed"
+        assert "reconnect: mlc connections add zoho --oauth" in failed.detail
+        async with world.store.transaction() as repos:
+            record = await repos.connections.get(world.zoho_connection_id)
+            audit = await repos.audit_log.list(subject=world.zoho_connection_id)
+        assert record is not None
+        assert record.status == BROKEN_STATUS
+        [entry] = [a for a in audit if a.action == "oauth.refresh_refused"]
+        assert entry.detail["action"] == "reconnect: mlc connections add zoho --oauth"
