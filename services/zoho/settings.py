@@ -120,9 +120,13 @@ class ZohoSettings(BaseSettings):
         ),
     )
     requests_per_minute: int = Field(
-        default=100,
+        default=95,
         ge=1,
-        description="Calls per minute per organisation, kept proactively (sheet section 6).",
+        description=(
+            "Calls per minute per organisation this service makes (Zoho allows 100, sheet "
+            "section 6): 5 are left to the control plane's calls in other processes (consent, "
+            "webhook registration, pings), which count against the same organisation."
+        ),
     )
     max_in_flight: int = Field(
         default=5,

@@ -1,8 +1,9 @@
-"""Driving flow 1's running stack from a test: sandbox actions, request logs, the bus.
+"""Driving a people flow's running stack from a test: sandbox actions, request logs, the bus.
 
 :class:`PeopleFlowStack` wraps what :func:`devstack.stack.start_stack` started (the
-ingest, the ``bamboohr`` and ``freshbooks`` services as processes, both sandboxes over
-sockets, connected and linked) with the calls the end-to-end tests of flow 1 make: play a
+ingest, the ``bamboohr`` service and the target's (``freshbooks`` for flow 1, ``zoho`` for
+flow 2) as processes, both sandboxes over sockets, connected and linked) with the calls
+the end-to-end tests of flows 1 and 2 make: play a
 change in a sandbox, read what a sandbox holds and was asked, read ``sync.outcome`` and
 ``people.employee``, ask for a reconcile, and SIGKILL and restart a service process.
 
@@ -41,11 +42,12 @@ def _at(entry: Request) -> datetime:
 
 @dataclass
 class PeopleFlowStack:
-    """The running stack of flow 1, and one HTTP client for its sandboxes and operator API."""
+    """The running stack of a people flow, and one HTTP client for its sandboxes and API."""
 
     plan: StackPlan
     info: StackInfo
     http: httpx.AsyncClient
+    target_vendor: str = "freshbooks"  # the flow's other end: "zoho" for flow 2
     # Each flow service as the stack started it, and its environment: to bring it back.
     started: dict[str, tuple[BackgroundProcess, dict[str, str]]] = field(default_factory=dict)
 
@@ -71,8 +73,12 @@ class PeopleFlowStack:
 
     @property
     def target(self) -> str:
-        """The FreshBooks connection's id."""
-        return self.info.connections["freshbooks"]
+        """The target connection's id (FreshBooks for flow 1)."""
+        return self.info.connections[self.target_vendor]
+
+    @property
+    def target_sandbox(self) -> str:
+        return self.info.sandboxes[self.target_vendor]
 
     # -- the sandboxes ---------------------------------------------------------------
 
@@ -249,7 +255,7 @@ class PeopleFlowStack:
         for name, (process, env) in self.started.items():
             if table.get(name) is None:
                 self.started[name] = (await self.restart(process, env), env)
-        for base in (self.bamboohr, self.freshbooks):
+        for base in (self.bamboohr, self.target_sandbox):
             answer = await self.http.delete(f"{base}/_sandbox/faults")
             answer.raise_for_status()
             await self.webhook_faults(base, drop=0, duplicate=0, reorder=0, delay_ms=0)
