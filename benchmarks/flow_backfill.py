@@ -1,4 +1,7 @@
-"""Flow 1, backfill: N new BambooHR employees reach FreshBooks after ``mlc connections sync``.
+"""A people flow's backfill: N new BambooHR employees reach the target after a sync.
+
+Flow 1 (FreshBooks) and flow 2 (Zoho Books) measure the same way; a :class:`BackfillCase`
+names the rows and targets, and the target's own per-minute ceiling when it has one.
 
 Once the stack's own first sync of the 40-person default company is over, ``employees``
 new active people are added to the BambooHR sandbox (``POST /_sandbox/seed``, which
@@ -21,13 +24,14 @@ import asyncio
 import re
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from benchmarks.flow_stack import FlowStack, LoggedRequest
 from benchmarks.results import Measurement, Target
 
-__all__ = ["TARGETS", "measure_backfill"]
+__all__ = ["FRESHBOOKS", "BackfillCase", "measure_backfill"]
 
 TARGETS = {
     "rate": Target(
@@ -45,7 +49,7 @@ TARGETS = {
         "a reconcile reads the org lists and everyone in one custom report, plus a deletions "
         "check (here 3 for 10,000 people); a read per employee would show here as thousands",
     ),
-    "freshbooks_calls": Target(
+    "target_calls": Target(
         5,
         "at_most",
         "a new person should cost a lookup by email, the invitation and a read-back, plus a "
@@ -54,6 +58,19 @@ TARGETS = {
         "which this row would show as a rising number",
     ),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillCase:
+    """What differs between flows: the row names, the targets, the target's ceiling."""
+
+    label: str  # "flow 1"
+    target: str  # "FreshBooks"
+    targets: dict[str, Target]
+    ceiling_per_minute: float | None = None  # the vendor's calls a minute, when it has one
+
+
+FRESHBOOKS = BackfillCase(label="flow 1", target="FreshBooks", targets=TARGETS)
 
 SEED_CHUNK = 2_000
 ID = re.compile(r"/\d+(?=/|$)")
@@ -124,12 +141,12 @@ def _per_minute(samples: list[tuple[float, int]]) -> list[int]:
 
 
 async def measure_backfill(
-    stack: FlowStack, *, employees: int, budget_seconds: float
+    stack: FlowStack, case: BackfillCase, *, employees: int, budget_seconds: float
 ) -> list[Measurement]:
     """Backfill ``employees`` new people; employees/s and the vendor calls it took."""
     await stack.settle()
     wanted = await _hire_quietly(stack, employees)
-    for sandbox in (stack.bamboohr, stack.freshbooks):
+    for sandbox in (stack.bamboohr, stack.target):
         await stack.forget_requests(sandbox)
     requested_at = datetime.now(UTC)
     started = time.monotonic()
@@ -154,33 +171,52 @@ async def measure_backfill(
         elapsed = (last - requested_at).total_seconds()
 
     bamboohr_calls = await stack.requests(stack.bamboohr)
-    freshbooks_calls = await stack.requests(stack.freshbooks)
-    refused = sum(1 for r in [*bamboohr_calls, *freshbooks_calls] if r.status in {429, 503})
+    target_calls = await stack.requests(stack.target)
+    refused = sum(1 for r in [*bamboohr_calls, *target_calls] if r.status in {429, 503})
     statuses = Counter(str(o.get("status")) for o in done.values())
     rate = len(done) / elapsed if elapsed > 0 else 0.0
     note = (
-        f"{len(done):,} of {len(wanted):,} employees answered by FreshBooks in {elapsed:.0f} s"
+        f"{len(done):,} of {len(wanted):,} employees answered by {case.target} in {elapsed:.0f} s"
         + ("" if finished else f" (time budget {budget_seconds:.0f} s; NOT all done)")
         + f"; outcomes {dict(statuses)}; done per minute {_per_minute(samples)}"
         + f"; bamboohr published {len(published):,} of them"
         + f"; {refused} 429/503 refusals; BambooHR calls: {_describe(bamboohr_calls)}; "
-        + f"FreshBooks calls: {_describe(freshbooks_calls)}"
+        + f"{case.target} calls: {_describe(target_calls)}"
     )
     size = f"{len(wanted):,} employees"
-    return [
+    rows = [
         Measurement(
-            f"flow 1 backfill throughput, {size}", rate, "employees/s", TARGETS["rate"], note=note
+            f"{case.label} backfill throughput, {size}",
+            rate,
+            "employees/s",
+            case.targets["rate"],
+            note=note,
         ),
         Measurement(
-            f"flow 1 backfill BambooHR calls, {size}",
+            f"{case.label} backfill BambooHR calls, {size}",
             float(len(bamboohr_calls)),
             "calls",
-            TARGETS["bamboohr_calls"],
+            case.targets["bamboohr_calls"],
         ),
         Measurement(
-            f"flow 1 backfill FreshBooks calls per employee answered, {size}",
-            len(freshbooks_calls) / max(1, len(done)),
+            f"{case.label} backfill {case.target} calls per employee answered, {size}",
+            len(target_calls) / max(1, len(done)),
             "calls",
-            TARGETS["freshbooks_calls"],
+            case.targets["target_calls"],
         ),
     ]
+    if case.ceiling_per_minute is not None and elapsed > 0:
+        per_minute = len(target_calls) / (elapsed / 60)
+        rows.append(
+            Measurement(
+                f"{case.label} backfill {case.target} calls a minute / its ceiling, {size}",
+                per_minute / case.ceiling_per_minute,
+                "of the ceiling",
+                case.targets["ceiling_ratio"],
+                note=(
+                    f"{per_minute:.1f} calls a minute against {case.target}'s "
+                    f"{case.ceiling_per_minute:g}; {len(done) / (elapsed / 60):.1f} people a minute"
+                ),
+            )
+        )
+    return rows

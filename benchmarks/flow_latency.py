@@ -1,11 +1,11 @@
-"""Flow 1, webhook to FreshBooks write: how long a change in BambooHR takes to land.
+"""A people flow, webhook to target write: how long a change in BambooHR takes to land.
 
-At a steady rate, the benchmark renames (``lastName``) BambooHR employees who are
-FreshBooks staff, through BambooHR's own API (``POST /v1/employees/{id}``) on the
-sandbox, which fires the signed ``employee.updated`` webhook at the ingest. The change
-then goes the whole way: ingest verifies and publishes a RawDelivery, ``bamboohr``
-reads the employee and publishes EmployeeChanged, ``freshbooks`` PUTs the staff
-record and publishes its SyncOutcome.
+At a steady rate, the benchmark renames (``lastName``) BambooHR employees the target
+knows (FreshBooks staff for flow 1, Zoho contacts for flow 2: a :class:`LatencyCase`),
+through BambooHR's own API (``POST /v1/employees/{id}``) on the sandbox, which fires the
+signed ``employee.updated`` webhook at the ingest. The change then goes the whole way:
+ingest verifies and publishes a RawDelivery, ``bamboohr`` reads the employee and
+publishes EmployeeChanged, the target's service writes and publishes its SyncOutcome.
 
 Each latency is from just before the rename was sent to BambooHR (wall clock) to the
 SyncOutcome's ``recorded_at`` (wall clock of the same machine, stamped when the
@@ -23,16 +23,17 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from benchmarks.flow_stack import FlowStack
+from benchmarks.flow_stack import FlowStack, LoggedRequest
 from benchmarks.results import Measurement, Target, percentile
 
-__all__ = ["TARGETS", "measure_webhook_to_write"]
+__all__ = ["FRESHBOOKS", "LatencyCase", "measure_webhook_to_write"]
 
 TARGETS = {
     "p50": Target(
@@ -66,10 +67,34 @@ class _Sent:
     sent_at: datetime
 
 
-async def _renamable(stack: FlowStack) -> list[dict[str, Any]]:
-    """Active BambooHR employees who are visible FreshBooks staff (matched by work email)."""
-    staff = await stack.state(stack.freshbooks, "staff")
-    emails = {str(s["email"]).lower() for s in staff if s.get("vis_state") == 0 and s.get("email")}
+@dataclass(frozen=True, slots=True)
+class LatencyCase:
+    """What differs between flows: the row names, who can be renamed, what a write is."""
+
+    label: str  # "flow 1 webhook -> FreshBooks write"
+    target_emails: Callable[[FlowStack], Awaitable[set[str]]]  # lower-cased, people it knows
+    is_write: Callable[[LoggedRequest], bool]  # a request-log line the rename caused
+    writes: str  # what those lines are, for the note: "staff PUTs"
+    targets: dict[str, Target]
+
+
+async def _staff_emails(stack: FlowStack) -> set[str]:
+    staff = await stack.state(stack.target, "staff")
+    return {str(s["email"]).lower() for s in staff if s.get("vis_state") == 0 and s.get("email")}
+
+
+FRESHBOOKS = LatencyCase(
+    label="flow 1 webhook -> FreshBooks write",
+    target_emails=_staff_emails,
+    is_write=lambda r: r.method == "PUT" and STAFF_PUT.search(r.path) is not None,
+    writes="staff PUTs",
+    targets=TARGETS,
+)
+
+
+async def _renamable(stack: FlowStack, case: LatencyCase) -> list[dict[str, Any]]:
+    """Active BambooHR employees the target knows (matched by work email)."""
+    emails = await case.target_emails(stack)
     employees = await stack.state(stack.bamboohr, "employees")
     found = [
         e
@@ -77,7 +102,7 @@ async def _renamable(stack: FlowStack) -> list[dict[str, Any]]:
         if e.get("status") == "Active" and str(e.get("workEmail") or "").lower() in emails
     ]
     if not found:
-        msg = "no active BambooHR employee is FreshBooks staff: nothing to rename"
+        msg = f"no active BambooHR employee is known to {stack.flow.target}: nothing to rename"
         raise RuntimeError(msg)
     return found
 
@@ -111,16 +136,16 @@ def _written_at(stack: FlowStack, sent: _Sent) -> tuple[datetime, dict[str, Any]
 
 
 async def measure_webhook_to_write(
-    stack: FlowStack, *, per_second: float, seconds: float
+    stack: FlowStack, case: LatencyCase, *, per_second: float, seconds: float
 ) -> list[Measurement]:
     """Rename ``per_second`` employees a second for ``seconds``; latency to each write."""
     count = max(1, round(per_second * seconds))
     await stack.settle()
-    pool = await _renamable(stack)
+    pool = await _renamable(stack, case)
     credentials = dict(
         (await stack.http.post(f"{stack.bamboohr}/_sandbox/credentials")).raise_for_status().json()
     )
-    await stack.forget_requests(stack.freshbooks)
+    await stack.forget_requests(stack.target)
     run = f"{int(time.time()) % 100000:05d}"
     sent: list[_Sent] = []
     started = time.monotonic()
@@ -141,38 +166,36 @@ async def measure_webhook_to_write(
         await asyncio.sleep(0.2)  # poll: the watch fills in the background
     if len(written) < count:
         msg = (
-            f"{count - len(written)} of {count} renames reached no FreshBooks outcome within "
+            f"{count - len(written)} of {count} renames reached no {stack.flow.target} outcome in "
             f"{WAIT_AFTER_LAST_SECONDS:.0f} s of the last"
         )
         raise TimeoutError(msg)
 
     latencies = [(written[i][0] - one.sent_at).total_seconds() * 1000 for i, one in enumerate(sent)]
     not_applied = [o for _, o in written.values() if o.get("status") != "applied"]
-    puts = [
-        r
-        for r in await stack.requests(stack.freshbooks)
-        if r.method == "PUT" and STAFF_PUT.search(r.path)
-    ]
-    throttled = [r for r in await stack.requests(stack.freshbooks) if r.status == 429]
+    logged = await stack.requests(stack.target)
+    writes = [r for r in logged if case.is_write(r)]
+    throttled = [r for r in logged if r.status == 429]
     note = (
-        f"{count} renames at {per_second:g}/s for {seconds:g} s over {len(pool)} staff-linked "
+        f"{count} renames at {per_second:g}/s for {seconds:g} s over {len(pool)} linked "
         f"employees; from the BambooHR API call to the SyncOutcome's recorded_at; "
-        f"{len(puts)} staff PUTs and {len(throttled)} 429s in the FreshBooks request log"
+        f"{len(writes)} {case.writes}, {len(logged)} calls in all and {len(throttled)} 429s "
+        f"in the {stack.flow.target} request log"
     )
     if not_applied:
         note += f"; {len(not_applied)} outcomes were not 'applied' (first: {not_applied[0]})"
     return [
         Measurement(
-            f"flow 1 webhook -> FreshBooks write p50 ({per_second:g} changes/s)",
+            f"{case.label} p50 ({per_second:g} changes/s)",
             percentile(latencies, 0.5),
             "ms",
-            TARGETS["p50"],
+            case.targets["p50"],
             note=note,
         ),
         Measurement(
-            f"flow 1 webhook -> FreshBooks write p99 ({per_second:g} changes/s)",
+            f"{case.label} p99 ({per_second:g} changes/s)",
             percentile(latencies, 0.99),
             "ms",
-            TARGETS["p99"],
+            case.targets["p99"],
         ),
     ]

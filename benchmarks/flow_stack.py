@@ -1,14 +1,14 @@
-"""Flow 1's whole local stack for a benchmark, and a watch on what it publishes.
+"""One people flow's whole local stack for a benchmark, and a watch on what it publishes.
 
-:func:`flow_stack` starts what ``make demo`` starts (:mod:`devstack.stack`: the
-BambooHR and FreshBooks sandboxes with their default seeds and default limits, the
-ingest, the ``bamboohr`` and ``freshbooks`` services, both accounts connected through
-their OAuth consent and linked) on the benchmark's broker, in a temporary run dir on
-free ports, and stops it afterwards.
+:func:`flow_stack` starts what ``make demo`` starts for one flow (:mod:`devstack.stack`:
+the BambooHR sandbox and the flow's target sandbox (FreshBooks for flow 1, Zoho Books for
+flow 2) with their default seeds and default limits, the ingest, both vendors' services,
+both accounts connected through their OAuth consent and linked) on the benchmark's
+broker, in a temporary run dir on free ports, and stops it afterwards.
 
 :class:`FlowWatch` reads ``people.employee`` and ``sync.outcome`` from their beginning,
 keeping the events of this stack's BambooHR connection (a new one per stack), so a
-benchmark can tell when a change was published and when FreshBooks was written.
+benchmark can tell when a change was published and when the target was written.
 
 Once linked, the stack syncs the 40-person default company by itself (the first sync
 of a connection reads everyone); :meth:`FlowStack.settle` waits for that to be over,
@@ -33,7 +33,7 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from devstack.flows import flows_named
+from devstack.flows import Flow, flows_named
 from devstack.stack import StackInfo, StackPlan, start_stack, stop_stack
 from services.runtime.topics_admin import partition_counts
 
@@ -42,9 +42,6 @@ __all__ = ["FlowStack", "FlowWatch", "LoggedRequest", "flow_stack"]
 EMPLOYEE_TOPIC = "people.employee"
 OUTCOME_TOPIC = "sync.outcome"
 SETTLE_TIMEOUT_SECONDS = 240.0
-# Flow 1, as the dev stack's flow list has it: the benchmarks measure it.
-FLOW = flows_named(["people-freshbooks"])[0]
-SOURCE, TARGET = FLOW.source, FLOW.target
 
 
 def _free_port() -> int:
@@ -147,18 +144,24 @@ class FlowStack:
     info: StackInfo
     watch: FlowWatch
     http: httpx.AsyncClient
+    flow: Flow
 
     @property
     def bamboohr(self) -> str:
-        return self.info.sandboxes[SOURCE]
+        return self.info.sandboxes[self.flow.source]
+
+    @property
+    def target(self) -> str:
+        """The target's sandbox (FreshBooks for flow 1, Zoho Books for flow 2)."""
+        return self.info.sandboxes[self.flow.target]
 
     @property
     def freshbooks(self) -> str:
-        return self.info.sandboxes[TARGET]
+        return self.info.sandboxes["freshbooks"]
 
     @property
     def bamboohr_connection(self) -> str:
-        return self.info.connections[SOURCE]
+        return self.info.connections[self.flow.source]
 
     async def state(self, sandbox: str, collection: str) -> list[dict[str, Any]]:
         answer = await self.http.get(f"{sandbox}/_sandbox/state/{collection}")
@@ -177,7 +180,7 @@ class FlowStack:
         (await self.http.delete(f"{sandbox}/_sandbox/requests")).raise_for_status()
 
     async def settle(self, *, timeout_seconds: float = SETTLE_TIMEOUT_SECONDS) -> None:
-        """Wait until every BambooHR employee has a FreshBooks outcome (the first sync ended)."""
+        """Wait until every BambooHR employee has an outcome (the first sync ended)."""
         wanted = {str(e["id"]) for e in await self.state(self.bamboohr, "employees")}
         deadline = time.monotonic() + timeout_seconds
         while True:
@@ -187,7 +190,7 @@ class FlowStack:
             if time.monotonic() > deadline:
                 msg = (
                     f"the first sync left {len(wanted - answered)} of {len(wanted)} employees "
-                    f"without a FreshBooks outcome after {timeout_seconds:.0f} s"
+                    f"without a {self.flow.target} outcome after {timeout_seconds:.0f} s"
                 )
                 raise TimeoutError(msg)
             await asyncio.sleep(0.5)  # poll: the watch fills in the background
@@ -208,14 +211,17 @@ def _ignore(_: str) -> None:
 
 
 @asynccontextmanager
-async def flow_stack(bootstrap: str, *, run_dir: Path | None = None) -> AsyncIterator[FlowStack]:
-    """Flow 1's stack on ``bootstrap``, running for the duration of the block."""
+async def flow_stack(
+    bootstrap: str, *, flow_name: str = "people-freshbooks", run_dir: Path | None = None
+) -> AsyncIterator[FlowStack]:
+    """The stack of flow ``flow_name`` on ``bootstrap``, running for the block."""
+    [flow] = flows_named([flow_name])
     with tempfile.TemporaryDirectory(prefix="mlc-bench-flow-") as scratch:
         plan = StackPlan(
             run_dir=run_dir or Path(scratch),
-            sandboxes=(SOURCE, TARGET),
-            sandbox_ports={SOURCE: _free_port(), TARGET: _free_port()},
-            flows=(FLOW,),
+            sandboxes=(flow.source, flow.target),
+            sandbox_ports={flow.source: _free_port(), flow.target: _free_port()},
+            flows=(flow,),
             ingest_port=_free_port(),
             kafka_port=_free_port(),  # unused: the broker is given
             kafka_bootstrap=bootstrap,
@@ -227,11 +233,11 @@ async def flow_stack(bootstrap: str, *, run_dir: Path | None = None) -> AsyncIte
             if not_running:
                 msg = f"flow services not running: {', '.join(not_running)}"
                 raise RuntimeError(msg)
-            watch = FlowWatch(bootstrap, info.connections[SOURCE])
+            watch = FlowWatch(bootstrap, info.connections[flow.source])
             await watch.start()
             try:
                 async with httpx.AsyncClient(timeout=60.0) as client:
-                    yield FlowStack(info=info, watch=watch, http=client)
+                    yield FlowStack(info=info, watch=watch, http=client, flow=flow)
             finally:
                 await watch.stop()
         finally:

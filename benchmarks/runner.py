@@ -15,9 +15,12 @@ from datetime import UTC, datetime
 from benchmarks.codec import measure_codec
 from benchmarks.consume_throughput import measure_consume
 from benchmarks.consumer_memory import measure_consumer_memory
-from benchmarks.flow_backfill import measure_backfill
-from benchmarks.flow_latency import measure_webhook_to_write
+from benchmarks.flow_backfill import FRESHBOOKS as FRESHBOOKS_BACKFILL
+from benchmarks.flow_backfill import BackfillCase, measure_backfill
+from benchmarks.flow_latency import FRESHBOOKS as FRESHBOOKS_LATENCY
+from benchmarks.flow_latency import LatencyCase, measure_webhook_to_write
 from benchmarks.flow_stack import flow_stack
+from benchmarks.flow_zoho import ZOHO_BACKFILL, ZOHO_LATENCY
 from benchmarks.kafka import (
     bench_topic,
     connected_broker,
@@ -40,8 +43,8 @@ __all__ = ["FULL", "QUICK", "Sizes", "run_benchmarks"]
 class Sizes:
     """How much work each benchmark does.
 
-    The spine's benchmarks take about three minutes; flow 1's add its stack (about a
-    minute to start and finish its own first sync), the timed changes and the
+    The spine's benchmarks take about three minutes; flows 1 and 2 each add their stack
+    (about a minute to start and finish its own first sync), the timed changes and the
     backfill's time budget.
     """
 
@@ -59,6 +62,10 @@ class Sizes:
     flow_change_seconds: float
     backfill_employees: int
     backfill_budget_seconds: float
+    zoho_changes_per_second: float
+    zoho_change_seconds: float
+    zoho_backfill_employees: int
+    zoho_backfill_budget_seconds: float
 
 
 FULL = Sizes(
@@ -76,6 +83,10 @@ FULL = Sizes(
     flow_change_seconds=60.0,
     backfill_employees=10_000,
     backfill_budget_seconds=300.0,
+    zoho_changes_per_second=0.25,
+    zoho_change_seconds=60.0,
+    zoho_backfill_employees=2_000,
+    zoho_backfill_budget_seconds=300.0,
 )
 QUICK = Sizes(
     codec_operations=2_000,
@@ -92,6 +103,10 @@ QUICK = Sizes(
     flow_change_seconds=3.0,
     backfill_employees=20,
     backfill_budget_seconds=120.0,
+    zoho_changes_per_second=0.5,
+    zoho_change_seconds=4.0,
+    zoho_backfill_employees=20,
+    zoho_backfill_budget_seconds=120.0,
 )
 
 
@@ -209,31 +224,71 @@ async def _measure_backlog(bootstrap: str, sizes: Sizes) -> list[Measurement]:
 
 
 async def _measure_flow(bootstrap: str, sizes: Sizes) -> list[Measurement]:
-    """Flow 1 end to end on one stack: the timed changes first, then the backfill.
-
-    The backfill starts once the changes were all written, so neither measures the other.
+    """Flows 1 and 2 end to end, each on its own stack: the timed changes first, then the
+    backfill, which starts once the changes were all written so neither measures the other.
     """
+    flow_1 = _FlowRun(
+        name="people-freshbooks",
+        title="flow 1",
+        services="bamboohr, freshbooks",
+        latency=FRESHBOOKS_LATENCY,
+        backfill=FRESHBOOKS_BACKFILL,
+        changes_per_second=sizes.flow_changes_per_second,
+        change_seconds=sizes.flow_change_seconds,
+        employees=sizes.backfill_employees,
+        budget_seconds=sizes.backfill_budget_seconds,
+    )
+    flow_2 = _FlowRun(
+        name="people-zoho",
+        title="flow 2",
+        services="bamboohr, zoho",
+        latency=ZOHO_LATENCY,
+        backfill=ZOHO_BACKFILL,
+        changes_per_second=sizes.zoho_changes_per_second,
+        change_seconds=sizes.zoho_change_seconds,
+        employees=sizes.zoho_backfill_employees,
+        budget_seconds=sizes.zoho_backfill_budget_seconds,
+    )
+    return [
+        *await _measure_one_flow(bootstrap, flow_1),
+        *await _measure_one_flow(bootstrap, flow_2),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class _FlowRun:
+    name: str
+    title: str
+    services: str
+    latency: LatencyCase
+    backfill: BackfillCase
+    changes_per_second: float
+    change_seconds: float
+    employees: int
+    budget_seconds: float
+
+
+async def _measure_one_flow(bootstrap: str, run: _FlowRun) -> list[Measurement]:
     rows: list[Measurement] = []
-    _say("starting flow 1's stack (sandboxes, ingest, bamboohr, freshbooks, consent, link)")
+    _say(f"starting {run.title}'s stack (sandboxes, ingest, {run.services}, consent, link)")
     try:
-        async with flow_stack(bootstrap) as stack:
+        async with flow_stack(bootstrap, flow_name=run.name) as stack:
             rows += await _guarded(
-                "flow 1: webhook -> FreshBooks write",
+                f"{run.latency.label}",
                 lambda: measure_webhook_to_write(
                     stack,
-                    per_second=sizes.flow_changes_per_second,
-                    seconds=sizes.flow_change_seconds,
+                    run.latency,
+                    per_second=run.changes_per_second,
+                    seconds=run.change_seconds,
                 ),
             )
             rows += await _guarded(
-                f"flow 1: backfill of {sizes.backfill_employees:,} employees",
+                f"{run.title}: backfill of {run.employees:,} employees",
                 lambda: measure_backfill(
-                    stack,
-                    employees=sizes.backfill_employees,
-                    budget_seconds=sizes.backfill_budget_seconds,
+                    stack, run.backfill, employees=run.employees, budget_seconds=run.budget_seconds
                 ),
             )
     except Exception as exc:
         # The stack not starting (or not stopping) is a result too.
-        rows.append(failed("flow 1 stack", exc))
+        rows.append(failed(f"{run.title} stack", exc))
     return rows

@@ -258,8 +258,11 @@ class ZohoBooksClient:
         verb = "active" if active else "inactive"
         await self._call("POST", api_path("/contacts/{id}/" + verb, id=contact_id))
 
-    async def contact_rows(self) -> AsyncIterator[ContactRow]:
-        """Every contact of the organisation, ``per_page`` (200) a call, oldest change first."""
+    async def contact_rows(self, *, newest_first: bool = False) -> AsyncIterator[ContactRow]:
+        """Every contact of the organisation, ``per_page`` (200) a call, by change time.
+
+        ``newest_first`` lets a caller that wants only recent changes stop paging early.
+        """
         page = 1
         while True:
             body = await self._call(
@@ -270,7 +273,7 @@ class ZohoBooksClient:
                     "per_page": str(self._per_page),
                     "filter_by": "Status.All",
                     "sort_column": "last_modified_time",
-                    "sort_order": "A",
+                    "sort_order": "D" if newest_first else "A",
                 },
             )
             for row in body.get("contacts", []):

@@ -6,9 +6,19 @@ tags, a single contact is the full record.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Contact", "ContactPerson", "ContactRow", "ContactTag", "ReportingTag", "TagOption"]
+__all__ = [
+    "Contact",
+    "ContactPerson",
+    "ContactRow",
+    "ContactTag",
+    "ReportingTag",
+    "TagOption",
+    "zoho_time",
+]
 
 
 class _Vendor(BaseModel):
@@ -43,6 +53,19 @@ class ContactRow(_Vendor):
     last_name: str | None = None
     email: str | None = None
     last_modified_time: str | None = None
+
+
+def zoho_time(text: str | None) -> datetime | None:
+    """Zoho's ``2026-06-09T13:16:32-0400`` (the org's offset, no colon); None if unreadable."""
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            return None
 
 
 class Contact(ContactRow):

@@ -6,7 +6,8 @@ fields, the contact id, and Zoho's ``last_modified_time`` after our write). One 
 link:
 
 1. Read every contact of the organisation: ``GET /contacts``, 200 a page, so a 2,000
-   person organisation is 10 calls.
+   person organisation is 10 calls. A webhook's check reads newest first and stops at the
+   last check (a page, usually), and looks only at the contacts it saw.
 2. A contact whose ``last_modified_time`` is what we recorded, and whose row shows our
    values, is in step: no more calls. One that moved is read whole and brought back in
    line by the sink's own :class:`~services.zoho.sinks.contacts.ContactWriter` (only
@@ -26,7 +27,7 @@ error is raised so the tick is retried (and, in the end, dead-lettered with its 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -40,7 +41,7 @@ from services.runtime.store import StateStore
 from services.runtime.store.records import LinkRecord
 from services.zoho.client import ZohoBooksClient, ZohoRejectedError
 from services.zoho.mapping import MappingError, WantedContact
-from services.zoho.models import ContactRow
+from services.zoho.models import ContactRow, zoho_time
 from services.zoho.settings import ZohoSettings
 from services.zoho.sinks.contacts import APPLIED, LEASE_PREFIX, ContactWriter, applied_record
 
@@ -110,6 +111,30 @@ class RunSummary:
         return f"{self.checked} checked, {self.repaired} repaired, {self.failed} failed"
 
 
+# Zoho's change times have whole seconds, and its clock is not ours: look this far back.
+_CHANGED_OVERLAP = timedelta(minutes=2)
+
+
+async def _rows(client: ZohoBooksClient, since: datetime | None) -> dict[str, ContactRow]:
+    """Every contact's list row, or (``since``) those changed from then on."""
+    rows: dict[str, ContactRow] = {}
+    async for row in client.contact_rows(newest_first=since is not None):
+        if since is not None:
+            changed = zoho_time(row.last_modified_time)
+            if changed is not None and changed < since - _CHANGED_OVERLAP:
+                break  # newest first: every row after this one is older still
+        rows[row.contact_id] = row
+    return rows
+
+
+def _names_a_row(text: str, rows: dict[str, ContactRow]) -> bool:
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return True  # unreadable: let the check say so
+    return not isinstance(value, dict) or str(value.get("contact_id")) in rows
+
+
 @dataclass(slots=True)
 class _Run:
     """One run over one link: what every check needs."""
@@ -138,15 +163,29 @@ class ContactsReconciliation:
         self._holder = holder
         self._lease_ttl = timedelta(seconds=settings.person_lease_seconds)
 
-    async def run(self, link: LinkRecord, client: ZohoBooksClient, *, cause: Event) -> RunSummary:
-        """One run over ``link``'s contacts; its summary is also published as an outcome."""
+    async def run(
+        self,
+        link: LinkRecord,
+        client: ZohoBooksClient,
+        *,
+        cause: Event,
+        changed_since: datetime | None = None,
+    ) -> RunSummary:
+        """One run over ``link``'s contacts; its summary is also published as an outcome.
+
+        ``changed_since``: only contacts Zoho changed from then on (a webhook's check):
+        the list is read newest first and no further than that, and a contact it does not
+        show is not looked for (the whole runs find deletions).
+        """
         summary = RunSummary()
         try:
             async with self._store.transaction() as repos:
                 stored = await repos.mappings.list(link.id, kind=APPLIED)
-            rows = {row.contact_id: row async for row in client.contact_rows()}
+            rows = await _rows(client, changed_since)
             run = _Run(link, ContactWriter(client, self._settings), cause, rows, summary)
             for mapping in stored:
+                if changed_since is not None and not _names_a_row(mapping.target_value, rows):
+                    continue
                 summary.checked += 1
                 if not await self._check(run, mapping.source_value, mapping.target_value):
                     summary.failed += 1

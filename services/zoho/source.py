@@ -20,8 +20,9 @@ When a pass runs, per Zoho connection:
   every link now;
 - a webhook delivery (a contact changed in Zoho: Books fires none for settings) or a poll
   tick (the fallback when no webhook could be registered) checks each link's contacts
-  only, at most once a minute: our own writes fire Zoho webhooks too, and a burst of
-  them must not become a burst of reads.
+  changed since its last check only (newest first: a page, usually), at most once a
+  minute: our own writes fire Zoho webhooks too, and a burst of them must not become a
+  burst of reads.
 
 A whole run reads the tags once (three calls) and, for each link, asks the link's source
 for a reconcile too (a ``ReconcileTick`` on its raw topic, schedule ``link:<id>``), so
@@ -190,7 +191,8 @@ class ZohoSource:
             return
         client = await self._access.client(record.id)
         for link in links:
-            await self._reconciliation.run(link, client, cause=cause)
+            since = await self._marked(link, CONTACTS_CHECKED)
+            await self._reconciliation.run(link, client, cause=cause, changed_since=since)
             await self._mark(link, CONTACTS_CHECKED, now)
 
     async def _quota_spent(
@@ -218,13 +220,17 @@ class ZohoSource:
         """Whether ``mark`` of the link is at least ``interval`` old (None: never due)."""
         if interval is None:
             return False
+        last = await self._marked(link, mark)
+        # A little early is on time: ticks come every minute, not at the second.
+        slack = timedelta(seconds=_MIN_INTERVAL / 2)
+        return last is None or now - last >= interval - slack
+
+    async def _marked(self, link: LinkRecord, mark: str) -> datetime | None:
         async with self._store.transaction() as repos:
             last = await repos.watermarks.get(
                 self._service, link.target_connection_id, link_watermark(link.id, mark)
             )
-        # A little early is on time: ticks come every minute, not at the second.
-        slack = timedelta(seconds=_MIN_INTERVAL / 2)
-        return last is None or now - datetime.fromisoformat(last) >= interval - slack
+        return datetime.fromisoformat(last) if last else None
 
     async def _mark(self, link: LinkRecord, mark: str, now: datetime) -> None:
         async with self._store.transaction() as repos:

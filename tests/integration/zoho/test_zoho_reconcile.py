@@ -7,6 +7,7 @@ and a summary per run.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ async def _link(world: ZohoWorld) -> LinkRecord:
     return link
 
 
-async def _run(world: ZohoWorld) -> str:
+async def _run(world: ZohoWorld, *, changed_since: datetime | None = None) -> str:
     """One reconciliation run; returns its summary outcome's detail."""
     access = world.access()
     reconciliation = ContactsReconciliation(
@@ -44,7 +45,9 @@ async def _run(world: ZohoWorld) -> str:
     )
     client = await access.client(world.zoho_connection_id)
     try:
-        await reconciliation.run(await _link(world), client, cause=_tick(world))
+        await reconciliation.run(
+            await _link(world), client, cause=_tick(world), changed_since=changed_since
+        )
     finally:
         await access.aclose()
     [*_, summary] = world.outcomes_for(summary_key(world.link_id))
@@ -130,3 +133,22 @@ async def test_a_contact_deleted_by_hand_needs_review_and_the_run_counts_it_fail
         assert await _run(world) == "1 checked, 0 repaired, 1 failed"
         [review] = [o for o in world.outcomes_for("25") if o.status == "needs_review"]
         assert "no longer in Zoho Books" in review.detail
+
+
+async def test_a_webhooks_check_reads_only_what_changed_since_the_last_check(
+    tmp_path: Path,
+) -> None:
+    async with zoho_world(tmp_path) as world:
+        await world.sink().employee_changed(employee(world, "26"))
+        await world.sink().employee_changed(employee(world, "27"))
+        await world.sandbox.post("/_sandbox/clock", json={"advance_seconds": 7200})
+        clock = (await world.sandbox.get("/_sandbox/clock")).json()
+        last_check = datetime.fromisoformat(str(clock["now"])) - timedelta(minutes=1)
+        await _hand_edit(world, "noor.27@consultancy.example", {"contact_name": "Someone Else"})
+
+        assert await _run(world, changed_since=last_check) == "1 checked, 1 repaired, 0 failed"
+        [contact] = await world.contacts_with_email("noor.27@consultancy.example")
+        assert contact["contact_name"] == "Noor Haddad27"
+        lists = [u for u in world.called if "/books/v3/contacts?" in u and "sort_order=D" in u]
+        assert lists, "the check did not read newest first"
+        assert all("page=1&" in u for u in lists), lists  # and one page was enough
