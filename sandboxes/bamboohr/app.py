@@ -126,6 +126,7 @@ class BambooHRSandbox(VendorSandbox):
             "change_department": self._change_department,
             "change_job_title": self._change_job_title,
             "terminate": self._terminate,
+            "rehire": self._rehire,
             "add_list_option": self._add_list_option,
         }
 
@@ -341,6 +342,24 @@ class BambooHRSandbox(VendorSandbox):
             "terminationReasonId": str(payload.get("terminationReasonId", "431401")),
             "terminationRehireId": str(payload.get("terminationRehireId", "431503")),
             "comment": payload.get("comment"),
+        }
+
+        def change() -> dict[str, Any]:
+            row = self.people.add_row("employmentStatus", employee_id, row_values)
+            return {"employee": public(self.people.employee(employee_id)), "row": public(row)}
+
+        return self._run(change)
+
+    async def _rehire(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """`{"employeeId", "date"?, "employmentStatus"?}`: an employmentStatus row that is not
+        a termination (Full-Time by default); the employee is Active again."""
+        employee_id = self._employee_id(payload)
+        status = str(payload.get("employmentStatus") or "Full-Time")
+        if status == "Terminated":
+            raise ActionError("a rehire's employmentStatus cannot be Terminated")
+        row_values = {
+            "date": payload.get("date") or self.people.today(),
+            "employmentStatus": status,
         }
 
         def change() -> dict[str, Any]:

@@ -81,6 +81,22 @@ def _said(outcome: dict[str, Any]) -> str:
     return " ".join(f"{key}={outcome.get(key)!r}" for key in keys)
 
 
+async def _answer_after_leaving(flow: PeopleFlowStack, employee_id: str) -> dict[str, Any] | None:
+    """The sink's answer to the first active snapshot published after a terminated one."""
+    back: set[str] = set()
+    left = False
+    for change in await flow.events("people.employee", flow.source, employee_id):
+        left = left or change.get("status") == "terminated"
+        if left and change.get("status") == "active":
+            back.add(str(change["event_id"]))
+    answers = [
+        o
+        for o in await flow.outcomes(employee_id)
+        if str(o["causation_id"]) in back and o["status"] != "failed"
+    ]
+    return answers[0] if answers else None
+
+
 async def _tag_options(flow: PeopleFlowStack, tag_name: str) -> dict[str, bool]:
     tags = await flow.state(flow.target_sandbox, "reporting_tags")
     [tag] = [t for t in tags if t["tag_name"] == tag_name]
@@ -96,7 +112,7 @@ async def _bamboohr_options(flow: PeopleFlowStack, alias: str) -> dict[str, str]
 # --- the story ----------------------------------------------------------------------------
 
 
-async def test_a_hire_becomes_a_contact_follows_a_title_change_and_goes_inactive_on_leaving(
+async def test_a_hire_becomes_a_contact_follows_a_title_change_leaves_and_comes_back(
     flow: PeopleFlowStack,
 ) -> None:
     since = await flow.now(flow.target_sandbox)
@@ -129,6 +145,15 @@ async def test_a_hire_becomes_a_contact_follows_a_title_change_and_goes_inactive
     )
     assert "mark_inactive" in left["operation"], _said(left)
     assert (await _only_contact(flow, email))["status"] == "inactive"
+
+    await flow.control(flow.bamboohr, "actions/rehire", {"employeeId": employee_id})
+    back = await wait_until(
+        lambda: _answer_after_leaving(flow, employee_id),
+        timeout_seconds=90,
+        message="the rehire written",
+    )
+    assert "mark_active" in back["operation"], _said(back)
+    assert (await _only_contact(flow, email))["status"] == "active"
 
     # An EU organisation: every API call and token refresh went to the EU hosts.
     calls = await _api_calls(flow, since)

@@ -230,6 +230,31 @@ async def test_a_terminated_status_row_sets_status_termination_date_and_history_
         }
 
 
+async def test_the_rehire_action_makes_a_leaver_active_again_with_a_new_hire_date() -> None:
+    async with in_process_client(BambooHRSandbox()) as client:
+        terminated = await client.post(
+            "/_sandbox/actions/terminate", json={"employeeId": ACTIVE_EMPLOYEE}
+        )
+        assert terminated.status_code == 200, terminated.text
+        rehired = await client.post(
+            "/_sandbox/actions/rehire", json={"employeeId": ACTIVE_EMPLOYEE}
+        )
+        assert rehired.status_code == 200, rehired.text
+        values = await _get(client, ACTIVE_EMPLOYEE, "status,employmentHistoryStatus,hireDate")
+        today = (await client.get("/_sandbox/clock")).json()["now"][:10]
+        assert values == {
+            "id": ACTIVE_EMPLOYEE,
+            "status": "Active",
+            "employmentHistoryStatus": "Full-Time",
+            "hireDate": today,
+        }
+        refused = await client.post(
+            "/_sandbox/actions/rehire",
+            json={"employeeId": ACTIVE_EMPLOYEE, "employmentStatus": "Terminated"},
+        )
+        assert refused.status_code == 400
+
+
 async def test_a_termination_without_its_three_ids_is_refused() -> None:
     async with in_process_client(BambooHRSandbox()) as client:
         answer = await client.post(
