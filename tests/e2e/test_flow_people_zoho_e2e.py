@@ -146,6 +146,9 @@ async def test_a_hire_becomes_a_contact_follows_a_title_change_leaves_and_comes_
     assert "mark_inactive" in left["operation"], _said(left)
     assert (await _only_contact(flow, email))["status"] == "inactive"
 
+    # A rehire comes days later. BambooHR's webhook bodies carry whole seconds and no
+    # delivery id, so a rehire in the termination's second would read as its duplicate.
+    await flow.control(flow.bamboohr, "clock", {"advance_seconds": 1})
     await flow.control(flow.bamboohr, "actions/rehire", {"employeeId": employee_id})
     back = await wait_until(
         lambda: _answer_after_leaving(flow, employee_id),

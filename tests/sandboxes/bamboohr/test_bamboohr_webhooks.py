@@ -351,3 +351,17 @@ async def test_the_iso_timestamp_header_is_a_setting_and_still_signs_its_exact_b
         assert stamp.endswith("+0000")
         expected = _expected_signature(received.body, stamp, hook["privateKey"])
         assert received.headers["x-bamboohr-signature"] == expected
+
+
+async def test_a_rehire_is_an_updated_event_with_status_fields(
+    connect: Connector, webhook_receiver: WebhookReceiver
+) -> None:
+    async with connect(BambooHRSandbox()) as client:
+        await _register(client)
+        await client.post("/_sandbox/webhooks", json={"url": webhook_receiver.url})
+        await client.post("/_sandbox/actions/terminate", json={"employeeId": ACTIVE_EMPLOYEE})
+        await client.post("/_sandbox/actions/rehire", json={"employeeId": ACTIVE_EMPLOYEE})
+        await _deliveries(client, 2)
+        payloads = [json.loads(r.body) for r in webhook_receiver.received]
+        assert [p["type"] for p in payloads] == ["employee.updated", "employee.updated"]
+        assert "status" in payloads[1]["data"]["changedFields"]
