@@ -68,5 +68,10 @@ def verify(
 
 
 def delivery_id(body: bytes, headers: Mapping[str, str]) -> str | None:
-    """BambooHR sends no delivery id; None means "use the body's hash"."""
+    """BambooHR sends no delivery id; None means "use the body's hash".
+
+    Its bodies carry whole seconds, so two changes of the same fields of one employee in
+    one second (a termination undone at once) read as one delivery: the second is made
+    good by the next reconcile, which re-reads everyone.
+    """
     return None
