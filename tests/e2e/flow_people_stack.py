@@ -180,7 +180,31 @@ class PeopleFlowStack:
             ]
             return answers[0] if answers else None
 
-        return await wait_until(found, timeout_seconds=90, interval_seconds=0.5, message=message)
+        return await wait_until(found, timeout_seconds=150, interval_seconds=0.5, message=message)
+
+    async def backfilled(self) -> None:
+        """The new link's own backfill (a full resend of the BambooHR account) answered for
+        everyone, so the tests after it see only the writes their own changes cause (and,
+        for Zoho, an organisation's minute not queued behind it)."""
+        employees = {str(e["id"]) for e in await self.state(self.bamboohr, "employees")}
+
+        async def everyone_answered() -> bool:
+            outcomes = await read_events(
+                self.info.kafka,
+                topics=["sync.outcome"],
+                keep=lambda e: (e.key or "").startswith(f"{self.source}:"),
+            )
+            answered = {
+                str(o.event["entity_key"]) for o in outcomes if o.event["status"] != "failed"
+            }
+            return answered >= employees
+
+        await wait_until(
+            everyone_answered,
+            timeout_seconds=180,
+            interval_seconds=1,
+            message="the link's backfill",
+        )
 
     async def reconcile(self, connection_id: str) -> str:
         """``mlc connections sync <id>`` through the operator API: the ReconcileTick's id."""

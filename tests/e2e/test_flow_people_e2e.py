@@ -28,7 +28,6 @@ import pytest
 
 from devstack.stack import StackPlan, start_stack, stop_stack
 from sandboxes.kit import wait_until
-from services.runtime.audit_trail import read_events
 from tests.e2e.flow_people_stack import PeopleFlowStack
 
 INVITATION = "/auth/api/v1/users/invitation"
@@ -49,7 +48,7 @@ async def flow(
         assert info.services == {"bamboohr": "running", "freshbooks": "running"}
         async with httpx.AsyncClient(timeout=30.0) as http:
             stack = PeopleFlowStack(plan, info, http)
-            await _backfilled(stack)
+            await stack.backfilled()
             yield stack
     finally:
         await asyncio.to_thread(stop_stack, plan, lambda _: None)
@@ -59,27 +58,6 @@ async def flow(
 async def neutral(flow: PeopleFlowStack) -> None:
     """Each test starts from the stack as if it ran first (see PeopleFlowStack.neutral)."""
     await flow.neutral()
-
-
-async def _backfilled(stack: PeopleFlowStack) -> None:
-    """The new link's own backfill (a full resend of the BambooHR account) answered for all.
-
-    The tests below then see only the writes their own changes cause.
-    """
-    employees = {str(e["id"]) for e in await stack.state(stack.bamboohr, "employees")}
-
-    async def everyone_answered() -> bool:
-        outcomes = await read_events(
-            stack.info.kafka,
-            topics=["sync.outcome"],
-            keep=lambda e: (e.key or "").startswith(f"{stack.source}:"),
-        )
-        answered = {str(o.event["entity_key"]) for o in outcomes if o.event["status"] != "failed"}
-        return answered >= employees
-
-    await wait_until(
-        everyone_answered, timeout_seconds=180, interval_seconds=1, message="the link's backfill"
-    )
 
 
 async def _account_path(stack: PeopleFlowStack) -> str:

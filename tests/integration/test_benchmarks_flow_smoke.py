@@ -8,7 +8,9 @@ read from BambooHR in a few calls and written to FreshBooks.
 
 from __future__ import annotations
 
+from benchmarks.flow_backfill import FRESHBOOKS as FRESHBOOKS_BACKFILL
 from benchmarks.flow_backfill import measure_backfill
+from benchmarks.flow_latency import FRESHBOOKS as FRESHBOOKS_LATENCY
 from benchmarks.flow_latency import measure_webhook_to_write
 from benchmarks.flow_stack import flow_stack
 from benchmarks.results import Measurement
@@ -28,14 +30,19 @@ async def test_flow_benchmarks_time_renames_to_freshbooks_and_backfill_new_peopl
     kafka_bootstrap: str,
 ) -> None:
     async with flow_stack(kafka_bootstrap) as stack:
-        latency = await measure_webhook_to_write(stack, per_second=1.0, seconds=3.0)
-        backfill = await measure_backfill(stack, employees=20, budget_seconds=180.0)
+        latency = await measure_webhook_to_write(
+            stack, FRESHBOOKS_LATENCY, per_second=1.0, seconds=3.0
+        )
+        backfill = await measure_backfill(
+            stack, FRESHBOOKS_BACKFILL, employees=20, budget_seconds=180.0
+        )
 
         # Every rename was a FreshBooks write: one staff PUT each, in the sandbox's log.
         assert_measured(latency)
         assert [row.unit for row in latency] == ["ms", "ms"]
         assert "3 renames at 1/s" in latency[0].note
         assert "3 staff PUTs" in latency[0].note, latency[0].note
+        assert latency[0].name.startswith("flow 1 webhook -> FreshBooks write p50")
         assert latency[0].value is not None
         assert latency[1].value is not None
         assert latency[0].value <= latency[1].value  # p50 <= p99
