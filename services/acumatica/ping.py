@@ -4,6 +4,11 @@ Fact sheet section 3a/3b: ``POST {instance}/entity/auth/login`` with ``name``, `
 ``tenant`` (and ``branch``) answers 204 and session cookies; a wrong password has been seen
 as 500, a licence's login limit as 429. Every session holds one of the licence's API
 logins until it is closed or times out (10 minutes), so the ping always signs out.
+
+Before signing in, the ping reads ``GET {instance}/entity`` (no sign-in needed, §2) and
+checks that the instance serves the connection's endpoint and version: a version it does
+not serve is one clear answer naming the versions it does, not a failed write per
+employee later.
 """
 
 from __future__ import annotations
@@ -54,6 +59,9 @@ class AcumaticaPing:
             raise VendorCallError(msg) from error
         # The session lives in the client's cookie jar: the client is this ping's alone.
         accept = {"Accept": "application/json"}
+        await _served(
+            http, base, str(settings.get("endpoint", "")), str(settings.get("version", ""))
+        )
         answer = await http.post(f"{base}/entity/auth/login", json=login, headers=accept)
         if answer.status_code != 204:
             raise _refused(answer)
@@ -69,6 +77,25 @@ class AcumaticaPing:
         finally:
             await http.post(f"{base}/entity/auth/logout", headers=accept)
         return f"Acumatica sign-in ok for tenant {login['tenant']}; {entity} readable"
+
+
+async def _served(http: httpx.AsyncClient, base: str, endpoint: str, version: str) -> None:
+    """Refuse an endpoint version the instance does not list (a listing it cannot give is
+    left to the sign-in and the read that follow)."""
+    try:
+        answer = await http.get(f"{base}/entity", headers={"Accept": "application/json"})
+        listed = answer.json().get("endpoints", []) if answer.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return
+    if not isinstance(listed, list):
+        return
+    served = sorted(f"{e.get('name')}/{e.get('version')}" for e in listed if isinstance(e, Mapping))
+    if f"{endpoint}/{version}" not in served:
+        msg = (
+            f"this Acumatica instance does not serve endpoint {endpoint}/{version}; it serves "
+            f"{', '.join(served) or 'none'}: reconnect with one of those"
+        )
+        raise VendorCallError(msg)
 
 
 def _refused(answer: httpx.Response) -> VendorCallError:

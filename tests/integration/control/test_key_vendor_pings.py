@@ -106,3 +106,34 @@ async def test_good_credentials_ping_ok_and_a_wrong_secret_says_replace_them(
         assert not ok
         assert line.startswith("failed: "), line
         assert "replace the credentials" in line, line
+
+
+async def test_an_acumatica_version_the_instance_lacks_is_refused_at_ping_with_what_it_serves(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
+    async with registration_world(
+        tmp_path,
+        vendor="acumatica",
+        sandbox_app=AcumaticaSandbox(),
+        knowledge=_acumatica,
+        bootstrap=kafka_bootstrap,
+    ) as world:
+        creds = (await world.sandbox.post("/_sandbox/credentials")).json()
+        fields = {f.name: str(creds[f.name]) for f in ACUMATICA.fields if creds.get(f.name)}
+        answer = await world.ingest.post(
+            "/api/v1/connections",
+            json={
+                "vendor": "acumatica",
+                "display_name": "acumatica",
+                "credentials": {**fields, "version": "19.100.001"},
+            },
+        )
+        assert answer.status_code == 201, answer.text
+
+        ok, line = await asyncio.to_thread(
+            ping_connection, world.ingest_url, str(answer.json()["id"]), operator_token=TOKEN
+        )
+
+        assert not ok
+        assert "does not serve endpoint Default/19.100.001" in line, line
+        assert "Default/24.200.001" in line, line
