@@ -17,5 +17,20 @@ CREDENTIALS = CredentialSpec(
         CredentialField("branch", secret=False, description="Branch id.", required=False),
         CredentialField("endpoint", secret=False, description="Endpoint name, e.g. Default."),
         CredentialField("version", secret=False, description="Endpoint version, e.g. 24.200.001."),
+        CredentialField(
+            "department_endpoint",
+            secret=False,
+            description=(
+                "Endpoint extension holding the Department entity (the Default endpoint has "
+                "none); flow 3 writes departments there."
+            ),
+            required=False,
+        ),
+        CredentialField(
+            "department_endpoint_version",
+            secret=False,
+            description="That extension's version (default: the endpoint version).",
+            required=False,
+        ),
     ),
 )

@@ -21,3 +21,29 @@ class AcumaticaSettings(BaseSettings):
     ping_select: str = Field(
         default="EmployeeID", description="Field the ping selects, to keep the read small."
     )
+    # --- flow 3 (people-acumatica) -------------------------------------------------------
+    department_endpoint: str = Field(
+        default="MLConnector",
+        description=(
+            "Endpoint extension with the Department entity when a connection names none "
+            "[inferred: the Default endpoint has no Department (sheet section 7); the "
+            "extension's name is the instance administrator's]."
+        ),
+    )
+    requests_per_minute: int = Field(
+        default=240,
+        ge=1,
+        description=(
+            "Calls per minute per connection, kept proactively [inferred: the licence's limit "
+            "is per instance and not published; the sandbox's is 300]."
+        ),
+    )
+    max_in_flight: int = Field(
+        default=4, ge=1, description="Concurrent calls per connection (the licence's queue)."
+    )
+    person_lease_seconds: float = Field(
+        default=30.0, gt=0, description="Lease that serialises one employee's writes."
+    )
+    department_lease_seconds: float = Field(
+        default=30.0, gt=0, description="Lease that serialises one link's department creates."
+    )

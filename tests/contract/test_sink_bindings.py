@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.contract.acumatica_employees import AcumaticaEmployees, acumatica_employees
 from tests.contract.freshbooks_people import FreshBooksPeople, freshbooks_people
 from tests.contract.sink_contract import SinkContract
 from tests.contract.zoho_contacts import ZohoContacts, zoho_contacts
@@ -23,4 +24,11 @@ class TestZohoContactsSink(SinkContract):
     @pytest.fixture
     async def binding(self, tmp_path: Path) -> AsyncIterator[ZohoContacts]:
         async with zoho_contacts(tmp_path) as bound:
+            yield bound
+
+
+class TestAcumaticaEmployeesSink(SinkContract):
+    @pytest.fixture
+    async def binding(self, tmp_path: Path) -> AsyncIterator[AcumaticaEmployees]:
+        async with acumatica_employees(tmp_path) as bound:
             yield bound

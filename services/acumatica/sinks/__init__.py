@@ -1,0 +1,1 @@
+"""The acumatica service's sinks: what it writes to Acumatica."""

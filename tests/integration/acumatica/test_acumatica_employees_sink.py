@@ -1,0 +1,201 @@
+"""Flow 3's employees sink against the Acumatica sandbox on a socket (real HTTP, SQLite).
+
+Departments first: a hire into a department Acumatica lacks creates the department, then
+the employee, in one attempt; one Acumatica already has (same description) is adopted.
+A move follows, a leaver becomes Inactive and stays; someone already in Acumatica is
+matched by email; the link options choose which values make a department and its code;
+every session is signed out at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from sandboxes.acumatica.app import AcumaticaSandbox
+from sandboxes.acumatica.settings import AcumaticaSandboxSettings
+from sandboxes.kit import build_app, serve
+from schemas.envelope import Event
+from schemas.outcomes import SyncOutcome
+from schemas.people import EmployeeChanged
+from services.acumatica.access import FLOW, AcumaticaAccess
+from services.acumatica.settings import AcumaticaSettings
+from services.acumatica.sinks.employees import EmployeesSink
+from services.runtime.outcomes import Outcomes
+from services.runtime.store import StateStore
+from services.runtime.vault import Vault, generate_key_ring_entry
+from tests.contract.acumatica_employees import store_connection
+
+_BASE = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class World:
+    control: httpx.AsyncClient
+    store: StateStore
+    vault: Vault
+    source_id: str
+    link_id: str
+    outcomes: list[SyncOutcome] = field(default_factory=list)
+
+    @asynccontextmanager
+    async def sink(self) -> AsyncIterator[EmployeesSink]:
+        async def keep(event: SyncOutcome, *, cause: Event) -> None:
+            self.outcomes.append(event)
+
+        settings = AcumaticaSettings()
+        access = AcumaticaAccess(store=self.store, vault=self.vault, settings=settings)
+        try:
+            yield EmployeesSink(
+                store=self.store,
+                access=access,
+                settings=settings,
+                outcomes=Outcomes(keep, service="acumatica"),
+                holder=f"r-{uuid4().hex}",
+            )
+        finally:
+            await access.aclose()
+
+    def employee(self, employee_id: str, *, version: int = 1, **changes: Any) -> EmployeeChanged:
+        values: dict[str, Any] = {
+            "connection_id": self.source_id,
+            "occurred_at": _BASE + timedelta(minutes=version),
+            "source_updated_at": _BASE + timedelta(minutes=version),
+            "employee_id": employee_id,
+            "status": "active",
+            "first_name": "Ava",
+            "last_name": f"Nguyen{employee_id}",
+            "work_email": f"ava.{employee_id}@acme.example",
+            "department": "Research",
+            "division": "Europe",
+        }
+        values.update(changes)
+        return EmployeeChanged(**values)
+
+    async def state(self, collection: str) -> list[dict[str, Any]]:
+        answer = await self.control.get(f"/_sandbox/state/{collection}")
+        answer.raise_for_status()
+        return list(answer.json())
+
+    async def by_email(self, email: str) -> list[dict[str, Any]]:
+        return [
+            e
+            for e in await self.state("employees")
+            if str((e.get("ContactInfo") or {}).get("Email") or "").lower() == email.lower()
+        ]
+
+    async def set_options(self, **options: Any) -> None:
+        async with self.store.transaction() as repos:
+            await repos.links.update(self.link_id, options=options)
+
+    def last(self, employee_id: str) -> SyncOutcome:
+        return [o for o in self.outcomes if o.entity_key == employee_id][-1]
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    sandbox = AcumaticaSandbox(settings=AcumaticaSandboxSettings(throttle_delay_scale=0.0))
+    store = await StateStore.open(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
+    vault = Vault.from_text(generate_key_ring_entry("k1"))
+    try:
+        async with (
+            serve(build_app(sandbox)) as server,
+            httpx.AsyncClient(base_url=server.base_url) as control,
+        ):
+            creds = (await control.post("/_sandbox/credentials")).json()
+            target = await store_connection(store, vault, creds, f"{server.base_url}/AcumaticaERP")
+            async with store.transaction() as repos:
+                source = await repos.connections.create(
+                    vendor="bamboohr", tenant_id="default", display_name="HR"
+                )
+                link = await repos.links.create(
+                    source_connection_id=source.id, target_connection_id=target, flow=FLOW
+                )
+            yield World(control, store, vault, source.id, link.id)
+            closed = (await control.post("/_sandbox/actions/end_sessions", json={})).json()
+            assert closed["closed"] == 0, "a session was left signed in"
+    finally:
+        await store.close()
+
+
+async def test_a_hire_into_a_new_department_creates_the_department_first(world: World) -> None:
+    async with world.sink() as sink:
+        await sink.employee_changed(world.employee("1"))
+
+    outcome = world.last("1")
+    assert (outcome.status, outcome.operation) == ("applied", "create_department+create_employee")
+    departments = {d["DepartmentID"]: d["Description"] for d in await world.state("departments")}
+    assert departments["RESEARCH"] == "Research"
+    [employee] = await world.by_email("ava.1@acme.example")
+    assert employee["EmployeeSettings"]["DepartmentID"] == "RESEARCH"
+    assert employee["Status"] == "Active"
+    assert outcome.target_ids["employee"] == employee["EmployeeID"]
+
+
+async def test_a_department_acumatica_has_is_adopted_a_move_follows_a_leaver_stays_inactive(
+    world: World,
+) -> None:
+    async with world.sink() as sink:
+        await sink.employee_changed(world.employee("2", department="administration "))
+        assert world.last("2").operation == "adopt_department+create_employee"
+        await sink.employee_changed(world.employee("2", version=2, department="Research"))
+        assert world.last("2").operation == "create_department+update_employee"
+        await sink.employee_changed(
+            world.employee("2", version=3, department="Research", status="terminated")
+        )
+        assert world.last("2").operation == "deactivate_employee"
+        await sink.employee_changed(world.employee("2", version=3, status="terminated"))
+        assert world.last("2").status == "unchanged"
+
+    [employee] = await world.by_email("ava.2@acme.example")
+    assert (employee["Status"], employee["EmployeeSettings"]["DepartmentID"]) == (
+        "Inactive",
+        "RESEARCH",
+    )
+
+
+async def test_someone_already_in_acumatica_is_matched_by_email_and_a_new_leaver_is_not_made(
+    world: World,
+) -> None:
+    grace = world.employee(
+        "3",
+        first_name="Grace",
+        last_name="Holloway",
+        work_email="Grace.Holloway@AcmeCreative.example",
+        department="Administration",
+    )
+    async with world.sink() as sink:
+        await sink.employee_changed(grace)
+        await sink.employee_changed(world.employee("4", status="terminated"))
+
+    assert world.last("3").operation.startswith("adopt_employee")
+    assert world.last("3").target_ids["employee"] == "EP00000003"
+    assert len(await world.by_email("grace.holloway@acmecreative.example")) == 1
+    assert world.last("4").status == "unchanged"
+    assert await world.by_email("ava.4@acme.example") == []
+
+
+async def test_link_options_choose_the_department_and_its_code(world: World) -> None:
+    await world.set_options(
+        department_from="division_department", department_codes={"Europe / Research": "EURRES"}
+    )
+    async with world.sink() as sink:
+        await sink.employee_changed(world.employee("5"))
+        await sink.employee_changed(world.employee("6", department="Marketing"))
+        await world.set_options(department_from="by team")
+        await sink.employee_changed(world.employee("7"))
+
+    departments = {d["DepartmentID"]: d["Description"] for d in await world.state("departments")}
+    assert departments["EURRES"] == "Europe / Research"
+    assert departments["EUROPEMARK"] == "Europe / Marketing"
+    review = world.last("7")
+    assert review.status == "needs_review"
+    assert "department_from" in review.detail
