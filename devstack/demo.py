@@ -21,7 +21,7 @@ from typing import Final
 
 import httpx
 
-from devstack import people_freshbooks, people_zoho
+from devstack import people_acumatica, people_freshbooks, people_zoho
 from devstack.driving import DemoFailedError, note, step
 from devstack.flows import Flow, UnknownFlowError, flows_named
 from devstack.stack import StackError, StackInfo, StackPlan, start_stack, stop_stack
@@ -35,6 +35,7 @@ EXIT_UNKNOWN_FLOW = 2
 PLAYS: Final[Mapping[str, Callable[[StackInfo], Awaitable[None]]]] = {
     people_freshbooks.NAME: people_freshbooks.play,
     people_zoho.NAME: people_zoho.play,
+    people_acumatica.NAME: people_acumatica.play,
 }
 
 

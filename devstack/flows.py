@@ -3,8 +3,8 @@
 A flow here is built: both its vendors' services run. The stack starts the services of
 every flow below (each vendor once), and links a source connection to a target
 connection for each. Flows not built yet are left out until they are; README's table
-names all five (``people-acumatica``, ``ap-bill``, ``expenses`` join this
-list the day their services run; ``ap-bill`` goes both ways, so it will be two entries).
+names all five (``ap-bill`` and ``expenses`` join this list the day their services run;
+``ap-bill`` goes both ways, so it will be two entries).
 
 ``CONSENT_OPTIONS`` is the one other piece of vendor knowledge the stack needs and the
 vendor registry has no port for: what an OAuth vendor's consent asks for before it starts
@@ -33,6 +33,7 @@ class Flow:
 FLOWS: Final[tuple[Flow, ...]] = (
     Flow("people-freshbooks", source="bamboohr", target="freshbooks"),
     Flow("people-zoho", source="bamboohr", target="zoho"),
+    Flow("people-acumatica", source="bamboohr", target="acumatica"),
 )
 
 # vendor -> {consent option: field of the sandbox's `POST /_sandbox/credentials` answer}

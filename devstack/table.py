@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["contacts_table", "people_table"]
+__all__ = ["contacts_table", "employees_table", "people_table"]
 
 Record = Mapping[str, Any]
 
@@ -109,6 +109,58 @@ def contacts_table(
                 if person
                 else "-",
                 str(contact.get("status")) if contact else "-",
+                f"{last['status']} {last['operation']}" if last else "(none)",
+            )
+        )
+    return _render(rows)
+
+
+def employees_table(
+    employees: Sequence[Record],
+    outcomes: Mapping[str, Sequence[Record]],
+    records: Sequence[Record],
+    marks: Mapping[str, str],
+) -> str:
+    """One row per BambooHR employee in id order, beside their Acumatica Employee record."""
+    rows: list[tuple[str, ...]] = [
+        (
+            "",
+            "bamboohr id",
+            "name",
+            "department",
+            "status",
+            "acumatica employee",
+            "acumatica department",
+            "acumatica status",
+            "last outcome",
+        )
+    ]
+    for employee in sorted(employees, key=lambda e: int(str(e["id"]))):
+        employee_id = str(employee["id"])
+        latest = outcomes.get(employee_id, [])
+        last = latest[-1] if latest else None
+        record_id = dict(last.get("target_ids") or {}).get("employee") if last else None
+        email = str(employee.get("workEmail") or "").lower()
+        record = next((r for r in records if r.get("EmployeeID") == record_id), None) or next(
+            (
+                r
+                for r in records
+                if email and str((r.get("ContactInfo") or {}).get("Email") or "").lower() == email
+            ),
+            None,
+        )
+        rows.append(
+            (
+                marks.get(employee_id, ""),
+                employee_id,
+                f"{employee.get('firstName')} {employee.get('lastName')}",
+                str(employee.get("department") or ""),
+                f"{employee.get('status')}/{employee.get('employmentHistoryStatus')}",
+                f"{record.get('EmployeeID')} {record.get('EmployeeName')}" if record else "(none)",
+                str((record.get("EmployeeSettings") or {}).get("DepartmentID") or "-")
+                if record
+                else "-",
+                str(record.get("Status")) if record else "-",
                 f"{last['status']} {last['operation']}" if last else "(none)",
             )
         )

@@ -1,6 +1,10 @@
-"""`python -m services.acumatica`: the acumatica service's entry point."""
+"""`python -m services.acumatica`: the acumatica service (flow 3's sink: people -> Employees)."""
 
-from services.runtime.placeholder import exit_not_built
+import sys
+
+from services.acumatica.app import wire
+from services.acumatica.settings import AcumaticaServiceSettings
+from services.runtime.service_main import run_service
 
 if __name__ == "__main__":
-    exit_not_built("acumatica")
+    sys.exit(run_service(AcumaticaServiceSettings, wire))

@@ -9,7 +9,9 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["AcumaticaSettings"]
+from services.runtime.settings import RuntimeSettings
+
+__all__ = ["AcumaticaServiceSettings", "AcumaticaSettings"]
 
 
 class AcumaticaSettings(BaseSettings):
@@ -46,4 +48,12 @@ class AcumaticaSettings(BaseSettings):
     )
     department_lease_seconds: float = Field(
         default=30.0, gt=0, description="Lease that serialises one link's department creates."
+    )
+
+
+class AcumaticaServiceSettings(RuntimeSettings):
+    """The runtime settings with this service's name (group id, logs, ``dlq.acumatica``)."""
+
+    service_name: str = Field(
+        default="acumatica", description="Name used in logs, group ids and dlq.<service>."
     )

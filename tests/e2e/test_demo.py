@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 
-async def test_the_demo_plays_both_people_flows_and_shows_them_in_freshbooks_and_zoho(
+async def test_the_demo_plays_the_people_flows_and_shows_them_in_each_target(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "DEMO_RUN_DIR": str(tmp_path)}
@@ -30,7 +30,12 @@ async def test_the_demo_plays_both_people_flows_and_shows_them_in_freshbooks_and
         "OK: backfill, hire, job-title change and termination reached Zoho Books; a list "
         "option added on each side reached the other." in text
     )
-    freshbooks, zoho = text.split("==> flow people-zoho", 1)
+    assert (
+        "OK: backfill, a hire into a new department, a move and a termination reached "
+        "Acumatica." in text
+    )
+    freshbooks, later = text.split("==> flow people-zoho", 1)
+    zoho, acumatica = later.split("==> flow people-acumatica", 1)
 
     # Flow 1's table: 40 seeded employees and the hire, each beside a FreshBooks outcome.
     rows = _rows(freshbooks, "hired|moved|left")
@@ -58,6 +63,20 @@ async def test_the_demo_plays_both_people_flows_and_shows_them_in_freshbooks_and
     assert new_title is not None
     assert marked["new title"].count(new_title.group(1).strip()) == 2  # BambooHR and Zoho
     _check_chain(zoho, r"-> contact=\d+")
+
+    # Flow 3's table: everyone beside an Acumatica Employee; the hire's department made first.
+    rows = _rows(acumatica, "hired|moved|left")
+    assert len(rows) == 43, acumatica
+    marked = {mark: rest for mark, _, rest in rows if mark.strip()}
+    assert "Katherine Johnson" in marked["hired"]
+    assert "RESEARCH" in marked["hired"]
+    assert "applied create_department+create_employee" in marked["hired"]
+    assert "Inactive" in marked["left"]
+    assert "deactivate_employee" in marked["left"]
+    moved = re.search(r"a move in BambooHR: .* -> (.+)$", acumatica, flags=re.MULTILINE)
+    assert moved is not None
+    assert moved.group(1).strip() in marked["moved"]
+    _check_chain(acumatica, r"-> employee=EP\d+")
     # Everything it started was stopped again.
     assert not list((tmp_path / "pids").glob("*.json"))
 

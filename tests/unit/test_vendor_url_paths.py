@@ -144,6 +144,7 @@ async def test_acumatica_ping_reads_the_entity_of_that_endpoint_version() -> Non
             http, {"password": "pw"}, acumatica_settings("24.200.001")
         )
     assert [(m, p.split(b"?")[0]) for m, p in vendor.sent] == [
+        ("GET", b"/entity"),  # which versions the instance serves (no sign-in needed)
         ("POST", b"/entity/auth/login"),
         ("GET", b"/entity/Default/24.200.001/Employee"),
         ("POST", b"/entity/auth/logout"),
@@ -167,6 +168,6 @@ async def test_acumatica_version_with_slashes_stays_one_segment() -> None:
         await AcumaticaPing(AcumaticaSettings()).ping_with_credentials(
             http, {"password": "pw"}, acumatica_settings("24.200.001/../../auth")
         )
-    [_, (method, read), _] = vendor.sent
+    [_, _, (method, read), _] = vendor.sent
     assert method == "GET"
     assert read.split(b"?")[0] == b"/entity/Default/24.200.001%2F..%2F..%2Fauth/Employee"

@@ -1,0 +1,42 @@
+"""Composition root of the acumatica service: settings -> access -> employees sink -> router."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from uuid import uuid4
+
+from services.acumatica.access import AcumaticaAccess
+from services.acumatica.handlers import build_router
+from services.acumatica.settings import AcumaticaSettings
+from services.acumatica.sinks.employees import EmployeesSink
+from services.runtime.outcomes import BusPublisher, Outcomes
+from services.runtime.service_main import ServiceParts
+from services.runtime.settings import load_settings
+
+__all__ = ["wire"]
+
+
+async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[object]]:
+    """Attach the subscriber to ``parts.broker``; every session signs out after it stops."""
+    vendor = load_settings(AcumaticaSettings)
+    service = parts.settings.service_name
+    holder = f"{service}-{uuid4().hex}"
+    access = AcumaticaAccess(store=parts.store, vault=parts.vault, settings=vendor, holder=holder)
+    employees = EmployeesSink(
+        store=parts.store,
+        access=access,
+        settings=vendor,
+        outcomes=Outcomes(BusPublisher(parts.broker), service=service),
+        holder=holder,
+    )
+    parts.broker.include_router(build_router(employees, group_id=service))
+
+    @asynccontextmanager
+    async def sessions_signed_out_at_exit() -> AsyncIterator[object]:
+        try:
+            yield access
+        finally:
+            await access.aclose()
+
+    return [sessions_signed_out_at_exit()]
