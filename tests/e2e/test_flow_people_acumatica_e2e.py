@@ -1,0 +1,168 @@
+"""Flow 3 end to end: BambooHR -> Acumatica on the dev stack (real Kafka, real HTTP).
+
+One stack for the module (``StackPlan.for_demo`` with flow ``people-acumatica`` alone):
+the ingest, the ``bamboohr`` and ``acumatica`` services as processes, both sandboxes on
+sockets, Acumatica connected with its password and linked. Changes are played in the
+BambooHR sandbox (its signed webhooks reach the ingest); the Employee records and
+departments are read from the Acumatica sandbox, the outcomes from ``sync.outcome``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from devstack.stack import StackPlan, start_stack, stop_stack
+from sandboxes.kit import wait_until
+from tests.e2e.flow_people_stack import PeopleFlowStack
+
+
+@pytest.fixture(scope="module")
+async def flow(
+    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[PeopleFlowStack]:
+    run_dir = tmp_path_factory.mktemp("flow-people-acumatica-stack")
+    plan = StackPlan.for_demo(
+        {"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "DEMO_RUN_DIR": str(run_dir)},
+        ["people-acumatica"],
+    )
+    try:
+        info = await start_stack(plan, lambda _: None)
+        assert info.services == {"bamboohr": "running", "acumatica": "running"}
+        async with httpx.AsyncClient(timeout=30.0) as http:
+            stack = PeopleFlowStack(plan, info, http, target_vendor="acumatica")
+            await stack.backfilled()
+            yield stack
+    finally:
+        await asyncio.to_thread(stop_stack, plan, lambda _: None)
+
+
+@pytest.fixture(autouse=True)
+async def neutral(flow: PeopleFlowStack) -> None:
+    """Each test starts from the stack as if it ran first (see PeopleFlowStack.neutral)."""
+    await flow.neutral()
+
+
+async def _records(flow: PeopleFlowStack, email: str) -> list[dict[str, Any]]:
+    return [
+        e
+        for e in await flow.state(flow.target_sandbox, "employees")
+        if str((e.get("ContactInfo") or {}).get("Email") or "").lower() == email.lower()
+    ]
+
+
+async def _only_record(flow: PeopleFlowStack, email: str) -> dict[str, Any]:
+    found = await _records(flow, email)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _said(outcome: dict[str, Any]) -> str:
+    keys = ("entity_key", "status", "operation", "target_ids", "detail", "causation_id")
+    return " ".join(f"{key}={outcome.get(key)!r}" for key in keys)
+
+
+async def test_a_hire_into_a_new_department_creates_it_first_then_moves_and_leaves(
+    flow: PeopleFlowStack,
+) -> None:
+    await flow.control(
+        flow.bamboohr, "actions/add_list_option", {"list": "department", "option": "Labs"}
+    )
+    email = flow.email("Mae", "Jemison")
+    employee_id = await flow.hire("Mae", "Jemison", "Labs", "Software Engineer")
+
+    hired = await flow.answered(employee_id, lambda _: True, message="the hire written")
+    assert hired["operation"] == "create_department+create_employee", _said(hired)
+    departments = {
+        d["DepartmentID"]: d["Description"]
+        for d in await flow.state(flow.target_sandbox, "departments")
+    }
+    assert departments["LABS"] == "Labs"
+    record = await _only_record(flow, email)
+    assert record["EmployeeSettings"]["DepartmentID"] == "LABS"
+    assert hired["target_ids"]["employee"] == record["EmployeeID"]
+
+    move = {"employeeId": employee_id, "department": "Engineering"}
+    await flow.control(flow.bamboohr, "actions/change_department", move)
+    moved = await flow.answered(
+        employee_id, lambda e: e.get("department") == "Engineering", message="the move written"
+    )
+    assert moved["status"] == "applied", _said(moved)
+    assert (await _only_record(flow, email))["EmployeeSettings"]["DepartmentID"] == "ENGINEERIN"
+
+    await flow.control(flow.bamboohr, "actions/terminate", {"employeeId": employee_id})
+    left = await flow.answered(
+        employee_id, lambda e: e.get("status") == "terminated", message="the leaver written"
+    )
+    assert left["operation"] == "deactivate_employee", _said(left)
+    assert (await _only_record(flow, email))["Status"] == "Inactive"  # kept, not deleted
+
+
+async def test_a_duplicated_webhook_writes_once(flow: PeopleFlowStack) -> None:
+    hooks_since = await flow.now(flow.bamboohr)
+    await flow.webhook_faults(flow.bamboohr, duplicate=2)
+    email = flow.email("Annie", "Easley")
+    employee_id = await flow.hire("Annie", "Easley", "Engineering", "Software Engineer")
+
+    async def delivered() -> bool:
+        sent = await flow.deliveries_since(flow.bamboohr, hooks_since)
+        return len([d for d in sent if d["outcome"] == "delivered"]) == 4
+
+    await wait_until(delivered, timeout_seconds=20, message="each webhook delivered twice")
+
+    async def all_answered() -> list[Any] | None:
+        changes = await flow.events("people.employee", flow.source, employee_id)
+        outcomes = await flow.outcomes(employee_id)
+        return outcomes if changes and len(outcomes) >= len(changes) else None
+
+    outcomes = await wait_until(
+        all_answered, timeout_seconds=120, interval_seconds=0.5, message="every change answered"
+    )
+    assert len([o for o in outcomes if o["status"] == "applied"]) == 1, outcomes
+    assert len(await _records(flow, email)) == 1
+
+
+async def test_sessions_ended_by_an_administrator_are_signed_in_again_once(
+    flow: PeopleFlowStack,
+) -> None:
+    ended = await flow.control(flow.target_sandbox, "actions/end_sessions")
+    assert ended["closed"] == 1  # the service holds one session, not one per call
+    employee_id = await flow.hire("Hedy", "Lamarr", "Engineering", "Software Engineer")
+
+    hired = await flow.answered(employee_id, lambda _: True, message="the hire written")
+
+    assert hired["status"] == "applied", _said(hired)
+    assert len(await _records(flow, flow.email("Hedy", "Lamarr"))) == 1
+    again = await flow.control(flow.target_sandbox, "actions/end_sessions")
+    assert again["closed"] == 1
+
+
+async def test_a_429_storm_delays_a_burst_of_hires_without_losing_or_doubling_one(
+    flow: PeopleFlowStack,
+) -> None:
+    since = await flow.now(flow.target_sandbox)
+    storm = {"path": r"/Employee$", "method": "PUT", "status": 429, "count": 4}
+    await flow.control(flow.target_sandbox, "faults", storm)
+    names = [("Dorothy", "Vaughan"), ("Evelyn", "Boyd"), ("Gladys", "West")]
+    hires = {
+        await flow.hire(first, last, "Engineering", "Software Engineer"): flow.email(first, last)
+        for first, last in names
+    }
+    for employee_id in hires:
+        written = await flow.answered(employee_id, lambda _: True, message=f"{employee_id}")
+        assert written["status"] == "applied", _said(written)
+
+    answer = await flow.http.get(f"{flow.target_sandbox}/_sandbox/requests")
+    refused = [
+        r
+        for r in answer.json()
+        if r["status"] == 429 and datetime.fromisoformat(str(r["time"])) >= since
+    ]
+    assert len(refused) == 4, refused  # the whole storm was met, and waited out
+    for email in hires.values():
+        assert len(await _records(flow, email)) == 1, email
