@@ -166,3 +166,23 @@ async def test_a_429_storm_delays_a_burst_of_hires_without_losing_or_doubling_on
     assert len(refused) == 4, refused  # the whole storm was met, and waited out
     for email in hires.values():
         assert len(await _records(flow, email)) == 1, email
+
+
+async def test_a_lost_webhook_is_caught_by_one_reconcile(flow: PeopleFlowStack) -> None:
+    since = await flow.now(flow.bamboohr)
+    await flow.webhook_faults(flow.bamboohr, drop=2)  # a hire sends created, then updated
+    employee_id = await flow.hire("Ada", "Yonath", "Engineering", "Software Engineer")
+
+    async def dropped() -> int | None:
+        sent = await flow.deliveries_since(flow.bamboohr, since)
+        lost = len([d for d in sent if d["outcome"] == "dropped"])
+        return lost if lost == 2 else None
+
+    await wait_until(dropped, timeout_seconds=30, message="both deliveries dropped")
+    assert await flow.events("people.employee", flow.source, employee_id) == []
+
+    tick_id = await flow.reconcile(flow.source)
+    hired = await flow.answered(employee_id, lambda _: True, message="the reconciled hire")
+    assert hired["status"] == "applied", _said(hired)
+    assert hired["correlation_id"] == tick_id  # the tick, not a webhook, brought it
+    assert len(await _records(flow, flow.email("Ada", "Yonath"))) == 1
