@@ -11,6 +11,8 @@ failing with "database is locked" when it tries to upgrade to a write.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +131,7 @@ def _create_sqlite_engine(url: URL, *, echo: bool) -> AsyncEngine:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
             if not in_memory:
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _switch_to_wal(cursor)
             cursor.execute("PRAGMA foreign_keys = ON")
             # WAL with synchronous=NORMAL is durable across application crashes,
             # and a power loss can lose only the last commits, never corrupt.
@@ -142,3 +144,21 @@ def _create_sqlite_engine(url: URL, *, echo: bool) -> AsyncEngine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _switch_to_wal(cursor: Any) -> None:  # noqa: ANN401 - the DBAPI cursor is untyped
+    """``PRAGMA journal_mode = WAL``, waiting out another process doing the same.
+
+    SQLite answers "database is locked" at once, without its busy handler, when two
+    connections switch a new database's journal mode together (two replicas starting on
+    one fresh file): the switch is tried again until the busy timeout, as any write waits.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.02)  # this hook runs on the driver's own thread, not the event loop

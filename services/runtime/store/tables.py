@@ -152,7 +152,7 @@ mappings = Table(
     Column("link_id", String(64), ForeignKey("links.id", ondelete="CASCADE"), primary_key=True),
     Column("kind", String(64), primary_key=True),
     Column("source_value", String(512), primary_key=True),
-    Column("target_value", String(512), nullable=False),
+    Column("target_value", Text, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
