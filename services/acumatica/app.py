@@ -1,15 +1,18 @@
-"""Composition root of the acumatica service: settings -> access -> employees sink -> router."""
+"""Composition root of the acumatica service: settings -> access -> sink, source -> router."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
 from uuid import uuid4
 
 from services.acumatica.access import AcumaticaAccess
 from services.acumatica.handlers import build_router
+from services.acumatica.reconcile import DriftRead
 from services.acumatica.settings import AcumaticaSettings
 from services.acumatica.sinks.employees import EmployeesSink
+from services.acumatica.source import AcumaticaSource
 from services.runtime.outcomes import BusPublisher, Outcomes
 from services.runtime.service_main import ServiceParts
 from services.runtime.settings import load_settings
@@ -23,14 +26,19 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
     service = parts.settings.service_name
     holder = f"{service}-{uuid4().hex}"
     access = AcumaticaAccess(store=parts.store, vault=parts.vault, settings=vendor, holder=holder)
+    outcomes = Outcomes(BusPublisher(parts.broker), service=service)
     employees = EmployeesSink(
-        store=parts.store,
-        access=access,
-        settings=vendor,
-        outcomes=Outcomes(BusPublisher(parts.broker), service=service),
-        holder=holder,
+        store=parts.store, access=access, settings=vendor, outcomes=outcomes, holder=holder
     )
-    parts.broker.include_router(build_router(employees, group_id=service))
+    drift = DriftRead(
+        store=parts.store,
+        outcomes=outcomes,
+        service=service,
+        holder=holder,
+        lease_ttl=timedelta(seconds=vendor.person_lease_seconds),
+    )
+    source = AcumaticaSource(store=parts.store, access=access, drift=drift, service=service)
+    parts.broker.include_router(build_router(employees, source, group_id=service))
 
     @asynccontextmanager
     async def sessions_signed_out_at_exit() -> AsyncIterator[object]:

@@ -20,6 +20,7 @@ What a refusal means is decided once, in :func:`refusal`:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import httpx
@@ -197,6 +198,22 @@ class AcumaticaClient:
                 "$expand": EMPLOYEE_EXPAND,
             },
         )
+        return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
+
+    async def employees_changed_since(self, since: datetime | None) -> list[dict[str, Any]]:
+        """Employees whose ``LastModifiedDateTime`` is at or after ``since`` (all: None), §5.
+
+        ``ge``, not ``gt``: a caller passes its watermark minus an overlap and compares
+        what comes back, so records sharing a timestamp with the watermark are not missed.
+        """
+        params = {"$expand": EMPLOYEE_EXPAND}
+        if since is not None:
+            stamp = since.astimezone(UTC).isoformat(timespec="milliseconds")
+            params["$filter"] = f"LastModifiedDateTime ge datetimeoffset'{stamp}'"
+        rows = await self._call(
+            "GET Employee changed since", "GET", self.endpoint.path("Employee"), self.endpoint,
+            params=params,
+        )  # fmt: skip
         return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
 
     async def employee(self, employee_id: str) -> dict[str, Any] | None:

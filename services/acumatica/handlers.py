@@ -1,7 +1,11 @@
-"""The acumatica service's router: people.employee -> the employees sink. Each body is one call.
+"""The acumatica service's subscribers: each body is one call.
+
+- ``people.employee`` -> the employees sink;
+- ``raw.acumatica`` (poll and reconcile ticks) -> the source: each link's drift read, in a
+  consumer group of its own.
 
 ``router`` at module level exists to be described (``make docs``); ``app.wire`` builds the
-live one around the sink.
+live one.
 """
 
 from __future__ import annotations
@@ -12,11 +16,20 @@ from faststream.kafka import KafkaRouter
 
 from schemas.outcomes import SyncOutcome
 from schemas.people import EmployeeChanged
+from schemas.topics import raw_topic
 from services.runtime.bus import subscriber
 
-__all__ = ["SERVICE", "EmployeeHandler", "build_router", "router"]
+__all__ = [
+    "SERVICE",
+    "SOURCE_GROUP_SUFFIX",
+    "EmployeeHandler",
+    "RawEventHandler",
+    "build_router",
+    "router",
+]
 
 SERVICE: Final = "acumatica"
+SOURCE_GROUP_SUFFIX: Final = ".source"
 
 
 class EmployeeHandler(Protocol):
@@ -25,33 +38,56 @@ class EmployeeHandler(Protocol):
     async def employee_changed(self, event: EmployeeChanged) -> None: ...
 
 
+class RawEventHandler(Protocol):
+    """What the raw.acumatica subscriber calls (the source)."""
+
+    async def handle(self, message: object) -> None: ...
+
+
+_NOT_WIRED: Final = "services.acumatica.handlers.router is for documentation; app.wire builds it"
+
+
 class _NotWired:
     async def employee_changed(self, event: EmployeeChanged) -> None:
-        msg = "services.acumatica.handlers.router is for documentation; app.wire builds it"
-        raise RuntimeError(msg)
+        raise RuntimeError(_NOT_WIRED)
+
+    async def handle(self, message: object) -> None:
+        raise RuntimeError(_NOT_WIRED)
 
 
 def build_router(
     employees: EmployeeHandler,
+    source: RawEventHandler | None = None,
     *,
     group_id: str = SERVICE,
     employee_topic: str = EmployeeChanged.topic_name,
+    raw: str | None = None,
 ) -> KafkaRouter:
-    """The service's subscribers; the topic is a parameter only so tests can use their own."""
+    """The service's subscribers; the topics are parameters only so tests can use their own."""
     router = KafkaRouter()
 
     @subscriber(router, employee_topic, group_id=group_id)
     async def sync_employee_to_acumatica(event: EmployeeChanged) -> None:
         await employees.employee_changed(event)
 
+    if source is not None:
+        raw_source = source
+
+        @subscriber(router, raw or raw_topic(SERVICE), group_id=group_id + SOURCE_GROUP_SUFFIX)
+        async def read_acumatica_drift(message: object) -> None:
+            await raw_source.handle(message)
+
     router.publisher(
         SyncOutcome.topic_name,
         title=f"{SyncOutcome.topic_name}:SyncOutcome",
-        description="Every Acumatica write attempt of flow 3 (people-acumatica).",
+        description=(
+            "Every Acumatica write attempt of flow 3 (people-acumatica): employees, drift "
+            "repairs and each drift read's summary."
+        ),
         schema=SyncOutcome,
     )
     return router
 
 
-router = build_router(_NotWired())
+router = build_router(_NotWired(), _NotWired())
 """The service's subscribers and publishers as ``make docs`` describes them."""

@@ -186,3 +186,33 @@ async def test_a_lost_webhook_is_caught_by_one_reconcile(flow: PeopleFlowStack) 
     assert hired["status"] == "applied", _said(hired)
     assert hired["correlation_id"] == tick_id  # the tick, not a webhook, brought it
     assert len(await _records(flow, flow.email("Ada", "Yonath"))) == 1
+
+
+async def test_a_hand_edit_in_acumatica_is_put_back_by_the_drift_read(
+    flow: PeopleFlowStack,
+) -> None:
+    email = flow.email("Mary", "Jackson")
+    employee_id = await flow.hire("Mary", "Jackson", "Engineering", "Software Engineer")
+    await flow.answered(employee_id, lambda _: True, message="the hire written")
+    record = await _only_record(flow, email)
+    await flow.control(flow.target_sandbox, "clock", {"advance_seconds": 5})
+    await flow.control(
+        flow.target_sandbox,
+        "actions/edit_employee",
+        {"employee_id": record["EmployeeID"], "changes": {"Status": "Inactive"}},
+    )
+
+    tick_id = await flow.reconcile(flow.target)
+
+    async def repaired() -> dict[str, Any] | None:
+        # Caused by the Acumatica connection's tick, so keyed under that connection.
+        found = [
+            o
+            for o in await flow.outcomes(employee_id, flow.target)
+            if str(o.get("correlation_id")) == tick_id and o["operation"] == "repair_employee"
+        ]
+        return found[0] if found else None
+
+    repair = await wait_until(repaired, timeout_seconds=120, message="the repair outcome")
+    assert repair["status"] == "applied", _said(repair)
+    assert (await _only_record(flow, email))["Status"] == "Active"

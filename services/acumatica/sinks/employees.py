@@ -40,9 +40,12 @@ from services.runtime.store import Repositories, StateStore
 from services.runtime.store.records import LinkRecord
 from services.runtime.upsert import AnnounceCreate, IdempotentUpsert, Known, Written
 
-__all__ = ["EMPLOYEE", "EmployeesSink", "changed_fields"]
+__all__ = ["APPLIED", "EMPLOYEE", "LEASE_PREFIX", "EmployeesSink", "changed_fields"]
 
 EMPLOYEE: Final = "employee"  # cross-reference target kind: the Acumatica EmployeeID
+APPLIED: Final = "acumatica.employee_applied"
+"""Mapping kind: employee key -> JSON ``{"employee_id", "wanted"}``: the fields we last made
+true (wrapped), which the drift read (``reconcile.py``) puts back after a hand edit."""
 LEASE_PREFIX: Final = "acumatica-employee"
 
 
@@ -135,6 +138,7 @@ class _Employee:
         self._department = department
         self._email = (event.work_email or "").strip().lower()
         self._current: dict[str, Any] | None = None
+        self._wanted: dict[str, Any] | None = None
         self._adopted = False
 
     @property
@@ -169,6 +173,7 @@ class _Employee:
                 self._link, self._department, self._client, written.operations
             )
         wanted = employee_body(self._event, code)
+        self._wanted = wanted
         if self._current is None:
             await announce_create()
             created = await self._client.put_employee(wanted, create=True)
@@ -192,4 +197,13 @@ class _Employee:
         return written
 
     async def record(self, repos: Repositories, written: Written) -> None:
-        """Nothing of our own beyond the cross-reference the kit records."""
+        employee_id = written.target_ids.get(EMPLOYEE)
+        if employee_id is None or self._wanted is None:
+            return
+        applied = {"employee_id": employee_id, "wanted": self._wanted}
+        await repos.mappings.put(
+            self._link.id,
+            APPLIED,
+            self._event.entity_key,
+            orjson.dumps(applied, option=orjson.OPT_SORT_KEYS).decode(),
+        )

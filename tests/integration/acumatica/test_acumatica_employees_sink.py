@@ -4,7 +4,8 @@ Departments first: a hire into a department Acumatica lacks creates the departme
 the employee, in one attempt; one Acumatica already has (same description) is adopted.
 A move follows, a leaver becomes Inactive and stays; someone already in Acumatica is
 matched by email; the link options choose which values make a department and its code;
-every session is signed out at the end.
+a hand edit is found by the drift read and put back; every session is signed out at the
+end.
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ from sandboxes.kit import build_app, serve
 from schemas.envelope import Event
 from schemas.outcomes import SyncOutcome
 from schemas.people import EmployeeChanged
+from schemas.raw import PollTick
 from services.acumatica.access import FLOW, AcumaticaAccess
+from services.acumatica.reconcile import DriftRead, summary_key
 from services.acumatica.settings import AcumaticaSettings
 from services.acumatica.sinks.employees import EmployeesSink
+from services.acumatica.source import AcumaticaSource
 from services.runtime.outcomes import Outcomes
 from services.runtime.store import StateStore
 from services.runtime.vault import Vault, generate_key_ring_entry
@@ -199,3 +203,67 @@ async def test_link_options_choose_the_department_and_its_code(world: World) -> 
     review = world.last("7")
     assert review.status == "needs_review"
     assert "department_from" in review.detail
+
+
+async def _drift(world: World) -> str:
+    """One drift read of the link (as a poll tick would run it); its summary's detail."""
+    settings = AcumaticaSettings()
+    access = AcumaticaAccess(store=world.store, vault=world.vault, settings=settings)
+
+    async def keep(event: SyncOutcome, *, cause: Event) -> None:
+        world.outcomes.append(event)
+
+    outcomes = Outcomes(keep, service="acumatica")
+    drift = DriftRead(
+        store=world.store,
+        outcomes=outcomes,
+        service="acumatica",
+        holder="drift",
+        lease_ttl=timedelta(seconds=30),
+    )
+    source = AcumaticaSource(store=world.store, access=access, drift=drift, service="acumatica")
+    async with world.store.transaction() as repos:
+        link = await repos.links.get(world.link_id)
+    assert link is not None
+    now = datetime.now(UTC)
+    tick = PollTick(
+        connection_id=link.target_connection_id,
+        occurred_at=now,
+        vendor="acumatica",
+        schedule="poll",
+        due_at=now.isoformat(),
+        entity_key="tick:poll",
+    )
+    try:
+        await source.on_poll(tick)
+    finally:
+        await access.aclose()
+    return world.last(summary_key(world.link_id)).detail
+
+
+async def test_a_hand_edit_is_found_by_the_drift_read_and_put_back_once(world: World) -> None:
+    async with world.sink() as sink:
+        await sink.employee_changed(world.employee("8"))
+        await sink.employee_changed(world.employee("9"))
+    assert await _drift(world) == "2 checked, 0 repaired, 0 failed"
+    [record] = await world.by_email("ava.8@acme.example")
+    await world.control.post("/_sandbox/clock", json={"advance_seconds": 5})
+    edited = await world.control.post(
+        "/_sandbox/actions/edit_employee",
+        json={
+            "employee_id": record["EmployeeID"],
+            "changes": {"Status": "Inactive", "ContactInfo": {"Phone1": "555-0100"}},
+        },
+    )
+    assert edited.status_code == 200, edited.text
+
+    # Both hires share the watermark's second, which is read again (the overlap): 2 checked.
+    assert await _drift(world) == "2 checked, 1 repaired, 0 failed"
+
+    [repaired] = await world.by_email("ava.8@acme.example")
+    assert repaired["Status"] == "Active"
+    assert repaired["ContactInfo"]["Phone1"] == "555-0100"  # not ours: left alone
+    repair = world.last("8")
+    assert (repair.status, repair.operation) == ("applied", "repair_employee")
+    # Our own repair comes back once, in step; then nothing is left to read.
+    assert await _drift(world) == "1 checked, 0 repaired, 0 failed"
