@@ -68,6 +68,7 @@ class BackfillCase:
     target: str  # "FreshBooks"
     targets: dict[str, Target]
     ceiling_per_minute: float | None = None  # the vendor's calls a minute, when it has one
+    sign_in_path: str | None = None  # the vendor's sign-in call, when sessions are counted
 
 
 FRESHBOOKS = BackfillCase(label="flow 1", target="FreshBooks", targets=TARGETS)
@@ -217,6 +218,16 @@ async def measure_backfill(
                     f"{per_minute:.1f} calls a minute against {case.target}'s "
                     f"{case.ceiling_per_minute:g}; {len(done) / (elapsed / 60):.1f} people a minute"
                 ),
+            )
+        )
+    if case.sign_in_path is not None:
+        sign_ins = [r for r in target_calls if r.path.endswith(case.sign_in_path)]
+        rows.append(
+            Measurement(
+                f"{case.label} backfill {case.target} sign-ins, {size}",
+                float(len(sign_ins)),
+                "sign-ins",
+                case.targets["sign_ins"],
             )
         )
     return rows

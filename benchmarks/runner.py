@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from benchmarks.codec import measure_codec
 from benchmarks.consume_throughput import measure_consume
 from benchmarks.consumer_memory import measure_consumer_memory
+from benchmarks.flow_acumatica import ACUMATICA_BACKFILL, ACUMATICA_LATENCY
 from benchmarks.flow_backfill import FRESHBOOKS as FRESHBOOKS_BACKFILL
 from benchmarks.flow_backfill import BackfillCase, measure_backfill
 from benchmarks.flow_latency import FRESHBOOKS as FRESHBOOKS_LATENCY
@@ -66,6 +67,10 @@ class Sizes:
     zoho_change_seconds: float
     zoho_backfill_employees: int
     zoho_backfill_budget_seconds: float
+    acumatica_changes_per_second: float
+    acumatica_change_seconds: float
+    acumatica_backfill_employees: int
+    acumatica_backfill_budget_seconds: float
 
 
 FULL = Sizes(
@@ -87,6 +92,10 @@ FULL = Sizes(
     zoho_change_seconds=60.0,
     zoho_backfill_employees=2_000,
     zoho_backfill_budget_seconds=300.0,
+    acumatica_changes_per_second=1.0,
+    acumatica_change_seconds=60.0,
+    acumatica_backfill_employees=2_000,
+    acumatica_backfill_budget_seconds=300.0,
 )
 QUICK = Sizes(
     codec_operations=2_000,
@@ -107,6 +116,10 @@ QUICK = Sizes(
     zoho_change_seconds=4.0,
     zoho_backfill_employees=20,
     zoho_backfill_budget_seconds=120.0,
+    acumatica_changes_per_second=1.0,
+    acumatica_change_seconds=3.0,
+    acumatica_backfill_employees=20,
+    acumatica_backfill_budget_seconds=120.0,
 )
 
 
@@ -224,7 +237,7 @@ async def _measure_backlog(bootstrap: str, sizes: Sizes) -> list[Measurement]:
 
 
 async def _measure_flow(bootstrap: str, sizes: Sizes) -> list[Measurement]:
-    """Flows 1 and 2 end to end, each on its own stack: the timed changes first, then the
+    """Flows 1, 2 and 3 end to end, each on its own stack: the timed changes first, then the
     backfill, which starts once the changes were all written so neither measures the other.
     """
     flow_1 = _FlowRun(
@@ -249,10 +262,21 @@ async def _measure_flow(bootstrap: str, sizes: Sizes) -> list[Measurement]:
         employees=sizes.zoho_backfill_employees,
         budget_seconds=sizes.zoho_backfill_budget_seconds,
     )
-    return [
-        *await _measure_one_flow(bootstrap, flow_1),
-        *await _measure_one_flow(bootstrap, flow_2),
-    ]
+    flow_3 = _FlowRun(
+        name="people-acumatica",
+        title="flow 3",
+        services="bamboohr, acumatica",
+        latency=ACUMATICA_LATENCY,
+        backfill=ACUMATICA_BACKFILL,
+        changes_per_second=sizes.acumatica_changes_per_second,
+        change_seconds=sizes.acumatica_change_seconds,
+        employees=sizes.acumatica_backfill_employees,
+        budget_seconds=sizes.acumatica_backfill_budget_seconds,
+    )
+    rows: list[Measurement] = []
+    for run in (flow_1, flow_2, flow_3):
+        rows += await _measure_one_flow(bootstrap, run)
+    return rows
 
 
 @dataclass(frozen=True, slots=True)
