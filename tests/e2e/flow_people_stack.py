@@ -18,7 +18,8 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,11 +28,11 @@ from typing import Any
 import httpx
 
 from devstack.processes import BackgroundProcess, ProcessTable
-from devstack.stack import ROOT, StackInfo, StackPlan
+from devstack.stack import ROOT, StackInfo, StackPlan, start_stack, stop_stack
 from sandboxes.kit import wait_until
 from services.runtime.audit_trail import read_events
 
-__all__ = ["PeopleFlowStack", "Request"]
+__all__ = ["PeopleFlowStack", "Request", "running_flow", "said"]
 
 Request = dict[str, Any]
 
@@ -298,3 +299,28 @@ def _environment(pid: int) -> dict[str, str]:
     """A process's environment, read back from ``/proc``."""
     raw = Path(f"/proc/{pid}/environ").read_bytes()
     return dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
+
+
+@asynccontextmanager
+async def running_flow(
+    kafka_bootstrap: str, run_dir: Path, flow: str, target_vendor: str
+) -> AsyncIterator[PeopleFlowStack]:
+    """The dev stack of ``flow`` alone on the test session's broker, its backfill answered."""
+    plan = StackPlan.for_demo(
+        {"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "DEMO_RUN_DIR": str(run_dir)}, [flow]
+    )
+    try:
+        info = await start_stack(plan, lambda _: None)
+        assert info.services == {"bamboohr": "running", target_vendor: "running"}
+        async with httpx.AsyncClient(timeout=30.0) as http:
+            stack = PeopleFlowStack(plan, info, http, target_vendor=target_vendor)
+            await stack.backfilled()
+            yield stack
+    finally:
+        await asyncio.to_thread(stop_stack, plan, lambda _: None)
+
+
+def said(outcome: dict[str, Any]) -> str:
+    """What an outcome says, for an assertion's message."""
+    keys = ("entity_key", "status", "operation", "target_ids", "detail", "causation_id")
+    return " ".join(f"{key}={outcome.get(key)!r}" for key in keys)

@@ -9,17 +9,14 @@ departments are read from the Acumatica sandbox, the outcomes from ``sync.outcom
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-import httpx
 import pytest
 
-from devstack.stack import StackPlan, start_stack, stop_stack
 from sandboxes.kit import wait_until
-from tests.e2e.flow_people_stack import PeopleFlowStack
+from tests.e2e.flow_people_stack import PeopleFlowStack, running_flow, said
 
 
 @pytest.fixture(scope="module")
@@ -27,19 +24,8 @@ async def flow(
     kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[PeopleFlowStack]:
     run_dir = tmp_path_factory.mktemp("flow-people-acumatica-stack")
-    plan = StackPlan.for_demo(
-        {"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "DEMO_RUN_DIR": str(run_dir)},
-        ["people-acumatica"],
-    )
-    try:
-        info = await start_stack(plan, lambda _: None)
-        assert info.services == {"bamboohr": "running", "acumatica": "running"}
-        async with httpx.AsyncClient(timeout=30.0) as http:
-            stack = PeopleFlowStack(plan, info, http, target_vendor="acumatica")
-            await stack.backfilled()
-            yield stack
-    finally:
-        await asyncio.to_thread(stop_stack, plan, lambda _: None)
+    async with running_flow(kafka_bootstrap, run_dir, "people-acumatica", "acumatica") as stack:
+        yield stack
 
 
 @pytest.fixture(autouse=True)
@@ -62,11 +48,6 @@ async def _only_record(flow: PeopleFlowStack, email: str) -> dict[str, Any]:
     return found[0]
 
 
-def _said(outcome: dict[str, Any]) -> str:
-    keys = ("entity_key", "status", "operation", "target_ids", "detail", "causation_id")
-    return " ".join(f"{key}={outcome.get(key)!r}" for key in keys)
-
-
 async def test_a_hire_into_a_new_department_creates_it_first_then_moves_and_leaves(
     flow: PeopleFlowStack,
 ) -> None:
@@ -77,7 +58,7 @@ async def test_a_hire_into_a_new_department_creates_it_first_then_moves_and_leav
     employee_id = await flow.hire("Mae", "Jemison", "Labs", "Software Engineer")
 
     hired = await flow.answered(employee_id, lambda _: True, message="the hire written")
-    assert hired["operation"] == "create_department+create_employee", _said(hired)
+    assert hired["operation"] == "create_department+create_employee", said(hired)
     departments = {
         d["DepartmentID"]: d["Description"]
         for d in await flow.state(flow.target_sandbox, "departments")
@@ -92,14 +73,14 @@ async def test_a_hire_into_a_new_department_creates_it_first_then_moves_and_leav
     moved = await flow.answered(
         employee_id, lambda e: e.get("department") == "Engineering", message="the move written"
     )
-    assert moved["status"] == "applied", _said(moved)
+    assert moved["status"] == "applied", said(moved)
     assert (await _only_record(flow, email))["EmployeeSettings"]["DepartmentID"] == "ENGINEERIN"
 
     await flow.control(flow.bamboohr, "actions/terminate", {"employeeId": employee_id})
     left = await flow.answered(
         employee_id, lambda e: e.get("status") == "terminated", message="the leaver written"
     )
-    assert left["operation"] == "deactivate_employee", _said(left)
+    assert left["operation"] == "deactivate_employee", said(left)
     assert (await _only_record(flow, email))["Status"] == "Inactive"  # kept, not deleted
 
 
@@ -136,7 +117,7 @@ async def test_sessions_ended_by_an_administrator_are_signed_in_again_once(
 
     hired = await flow.answered(employee_id, lambda _: True, message="the hire written")
 
-    assert hired["status"] == "applied", _said(hired)
+    assert hired["status"] == "applied", said(hired)
     assert len(await _records(flow, flow.email("Hedy", "Lamarr"))) == 1
     again = await flow.control(flow.target_sandbox, "actions/end_sessions")
     assert again["closed"] == 1
@@ -155,7 +136,7 @@ async def test_a_429_storm_delays_a_burst_of_hires_without_losing_or_doubling_on
     }
     for employee_id in hires:
         written = await flow.answered(employee_id, lambda _: True, message=f"{employee_id}")
-        assert written["status"] == "applied", _said(written)
+        assert written["status"] == "applied", said(written)
 
     answer = await flow.http.get(f"{flow.target_sandbox}/_sandbox/requests")
     refused = [
@@ -183,7 +164,7 @@ async def test_a_lost_webhook_is_caught_by_one_reconcile(flow: PeopleFlowStack) 
 
     tick_id = await flow.reconcile(flow.source)
     hired = await flow.answered(employee_id, lambda _: True, message="the reconciled hire")
-    assert hired["status"] == "applied", _said(hired)
+    assert hired["status"] == "applied", said(hired)
     assert hired["correlation_id"] == tick_id  # the tick, not a webhook, brought it
     assert len(await _records(flow, flow.email("Ada", "Yonath"))) == 1
 
@@ -214,5 +195,5 @@ async def test_a_hand_edit_in_acumatica_is_put_back_by_the_drift_read(
         return found[0] if found else None
 
     repair = await wait_until(repaired, timeout_seconds=120, message="the repair outcome")
-    assert repair["status"] == "applied", _said(repair)
+    assert repair["status"] == "applied", said(repair)
     assert (await _only_record(flow, email))["Status"] == "Active"

@@ -28,7 +28,7 @@ import pytest
 
 from devstack.stack import StackPlan, start_stack, stop_stack
 from sandboxes.kit import wait_until
-from tests.e2e.flow_people_stack import PeopleFlowStack
+from tests.e2e.flow_people_stack import PeopleFlowStack, said
 
 INVITATION = "/auth/api/v1/users/invitation"
 ACCOUNT = "/accounting/account/{account_id}"
@@ -90,12 +90,6 @@ async def _staffed_employee(stack: PeopleFlowStack, nth: int) -> tuple[dict[str,
     return found[nth]
 
 
-def _said(outcome: dict[str, Any]) -> str:
-    """What an outcome says, for an assertion's message."""
-    keys = ("entity_key", "status", "operation", "target_ids", "detail", "causation_id")
-    return " ".join(f"{key}={outcome.get(key)!r}" for key in keys)
-
-
 def _other_department(employees: list[dict[str, Any]], current: str) -> str:
     return str(next(e["department"] for e in employees if e["department"] not in (current, None)))
 
@@ -108,7 +102,7 @@ async def test_a_hire_is_invited_followed_through_a_move_and_soft_deleted_when_t
     employee_id = await flow.hire("Grace", "Hopper", "Engineering", "Software Engineer")
 
     hired = await flow.answered(employee_id, lambda _: True, message="the hire written")
-    assert hired["status"] == "applied", _said(hired)
+    assert hired["status"] == "applied", said(hired)
     assert hired["operation"].startswith("invite_team_member"), hired
     [member] = await flow.team_members(email)
     assert hired["target_ids"]["team_member"] == member["uuid"]
@@ -128,7 +122,7 @@ async def test_a_hire_is_invited_followed_through_a_move_and_soft_deleted_when_t
     moved = await flow.answered(
         employee_id, lambda e: e["department"] == department, message="the move written"
     )
-    assert moved["status"] == "applied", _said(moved)
+    assert moved["status"] == "applied", said(moved)
     assert moved["target_ids"].get("staff") == str(staff["id"]), moved
     # FreshBooks people have no department field: her expenses carry the new one.
     category = (await flow.state(flow.freshbooks, "categories"))[0]["id"]
@@ -157,7 +151,7 @@ async def test_a_hire_is_invited_followed_through_a_move_and_soft_deleted_when_t
         lambda e: e["job_title"] == "Engineering Manager",
         message="the new title answered",
     )
-    assert retitled["status"] in ("applied", "unchanged"), _said(retitled)
+    assert retitled["status"] in ("applied", "unchanged"), said(retitled)
 
     staff_path = f"{account}/users/staffs/{staff['id']}"
     before_leaving = await flow.now(flow.freshbooks)
@@ -165,7 +159,7 @@ async def test_a_hire_is_invited_followed_through_a_move_and_soft_deleted_when_t
     left = await flow.answered(
         employee_id, lambda e: e["status"] == "terminated", message="the termination written"
     )
-    assert left["status"] == "applied", _said(left)
+    assert left["status"] == "applied", said(left)
     [gone] = await flow.staff(email)
     assert gone["vis_state"] == 1  # soft-deleted, never removed
     assert (gone["fname"], gone["lname"]) == ("Grace", "Hopper")
@@ -252,7 +246,7 @@ async def test_a_lost_webhook_is_caught_by_one_reconcile_tick(flow: PeopleFlowSt
 
     tick_id = await flow.reconcile(flow.source)
     hired = await flow.answered(employee_id, lambda _: True, message="the reconciled hire written")
-    assert hired["status"] == "applied", _said(hired)
+    assert hired["status"] == "applied", said(hired)
     assert hired["correlation_id"] == tick_id  # the tick, not a webhook, brought it
     [member] = await flow.team_members(email)
     assert hired["target_ids"]["team_member"] == member["uuid"]
@@ -355,7 +349,7 @@ async def test_a_bamboohr_503_with_retry_after_is_waited_out_before_the_write_la
     written = await flow.answered(
         str(employee["id"]), lambda e: e["first_name"] == "Jo", message="the new name written"
     )
-    assert written["status"] == "applied", _said(written)
+    assert written["status"] == "applied", said(written)
     [staff] = [s for s in await flow.state(flow.freshbooks, "staff") if int(s["id"]) == staff_id]
     assert staff["fname"] == "Jo"
     staff_puts = await flow.requests_since(
@@ -430,7 +424,7 @@ async def test_an_expired_freshbooks_token_met_by_two_handlers_at_once_is_refres
     )
 
     hired = await flow.answered(employee_id, lambda _: True, message="the hire written")
-    assert hired["status"] == "applied", _said(hired)
+    assert hired["status"] == "applied", said(hired)
     assert len(await flow.team_members(flow.email("Katherine", "Johnson"))) == 1
 
     async def attributed() -> bool:

@@ -10,17 +10,14 @@ sandbox, the calls from its request log, the outcomes from ``sync.outcome``.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-import httpx
 import pytest
 
-from devstack.stack import StackPlan, start_stack, stop_stack
 from sandboxes.kit import wait_until
-from tests.e2e.flow_people_stack import PeopleFlowStack
+from tests.e2e.flow_people_stack import PeopleFlowStack, running_flow, said
 
 # A Zoho write may queue up to a minute behind earlier work in the organisation's budget
 # (95 calls a minute), on two cores shared with the rest of the suite.
@@ -32,19 +29,8 @@ async def flow(
     kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[PeopleFlowStack]:
     run_dir = tmp_path_factory.mktemp("flow-people-zoho-stack")
-    plan = StackPlan.for_demo(
-        {"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "DEMO_RUN_DIR": str(run_dir)},
-        ["people-zoho"],
-    )
-    try:
-        info = await start_stack(plan, lambda _: None)
-        assert info.services == {"bamboohr": "running", "zoho": "running"}
-        async with httpx.AsyncClient(timeout=30.0) as http:
-            stack = PeopleFlowStack(plan, info, http, target_vendor="zoho")
-            await stack.backfilled()
-            yield stack
-    finally:
-        await asyncio.to_thread(stop_stack, plan, lambda _: None)
+    async with running_flow(kafka_bootstrap, run_dir, "people-zoho", "zoho") as stack:
+        yield stack
 
 
 @pytest.fixture(autouse=True)
@@ -79,11 +65,6 @@ async def _api_calls(flow: PeopleFlowStack, since: datetime) -> list[dict[str, A
         for r in answer.json()
         if datetime.fromisoformat(str(r["time"])) >= since and "/_sandbox/" not in r["path"]
     ]
-
-
-def _said(outcome: dict[str, Any]) -> str:
-    keys = ("entity_key", "status", "operation", "target_ids", "detail", "causation_id")
-    return " ".join(f"{key}={outcome.get(key)!r}" for key in keys)
 
 
 async def _answer_after_leaving(flow: PeopleFlowStack, employee_id: str) -> dict[str, Any] | None:
@@ -125,7 +106,7 @@ async def test_a_hire_becomes_a_contact_follows_a_title_change_leaves_and_comes_
     employee_id = await flow.hire("Grace", "Hopper", "Engineering", "Software Engineer")
 
     hired = await flow.answered(employee_id, lambda _: True, message="the hire written")
-    assert (hired["status"], hired["operation"]) == ("applied", "create_contact"), _said(hired)
+    assert (hired["status"], hired["operation"]) == ("applied", "create_contact"), said(hired)
     contact = await _only_contact(flow, email)
     assert contact["contact_name"] == "Grace Hopper"
     [person] = contact["contact_persons"]
@@ -140,7 +121,7 @@ async def test_a_hire_becomes_a_contact_follows_a_title_change_leaves_and_comes_
     moved = await flow.answered(
         employee_id, lambda e: e.get("job_title") == "Designer", message="the new title written"
     )
-    assert moved["status"] == "applied", _said(moved)
+    assert moved["status"] == "applied", said(moved)
     [person] = (await _only_contact(flow, email))["contact_persons"]
     assert person["designation"] == "Designer"
 
@@ -148,7 +129,7 @@ async def test_a_hire_becomes_a_contact_follows_a_title_change_leaves_and_comes_
     left = await flow.answered(
         employee_id, lambda e: e.get("status") == "terminated", message="the leaver written"
     )
-    assert "mark_inactive" in left["operation"], _said(left)
+    assert "mark_inactive" in left["operation"], said(left)
     assert (await _only_contact(flow, email))["status"] == "inactive"
 
     # A rehire comes days later. BambooHR's webhook bodies carry whole seconds and no
@@ -160,7 +141,7 @@ async def test_a_hire_becomes_a_contact_follows_a_title_change_leaves_and_comes_
         timeout_seconds=ZOHO_WRITE_SECONDS,
         message="the rehire written",
     )
-    assert "mark_active" in back["operation"], _said(back)
+    assert "mark_active" in back["operation"], said(back)
     assert (await _only_contact(flow, email))["status"] == "active"
 
     # An EU organisation: every API call and token refresh went to the EU hosts.
@@ -193,7 +174,7 @@ async def test_a_contact_finance_made_by_hand_is_matched_by_email_not_made_again
     employee_id = await flow.hire("Katherine", "Johnson", "Engineering", "Software Engineer")
 
     adopted = await flow.answered(employee_id, lambda _: True, message="the hire written")
-    assert adopted["operation"].startswith("adopt_contact"), _said(adopted)
+    assert adopted["operation"].startswith("adopt_contact"), said(adopted)
     contact = await _only_contact(flow, email)
     assert adopted["target_ids"]["contact"] == contact["contact_id"]
     [person] = contact["contact_persons"]
@@ -245,7 +226,7 @@ async def test_a_lost_webhook_is_caught_by_the_links_reconcile(flow: PeopleFlowS
     # The Zoho connection's reconcile runs the link, which asks BambooHR for its own.
     await flow.reconcile(flow.target)
     hired = await flow.answered(employee_id, lambda _: True, message="the reconciled hire")
-    assert hired["status"] == "applied", _said(hired)
+    assert hired["status"] == "applied", said(hired)
     assert len(await _contacts(flow, email)) == 1
 
 
@@ -287,7 +268,7 @@ async def test_an_email_edited_by_hand_in_zoho_is_put_back_by_the_reconcile(
     repair = await wait_until(
         repaired, timeout_seconds=ZOHO_WRITE_SECONDS, message="the repair outcome"
     )
-    assert repair["status"] == "applied", _said(repair)
+    assert repair["status"] == "applied", said(repair)
     again = await _only_contact(flow, email)
     assert again["notes"] == "prefers her home address"  # not ours: untouched
 
@@ -304,7 +285,7 @@ async def test_an_email_edited_by_hand_in_zoho_is_put_back_by_the_reconcile(
     summed = await wait_until(
         summary, timeout_seconds=ZOHO_WRITE_SECONDS, message="the run's summary"
     )
-    assert summed["status"] == "applied", _said(summed)
+    assert summed["status"] == "applied", said(summed)
     assert ", 0 failed" in summed["detail"]
     assert int(summed["detail"].split(" repaired")[0].rsplit(" ", 1)[-1]) >= 1
 
@@ -358,7 +339,7 @@ async def test_a_zoho_429_storm_delays_a_burst_of_hires_without_losing_or_doubli
     }
     for employee_id in hires:
         written = await flow.answered(employee_id, lambda _: True, message=f"{employee_id}")
-        assert written["status"] == "applied", _said(written)
+        assert written["status"] == "applied", said(written)
 
     refused = [c for c in await _api_calls(flow, since) if c["status"] == 429]
     assert len(refused) == 6, refused  # the whole storm was met, and waited out
