@@ -167,6 +167,7 @@ class AcumaticaSandbox(VendorSandbox):
             "edit_employee": self._edit_employee,
             "add_department": self._add_department,
             "end_sessions": self._end_sessions,
+            "license_monitor": self._license_monitor,
         }
 
     async def _edit_employee(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -205,6 +206,10 @@ class AcumaticaSandbox(VendorSandbox):
         closed = self.sessions.count()
         self.sessions.clear()
         return {"closed": closed}
+
+    async def _license_monitor(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """What License Monitoring Console (SM604000) shows: API sessions open, seats."""
+        return {"api_sessions": self.sessions.count(), "seats": self.sessions.seats}
 
 
 # What `python -m sandboxes acumatica` calls: the class takes the kit's keyword options itself.

@@ -1,10 +1,13 @@
 """Per-connection Acumatica clients (store + vault -> session -> client), and the links to them.
 
-A connection is an instance URL, a user, a tenant and branch, and the pinned endpoint
-versions (``connection.py``); its password is in the vault. Each connection gets one
-long-lived :class:`~services.acumatica.session.AcumaticaSession` (one API-user seat) that
-every caller of this process shares; :meth:`AcumaticaAccess.aclose` signs every one out
-at shutdown. Calls share one budget per connection (``requests_per_minute``,
+A connection is an instance URL, a tenant and branch, and the pinned endpoint versions,
+and either a user whose password is in the vault (``connection.py``) or OAuth tokens from a
+consent (``auth.py``). A password connection gets one long-lived
+:class:`~services.acumatica.session.AcumaticaSession` (one API-user seat, shared with the
+connection's other processes) that every caller of this process shares;
+:meth:`AcumaticaAccess.aclose` signs every one out at shutdown. An OAuth connection gets a
+:class:`~services.acumatica.oauth_session.BearerSession` over the runtime's token keeper.
+Calls share one budget per connection (``requests_per_minute``,
 ``max_in_flight``); a 429 (the licence's limit) is retried with backoff and jitter.
 """
 
@@ -18,12 +21,14 @@ from uuid import uuid4
 
 import httpx
 
+from services.acumatica.auth import AcumaticaOAuth
 from services.acumatica.client import AcumaticaClient, Endpoint
-from services.acumatica.session import AcumaticaSession
+from services.acumatica.oauth_session import BearerSession
+from services.acumatica.session import AcumaticaSession, ApiSession
 from services.acumatica.settings import AcumaticaSettings
 from services.runtime.flow_links import flow_links
 from services.runtime.http import build_client
-from services.runtime.oauth_tokens import OAuthRefusedError
+from services.runtime.oauth_tokens import TOKENS_FIELD, OAuthRefusedError, TokenKeeper
 from services.runtime.ratelimit import RatePolicy
 from services.runtime.retry import RetryPolicy
 from services.runtime.store import StateStore
@@ -59,6 +64,13 @@ class AcumaticaAccess:
         self._holder = holder or f"acumatica-{uuid4().hex}"
         self._clients: dict[str, AcumaticaClient] = {}
         self._stack = AsyncExitStack()
+        self._keeper = TokenKeeper(
+            store=store,
+            vault=vault,
+            refresher=AcumaticaOAuth(settings),
+            # The token endpoint is on the instance; its calls are outside the API budget.
+            http=lambda connection_id: self._http(f"acumatica-oauth:{connection_id}"),
+        )
 
     def production_client(self, connection_key: str) -> httpx.AsyncClient:
         """The default client: the connection's budget, 429s retried with backoff and jitter."""
@@ -83,37 +95,48 @@ class AcumaticaAccess:
         async with self._store.transaction() as repos:
             record = await repos.connections.get(connection_id)
             stored = await repos.credentials.get(connection_id, PASSWORD_FIELD)
+            consented = await repos.credentials.get(connection_id, TOKENS_FIELD)
         if record is None or record.vendor != VENDOR:
             msg = f"connection {connection_id} is not an Acumatica connection"
             raise OAuthRefusedError(msg)
         settings = record.settings
         base_url = str(settings.get("base_url") or "").rstrip("/")
-        if not base_url or stored is None:
-            msg = f"Acumatica connection {connection_id} has no instance URL or password: re-add it"
+        if not base_url or (stored is None and consented is None):
+            msg = (
+                f"Acumatica connection {connection_id} has no instance URL, password or OAuth "
+                "tokens: re-add it"
+            )
             raise OAuthRefusedError(msg)
-        password = self._vault.decrypt(
-            stored.token, connection_id=connection_id, field=PASSWORD_FIELD
-        )
-        login = {
-            "name": str(settings.get("username") or ""),
-            "password": password,
-            "tenant": str(settings.get("tenant") or ""),
-        }
-        if settings.get("branch"):
-            login["branch"] = str(settings["branch"])
         version = str(settings.get("version") or "")
         http = await self._stack.enter_async_context(self._http(f"acumatica:{connection_id}"))
-        session = await self._stack.enter_async_context(
-            AcumaticaSession(
-                http=http,
-                base_url=base_url,
-                login=login,
-                connection_id=connection_id,
-                store=self._store,
-                holder=self._holder,
-                lease_ttl=timedelta(seconds=30),
+        session: ApiSession
+        if stored is None:
+            session = BearerSession(
+                http=http, base_url=base_url, connection_id=connection_id, keeper=self._keeper
             )
-        )
+        else:
+            password = self._vault.decrypt(
+                stored.token, connection_id=connection_id, field=PASSWORD_FIELD
+            )
+            login = {
+                "name": str(settings.get("username") or ""),
+                "password": password,
+                "tenant": str(settings.get("tenant") or ""),
+            }
+            if settings.get("branch"):
+                login["branch"] = str(settings["branch"])
+            session = await self._stack.enter_async_context(
+                AcumaticaSession(
+                    http=http,
+                    base_url=base_url,
+                    login=login,
+                    connection_id=connection_id,
+                    store=self._store,
+                    vault=self._vault,
+                    holder=self._holder,
+                    lease_ttl=timedelta(seconds=30),
+                )
+            )
         client = AcumaticaClient(
             session,
             endpoint=Endpoint(str(settings.get("endpoint") or "Default"), version),

@@ -1,4 +1,4 @@
-"""Composition root of the acumatica service: settings -> access -> sink, source -> router."""
+"""Composition root of the acumatica service: settings -> access -> sinks, source -> router."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from services.acumatica.access import AcumaticaAccess
 from services.acumatica.handlers import build_router
 from services.acumatica.reconcile import DriftRead
 from services.acumatica.settings import AcumaticaSettings
+from services.acumatica.sinks.departments import DepartmentsSink
 from services.acumatica.sinks.employees import EmployeesSink
 from services.acumatica.source import AcumaticaSource
 from services.runtime.outcomes import BusPublisher, Outcomes
@@ -30,6 +31,9 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
     employees = EmployeesSink(
         store=parts.store, access=access, settings=vendor, outcomes=outcomes, holder=holder
     )
+    departments = DepartmentsSink(
+        store=parts.store, access=access, settings=vendor, outcomes=outcomes, holder=holder
+    )
     drift = DriftRead(
         store=parts.store,
         outcomes=outcomes,
@@ -38,7 +42,7 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
         lease_ttl=timedelta(seconds=vendor.person_lease_seconds),
     )
     source = AcumaticaSource(store=parts.store, access=access, drift=drift, service=service)
-    parts.broker.include_router(build_router(employees, source, group_id=service))
+    parts.broker.include_router(build_router(employees, source, departments, group_id=service))
 
     @asynccontextmanager
     async def sessions_signed_out_at_exit() -> AsyncIterator[object]:

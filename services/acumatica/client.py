@@ -1,7 +1,8 @@
 """Acumatica's contract-based REST API as flow 3 uses it: one method per call, plain JSON.
 
 Every call goes to ``{instance}/entity/{endpoint}/{version}/...`` with the connection's
-pinned version (§2), through its :class:`~services.acumatica.session.AcumaticaSession`.
+pinned version (§2), through the connection's session (``session.py`` for a password,
+``oauth_session.py`` for OAuth).
 Departments have no entity in the Default endpoint (§7): they are read and written on the
 extension endpoint the connection names (``department_endpoint`` and its version).
 
@@ -25,7 +26,7 @@ from typing import Any, Final
 
 import httpx
 
-from services.acumatica.session import AcumaticaSession
+from services.acumatica.session import ApiSession
 from services.runtime.oauth_tokens import VendorCallError
 from services.runtime.url_paths import vendor_url_path
 
@@ -149,7 +150,7 @@ class AcumaticaClient:
     """One connection's instance at its pinned endpoint versions."""
 
     def __init__(
-        self, session: AcumaticaSession, *, endpoint: Endpoint, department_endpoint: Endpoint
+        self, session: ApiSession, *, endpoint: Endpoint, department_endpoint: Endpoint
     ) -> None:
         self.session = session
         self.endpoint = endpoint

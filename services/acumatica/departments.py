@@ -15,6 +15,10 @@ For one link and one department name (``mapping.department_name``), under a leas
 
 The code is recorded in the same step, so an employee of that department is written right
 after it exists, in the same attempt: nobody waits, nothing is retried for it.
+
+A rename (:meth:`Departments.renamed`) keeps the code and changes the description: the
+new name is recorded to the old code, and so is the old name, so a late employee event that
+still says the old name lands on the same department.
 """
 
 from __future__ import annotations
@@ -68,6 +72,34 @@ class Departments:
         ttl = self._lease_ttl
         async with held_lease(self._store, lease, self._holder, ttl=ttl, wait=ttl):
             return await self._code_held(link, name, key, client, operations)
+
+    async def renamed(
+        self,
+        link: LinkRecord,
+        previous: str,
+        name: str,
+        client: AcumaticaClient,
+        operations: list[str],
+    ) -> str:
+        """The code of ``previous``'s department, now described as ``name``.
+
+        A ``previous`` the link never gave a code is no rename to follow: ``name`` is found
+        or created as any name is (:meth:`code`).
+        """
+        key, old_key = _key(name), _key(previous)
+        lease = f"acumatica-department:{link.id}:{key}"[:250]
+        ttl = self._lease_ttl
+        async with held_lease(self._store, lease, self._holder, ttl=ttl, wait=ttl):
+            async with self._store.transaction() as repos:
+                known = await repos.mappings.get(link.id, DEPARTMENT, key)
+                old = await repos.mappings.get(link.id, DEPARTMENT, old_key)
+            if known is not None or old is None or key == old_key:
+                return known or await self._code_held(link, name, key, client, operations)
+            await client.put_department(department_body(old, name))
+            operations.append("rename_department")
+            async with self._store.transaction() as repos:
+                await repos.mappings.put(link.id, DEPARTMENT, key, old)
+            return old
 
     async def _code_held(
         self,

@@ -1,6 +1,8 @@
 """The acumatica service's subscribers: each body is one call.
 
 - ``people.employee`` -> the employees sink;
+- ``people.department`` -> the departments sink (departments before anyone is hired into
+  them), in a consumer group of its own;
 - ``raw.acumatica`` (poll and reconcile ticks) -> the source: each link's drift read, in a
   consumer group of its own.
 
@@ -15,13 +17,15 @@ from typing import Final, Protocol
 from faststream.kafka import KafkaRouter
 
 from schemas.outcomes import SyncOutcome
-from schemas.people import EmployeeChanged
+from schemas.people import DepartmentChanged, EmployeeChanged
 from schemas.topics import raw_topic
 from services.runtime.bus import subscriber
 
 __all__ = [
+    "LISTS_GROUP_SUFFIX",
     "SERVICE",
     "SOURCE_GROUP_SUFFIX",
+    "DepartmentHandler",
     "EmployeeHandler",
     "RawEventHandler",
     "build_router",
@@ -30,12 +34,19 @@ __all__ = [
 
 SERVICE: Final = "acumatica"
 SOURCE_GROUP_SUFFIX: Final = ".source"
+LISTS_GROUP_SUFFIX: Final = ".option-lists"
 
 
 class EmployeeHandler(Protocol):
     """What the people.employee subscriber calls (the employees sink)."""
 
     async def employee_changed(self, event: EmployeeChanged) -> None: ...
+
+
+class DepartmentHandler(Protocol):
+    """What the people.department subscriber calls (the departments sink)."""
+
+    async def list_changed(self, message: object) -> None: ...
 
 
 class RawEventHandler(Protocol):
@@ -54,13 +65,18 @@ class _NotWired:
     async def handle(self, message: object) -> None:
         raise RuntimeError(_NOT_WIRED)
 
+    async def list_changed(self, message: object) -> None:
+        raise RuntimeError(_NOT_WIRED)
+
 
 def build_router(
     employees: EmployeeHandler,
     source: RawEventHandler | None = None,
+    departments: DepartmentHandler | None = None,
     *,
     group_id: str = SERVICE,
     employee_topic: str = EmployeeChanged.topic_name,
+    department_topic: str = DepartmentChanged.topic_name,
     raw: str | None = None,
 ) -> KafkaRouter:
     """The service's subscribers; the topics are parameters only so tests can use their own."""
@@ -69,6 +85,13 @@ def build_router(
     @subscriber(router, employee_topic, group_id=group_id)
     async def sync_employee_to_acumatica(event: EmployeeChanged) -> None:
         await employees.employee_changed(event)
+
+    if departments is not None:
+        department_sink = departments
+
+        @subscriber(router, department_topic, group_id=group_id + LISTS_GROUP_SUFFIX)
+        async def sync_department_to_acumatica(message: object) -> None:
+            await department_sink.list_changed(message)
 
     if source is not None:
         raw_source = source
@@ -81,13 +104,13 @@ def build_router(
         SyncOutcome.topic_name,
         title=f"{SyncOutcome.topic_name}:SyncOutcome",
         description=(
-            "Every Acumatica write attempt of flow 3 (people-acumatica): employees, drift "
-            "repairs and each drift read's summary."
+            "Every Acumatica write attempt of flow 3 (people-acumatica): employees, "
+            "departments, drift repairs and each drift read's summary."
         ),
         schema=SyncOutcome,
     )
     return router
 
 
-router = build_router(_NotWired(), _NotWired())
+router = build_router(_NotWired(), _NotWired(), _NotWired())
 """The service's subscribers and publishers as ``make docs`` describes them."""

@@ -22,7 +22,7 @@ from services.acumatica.settings import AcumaticaSettings
 from services.runtime.oauth_tokens import VendorCallError
 from services.runtime.url_paths import UnsafePathSegmentError, url_path
 
-__all__ = ["AcumaticaPing"]
+__all__ = ["ENTITY", "AcumaticaPing", "served_check"]
 
 ENTITY = "/entity/{endpoint}/{version}/{entity}"
 
@@ -59,7 +59,7 @@ class AcumaticaPing:
             raise VendorCallError(msg) from error
         # The session lives in the client's cookie jar: the client is this ping's alone.
         accept = {"Accept": "application/json"}
-        await _served(
+        await served_check(
             http, base, str(settings.get("endpoint", "")), str(settings.get("version", ""))
         )
         answer = await http.post(f"{base}/entity/auth/login", json=login, headers=accept)
@@ -79,11 +79,19 @@ class AcumaticaPing:
         return f"Acumatica sign-in ok for tenant {login['tenant']}; {entity} readable"
 
 
-async def _served(http: httpx.AsyncClient, base: str, endpoint: str, version: str) -> None:
+async def served_check(
+    http: httpx.AsyncClient,
+    base: str,
+    endpoint: str,
+    version: str,
+    headers: Mapping[str, str] | None = None,
+) -> None:
     """Refuse an endpoint version the instance does not list (a listing it cannot give is
     left to the sign-in and the read that follow)."""
     try:
-        answer = await http.get(f"{base}/entity", headers={"Accept": "application/json"})
+        answer = await http.get(
+            f"{base}/entity", headers={"Accept": "application/json", **(headers or {})}
+        )
         listed = answer.json().get("endpoints", []) if answer.status_code == 200 else None
     except (httpx.HTTPError, ValueError, AttributeError):
         return

@@ -1,4 +1,4 @@
-"""Acumatica as the control plane sees it: a password connection and its ping (no webhooks).
+"""Acumatica as the control plane sees it: a password or OAuth connection, its ping (no webhooks).
 
 No sandbox settings: the instance URL is part of each connection, so pointing a connection
 at the sandbox is the connection's business.
@@ -6,6 +6,7 @@ at the sandbox is the connection's business.
 
 from __future__ import annotations
 
+from services.acumatica.auth import AcumaticaOAuth
 from services.acumatica.connection import CREDENTIALS
 from services.acumatica.ping import AcumaticaPing
 from services.acumatica.settings import AcumaticaSettings
@@ -18,4 +19,5 @@ PLUGIN = VendorPlugin(
     name="acumatica",
     credentials=CREDENTIALS,
     key_ping=lambda: AcumaticaPing(load_settings(AcumaticaSettings)),
+    oauth=lambda: AcumaticaOAuth(load_settings(AcumaticaSettings)),
 )

@@ -6,7 +6,7 @@ is here is the same for every connection.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.runtime.settings import RuntimeSettings
@@ -22,6 +22,26 @@ class AcumaticaSettings(BaseSettings):
     )
     ping_select: str = Field(
         default="EmployeeID", description="Field the ping selects, to keep the read small."
+    )
+    # --- OAuth 2.0 (services/acumatica/auth.py) ---------------------------------------------
+    client_id: str = Field(
+        default="",
+        description=(
+            "Connected Application's client id (SM303010); the tenant suffix (@Tenant) is "
+            "added when missing. A connection may name its own (--set client_id=...)."
+        ),
+    )
+    client_secret: SecretStr = Field(default=SecretStr(""), description="Its shared secret.")
+    redirect_uri: str = Field(
+        default="http://localhost:8080/oauth/acumatica/callback",
+        description="Our callback as registered on the Connected Application.",
+    )
+    scope: str = Field(
+        default="api offline_access",
+        description=(
+            "OAuth scopes: api for the REST API, offline_access for a refresh token and one "
+            "API session kept across refreshes (nothing to sign out)."
+        ),
     )
     # --- flow 3 (people-acumatica) -------------------------------------------------------
     department_endpoint: str = Field(

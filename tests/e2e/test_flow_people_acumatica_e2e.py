@@ -51,14 +51,27 @@ async def _only_record(flow: PeopleFlowStack, email: str) -> dict[str, Any]:
 async def test_a_hire_into_a_new_department_creates_it_first_then_moves_and_leaves(
     flow: PeopleFlowStack,
 ) -> None:
-    await flow.control(
+    listed = await flow.control(
         flow.bamboohr, "actions/add_list_option", {"list": "department", "option": "Labs"}
     )
+    [labs_id] = [str(o["id"]) for o in listed["options"] if o["name"] == "Labs"]
     email = flow.email("Mae", "Jemison")
     employee_id = await flow.hire("Mae", "Jemison", "Labs", "Software Engineer")
 
     hired = await flow.answered(employee_id, lambda _: True, message="the hire written")
-    assert hired["operation"] == "create_department+create_employee", said(hired)
+    # The hire names a department the source had not listed, so the source publishes the
+    # list first; the departments sink and the employee's own write race to create it.
+    # Either way it is created once, before the employee.
+    listed_once = await wait_until(
+        lambda: flow.outcomes(f"department:{labs_id}"),
+        timeout_seconds=60,
+        message="the department event answered",
+    )
+    creates = [o["operation"] for o in [hired, *listed_once]].count
+    assert hired["operation"] in ("create_department+create_employee", "create_employee"), said(
+        hired
+    )
+    assert creates("create_department") + creates("create_department+create_employee") == 1
     departments = {
         d["DepartmentID"]: d["Description"]
         for d in await flow.state(flow.target_sandbox, "departments")
@@ -197,3 +210,55 @@ async def test_a_hand_edit_in_acumatica_is_put_back_by_the_drift_read(
     repair = await wait_until(repaired, timeout_seconds=120, message="the repair outcome")
     assert repair["status"] == "applied", said(repair)
     assert (await _only_record(flow, email))["Status"] == "Active"
+
+
+async def test_the_service_killed_mid_batch_leaves_no_session_open_and_no_employee_twice(
+    flow: PeopleFlowStack,
+) -> None:
+    """SIGKILL gives the service no chance to sign out; its successor carries on in the
+    same session (kept encrypted in the store), so the licence shows one seat taken, not
+    two, and no sign-in is spent on the restart."""
+    since = await flow.now(flow.target_sandbox)
+
+    async def requests(method: str, path_end: str) -> list[dict[str, Any]]:
+        answer = await flow.http.get(f"{flow.target_sandbox}/_sandbox/requests")
+        answer.raise_for_status()
+        return [
+            r
+            for r in answer.json()
+            if r["method"] == method
+            and str(r["path"]).endswith(path_end)
+            and datetime.fromisoformat(str(r["time"])) >= since
+        ]
+
+    first_names = ["Alan", "Edsger", "Barbara", "Donald", "Frances"]
+    first_names += ["John", "Margaret", "Niklaus", "Radia", "Tim"]
+    hires = {
+        await flow.hire(first, "Batch", "Engineering", "Software Engineer"): flow.email(
+            first, "Batch"
+        )
+        for first in first_names
+    }
+
+    async def some_written() -> bool:
+        return len(await requests("PUT", "/Employee")) >= 2
+
+    await wait_until(some_written, timeout_seconds=60, interval_seconds=0.1, message="mid-batch")
+    victim, env = flow.kill("acumatica")
+    killed_at = await flow.now(flow.target_sandbox)
+    assert len(await requests("PUT", "/Employee")) < len(hires), "the batch was over at the kill"
+    await flow.restart(victim, env)
+
+    for employee_id in hires:
+        written = await flow.answered(employee_id, lambda _: True, message=f"{employee_id}")
+        assert written["status"] in ("applied", "unchanged"), said(written)
+    for email in hires.values():
+        assert len(await _records(flow, email)) == 1, email
+    monitor = await flow.control(flow.target_sandbox, "actions/license_monitor")
+    assert monitor["api_sessions"] == 1, monitor  # the killed one's, carried on
+    sign_ins = [
+        r
+        for r in await requests("POST", "/entity/auth/login")
+        if datetime.fromisoformat(str(r["time"])) >= killed_at
+    ]
+    assert sign_ins == [], sign_ins

@@ -1,7 +1,9 @@
 """Flow 3's employees sink against the Acumatica sandbox on a socket (real HTTP, SQLite).
 
-Departments first: a hire into a department Acumatica lacks creates the department, then
-the employee, in one attempt; one Acumatica already has (same description) is adopted.
+Departments first: a department BambooHR publishes is created before anyone is hired into
+it, and a rename keeps its code; a hire into a department Acumatica lacks creates the
+department, then the employee, in one attempt; one Acumatica already has (same
+description) is adopted.
 A move follows, a leaver becomes Inactive and stays; someone already in Acumatica is
 matched by email; the link options choose which values make a department and its code;
 a hand edit is found by the drift read and put back; every session is signed out at the
@@ -15,7 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import uuid4
 
 import httpx
@@ -26,11 +28,12 @@ from sandboxes.acumatica.settings import AcumaticaSandboxSettings
 from sandboxes.kit import build_app, serve
 from schemas.envelope import Event
 from schemas.outcomes import SyncOutcome
-from schemas.people import EmployeeChanged
+from schemas.people import DepartmentChanged, EmployeeChanged, JobTitleChanged
 from schemas.raw import PollTick
 from services.acumatica.access import FLOW, AcumaticaAccess
 from services.acumatica.reconcile import DriftRead, summary_key
 from services.acumatica.settings import AcumaticaSettings
+from services.acumatica.sinks.departments import DepartmentsSink
 from services.acumatica.sinks.employees import EmployeesSink
 from services.acumatica.source import AcumaticaSource
 from services.runtime.outcomes import Outcomes
@@ -39,6 +42,7 @@ from services.runtime.vault import Vault, generate_key_ring_entry
 from tests.contract.acumatica_employees import store_connection
 
 _BASE = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+_Sink = TypeVar("_Sink", EmployeesSink, DepartmentsSink)
 
 
 @dataclass
@@ -52,13 +56,23 @@ class World:
 
     @asynccontextmanager
     async def sink(self) -> AsyncIterator[EmployeesSink]:
+        async with self._sink(EmployeesSink) as sink:
+            yield sink
+
+    @asynccontextmanager
+    async def departments_sink(self) -> AsyncIterator[DepartmentsSink]:
+        async with self._sink(DepartmentsSink) as sink:
+            yield sink
+
+    @asynccontextmanager
+    async def _sink(self, kind: type[_Sink]) -> AsyncIterator[_Sink]:
         async def keep(event: SyncOutcome, *, cause: Event) -> None:
             self.outcomes.append(event)
 
         settings = AcumaticaSettings()
         access = AcumaticaAccess(store=self.store, vault=self.vault, settings=settings)
         try:
-            yield EmployeesSink(
+            yield kind(
                 store=self.store,
                 access=access,
                 settings=settings,
@@ -67,6 +81,21 @@ class World:
             )
         finally:
             await access.aclose()
+
+    def department(
+        self, unit_id: str, name: str, *, kind: str = "department", **changes: Any
+    ) -> DepartmentChanged:
+        values: dict[str, Any] = {
+            "connection_id": self.source_id,
+            "occurred_at": _BASE,
+            "source_updated_at": _BASE,
+            "kind": kind,
+            "unit_id": unit_id,
+            "name": name,
+            "active": True,
+        }
+        values.update(changes)
+        return DepartmentChanged(**values)
 
     def employee(self, employee_id: str, *, version: int = 1, **changes: Any) -> EmployeeChanged:
         values: dict[str, Any] = {
@@ -164,6 +193,78 @@ async def test_a_department_acumatica_has_is_adopted_a_move_follows_a_leaver_sta
         "Inactive",
         "RESEARCH",
     )
+
+
+async def test_a_published_department_is_created_before_anyone_is_hired_into_it(
+    world: World,
+) -> None:
+    async with world.departments_sink() as departments, world.sink() as employees:
+        await departments.list_changed(world.department("18", "Client Services"))
+        created = world.last("department:18")
+        await departments.list_changed(world.department("18", "Client Services"))
+        again = world.last("department:18")
+        await employees.employee_changed(world.employee("10", department="Client Services"))
+
+    assert (created.status, created.operation) == ("applied", "create_department")
+    assert created.target_ids == {"department": "CLIENTSERV"}
+    assert (again.status, again.target_ids) == ("unchanged", {"department": "CLIENTSERV"})
+    departments_now = {
+        d["DepartmentID"]: d["Description"] for d in await world.state("departments")
+    }
+    assert departments_now["CLIENTSERV"] == "Client Services"
+    assert world.last("10").operation == "create_employee"  # its department was there
+    [employee] = await world.by_email("ava.10@acme.example")
+    assert employee["EmployeeSettings"]["DepartmentID"] == "CLIENTSERV"
+
+
+async def test_a_renamed_department_keeps_its_code_and_late_events_of_the_old_name_land_on_it(
+    world: World,
+) -> None:
+    async with world.departments_sink() as departments, world.sink() as employees:
+        await departments.list_changed(world.department("19", "Delivery"))
+        await departments.list_changed(
+            world.department("19", "Project Delivery", previous_name="Delivery")
+        )
+        renamed = world.last("department:19")
+        await employees.employee_changed(world.employee("11", department="Delivery"))
+        await employees.employee_changed(world.employee("12", department="Project Delivery"))
+
+    assert (renamed.status, renamed.operation) == ("applied", "rename_department")
+    departments_now = {
+        d["DepartmentID"]: d["Description"] for d in await world.state("departments")
+    }
+    assert departments_now["DELIVERY"] == "Project Delivery"
+    assert "PROJECTDEL" not in departments_now
+    for hire in ("11", "12"):
+        [employee] = await world.by_email(f"ava.{hire}@acme.example")
+        assert employee["EmployeeSettings"]["DepartmentID"] == "DELIVERY"
+
+
+async def test_only_the_kind_the_link_makes_departments_of_is_taken(world: World) -> None:
+    before = await world.state("departments")
+    async with world.departments_sink() as departments:
+        await departments.list_changed(world.department("7", "Asia", kind="division"))
+        await departments.list_changed(
+            JobTitleChanged(
+                connection_id=world.source_id,
+                occurred_at=_BASE,
+                source_updated_at=_BASE,
+                job_title_id="3",
+                name="Analyst",
+                active=True,
+            )
+        )
+        await departments.list_changed(world.department("20", "Legal", active=False))
+        await world.set_options(department_from="division")
+        await departments.list_changed(world.department("7", "Asia", kind="division"))
+        await departments.list_changed(world.department("21", "Tax"))
+
+    archived = world.last("department:20")
+    assert (archived.status, archived.operation) == ("unchanged", "compare")
+    assert world.last("division:7").operation == "create_department"
+    assert [o.entity_key for o in world.outcomes] == ["department:20", "division:7"]
+    after = {d["DepartmentID"] for d in await world.state("departments")}
+    assert after - {d["DepartmentID"] for d in before} == {"ASIA"}
 
 
 async def test_someone_already_in_acumatica_is_matched_by_email_and_a_new_leaver_is_not_made(

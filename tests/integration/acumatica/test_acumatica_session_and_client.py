@@ -2,17 +2,19 @@
 
 One sign-in serves every call and a burst of callers; closing signs out (the sandbox's
 open sessions, counted through its control API, drop to none); an expired session signs in
-again once; a version the instance does not serve is one clear error naming what it does
-serve; departments on the extension endpoint; an employee created, found by email, read,
-updated, and a refused write naming the field.
+again once; the session is one per connection, not per process: replicas share it, and a
+process killed without signing out leaves it to the next, never a second seat; a version
+the instance does not serve is one clear error naming what it does serve; departments on
+the extension endpoint; an employee created, found by email, read, updated, and a refused
+write naming the field.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -35,6 +37,7 @@ from services.acumatica.session import AcumaticaLoginError, AcumaticaSession
 from services.runtime.http import build_client
 from services.runtime.retry import RetryPolicy
 from services.runtime.store import StateStore
+from services.runtime.vault import Vault, generate_key_ring_entry
 
 
 @dataclass
@@ -42,11 +45,13 @@ class World:
     control: httpx.AsyncClient  # the sandbox's control API
     credentials: dict[str, Any]
     store: StateStore
+    vault: Vault = field(default_factory=lambda: Vault.from_text(generate_key_ring_entry("k1")))
 
     @asynccontextmanager
     async def client(
-        self, *, version: str | None = None, password: str | None = None
+        self, *, version: str | None = None, password: str | None = None, sign_out: bool = True
     ) -> AsyncIterator[AcumaticaClient]:
+        """A client of connection ``conn-1``; ``sign_out=False`` plays a process killed."""
         c = self.credentials
         login = {
             "name": c["username"],
@@ -60,15 +65,19 @@ class World:
             build_client(
                 base_url="", connection_key=f"acumatica:{uuid4().hex}", retry=retry
             ) as http,
-            AcumaticaSession(
+            AsyncExitStack() as stack,
+        ):
+            session = AcumaticaSession(
                 http=http,
                 base_url=c["base_url"],
                 login=login,
                 connection_id="conn-1",
                 store=self.store,
+                vault=self.vault,
                 holder=f"test-{uuid4().hex}",
-            ) as session,
-        ):
+            )
+            if sign_out:
+                await stack.enter_async_context(session)
             yield AcumaticaClient(
                 session,
                 endpoint=Endpoint(c["endpoint"], version or c["version"]),
@@ -76,6 +85,12 @@ class World:
                     c["department_endpoint"], c["department_endpoint_version"]
                 ),
             )
+
+    async def seats_taken(self) -> int:
+        """Sessions the sandbox holds open, as its licence monitor shows them."""
+        answer = await self.control.post("/_sandbox/actions/license_monitor", json={})
+        answer.raise_for_status()
+        return int(answer.json()["api_sessions"])
 
     async def open_sessions(self) -> int:
         """Sessions the sandbox holds open (read by ending them all: each test's last look)."""
@@ -95,6 +110,13 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         ):
             credentials = (await control.post("/_sandbox/credentials")).json()
             credentials["base_url"] = server.base_url + "/AcumaticaERP"
+            async with store.transaction() as repos:
+                await repos.connections.create(
+                    vendor="acumatica",
+                    tenant_id="default",
+                    display_name="ERP",
+                    connection_id="conn-1",
+                )
             yield World(control, credentials, store)
     finally:
         await store.close()
@@ -179,3 +201,33 @@ async def test_departments_then_an_employee_created_found_read_and_updated(world
             await client.put_employee(wrong, create=True)
         assert "EmployeeSettings/DepartmentID" in rejected.value.fields
     assert await world.open_sessions() == 0
+
+
+async def test_a_process_killed_without_signing_out_leaves_its_session_to_the_next(
+    world: World,
+) -> None:
+    async with world.client(sign_out=False) as killed:
+        assert await killed.employee("EP00000003") is not None
+    assert await world.seats_taken() == 1
+
+    async with world.client() as successor:
+        assert await successor.employee("EP00000003") is not None
+        session = successor.session
+        assert isinstance(session, AcumaticaSession)
+        assert (session.logins, session.resumed) == (0, 1)
+        assert await world.seats_taken() == 1
+    assert await world.seats_taken() == 0
+
+
+async def test_replicas_share_one_seat_and_take_each_others_new_session(world: World) -> None:
+    async with world.client() as first, world.client() as second:
+        await asyncio.gather(*(c.employee("EP00000003") for c in (first, second) for _ in range(3)))
+        assert first.session.logins + second.session.logins == 1
+        assert await world.seats_taken() == 1
+
+        await world.control.post("/_sandbox/actions/end_sessions", json={})
+        assert await first.employee("EP00000003") is not None  # signs in again
+        assert await second.employee("EP00000003") is not None  # takes that session
+        assert first.session.logins + second.session.logins == 2
+        assert await world.seats_taken() == 1
+    assert await world.seats_taken() == 0
