@@ -2,8 +2,9 @@
 
 How a vendor is connected is its plugin's business (``services/vendors.py``): a vendor
 whose plugin has ``oauth`` goes through its real consent (:mod:`devstack.consent`, with
-the options of :data:`devstack.flows.CONSENT_OPTIONS`), one with only ``credentials``
-gets the fields its spec names, read from the sandbox's ``POST /_sandbox/credentials``
+the options of :data:`devstack.flows.CONSENT_OPTIONS`), unless it is one of
+:data:`devstack.flows.PASSWORD_CONNECTED`; one with ``credentials`` gets the fields its
+spec names, read from the sandbox's ``POST /_sandbox/credentials``
 answer (what ``mlc connections add <vendor>`` sends). A vendor that cannot be connected
 is recorded with the reason in ``StackInfo.unconnected``; the others go on.
 """
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from devstack.consent import ConsentError, connect_with_consent
-from devstack.flows import CONSENT_OPTIONS, Flow
+from devstack.flows import CONSENT_OPTIONS, PASSWORD_CONNECTED, Flow
 from services.runtime.credential_fields import CredentialSpec
 from services.vendors import plugin
 
@@ -94,7 +95,7 @@ async def _connect(
         msg = "it has a sandbox but no plugin in services/vendors.py: nothing can connect it"
         raise AccountError(msg) from None
     webhooks = deliver_webhooks_to_ingest(info, vendor) if vendor_plugin.webhook else None
-    if vendor_plugin.oauth is not None:
+    if vendor_plugin.oauth is not None and vendor not in PASSWORD_CONNECTED:
         say(f"{vendor}: connecting through OAuth consent (scripted browser)")
         return await connect_with_consent(
             info.ingest,

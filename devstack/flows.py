@@ -6,10 +6,11 @@ connection for each. Flows not built yet are left out until they are; README's t
 names all five (``ap-bill`` and ``expenses`` join this list the day their services run;
 ``ap-bill`` goes both ways, so it will be two entries).
 
-``CONSENT_OPTIONS`` is the one other piece of vendor knowledge the stack needs and the
-vendor registry has no port for: what an OAuth vendor's consent asks for before it starts
+``CONSENT_OPTIONS`` is one other piece of vendor knowledge the stack needs and the vendor
+registry has no port for: what an OAuth vendor's consent asks for before it starts
 (``mlc connections add bamboohr --oauth --set subdomain=...``), read from the sandbox's
-test-app credentials.
+test-app credentials. ``PASSWORD_CONNECTED`` is the other: vendors that offer both OAuth
+and a password, connected here with the password.
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["CONSENT_OPTIONS", "FLOWS", "Flow", "UnknownFlowError", "flows_named", "services_of"]
+__all__ = [
+    "CONSENT_OPTIONS",
+    "FLOWS",
+    "PASSWORD_CONNECTED",
+    "Flow",
+    "UnknownFlowError",
+    "flows_named",
+    "services_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +49,10 @@ FLOWS: Final[tuple[Flow, ...]] = (
 CONSENT_OPTIONS: Final[Mapping[str, Mapping[str, str]]] = {
     "bamboohr": {"subdomain": "company_domain"},
 }
+
+PASSWORD_CONNECTED: Final[frozenset[str]] = frozenset({"acumatica"})
+"""Acumatica: a password connection is what flow 3's story and seat counting use, and its
+consent needs a Connected Application per instance (the OAuth tests cover it)."""
 
 
 class UnknownFlowError(LookupError):

@@ -134,7 +134,7 @@ class AcumaticaSession:
         self._holder = holder
         self._lease_ttl = lease_ttl
         self._lock = asyncio.Lock()
-        self._generation = 0  # sign-ins so far; 0 = not signed in
+        self._generation = 0  # sessions taken or signed in so far; 0 = none yet
         self._open = False
         self._cookies = ""  # the session in use, as stored (empty: none)
         self.logins = 0

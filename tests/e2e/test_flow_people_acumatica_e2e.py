@@ -262,3 +262,36 @@ async def test_the_service_killed_mid_batch_leaves_no_session_open_and_no_employ
         if datetime.fromisoformat(str(r["time"])) >= killed_at
     ]
     assert sign_ins == [], sign_ins
+
+
+async def test_a_wrong_endpoint_version_is_reported_at_ping_with_the_served_ones(
+    flow: PeopleFlowStack,
+) -> None:
+    credentials = await flow.control(flow.target_sandbox, "credentials")
+    fields = ("base_url", "username", "password", "tenant", "branch", "endpoint")
+    given = {name: str(credentials[name]) for name in fields}
+    operator = {"Authorization": f"Bearer {flow.info.operator_token}"}
+    added = await flow.http.post(
+        f"{flow.info.ingest}/api/v1/connections",
+        json={
+            "vendor": "acumatica",
+            "display_name": "ERP, wrong version",
+            "credentials": {**given, "version": "19.100.001"},
+        },
+        headers=operator,
+    )
+    assert added.status_code == 201, added.text
+    connection_id = str(added.json()["id"])
+    try:
+        pinged = await flow.http.post(
+            f"{flow.info.ingest}/api/v1/connections/{connection_id}/ping", headers=operator
+        )
+        verdict = pinged.json()
+        assert verdict["ok"] is False, verdict
+        assert "does not serve endpoint Default/19.100.001" in verdict["detail"], verdict
+        assert "Default/24.200.001" in verdict["detail"], verdict
+    finally:
+        removed = await flow.http.delete(
+            f"{flow.info.ingest}/api/v1/connections/{connection_id}", headers=operator
+        )
+        assert removed.is_success, removed.text
