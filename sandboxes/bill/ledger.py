@@ -304,12 +304,12 @@ class Ledger:
                 "vendorId": record["vendorId"],
                 "dueDate": record["dueDate"],
                 "invoice": record["invoice"],
-                "billLineItems": record["billLineItems"],
                 "description": record.get("description"),
                 "classifications": record.get("classifications"),
                 "payFromChartOfAccountId": record.get("payFromChartOfAccountId"),
                 "purchaseOrderNumber": record.get("purchaseOrderNumber"),
                 **body,
+                "billLineItems": _patched_lines(record["billLineItems"], body),
             }
             fields = self._bill_fields(merged, org)
         else:
@@ -466,3 +466,29 @@ class Ledger:
 
     def due_date_in(self, days: int) -> str:
         return (self._clock.now().date() + timedelta(days=days)).isoformat()
+
+
+def _patched_lines(lines: list[Record], body: Record) -> list[Record]:
+    """PATCH changes the line items it names by ``id`` and keeps the others (PM "Update a
+    bill"); adding or removing lines is PUT's ("Replace a bill"). A PATCH line with no id,
+    or an id the bill lacks, is refused [I]: the collection documents neither."""
+    named = body.get("billLineItems")
+    if named is None:
+        return [dict(line) for line in lines]
+    if not isinstance(named, list):
+        raise _required("billLineItems: must be a list")
+    merged = {str(line["id"]): dict(line) for line in lines}
+    for index, item in enumerate(named):
+        if not isinstance(item, dict) or not item.get("id"):
+            raise _required(
+                f"billLineItems[{index}].id: PATCH changes existing line items by id; "
+                "add or remove line items with PUT"
+            )
+        line_id = str(item["id"])
+        if line_id not in merged:
+            raise _required(f"billLineItems[{index}].id: no line item {line_id} on this bill")
+        changed = {**merged[line_id], **item}
+        if "amount" not in item and ("quantity" in item or "price" in item):
+            changed.pop("amount", None)  # BILL computes it from the new quantity and price
+        merged[line_id] = changed
+    return list(merged.values())

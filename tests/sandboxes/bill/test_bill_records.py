@@ -102,6 +102,48 @@ async def test_a_line_coded_to_an_unknown_gl_account_is_refused(in_process: Conn
         single_error(answer)
 
 
+async def test_patch_changes_the_named_line_items_and_keeps_the_rest_put_replaces_them(
+    in_process: Connector,
+) -> None:
+    async with in_process(BillSandbox()) as client:
+        headers = await login(client)
+        bill = (await client.post(f"{API}/bills", json=NEW_BILL, headers=headers)).json()
+        first, second = (line["id"] for line in bill["billLineItems"])
+
+        patched = await client.patch(
+            f"{API}/bills/{bill['id']}",
+            json={"billLineItems": [{"id": first, "amount": 179, "description": "Images+"}]},
+            headers=headers,
+        )
+        assert patched.status_code == 200, patched.text
+        lines = {line["id"]: line for line in patched.json()["billLineItems"]}
+        assert set(lines) == {first, second}  # the unnamed line is kept
+        assert (lines[first]["amount"], lines[first]["description"]) == (179.0, "Images+")
+        assert lines[first]["classifications"] == {"chartOfAccountId": SOFTWARE_GL}
+        assert lines[second]["amount"] == 59.97
+        assert patched.json()["amount"] == 238.97
+        due = await client.patch(
+            f"{API}/bills/{bill['id']}", json={"dueDate": "2027-01-15"}, headers=headers
+        )
+        assert due.json()["dueDate"] == "2027-01-15"
+        assert len(due.json()["billLineItems"]) == 2
+
+        for wrong in ({"amount": 5}, {"id": "0ii01NOSUCHLINEXXXXX", "amount": 5}):
+            refused = await client.patch(
+                f"{API}/bills/{bill['id']}", json={"billLineItems": [wrong]}, headers=headers
+            )
+            assert refused.status_code == 400, wrong
+            assert "billLineItems[0].id" in single_error(refused)["message"]
+
+        replaced = await client.put(
+            f"{API}/bills/{bill['id']}",
+            json={**NEW_BILL, "billLineItems": [{"id": second, "amount": 60}]},
+            headers=headers,
+        )
+        assert [line["id"] for line in replaced.json()["billLineItems"]] == [second]
+        assert replaced.json()["amount"] == 60.0
+
+
 async def test_the_same_create_twice_makes_two_bills(in_process: Connector) -> None:
     async with in_process(BillSandbox()) as client:
         headers = await login(client)
