@@ -12,6 +12,7 @@ end.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -55,17 +56,19 @@ class World:
     outcomes: list[SyncOutcome] = field(default_factory=list)
 
     @asynccontextmanager
-    async def sink(self) -> AsyncIterator[EmployeesSink]:
-        async with self._sink(EmployeesSink) as sink:
+    async def sink(self, holder: str = "") -> AsyncIterator[EmployeesSink]:
+        async with self._sink(EmployeesSink, holder) as sink:
             yield sink
 
     @asynccontextmanager
-    async def departments_sink(self) -> AsyncIterator[DepartmentsSink]:
-        async with self._sink(DepartmentsSink) as sink:
+    async def departments_sink(self, holder: str = "") -> AsyncIterator[DepartmentsSink]:
+        async with self._sink(DepartmentsSink, holder) as sink:
             yield sink
 
     @asynccontextmanager
-    async def _sink(self, kind: type[_Sink]) -> AsyncIterator[_Sink]:
+    async def _sink(self, kind: type[_Sink], holder: str) -> AsyncIterator[_Sink]:
+        """``holder``: the process's name in leases (the service gives both sinks one)."""
+
         async def keep(event: SyncOutcome, *, cause: Event) -> None:
             self.outcomes.append(event)
 
@@ -77,7 +80,7 @@ class World:
                 access=access,
                 settings=settings,
                 outcomes=Outcomes(keep, service="acumatica"),
-                holder=f"r-{uuid4().hex}",
+                holder=holder or f"r-{uuid4().hex}",
             )
         finally:
             await access.aclose()
@@ -215,6 +218,27 @@ async def test_a_published_department_is_created_before_anyone_is_hired_into_it(
     assert world.last("10").operation == "create_employee"  # its department was there
     [employee] = await world.by_email("ava.10@acme.example")
     assert employee["EmployeeSettings"]["DepartmentID"] == "CLIENTSERV"
+
+
+async def test_the_two_sinks_of_one_process_create_a_new_department_once(world: World) -> None:
+    """The list event and the first hire into a department arrive together, in one process
+    (one lease holder): one of them creates the department, the other finds it recorded."""
+    process = f"acumatica-{uuid4().hex}"
+    names = [f"Studio {n}" for n in range(6)]
+    # Slow department writes: the other sink arrives while the first one's is under way.
+    slow = {"path": "/Department$", "method": "PUT", "status": 0, "delay_ms": 200}
+    assert (await world.control.post("/_sandbox/faults", json=slow)).is_success
+    async with world.departments_sink(process) as departments, world.sink(process) as employees:
+        await asyncio.gather(
+            *(departments.list_changed(world.department(str(30 + n), name))
+              for n, name in enumerate(names)),
+            *(employees.employee_changed(world.employee(str(40 + n), department=name))
+              for n, name in enumerate(names)),
+        )  # fmt: skip
+
+    operations = [o.operation for o in world.outcomes]
+    assert not any("adopt_department" in op for op in operations), operations
+    assert sum("create_department" in op for op in operations) == len(names), operations
 
 
 async def test_a_renamed_department_keeps_its_code_and_late_events_of_the_old_name_land_on_it(
