@@ -6,26 +6,20 @@ every open session holds one of the licence's API-user seats (two on a trial lic
 until ``POST /entity/auth/logout`` or a 10-minute idle timeout; an expired session is a
 401. So:
 
-- the session is opened on the first call and reused by every later one (the cookies live
-  in the client's jar);
-- **one session per connection, not per process**: the session's cookies are kept in the
-  vault (credential field :data:`SESSION_FIELD`, encrypted like a password), and a process
-  that needs a session takes the stored one before it signs in. Replicas share one seat,
-  and a service killed without a chance to sign out (SIGKILL, the OOM killer) leaves no
-  seat behind: its successor carries on in the same session;
-- a 401 signs in again once and repeats the call; a second 401 is the caller's error. When
-  another process signed in meanwhile, its session is taken instead of a new one;
-- one sign-in at a time per connection: an asyncio lock in the process and a state-store
-  lease (``acumatica-login:<connection>``) across replicas, so a burst of callers never
-  spends the licence's seats;
-- :meth:`AcumaticaSession.close` signs out and forgets the stored session (the service's
-  shutdown and every error path reach it through ``async with``), so no seat is left to
-  the timeout. Another replica still at work then signs in again on its next call.
+- the session is the connection's, not the process's: its cookies are a
+  :class:`~services.runtime.shared_session.SharedSession` (credential field
+  :data:`SESSION_FIELD`, lease ``acumatica-login:<connection>``). Replicas share one seat,
+  and a service killed without a chance to sign out leaves no seat behind: its successor
+  carries on in the same session;
+- the cookies live in the client's jar while in use; a 401 takes another process's newer
+  session or signs in again, once, and repeats the call; a second 401 is the caller's;
+- :meth:`AcumaticaSession.close` forgets and signs out the session (the service's shutdown
+  and every error path reach it through ``async with``), so no seat is left to the
+  timeout.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from datetime import timedelta
 from types import TracebackType
@@ -34,11 +28,11 @@ from typing import Any, Final, Protocol, Self
 import httpx
 import orjson
 
-from services.runtime.leasing import held_lease
 from services.runtime.logging import get_logger
 from services.runtime.oauth_tokens import VendorCallError
+from services.runtime.shared_session import SharedSession
 from services.runtime.store import StateStore
-from services.runtime.vault import Vault, VaultError
+from services.runtime.vault import Vault
 
 __all__ = [
     "LOGIN",
@@ -63,7 +57,9 @@ class ApiSession(Protocol):
     """What the client calls through: this cookie session, or an OAuth connection's
     (``oauth_session.BearerSession``)."""
 
-    logins: int
+    @property
+    def logins(self) -> int:
+        """Sign-ins (or token grants after a refusal) this process made."""
 
     async def request(
         self,
@@ -129,18 +125,28 @@ class AcumaticaSession:
         self.base_url = base_url.rstrip("/")
         self._login = dict(login)
         self.connection_id = connection_id
-        self._store = store
-        self._vault = vault
-        self._holder = holder
-        self._lease_ttl = lease_ttl
-        self._lock = asyncio.Lock()
-        self._generation = 0  # sessions taken or signed in so far; 0 = none yet
-        self._open = False
-        self._cookies = ""  # the session in use, as stored (empty: none)
-        self.logins = 0
-        """Sign-ins this session made (a benchmark counts them)."""
-        self.resumed = 0
+        self._shared = SharedSession(
+            store=store,
+            vault=vault,
+            connection_id=connection_id,
+            field=SESSION_FIELD,
+            lease=f"acumatica-login:{connection_id}",
+            holder=holder,
+            sign_in=self._sign_in,
+            sign_out=self._sign_out,
+            lease_ttl=lease_ttl,
+        )
+        self._in_jar = 0  # the generation of the session whose cookies the jar holds
+
+    @property
+    def logins(self) -> int:
+        """Sign-ins this process made (a benchmark counts them)."""
+        return self._shared.logins
+
+    @property
+    def resumed(self) -> int:
         """Sessions taken from the store instead of signing in."""
+        return self._shared.resumed
 
     async def __aenter__(self) -> Self:
         return self
@@ -163,21 +169,26 @@ class AcumaticaSession:
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """One call below the instance URL, signed in; a 401 signs in again once."""
-        seen = await self._signed_in()
-        answer = await self._send(method, path, json, params, headers)
+        seen, cookies = await self._shared.current()
+        answer = await self._send(seen, cookies, method, path, json, params, headers)
         if answer.status_code == httpx.codes.UNAUTHORIZED:
-            await self._sign_in_again(seen)
-            answer = await self._send(method, path, json, params, headers)
+            seen, cookies = await self._shared.refused(seen)
+            answer = await self._send(seen, cookies, method, path, json, params, headers)
         return answer
 
-    async def _send(
+    async def _send(  # noqa: PLR0917 - the call's own parts, passed through once
         self,
+        generation: int,
+        cookies: str,
         method: str,
         path: str,
         json: object,
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
     ) -> httpx.Response:
+        if generation != self._in_jar:
+            self._load_jar(cookies)
+            self._in_jar = generation
         return await self._http.request(
             method,
             self.base_url + path,
@@ -186,103 +197,37 @@ class AcumaticaSession:
             headers={**_ACCEPT, **(headers or {})},
         )
 
-    async def _signed_in(self) -> int:
-        if self._open:
-            return self._generation
-        async with self._lock:
-            if not self._open:
-                await self._take_or_sign_in(spent="")
-            return self._generation
-
-    async def _sign_in_again(self, seen: int) -> None:
-        async with self._lock:
-            if self._generation == seen:  # nobody signed in again since our call went out
-                self._open = False
-                await self._take_or_sign_in(spent=self._cookies)
-
-    async def _take_or_sign_in(self, *, spent: str) -> None:
-        """The stored session unless it is ``spent`` (refused), else a new sign-in, stored."""
-        lease = f"acumatica-login:{self.connection_id}"
-        ttl = self._lease_ttl
-        async with held_lease(self._store, lease, self._holder, ttl=ttl, wait=ttl):
-            stored = await self._stored_session()
-            if stored and stored != spent:
-                self._use(stored)
-                self.resumed += 1
-                _log.info("acumatica.session_taken", connection=self.connection_id)
-                return
-            answer = await self._http.post(self.base_url + LOGIN, json=self._login, headers=_ACCEPT)
-            if answer.status_code != httpx.codes.NO_CONTENT:
-                raise login_refusal(answer)
-            cookies = orjson.dumps(
-                sorted((c.name, c.value or "", c.domain, c.path) for c in self._http.cookies.jar)
-            ).decode()
-            try:
-                await self._keep_session(cookies)
-            except BaseException:
-                await self._sign_out()  # a seat nobody could find again would be lost
-                raise
-        self._use(cookies)
-        self.logins += 1
-        _log.info("acumatica.signed_in", connection=self.connection_id, logins=self.logins)
-
-    def _use(self, cookies: str) -> None:
+    def _load_jar(self, cookies: str) -> None:
         jar = self._http.cookies
         jar.clear()
         for name, value, domain, path in orjson.loads(cookies):
             jar.set(name, value, domain=domain, path=path)
-        self._cookies = cookies
-        self._generation += 1
-        self._open = True
 
-    async def _stored_session(self) -> str:
-        async with self._store.transaction() as repos:
-            stored = await repos.credentials.get(self.connection_id, SESSION_FIELD)
-        if stored is None:
-            return ""
-        try:
-            return self._vault.decrypt(
-                stored.token, connection_id=self.connection_id, field=SESSION_FIELD
-            )
-        except VaultError:
-            return ""  # a key since removed from the ring: sign in afresh
+    async def _sign_in(self) -> str:
+        self._http.cookies.clear()
+        answer = await self._http.post(self.base_url + LOGIN, json=self._login, headers=_ACCEPT)
+        if answer.status_code != httpx.codes.NO_CONTENT:
+            raise login_refusal(answer)
+        self._in_jar = -1  # the jar holds a session no generation names yet
+        return orjson.dumps(
+            sorted((c.name, c.value or "", c.domain, c.path) for c in self._http.cookies.jar)
+        ).decode()
 
-    async def _keep_session(self, cookies: str) -> None:
-        token = self._vault.encrypt(cookies, connection_id=self.connection_id, field=SESSION_FIELD)
-        async with self._store.transaction() as repos:
-            await repos.credentials.put(
-                self.connection_id, SESSION_FIELD, token=token, key_id=self._vault.active_key_id
-            )
-
-    async def _forget_session(self) -> None:
-        """Drop the stored session if it is still ours (another may have signed in since)."""
-        if await self._stored_session() == self._cookies:
-            async with self._store.transaction() as repos:
-                await repos.credentials.delete(self.connection_id, SESSION_FIELD)
-
-    async def close(self) -> None:
-        """Sign out (frees the licence's seat); a failure is logged, never raised."""
-        async with self._lock:
-            if not self._open:
-                return
-            self._open = False
-            # Whatever the store says, the seat is still freed below; a session left stored
-            # costs the next process one refused call, then a sign-in.
-            try:
-                await self._forget_session()
-            except Exception as error:
-                _log.warning("acumatica.forget_session_failed", connection=self.connection_id,
-                             error=f"{type(error).__name__}: {error}")  # fmt: skip
-            await self._sign_out()
-
-    async def _sign_out(self) -> None:
+    async def _sign_out(self, cookies: str) -> None:
+        self._load_jar(cookies)
         try:
             answer = await self._http.post(self.base_url + LOGOUT, headers=_ACCEPT)
         except httpx.HTTPError as error:
             _log.warning("acumatica.sign_out_failed", connection=self.connection_id,
                          error=f"{type(error).__name__}: {error}")  # fmt: skip
             return
-        self._http.cookies.clear()
+        finally:
+            self._http.cookies.clear()
+            self._in_jar = 0
         if answer.status_code != httpx.codes.NO_CONTENT:
             _log.warning("acumatica.sign_out_refused", connection=self.connection_id,
                          status=answer.status_code)  # fmt: skip
+
+    async def close(self) -> None:
+        """Sign out (frees the licence's seat); a failure is logged, never raised."""
+        await self._shared.close()
