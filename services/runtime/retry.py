@@ -7,6 +7,9 @@ doing so cannot create a duplicate on the server:
   header (RFC 9110 §10.2.3, RFC 6585 §4), whatever the method;
 - the request never left: the connection could not be opened (``ConnectError``,
   ``ConnectTimeout``, ``PoolTimeout``), whatever the method;
+- the vendor's answer says it refused the request before doing anything
+  (:attr:`RetryPolicy.not_processed`, the vendor's knowledge: BILL's "too many concurrent
+  requests" is a 4xx with a code in the body and no ``Retry-After``), whatever the method;
 - the request is idempotent and failed on the way (timeouts, dropped connections,
   protocol errors) or got a status in :attr:`RetryPolicy.retry_statuses`.
   GET, HEAD, OPTIONS, PUT and DELETE are idempotent (RFC 9110 §9.2.2); any request is
@@ -84,7 +87,9 @@ class RetryPolicy:
     ``jitter`` of itself at random (0 = no jitter, 1 = anywhere down to zero), so clients
     that failed together do not come back together. A ``Retry-After`` is used as given;
     one longer than ``max_retry_after`` ends the retries and the response is returned.
-    ``retry_statuses`` are retried for idempotent requests only.
+    ``retry_statuses`` are retried for idempotent requests only. ``not_processed`` reads
+    an error answer (its body already read) and says whether the vendor refused the request
+    before any effect: then it is retried with backoff whatever its method.
     """
 
     max_attempts: int = 4
@@ -95,6 +100,7 @@ class RetryPolicy:
     retry_statuses: frozenset[int] = field(
         default_factory=lambda: frozenset({429, 500, 502, 503, 504})
     )
+    not_processed: Callable[[httpx.Response], bool] | None = None
 
     def __post_init__(self) -> None:
         problems = [
@@ -190,7 +196,10 @@ class RetryTransport(httpx.AsyncBaseTransport):
                     raise
                 reason = type(exc).__name__
             else:
-                delay = self._wait_after_response(request, response, attempt, replayable=replayable)
+                unprocessed = await self._not_processed(response)
+                delay = self._wait_after_response(
+                    request, response, attempt, replayable=replayable, unprocessed=unprocessed
+                )
                 if delay is None:
                     response.extensions[ATTEMPTS_EXTENSION] = attempt
                     return response
@@ -211,6 +220,13 @@ class RetryTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         await self._inner.aclose()
 
+    async def _not_processed(self, response: httpx.Response) -> bool:
+        says = self.policy.not_processed
+        if says is None or response.status_code < httpx.codes.BAD_REQUEST:
+            return False
+        await response.aread()  # an error body: small, and the caller gets it read
+        return says(response)
+
     def _wait_after_error(
         self, request: httpx.Request, exc: httpx.TransportError, attempt: int, *, replayable: bool
     ) -> float | None:
@@ -221,7 +237,13 @@ class RetryTransport(httpx.AsyncBaseTransport):
         return None
 
     def _wait_after_response(
-        self, request: httpx.Request, response: httpx.Response, attempt: int, *, replayable: bool
+        self,
+        request: httpx.Request,
+        response: httpx.Response,
+        attempt: int,
+        *,
+        replayable: bool,
+        unprocessed: bool = False,
     ) -> float | None:
         status = response.status_code
         if status in _RETRY_AFTER_STATUSES:
@@ -242,8 +264,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
                     return None
                 return retry_after
         if (
-            status in self.policy.retry_statuses
-            and is_idempotent(request)
+            (unprocessed or (status in self.policy.retry_statuses and is_idempotent(request)))
             and replayable
             and attempt < self.policy.max_attempts
         ):

@@ -181,3 +181,46 @@ def test_idempotency_follows_the_method_unless_the_caller_says_otherwise(
 ) -> None:
     request = httpx.Request(method, "http://vendor.test/", headers=headers, extensions=extensions)
     assert is_idempotent(request) is idempotent
+
+
+class BodyApp:
+    """Answers 400 with a vendor error code in the body, ``refusals`` times, then 201."""
+
+    def __init__(self, code: str, refusals: int) -> None:
+        self.code = code
+        self.refusals = refusals
+        self.seen = 0
+        self.app = Starlette(routes=[Route("/{path:path}", self.answer, methods=["POST"])])
+
+    async def answer(self, request: Request) -> Response:
+        self.seen += 1
+        if self.seen <= self.refusals:
+            return Response(f'[{{"code":"{self.code}"}}]', status_code=400)
+        return Response("{}", status_code=201)
+
+
+def _concurrency_refusal(response: httpx.Response) -> bool:
+    return "BDC_1322" in response.text
+
+
+async def test_a_refusal_the_vendor_says_was_not_processed_is_retried_even_for_a_post() -> None:
+    policy = RetryPolicy(
+        max_attempts=4, base_backoff=1.0, max_backoff=3.0, not_processed=_concurrency_refusal
+    )
+    sleep = SleepRecorder()
+    app = BodyApp("BDC_1322", refusals=2)
+    transport = RetryTransport(
+        httpx.ASGITransport(app=app.app), policy, sleep=sleep, draw=lambda: 0.0
+    )
+    async with httpx.AsyncClient(transport=transport, base_url="http://vendor.test") as http:
+        answer = await http.post("/bills", json={})
+    assert (answer.status_code, app.seen, sleep.waits) == (201, 3, [1.0, 2.0])
+
+    other = BodyApp("BDC_1001", refusals=1)  # any other refusal of a POST: returned at once
+    transport = RetryTransport(
+        httpx.ASGITransport(app=other.app), policy, sleep=sleep, draw=lambda: 0.0
+    )
+    async with httpx.AsyncClient(transport=transport, base_url="http://vendor.test") as http:
+        refused = await http.post("/bills", json={})
+    assert (refused.status_code, other.seen) == (400, 1)
+    assert "BDC_1001" in refused.text  # the body is there for the caller to read
