@@ -33,3 +33,35 @@ class BillSettings(BaseSettings):
     webhook_name: str = Field(
         default="ml-connector", description="Name the subscription is created under."
     )
+    # --- calls (flow ap-bill) ---------------------------------------------------------------
+    max_in_flight: int = Field(
+        default=3,
+        ge=1,
+        description=(
+            "Requests in flight per organisation across every replica (BILL refuses a fourth "
+            "per developer key and organisation with BDC_1322)."
+        ),
+    )
+    requests_per_hour: int = Field(
+        default=18_000,
+        ge=1,
+        description=(
+            "Calls per hour per connection, kept proactively (BILL's quota is 20,000 an hour "
+            "per developer key, BDC_1144; the rest is headroom for logins and other tools)."
+        ),
+    )
+    slot_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="How long a request may hold its in-flight slot (a dead process's frees then).",
+    )
+    retry_codes: tuple[str, ...] = Field(
+        default=("BDC_1322",),
+        description=(
+            "BILL error codes that mean the request was refused before any effect, retried "
+            "with backoff whatever the method (BDC_1322: too many concurrent requests)."
+        ),
+    )
+    session_lease_seconds: float = Field(
+        default=30.0, gt=0, description="Lease that keeps one login per connection at a time."
+    )
