@@ -1,6 +1,10 @@
-"""`python -m services.bill`: the bill service's entry point."""
+"""`python -m services.bill`: the bill service (flow ap-bill's sink: vendors and bills -> BILL)."""
 
-from services.runtime.placeholder import exit_not_built
+import sys
+
+from services.bill.app import wire
+from services.bill.settings import BillServiceSettings
+from services.runtime.service_main import run_service
 
 if __name__ == "__main__":
-    exit_not_built("bill")
+    sys.exit(run_service(BillServiceSettings, wire))

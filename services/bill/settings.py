@@ -9,7 +9,9 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["BillSettings"]
+from services.runtime.settings import RuntimeSettings
+
+__all__ = ["BillServiceSettings", "BillSettings"]
 
 
 class BillSettings(BaseSettings):
@@ -64,4 +66,15 @@ class BillSettings(BaseSettings):
     )
     session_lease_seconds: float = Field(
         default=30.0, gt=0, description="Lease that keeps one login per connection at a time."
+    )
+    record_lease_seconds: float = Field(
+        default=60.0, gt=0, description="Lease that serialises one vendor's or bill's writes."
+    )
+
+
+class BillServiceSettings(RuntimeSettings):
+    """The runtime settings with this service's name (group id, logs, ``dlq.bill``)."""
+
+    service_name: str = Field(
+        default="bill", description="Name used in logs, group ids and dlq.<service>."
     )

@@ -12,7 +12,7 @@ from services.runtime.placeholder import NOT_BUILT_EXIT_CODE
 # Starts Python processes (seconds each): left out of `make test-fast`.
 pytestmark = pytest.mark.process
 
-UNBUILT = ["bill", "expensify"]
+UNBUILT = ["expensify"]
 
 
 @pytest.mark.parametrize("service", UNBUILT)

@@ -1,0 +1,50 @@
+"""Composition root of the bill service: settings -> access -> sinks -> router."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
+from uuid import uuid4
+
+from services.bill.access import BillAccess
+from services.bill.handlers import build_router
+from services.bill.settings import BillSettings
+from services.bill.sinks.bills import BillsSink
+from services.bill.sinks.vendors import VendorsSink
+from services.runtime.outcomes import BusPublisher, Outcomes
+from services.runtime.service_main import ServiceParts
+from services.runtime.settings import load_settings
+
+__all__ = ["wire"]
+
+
+async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[object]]:
+    """Attach the subscribers to ``parts.broker``; every session logs out after they stop."""
+    vendor = load_settings(BillSettings)
+    service = parts.settings.service_name
+    holder = f"{service}-{uuid4().hex}"
+    access = BillAccess(store=parts.store, vault=parts.vault, settings=vendor, holder=holder)
+    outcomes = Outcomes(BusPublisher(parts.broker), service=service)
+    lease = timedelta(seconds=vendor.record_lease_seconds)
+    bills = BillsSink(
+        store=parts.store, access=access, outcomes=outcomes, holder=holder, lease_ttl=lease
+    )
+    vendors = VendorsSink(
+        store=parts.store,
+        access=access,
+        outcomes=outcomes,
+        holder=holder,
+        lease_ttl=lease,
+        arrived=bills.vendor_arrived,
+    )
+    parts.broker.include_router(build_router(vendors, bills, group_id=service))
+
+    @asynccontextmanager
+    async def sessions_logged_out_at_exit() -> AsyncIterator[object]:
+        try:
+            yield access
+        finally:
+            await access.aclose()
+
+    return [sessions_logged_out_at_exit()]

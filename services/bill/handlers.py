@@ -1,0 +1,90 @@
+"""The bill service's subscribers: each body is one call.
+
+- ``ap.vendor`` -> the vendors sink, in consumer group ``bill.vendors``;
+- ``ap.bill`` -> the bills sink, in consumer group ``bill``. A bill whose vendor is not in
+  BILL yet is parked and written when the vendors sink has written the vendor, so the two
+  topics need no order between them.
+
+``router`` at module level exists to be described (``make docs``); ``app.wire`` builds the
+live one.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Protocol
+
+from faststream.kafka import KafkaRouter
+
+from schemas.ap import BillChanged, VendorChanged
+from schemas.outcomes import SyncOutcome
+from services.runtime.bus import subscriber
+
+__all__ = [
+    "SERVICE",
+    "VENDORS_GROUP_SUFFIX",
+    "BillHandler",
+    "VendorHandler",
+    "build_router",
+    "router",
+]
+
+SERVICE: Final = "bill"
+VENDORS_GROUP_SUFFIX: Final = ".vendors"
+
+
+class VendorHandler(Protocol):
+    """What the ap.vendor subscriber calls (the vendors sink)."""
+
+    async def vendor_changed(self, event: VendorChanged) -> None: ...
+
+
+class BillHandler(Protocol):
+    """What the ap.bill subscriber calls (the bills sink)."""
+
+    async def bill_changed(self, event: BillChanged) -> None: ...
+
+
+_NOT_WIRED: Final = "services.bill.handlers.router is for documentation; app.wire builds it"
+
+
+class _NotWired:
+    async def vendor_changed(self, event: VendorChanged) -> None:
+        raise RuntimeError(_NOT_WIRED)
+
+    async def bill_changed(self, event: BillChanged) -> None:
+        raise RuntimeError(_NOT_WIRED)
+
+
+def build_router(
+    vendors: VendorHandler,
+    bills: BillHandler,
+    *,
+    group_id: str = SERVICE,
+    vendor_topic: str = VendorChanged.topic_name,
+    bill_topic: str = BillChanged.topic_name,
+) -> KafkaRouter:
+    """The service's subscribers; the topics are parameters only so tests can use their own."""
+    router = KafkaRouter()
+
+    @subscriber(router, vendor_topic, group_id=group_id + VENDORS_GROUP_SUFFIX)
+    async def sync_vendor_to_bill(event: VendorChanged) -> None:
+        await vendors.vendor_changed(event)
+
+    @subscriber(router, bill_topic, group_id=group_id)
+    async def sync_bill_to_bill(event: BillChanged) -> None:
+        await bills.bill_changed(event)
+
+    router.publisher(
+        SyncOutcome.topic_name,
+        title=f"{SyncOutcome.topic_name}:SyncOutcome",
+        description=(
+            "Every BILL write attempt of flow ap-bill: vendors, bills (waiting for their "
+            "vendor, or for a person when an account has no BILL GL account)."
+        ),
+        schema=SyncOutcome,
+    )
+    return router
+
+
+router = build_router(_NotWired(), _NotWired())
+"""The service's subscribers and publishers as ``make docs`` describes them."""

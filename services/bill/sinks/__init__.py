@@ -1,0 +1,1 @@
+"""The bill service's sinks: vendors and bills into BILL (flow ap-bill)."""

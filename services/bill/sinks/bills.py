@@ -1,0 +1,281 @@
+"""The bills sink: one ``BillChanged`` made true in one BILL organisation, once.
+
+Exactly once in effect is the runtime's idempotent upsert (``services/runtime/upsert.py``).
+What is BILL's is here and in ``mapping.py``:
+
+- **Vendor first.** The bill's vendor is the vendor sink's cross-reference. A bill whose
+  vendor is not in BILL yet waits for it: it is parked (mapping kind
+  :data:`WAITING_PREFIX` + the vendor's id) with a ``waiting`` outcome, and written as soon
+  as the vendor sink has written that vendor (:meth:`BillsSink.vendor_arrived`). No
+  failure, no retry storm.
+- **Find**: the cross-reference, then BILL's bills of that vendor whose invoice number is
+  the bill number (trimmed, any case), archived ones left out. A match that is already
+  another source bill's is a duplicate (the same bill entered twice): ``needs_review``.
+- **GL accounts**: every line's account is resolved (``mapping.AccountChoice``); one that
+  is not makes the bill ``needs_review`` with a note, and an item in the review queue.
+  Nothing is written in part.
+- **Write**: a new bill is created (``POST``); an existing one that differs is replaced
+  (``PUT``: its lines become the source's) unless BILL has paid or scheduled any of it
+  (``needs_review``: a person decides). A voided or deleted source bill archives BILL's,
+  unless BILL paid some of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from functools import partial
+from typing import Any, Final
+
+import orjson
+
+from schemas import decode_event
+from schemas.ap import BillChanged
+from services.bill.access import BillAccess
+from services.bill.client import BillClient, BillRejectedError
+from services.bill.mapping import (
+    AccountChoice,
+    MappingError,
+    bill_body,
+    bill_number_of,
+    name_key,
+    unmapped_note,
+)
+from services.bill.sinks.vendors import VENDOR
+from services.runtime.logging import get_logger
+from services.runtime.outcomes import Outcomes, WriteResult
+from services.runtime.store import Repositories, StateStore
+from services.runtime.store.records import LinkRecord
+from services.runtime.upsert import AnnounceCreate, IdempotentUpsert, Known, Written
+
+__all__ = ["BILL", "LEASE_PREFIX", "REVIEW_REASON", "WAITING_PREFIX", "BillsSink"]
+
+BILL: Final = "bill"  # cross-reference target kind: the BILL bill id
+LEASE_PREFIX: Final = "bill-bill"
+WAITING_PREFIX: Final = "bill.waiting_for_vendor:"
+"""Mapping kind prefix (+ source vendor id): bill entity key -> the parked event's JSON."""
+REVIEW_REASON: Final = "bill_needs_review"
+SERVICE: Final = "bill"
+
+_log = get_logger(__name__)
+
+
+class BillsSink:
+    """Applies bill snapshots to every BILL organisation linked from their source."""
+
+    def __init__(
+        self,
+        *,
+        store: StateStore,
+        access: BillAccess,
+        outcomes: Outcomes,
+        holder: str,
+        lease_ttl: timedelta,
+    ) -> None:
+        self._store = store
+        self._access = access
+        self._outcomes = outcomes
+        self._upsert = IdempotentUpsert(store=store, holder=holder, lease_ttl=lease_ttl)
+
+    async def bill_changed(self, event: BillChanged) -> None:
+        """One write per linked organisation, each published as an outcome."""
+        for link in await self._access.links_from(event.connection_id):
+            await self._attempt(event, link)
+
+    async def _attempt(self, event: BillChanged, link: LinkRecord) -> None:
+        result = await self._outcomes.attempt(
+            event, link, event.entity_key, partial(self.apply, event, link)
+        )
+        if result.status == "needs_review":
+            await self._queue_for_review(event, link, result.detail)
+
+    async def vendor_arrived(self, link: LinkRecord, vendor_id: str) -> None:
+        """The vendor sink wrote ``vendor_id``: write the bills that waited for it."""
+        kind = WAITING_PREFIX + vendor_id
+        async with self._store.transaction() as repos:
+            parked = await repos.mappings.list(link.id, kind=kind)
+        for row in parked:
+            event = decode_event(row.target_value)
+            if isinstance(event, BillChanged):
+                await self._attempt(event, link)
+            async with self._store.transaction() as repos:
+                await repos.mappings.delete(link.id, kind, row.source_value)
+
+    async def apply(self, event: BillChanged, link: LinkRecord) -> WriteResult:
+        """Make ``event`` true in ``link``'s organisation; the outcome is the caller's."""
+        async with self._store.transaction() as repos:
+            vendor = await repos.cross_references.get(link.id, event.vendor.vendor_id, VENDOR)
+            if vendor is None:
+                await repos.mappings.put(
+                    link.id,
+                    WAITING_PREFIX + event.vendor.vendor_id,
+                    event.entity_key,
+                    event.model_dump_json(),
+                )
+        if vendor is None:
+            detail = f"waiting for vendor {event.vendor.name!r} to reach BILL; written after it"
+            return WriteResult("waiting", "wait_for_vendor", detail=detail)
+        client = await self._access.client(link.target_connection_id)
+        try:
+            accounts = AccountChoice.of(await client.chart_of_accounts(), link.options)
+        except MappingError as error:
+            return WriteResult("needs_review", "map_accounts", detail=str(error))
+        target = _Bill(
+            event=event,
+            link=link,
+            client=client,
+            store=self._store,
+            vendor_id=vendor.target_id,
+            accounts=accounts,
+        )
+        try:
+            return await self._upsert.apply(link, event, target)
+        except BillRejectedError as error:
+            return WriteResult("needs_review", "write_bill", detail=str(error))
+
+    async def _queue_for_review(self, event: BillChanged, link: LinkRecord, note: str) -> None:
+        """One open review item per (link, bill): a person reads the note, fixes, re-drives."""
+        async with self._store.transaction() as repos:
+            open_items = await repos.review_queue.list(status="open", link_id=link.id, limit=1000)
+            if any(item.payload.get("entity_key") == event.entity_key for item in open_items):
+                return
+            await repos.review_queue.add(
+                service=SERVICE,
+                reason=REVIEW_REASON,
+                link_id=link.id,
+                payload={
+                    "entity_key": event.entity_key,
+                    "note": note,
+                    "event": orjson.loads(event.model_dump_json()),
+                },
+            )
+        _log.info("bill.review_queued", link=link.id, bill=event.entity_key)
+
+
+class _Bill:
+    """One attempt at one bill: the BILL half of the upsert."""
+
+    lease_prefix = LEASE_PREFIX
+    reference_kinds = (BILL,)
+
+    def __init__(
+        self,
+        *,
+        event: BillChanged,
+        link: LinkRecord,
+        client: BillClient,
+        store: StateStore,
+        vendor_id: str,
+        accounts: AccountChoice,
+    ) -> None:
+        self._event = event
+        self._link = link
+        self._client = client
+        self._store = store
+        self._vendor_id = vendor_id
+        self._accounts = accounts
+        self._current: dict[str, Any] | None = None
+        self._duplicate_of = ""
+
+    @property
+    def fingerprint(self) -> str:
+        body, missing, tax = bill_body(self._event, self._vendor_id, self._accounts)
+        said = {"body": body, "missing": [m.account_id for m in missing], "tax": tax,
+                "status": self._event.status}  # fmt: skip
+        return hashlib.sha256(orjson.dumps(said, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+    async def find(self, known: Known) -> None:
+        ref = known.references.get(BILL)
+        current = await self._client.bill(ref.target_id) if ref else None
+        if current is None:
+            number = name_key(self._event.bill_number)
+            same = [
+                row
+                for row in await self._client.bills_of_vendor(self._vendor_id)
+                if not row.get("archived") and name_key(bill_number_of(row)) == number
+            ]
+            current = min(same, key=lambda r: str(r.get("createdTime")), default=None)
+            if current is not None:
+                async with self._store.transaction() as repos:
+                    owner = await repos.cross_references.find_by_target(
+                        self._link.id, BILL, str(current["id"])
+                    )
+                if owner is not None and owner.source_key != self._event.entity_key:
+                    self._duplicate_of = owner.source_key
+        self._current = current
+
+    async def write(self, announce_create: AnnounceCreate) -> Written:
+        written = Written(unchanged_detail="BILL already matches")
+        event, current = self._event, self._current
+        if self._duplicate_of and current is not None:
+            written.review = (
+                f"bill {event.bill_number!r} of {event.vendor.name!r} is already in BILL "
+                f"({current['id']}) as source bill {self._duplicate_of}: the same bill entered "
+                "twice? Delete one in the source, or give it its own number"
+            )
+            return written
+        if event.status == "void":
+            return await self._archive(written)
+        body, missing, tax_unmapped = bill_body(event, self._vendor_id, self._accounts)
+        if missing or tax_unmapped:
+            written.review = unmapped_note(missing, tax=tax_unmapped)
+            return written
+        if current is None:
+            await announce_create()
+            current = await self._client.create_bill(body)
+            written.operations.append("create_bill")
+        elif _differs(current, body):
+            if _paid_or_scheduled(current):
+                written.review = (
+                    f"bill {event.bill_number!r} changed in the source, but BILL has paid or "
+                    "scheduled part of it: not changed in BILL; a person decides"
+                )
+                written.target_ids[BILL] = str(current["id"])
+                return written
+            current = await self._client.replace_bill(str(current["id"]), body)
+            written.operations.append("update_bill")
+        written.target_ids[BILL] = str(current["id"])
+        return written
+
+    async def _archive(self, written: Written) -> Written:
+        current = self._current
+        if current is None:
+            written.unchanged_detail = "no BILL bill to archive for a voided bill"
+            return written
+        written.target_ids[BILL] = str(current["id"])
+        if current.get("archived"):
+            written.unchanged_detail = "archived in BILL already"
+        elif _paid_or_scheduled(current):
+            written.review = (
+                f"bill {self._event.bill_number!r} was deleted in the source, but BILL has paid "
+                "or scheduled part of it: not archived; a person decides"
+            )
+        else:
+            await self._client.set_bill_archived(str(current["id"]), archived=True)
+            written.operations.append("archive_bill")
+        return written
+
+    async def record(self, repos: Repositories, written: Written) -> None:
+        return None
+
+
+def _paid_or_scheduled(bill: dict[str, Any]) -> bool:
+    return float(bill.get("paidAmount") or 0) > 0 or float(bill.get("scheduledAmount") or 0) > 0
+
+
+def _line_view(line: dict[str, Any]) -> tuple[float, str, str]:
+    account = str((line.get("classifications") or {}).get("chartOfAccountId") or "")
+    return round(float(line.get("amount") or 0), 2), str(line.get("description") or ""), account
+
+
+def _differs(current: dict[str, Any], body: dict[str, Any]) -> bool:
+    """Whether BILL's bill says something else than ``body`` in the fields we write."""
+    if (
+        str(current.get("vendorId")) != body["vendorId"]
+        or str(current.get("dueDate")) != body["dueDate"]
+        or (current.get("invoice") or {}) != body["invoice"]
+        or str(current.get("description") or "") != str(body.get("description") or "")
+    ):
+        return True
+    have = [_line_view(line) for line in current.get("billLineItems") or []]
+    return have != [_line_view(line) for line in body["billLineItems"]]
