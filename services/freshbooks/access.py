@@ -25,9 +25,11 @@ from services.runtime.store import StateStore
 from services.runtime.store.records import LinkRecord
 from services.runtime.vault import Vault
 
-__all__ = ["FLOW", "VENDOR", "FreshBooksAccess"]
+__all__ = ["AP_FLOW", "FLOW", "VENDOR", "FreshBooksAccess"]
 
 FLOW: Final = "people-freshbooks"
+AP_FLOW: Final = "ap-bill"
+"""Flow 4: this FreshBooks connection's bills and vendors go to BILL, payments come back."""
 VENDOR: Final = "freshbooks"
 
 HttpFactory = Callable[[str, str], httpx.AsyncClient]
@@ -76,6 +78,10 @@ class FreshBooksAccess:
     async def links_into(self, target_connection_id: str) -> list[LinkRecord]:
         """Enabled people-freshbooks links whose target is this FreshBooks connection."""
         return await flow_links(self._store, target_connection_id, FLOW, end="target")
+
+    async def ap_links_from(self, source_connection_id: str) -> list[LinkRecord]:
+        """Enabled ap-bill links whose source is this FreshBooks connection."""
+        return await flow_links(self._store, source_connection_id, AP_FLOW, end="source")
 
     async def client(self, connection_id: str) -> FreshBooksClient:
         """The client of a FreshBooks connection; OAuthRefusedError if it is not one we can use."""

@@ -11,9 +11,11 @@ from services.freshbooks.handlers import build_router
 from services.freshbooks.settings import FreshBooksSettings
 from services.freshbooks.sinks.expenses import ExpenseSink
 from services.freshbooks.sinks.people import PeopleSink
+from services.freshbooks.source import PayablesSource
 from services.runtime.outcomes import BusPublisher, Outcomes
 from services.runtime.service_main import ServiceParts
 from services.runtime.settings import load_settings
+from services.runtime.snapshots import PublishedSnapshots
 
 __all__ = ["wire"]
 
@@ -40,7 +42,11 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
         service=service,
         holder=holder,
     )
-    parts.broker.include_router(build_router(people, expenses, group_id=service))
+    payables = PayablesSource(
+        access=access,
+        snapshots=PublishedSnapshots(store=parts.store, broker=parts.broker, service=service),
+    )
+    parts.broker.include_router(build_router(people, expenses, payables, group_id=service))
 
     @asynccontextmanager
     async def clients_closed_at_exit() -> AsyncIterator[object]:

@@ -23,7 +23,7 @@ from typing import Any, Final
 
 import httpx
 
-from services.freshbooks.models import Expense, Staff, TeamMember
+from services.freshbooks.models import Bill, BillVendor, Expense, Staff, TeamMember
 from services.runtime.http import Page, paginate
 from services.runtime.oauth_tokens import TokenKeeper, VendorCallError
 from services.runtime.url_paths import vendor_url_path
@@ -46,6 +46,10 @@ STAFF_LIST: Final = "users/staffs"
 STAFF_ONE: Final = "users/staffs/{staff_id}"
 EXPENSE_LIST: Final = "expenses/expenses"
 EXPENSE_ONE: Final = "expenses/expenses/{expense_id}"
+BILL_VENDOR_LIST: Final = "bill_vendors/bill_vendors"
+BILL_VENDOR_ONE: Final = "bill_vendors/bill_vendors/{vendor_id}"
+BILL_LIST: Final = "bills/bills"
+BILL_ONE: Final = "bills/bills/{bill_id}"
 TEAM_MEMBERS: Final = "/auth/api/v1/businesses/{business_id}/team_members"
 TEAM_MEMBER: Final = "/auth/api/v1/businesses/{business_id}/team_members/{uuid}"
 
@@ -287,3 +291,27 @@ class FreshBooksClient:
         search = [] if updated_min is None else [("search[updated_min]", updated_min.isoformat())]
         async for item in self._accounting_list(EXPENSE_LIST, "expenses", search):
             yield Expense.model_validate(item)
+
+    # --- payables: bill vendors and bills (sections 7.4, 7.5) ----------------------------------
+
+    async def bill_vendor(self, vendor_id: str | int) -> BillVendor | None:
+        """One bill vendor; the id may be a callback's ``object_id``, so its shape is checked."""
+        url = self._accounting(BILL_VENDOR_ONE, vendor_id=numeric_id(vendor_id, "vendor id"))
+        result = await self._result("GET", url, missing_ok=True)
+        return None if result is None else BillVendor.model_validate(result["bill_vendor"])
+
+    async def bill_vendors(self) -> AsyncIterator[BillVendor]:
+        """Every bill vendor, active, archived or deleted."""
+        async for item in self._accounting_list(BILL_VENDOR_LIST, "bill_vendors", []):
+            yield BillVendor.model_validate(item)
+
+    async def bill(self, bill_id: str | int) -> Bill | None:
+        """One bill; the id may be a callback's ``object_id``, so its shape is checked."""
+        url = self._accounting(BILL_ONE, bill_id=numeric_id(bill_id, "bill id"))
+        result = await self._result("GET", url, missing_ok=True)
+        return None if result is None else Bill.model_validate(result["bill"])
+
+    async def bills(self) -> AsyncIterator[Bill]:
+        """Every bill (FreshBooks has no updated-since filter for bills: section 5)."""
+        async for item in self._accounting_list(BILL_LIST, "bills", []):
+            yield Bill.model_validate(item)

@@ -1,5 +1,6 @@
 """The freshbooks service's router: people.employee -> the people sink, raw.freshbooks ->
-the expense sink (through the runtime's raw dispatch). Each body is one call.
+the expense sink (through the runtime's raw dispatch) and, in a consumer group of its own,
+the payables source of flow ap-bill (bills and vendors out). Each body is one call.
 
 ``router`` at module level exists to be described (``make docs``); ``app.wire`` builds the
 live one around the sinks.
@@ -11,6 +12,7 @@ from typing import Final, Protocol
 
 from faststream.kafka import KafkaRouter
 
+from schemas.ap import BillChanged, VendorChanged
 from schemas.outcomes import SyncOutcome
 from schemas.people import EmployeeChanged
 from schemas.raw import PollTick, RawDelivery, ReconcileTick
@@ -19,15 +21,29 @@ from services.freshbooks.access import VENDOR
 from services.runtime.bus import subscriber
 from services.runtime.raw_dispatch import RawHandlers, dispatch_raw
 
-__all__ = ["SERVICE", "EmployeeHandler", "build_router", "router"]
+__all__ = [
+    "SERVICE",
+    "SOURCE_GROUP_SUFFIX",
+    "EmployeeHandler",
+    "RawEventHandler",
+    "build_router",
+    "router",
+]
 
 SERVICE: Final = "freshbooks"
+SOURCE_GROUP_SUFFIX: Final = ".source"
 
 
 class EmployeeHandler(Protocol):
     """What the people.employee subscriber calls (the people sink)."""
 
     async def employee_changed(self, event: EmployeeChanged) -> None: ...
+
+
+class RawEventHandler(Protocol):
+    """What the raw.freshbooks source subscriber calls (the payables source)."""
+
+    async def handle(self, message: object) -> None: ...
 
 
 _NOT_WIRED: Final = (
@@ -48,10 +64,14 @@ class _NotWired:
     async def on_reconcile(self, tick: ReconcileTick) -> None:
         raise RuntimeError(_NOT_WIRED)
 
+    async def handle(self, message: object) -> None:
+        raise RuntimeError(_NOT_WIRED)
+
 
 def build_router(
     people: EmployeeHandler,
     expenses: RawHandlers,
+    payables: RawEventHandler | None = None,
     *,
     group_id: str = SERVICE,
     employee_topic: str = EmployeeChanged.topic_name,
@@ -68,6 +88,21 @@ def build_router(
     async def attribute_expense_departments(message: object) -> None:
         await dispatch_raw(message, expenses)
 
+    if payables is not None:
+        source = payables
+
+        @subscriber(router, callback_topic, group_id=group_id + SOURCE_GROUP_SUFFIX)
+        async def publish_bills_and_vendors(message: object) -> None:
+            await source.handle(message)
+
+        for event in (VendorChanged, BillChanged):
+            router.publisher(
+                event.topic_name,
+                title=f"{event.topic_name}:{event.__name__}",
+                description=f"Flow ap-bill: FreshBooks {event.__name__}, only what differs.",
+                schema=event,
+            )
+
     router.publisher(
         SyncOutcome.topic_name,
         title=f"{SyncOutcome.topic_name}:SyncOutcome",
@@ -77,5 +112,5 @@ def build_router(
     return router
 
 
-router = build_router(_NotWired(), _NotWired())
+router = build_router(_NotWired(), _NotWired(), _NotWired())
 """The service's subscribers and publishers as ``make docs`` describes them."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Expense", "Staff", "TeamMember"]
+__all__ = ["Bill", "BillLine", "BillVendor", "Expense", "Money", "Staff", "TeamMember"]
 
 
 class _Vendor(BaseModel):
@@ -40,3 +40,67 @@ class Expense(_Vendor):
     staffid: int
     notes: str | None = Field(default=None)
     vis_state: int = 0
+
+
+class Money(_Vendor):
+    """FreshBooks' money: a decimal string and its currency (section 4)."""
+
+    amount: str
+    code: str | None = None
+
+
+class BillVendor(_Vendor):
+    """``.../bill_vendors/bill_vendors``: a supplier bills are entered against (section 7.5)."""
+
+    vendorid: int
+    vendor_name: str
+    primary_contact_email: str | None = None
+    primary_contact_first_name: str | None = None
+    primary_contact_last_name: str | None = None
+    account_number: str | None = None
+    currency_code: str | None = None
+    phone: str | None = None
+    street: str | None = None
+    street2: str | None = None
+    city: str | None = None
+    province: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+    vis_state: int = 0
+    updated_at: str | None = None  # UTC, "YYYY-MM-DD HH:MM:SS" (section 3)
+
+
+class BillLineCategory(_Vendor):
+    categoryid: int | None = None
+    category: str | None = None
+
+
+class BillLine(_Vendor):
+    """One line of a bill, with its expense category embedded (section 7.4)."""
+
+    description: str | None = None
+    quantity: str | None = None
+    unit_cost: Money | None = None
+    amount: Money
+    categoryid: int
+    category: BillLineCategory | None = None
+
+
+class Bill(_Vendor):
+    """``.../bills/bills``: a bill with its computed totals and status (section 7.4)."""
+
+    id: int
+    vendorid: int
+    bill_number: str | None = None
+    issue_date: str
+    due_date: str | None = None
+    currency_code: str
+    overall_description: str | None = None
+    amount: Money
+    tax_amount: Money | None = None
+    total_amount: Money
+    outstanding: Money | None = None
+    status: str = "unpaid"  # unpaid | partial | paid | overdue
+    lines: list[BillLine] = Field(default_factory=list)
+    vis_state: int = 0
+    updated_at: str | None = None  # UTC, "YYYY-MM-DD HH:MM:SS" (section 3)
