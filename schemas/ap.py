@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from schemas.snapshot import Snapshot
 from schemas.topics import topic
+from schemas.upcasting import UPCASTERS
 from schemas.values import AccountRef, CurrencyCode, Money, PostalAddress, Quantity, ValueModel
 
 __all__ = [
@@ -153,14 +154,18 @@ class BillPaid(Snapshot):
     One event per (payment, bill): a payment that settles several bills is
     published once per bill. ``payment_id`` plus ``bill.bill_id`` is the
     natural key a sink records the payment under (e.g. in the payment's note),
-    so a replay finds it instead of paying twice.
+    so a replay finds it instead of paying twice. A payment voided after it
+    cleared is published again with ``voided``: sinks take their record of it
+    back out.
+
+    Version 2 added ``voided`` (version 1 events read as not voided).
     """
 
     topic_name: ClassVar[str] = topic("ap.payment").name
     entity_key_fields: ClassVar[tuple[str, ...]] = ("payment_id",)
 
     type: Literal["BillPaid"] = "BillPaid"
-    schema_version: int = 1
+    schema_version: int = 2
 
     payment_id: str = Field(min_length=1, description="The payment's id in the source.")
     allocation_id: str | None = Field(
@@ -178,3 +183,13 @@ class BillPaid(Snapshot):
     reference: str | None = Field(
         default=None, description="Confirmation, check or transaction number from the source."
     )
+    voided: bool = Field(
+        default=False,
+        description="True when the source voided the payment after it cleared.",
+    )
+
+
+@UPCASTERS.step("BillPaid", from_version=1)
+def _bill_paid_not_voided(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 knew no voided payments."""
+    return {**data, "voided": False}

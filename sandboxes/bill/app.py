@@ -198,6 +198,7 @@ class BillSandbox(VendorSandbox):
             "pay_bill": self._pay_bill,
             "create_bill": self._create_bill,
             "settle_payments": self._settle_payments,
+            "void_payment": self._void_payment_action,
         }
 
     def vendor_app(self) -> ASGIApp:
@@ -253,6 +254,7 @@ class BillSandbox(VendorSandbox):
             Route("/v3/payments", a(self._list_payments), methods=["GET"]),
             Route("/v3/payments", a(self._create_payment), methods=["POST"]),
             Route("/v3/payments/{id}", a(self._get_payment), methods=["GET"]),
+            Route("/v3/payments/{id}/void", a(self._void_payment), methods=["POST"]),
             Route("/v3/classifications/{kind}", a(self._list_classes), methods=["GET"]),
             Route("/v3/classifications/{kind}", a(self._create_class), methods=["POST"]),
             Route("/v3/classifications/{kind}/{id}", a(self._get_class), methods=["GET"]),
@@ -399,6 +401,10 @@ class BillSandbox(VendorSandbox):
         )
         return JSONResponse(view(record), status_code=201)
 
+    async def _void_payment(self, request: Request, session: Session) -> Response:
+        payment = self.ledger.void_payment(request.path_params["id"], session.organization_id)
+        return JSONResponse(view(payment))
+
     async def _get_payment(self, request: Request, session: Session) -> Response:
         record = self.ledger.owned("payments", request.path_params["id"], session.organization_id)
         return JSONResponse(view(record))
@@ -536,6 +542,14 @@ class BillSandbox(VendorSandbox):
         body = {k: v for k, v in payload.items() if k != "organization_id"}
         try:
             return view(self.ledger.create_bill(body, org))
+        except BillError as error:
+            raise ActionError(error.message, status=error.status) from None
+
+    async def _void_payment_action(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Void a payment from the UI: ``{"payment_id": "stp..."}``."""
+        org = self._org_of(payload)
+        try:
+            return view(self.ledger.void_payment(str(payload.get("payment_id", "")), org))
         except BillError as error:
             raise ActionError(error.message, status=error.status) from None
 

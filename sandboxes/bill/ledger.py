@@ -464,6 +464,32 @@ class Ledger:
             settled.append(payment)
         return settled
 
+    def void_payment(self, payment_id: str, org: str) -> Record:
+        """``POST /v3/payments/{id}/void`` (§9): the payment is VOIDED and its bills owe again.
+
+        A voided payment's amounts leave its bills' paid (or scheduled) amounts [I: the
+        sheet names the call and the VOIDED status, not its effect on the bill].
+        """
+        payment = self.owned("payments", payment_id, org)
+        if payment["singleStatus"] in ("VOIDED", "CANCELED"):
+            return payment  # voiding again changes nothing
+        cleared = payment["status"] == "PAID"
+        stamp = self._now()
+        payment.update(status="VOID", singleStatus="VOIDED", disbursementStatus="VOIDED",
+                       updatedTime=stamp)  # fmt: skip
+        payment["voidInfo"] = [*payment.get("voidInfo", []), {"voidDate": stamp[:10]}]
+        for part in payment["billPayments"]:
+            bill = self._state.get("bills", part["billId"])
+            if bill is None:
+                continue
+            field = "paidAmount" if cleared else "scheduledAmount"
+            bill[field] = max(0.0, round(bill[field] - part["amount"], 2))
+            bill["updatedTime"] = stamp
+            self._recompute(bill)
+            self._emit("bill.updated", org, bill)
+        self._emit("payment.updated", org, payment)
+        return payment
+
     def due_date_in(self, days: int) -> str:
         return (self._clock.now().date() + timedelta(days=days)).isoformat()
 

@@ -237,3 +237,33 @@ async def test_a_payment_above_the_open_amount_is_refused(in_process: Connector)
         answer = await client.post(f"{API}/payments", json=body, headers=headers)
         assert answer.status_code == 400
         single_error(answer)
+
+
+async def test_a_cleared_payment_voided_makes_its_bill_owe_again(in_process: Connector) -> None:
+    async with in_process(BillSandbox()) as client:
+        headers = await login(client, trusted=True)
+        bill = (await client.get(f"{API}/bills/{ADOBE_BILL}", headers=headers)).json()
+        body = {
+            "vendorId": ADOBE_VENDOR,
+            "billId": ADOBE_BILL,
+            "amount": 100.0,
+            "fundingAccount": {"type": "BANK_ACCOUNT", "id": "bac01X"},
+        }
+        payment = (await client.post(f"{API}/payments", json=body, headers=headers)).json()
+        await client.post("/_sandbox/clock", json={"advance_seconds": 3 * 24 * 3600})
+        await client.post("/_sandbox/actions/settle_payments", json={})
+        headers = await login(client, trusted=True)  # the session idled out meanwhile
+        cleared = (await client.get(f"{API}/payments/{payment['id']}", headers=headers)).json()
+        paid = (await client.get(f"{API}/bills/{ADOBE_BILL}", headers=headers)).json()
+
+        voided = await client.post(f"{API}/payments/{payment['id']}/void", headers=headers)
+        again = await client.post(f"{API}/payments/{payment['id']}/void", headers=headers)
+        after = (await client.get(f"{API}/bills/{ADOBE_BILL}", headers=headers)).json()
+
+    assert cleared["singleStatus"] == "CLEARED"
+    assert paid["paidAmount"] == 100.0
+    assert voided.status_code == 200
+    assert (voided.json()["status"], voided.json()["singleStatus"]) == ("VOID", "VOIDED")
+    assert again.json()["updatedTime"] == voided.json()["updatedTime"]  # no second effect
+    assert after["paidAmount"] == 0.0
+    assert after["dueAmount"] == bill["dueAmount"]

@@ -21,6 +21,7 @@ from schemas import (
     UpcastingError,
     decode_event,
 )
+from schemas.ap import BillPaid
 from schemas.upcasting import UPCASTERS
 
 EventFactory = Callable[[str], Any]
@@ -85,6 +86,16 @@ def test_an_already_parsed_object_decodes_too(example: EventFactory) -> None:
     event = example("BillPaid")
 
     assert decode_event(event.model_dump(mode="json")) == event
+
+
+def test_a_version_1_bill_paid_reads_as_version_2_not_voided(example: EventFactory) -> None:
+    data = _wire(example, "BillPaid") | {"schema_version": 1}
+    del data["voided"]
+
+    event = decode_event(data)
+
+    assert isinstance(event, BillPaid)
+    assert (event.schema_version, event.voided) == (2, False)
 
 
 def test_an_event_from_a_newer_release_is_refused_with_advice(example: EventFactory) -> None:
