@@ -152,25 +152,29 @@ class BillPaid(Snapshot):
     """A payment of one bill cleared: money left our account for the vendor.
 
     One event per (payment, bill): a payment that settles several bills is
-    published once per bill. ``payment_id`` plus ``bill.bill_id`` is the
-    natural key a sink records the payment under (e.g. in the payment's note),
-    so a replay finds it instead of paying twice. A payment voided after it
-    cleared is published again with ``voided``: sinks take their record of it
-    back out.
+    published once per bill, keyed by ``payment_id`` and ``allocation_id`` (its
+    share of that bill), the natural key a sink records the payment under (e.g.
+    in the payment's note), so a replay finds it instead of paying twice. A
+    payment voided after it cleared is published again with ``voided``: sinks
+    take their record of it back out.
 
-    Version 2 added ``voided`` (version 1 events read as not voided).
+    Version 2 added ``voided`` and made ``allocation_id`` part of the key
+    (version 1 events read as not voided, allocated to their bill's id).
     """
 
     topic_name: ClassVar[str] = topic("ap.payment").name
-    entity_key_fields: ClassVar[tuple[str, ...]] = ("payment_id",)
+    entity_key_fields: ClassVar[tuple[str, ...]] = ("payment_id", "allocation_id")
 
     type: Literal["BillPaid"] = "BillPaid"
     schema_version: int = 2
 
     payment_id: str = Field(min_length=1, description="The payment's id in the source.")
-    allocation_id: str | None = Field(
-        default=None,
-        description="The source's id for this payment's share of this one bill, where it has one.",
+    allocation_id: str = Field(
+        min_length=1,
+        description=(
+            "The source's id for this payment's share of this one bill; a source with none "
+            "uses the bill's id."
+        ),
     )
     bill: BillRef
     amount: Money = Field(description="The amount applied to this bill.")
@@ -190,6 +194,13 @@ class BillPaid(Snapshot):
 
 
 @UPCASTERS.step("BillPaid", from_version=1)
-def _bill_paid_not_voided(data: dict[str, Any]) -> dict[str, Any]:
-    """Version 1 knew no voided payments."""
-    return {**data, "voided": False}
+def _bill_paid_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 knew no voided payments and keyed a payment by its id alone."""
+    bill = data.get("bill")
+    allocation = data.get("allocation_id") or (
+        bill.get("bill_id") if isinstance(bill, dict) else None
+    )
+    upcast = {**data, "voided": False, "allocation_id": allocation}
+    if "entity_key" in data:
+        upcast["entity_key"] = f"{data.get('payment_id')}:{allocation}"
+    return upcast

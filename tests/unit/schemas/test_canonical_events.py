@@ -164,7 +164,7 @@ def test_occurred_at_must_carry_a_time_zone(example: EventFactory) -> None:
 def test_the_entity_key_is_derived_from_the_record_id(example: EventFactory) -> None:
     assert example("EmployeeChanged").key == "conn-42:123"
     assert example("BillChanged").key == "conn-42:1626"
-    assert example("BillPaid").key == "conn-42:stp01AAA"
+    assert example("BillPaid").key == "conn-42:stp01AAA:blp01BBB"
     assert example("ExpenseReportApproved").key == "conn-42:3397451"
     assert example("VendorChanged").key == "conn-42:5"
 

@@ -89,13 +89,15 @@ def test_an_already_parsed_object_decodes_too(example: EventFactory) -> None:
 
 
 def test_a_version_1_bill_paid_reads_as_version_2_not_voided(example: EventFactory) -> None:
-    data = _wire(example, "BillPaid") | {"schema_version": 1}
-    del data["voided"]
+    data = _wire(example, "BillPaid") | {"schema_version": 1, "entity_key": "stp01AAA"}
+    del data["voided"], data["allocation_id"]
 
     event = decode_event(data)
 
     assert isinstance(event, BillPaid)
     assert (event.schema_version, event.voided) == (2, False)
+    assert event.allocation_id == event.bill.bill_id  # version 1 had none: the bill's id
+    assert event.entity_key == f"stp01AAA:{event.bill.bill_id}"
 
 
 def test_an_event_from_a_newer_release_is_refused_with_advice(example: EventFactory) -> None:
