@@ -65,7 +65,12 @@ class Event(BaseModel):
         if not isinstance(data, dict):
             return data
         own_type = cls.model_fields["type"].default
-        if isinstance(own_type, str) and data.get("type", own_type) == own_type:
+        # Only what names its version is old: an event built here without one is current.
+        if (
+            isinstance(own_type, str)
+            and data.get("type", own_type) == own_type
+            and "schema_version" in data
+        ):
             data = UPCASTERS.upcast({**data, "type": own_type})
         if (
             cls.entity_key_fields

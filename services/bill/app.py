@@ -1,4 +1,4 @@
-"""Composition root of the bill service: settings -> access -> sinks -> router."""
+"""Composition root of the bill service: settings -> access -> sinks, source -> router."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from services.bill.handlers import build_router
 from services.bill.settings import BillSettings
 from services.bill.sinks.bills import BillsSink
 from services.bill.sinks.vendors import VendorsSink
+from services.bill.source import BillSource
 from services.runtime.outcomes import BusPublisher, Outcomes
 from services.runtime.service_main import ServiceParts
 from services.runtime.settings import load_settings
+from services.runtime.snapshots import PublishedSnapshots
 
 __all__ = ["wire"]
 
@@ -38,7 +40,13 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
         lease_ttl=lease,
         arrived=bills.vendor_arrived,
     )
-    parts.broker.include_router(build_router(vendors, bills, group_id=service))
+    source = BillSource(
+        store=parts.store,
+        access=access,
+        snapshots=PublishedSnapshots(store=parts.store, broker=parts.broker, service=service),
+        service=service,
+    )
+    parts.broker.include_router(build_router(vendors, bills, source, group_id=service))
 
     @asynccontextmanager
     async def sessions_logged_out_at_exit() -> AsyncIterator[object]:

@@ -16,6 +16,7 @@ Lists are read page by page (``max=100``, the ``nextPage`` token until it is abs
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import httpx
@@ -60,6 +61,13 @@ def refusal(answer: httpx.Response, what: str) -> VendorCallError:
     if status == httpx.codes.UNAUTHORIZED:
         return VendorCallError(msg, unauthorized=True)
     return BillRejectedError(msg, status=status, code=code)
+
+
+def _bill_time(moment: datetime) -> str:
+    """A filter time in one of BILL's accepted forms (§6): ``yyyy-MM-dd'T'HH:mm:ss.SSSX``."""
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
 
 
 def quoted(value: str) -> str | None:
@@ -176,6 +184,24 @@ class BillClient:
         verb = "archive" if archived else "restore"
         path = api_path("/v3/bills/{bill_id}/{verb}", bill_id=bill_id, verb=verb)
         await self._call(f"{verb} a bill", "POST", path)
+
+    # --- payments (§9) -------------------------------------------------------------------
+
+    async def payment(self, payment_id: str) -> dict[str, Any] | None:
+        path = api_path("/v3/payments/{payment_id}", payment_id=payment_id)
+        answer = await self.session.request("GET", self._base + path)
+        if answer.status_code == httpx.codes.NOT_FOUND:
+            return None
+        if answer.status_code != httpx.codes.OK:
+            raise refusal(answer, "read a payment")
+        found: dict[str, Any] = answer.json()
+        return found
+
+    async def payments_updated_since(self, since: datetime | None) -> list[dict[str, Any]]:
+        """Payments updated at or after ``since`` (every payment when None), oldest first."""
+        filters = "" if since is None else f'updatedTime:gte:"{_bill_time(since)}"'
+        params = {"sort": "updatedTime:asc", **({"filters": filters} if filters else {})}
+        return [row async for row in self._pages("list payments", "/v3/payments", params)]
 
     # --- chart of accounts (§10) ----------------------------------------------------------
 

@@ -26,8 +26,11 @@ class BillSettings(BaseSettings):
         description="The webhook (subscriptions) API base.",
     )
     webhook_events: tuple[str, ...] = Field(
-        default=("vendor.created", "vendor.updated", "bill.created", "bill.updated"),
-        description="Event types our subscription asks for (flow ap-bill's sources).",
+        default=("payment.updated",),
+        description=(
+            "Event types our subscription asks for: flow ap-bill reads BILL's payments (BILL "
+            "has no payment.created: a new payment is an update of its status)."
+        ),
     )
     webhook_event_version: str = Field(
         default="1", description="Event payload version subscribed to."
@@ -66,6 +69,27 @@ class BillSettings(BaseSettings):
     )
     session_lease_seconds: float = Field(
         default=30.0, gt=0, description="Lease that keeps one login per connection at a time."
+    )
+    cleared_statuses: tuple[str, ...] = Field(
+        default=("CLEARED",),
+        description=(
+            "Payment singleStatus values that mean the money reached the vendor: only then is "
+            "a payment written back [inferred: BILL documents the values, not which mean "
+            "cleared for every disbursement type; add DELIVERED or PAID here to count them]."
+        ),
+    )
+    voided_statuses: tuple[str, ...] = Field(
+        default=("VOIDED",),
+        description="Payment singleStatus values that take a written-back payment out again.",
+    )
+    currency: str = Field(
+        default="USD",
+        description="Currency of the organisation's payments [inferred: payments carry none].",
+    )
+    poll_overlap_seconds: float = Field(
+        default=120.0,
+        ge=0,
+        description="How far before the last poll's newest updatedTime the next one reads.",
     )
     record_lease_seconds: float = Field(
         default=60.0, gt=0, description="Lease that serialises one vendor's or bill's writes."

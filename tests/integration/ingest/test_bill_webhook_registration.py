@@ -84,7 +84,7 @@ async def test_adding_a_connection_subscribes_and_the_key_verifies_notifications
     url = f"https://hooks.example.test/webhooks/bill/{connection_id}"
     [subscription] = await _subscriptions(world, creds)
     assert subscription["notificationUrl"] == url
-    assert {e["type"] for e in subscription["events"]} >= {"bill.created", "vendor.updated"}
+    assert {e["type"] for e in subscription["events"]} >= {"payment.updated"}
     record = await world.connection(connection_id)
     assert record.settings[REGISTRATION_KEY]["ids"] == [subscription["id"]]
     assert f"webhook_secret:{subscription['id']}" in await world.credential_fields(connection_id)
@@ -92,23 +92,18 @@ async def test_adding_a_connection_subscribes_and_the_key_verifies_notifications
 
     local = f"{world.ingest_url}/webhooks/bill/{connection_id}"
     await world.sandbox.post("/_sandbox/webhooks", json={"url": local})
-    created = await world.sandbox.post(
-        "/_sandbox/actions/create_bill",
-        json={
-            "vendorId": "00901FIGMAINC00010XX",  # in the sandbox's default seed
-            "dueDate": "2026-12-31",
-            "invoice": {"invoiceNumber": "FG-9", "invoiceDate": "2026-12-01"},
-            "billLineItems": [{"amount": 12.5}],
-        },
+    bill = (await world.sandbox.get("/_sandbox/state/bills")).json()[0]  # a seeded bill
+    paid = await world.sandbox.post(
+        "/_sandbox/actions/pay_bill", json={"bill_id": bill["id"], "amount": 12.5}
     )
-    assert created.status_code == 200, created.text
+    assert paid.status_code == 200, paid.text
 
     async def published() -> list[dict[str, Any]] | None:
         return await raw_deliveries(kafka_bootstrap, "raw.bill", connection_id) or None
 
     [event, *_] = await wait_until(published, timeout_seconds=30, message="raw.bill delivery")
     assert event["vendor"] == "bill"
-    assert '"eventType":"bill.created"' in event["body"].replace(" ", "")
+    assert '"eventType":"payment.updated"' in event["body"].replace(" ", "")
 
 
 async def test_removing_the_connection_deletes_the_subscription(world: RegistrationWorld) -> None:

@@ -100,6 +100,17 @@ def test_a_version_1_bill_paid_reads_as_version_2_not_voided(example: EventFacto
     assert event.entity_key == f"stp01AAA:{event.bill.bill_id}"
 
 
+def test_an_event_built_here_without_a_version_is_current_not_upcast(
+    example: EventFactory,
+) -> None:
+    data = _wire(example, "BillPaid") | {"voided": True}
+    del data["schema_version"]
+
+    event = BillPaid.model_validate(data)
+
+    assert (event.schema_version, event.voided) == (2, True)
+
+
 def test_an_event_from_a_newer_release_is_refused_with_advice(example: EventFactory) -> None:
     data = _wire(example, "EmployeeChanged") | {"schema_version": 2}
 
