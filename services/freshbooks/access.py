@@ -83,6 +83,10 @@ class FreshBooksAccess:
         """Enabled ap-bill links whose source is this FreshBooks connection."""
         return await flow_links(self._store, source_connection_id, AP_FLOW, end="source")
 
+    async def ap_links_to(self, bill_connection_id: str) -> list[LinkRecord]:
+        """Enabled ap-bill links whose target (the BILL side) is this connection."""
+        return await flow_links(self._store, bill_connection_id, AP_FLOW, end="target")
+
     async def client(self, connection_id: str) -> FreshBooksClient:
         """The client of a FreshBooks connection; OAuthRefusedError if it is not one we can use."""
         known = self._clients.get(connection_id)

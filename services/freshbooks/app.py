@@ -9,6 +9,7 @@ from uuid import uuid4
 from services.freshbooks.access import FreshBooksAccess
 from services.freshbooks.handlers import build_router
 from services.freshbooks.settings import FreshBooksSettings
+from services.freshbooks.sinks.bill_payments import BillPaymentsSink
 from services.freshbooks.sinks.expenses import ExpenseSink
 from services.freshbooks.sinks.people import PeopleSink
 from services.freshbooks.source import PayablesSource
@@ -46,7 +47,12 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
         access=access,
         snapshots=PublishedSnapshots(store=parts.store, broker=parts.broker, service=service),
     )
-    parts.broker.include_router(build_router(people, expenses, payables, group_id=service))
+    payments = BillPaymentsSink(
+        store=parts.store, access=access, settings=vendor, outcomes=outcomes, holder=holder
+    )
+    parts.broker.include_router(
+        build_router(people, expenses, payables, payments, group_id=service)
+    )
 
     @asynccontextmanager
     async def clients_closed_at_exit() -> AsyncIterator[object]:

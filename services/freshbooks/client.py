@@ -23,7 +23,14 @@ from typing import Any, Final
 
 import httpx
 
-from services.freshbooks.models import Bill, BillVendor, Expense, Staff, TeamMember
+from services.freshbooks.models import (
+    Bill,
+    BillPayment,
+    BillVendor,
+    Expense,
+    Staff,
+    TeamMember,
+)
 from services.runtime.http import Page, paginate
 from services.runtime.oauth_tokens import TokenKeeper, VendorCallError
 from services.runtime.url_paths import vendor_url_path
@@ -50,6 +57,8 @@ BILL_VENDOR_LIST: Final = "bill_vendors/bill_vendors"
 BILL_VENDOR_ONE: Final = "bill_vendors/bill_vendors/{vendor_id}"
 BILL_LIST: Final = "bills/bills"
 BILL_ONE: Final = "bills/bills/{bill_id}"
+BILL_PAYMENT_LIST: Final = "bill_payments/bill_payments"
+BILL_PAYMENT_ONE: Final = "bill_payments/bill_payments/{payment_id}"
 TEAM_MEMBERS: Final = "/auth/api/v1/businesses/{business_id}/team_members"
 TEAM_MEMBER: Final = "/auth/api/v1/businesses/{business_id}/team_members/{uuid}"
 
@@ -315,3 +324,20 @@ class FreshBooksClient:
         """Every bill (FreshBooks has no updated-since filter for bills: section 5)."""
         async for item in self._accounting_list(BILL_LIST, "bills", []):
             yield Bill.model_validate(item)
+
+    async def bill_payment(self, payment_id: str | int) -> BillPayment | None:
+        url = self._accounting(BILL_PAYMENT_ONE, payment_id=numeric_id(payment_id, "payment id"))
+        result = await self._result("GET", url, missing_ok=True)
+        return None if result is None else BillPayment.model_validate(result["bill_payment"])
+
+    async def create_bill_payment(self, fields: Mapping[str, Any]) -> BillPayment:
+        result = await self._result(
+            "POST", self._accounting(BILL_PAYMENT_LIST), json={"bill_payment": dict(fields)}
+        )
+        return BillPayment.model_validate(result["bill_payment"])
+
+    async def delete_bill_payment(self, payment_id: int) -> BillPayment:
+        """Soft delete (``vis_state`` 1, section 6): the bill owes that amount again."""
+        url = self._accounting(BILL_PAYMENT_ONE, payment_id=numeric_id(payment_id, "payment id"))
+        result = await self._result("PUT", url, json={"bill_payment": {"vis_state": 1}})
+        return BillPayment.model_validate(result["bill_payment"])

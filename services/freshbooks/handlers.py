@@ -1,6 +1,8 @@
 """The freshbooks service's router: people.employee -> the people sink, raw.freshbooks ->
 the expense sink (through the runtime's raw dispatch) and, in a consumer group of its own,
-the payables source of flow ap-bill (bills and vendors out). Each body is one call.
+the payables source of flow ap-bill (bills and vendors out); ap.payment -> the bill-payments
+sink (BILL's payments back into the books), in a consumer group of its own. Each body is one
+call.
 
 ``router`` at module level exists to be described (``make docs``); ``app.wire`` builds the
 live one around the sinks.
@@ -12,7 +14,7 @@ from typing import Final, Protocol
 
 from faststream.kafka import KafkaRouter
 
-from schemas.ap import BillChanged, VendorChanged
+from schemas.ap import BillChanged, BillPaid, VendorChanged
 from schemas.outcomes import SyncOutcome
 from schemas.people import EmployeeChanged
 from schemas.raw import PollTick, RawDelivery, ReconcileTick
@@ -22,9 +24,11 @@ from services.runtime.bus import subscriber
 from services.runtime.raw_dispatch import RawHandlers, dispatch_raw
 
 __all__ = [
+    "PAYMENTS_GROUP_SUFFIX",
     "SERVICE",
     "SOURCE_GROUP_SUFFIX",
     "EmployeeHandler",
+    "PaymentHandler",
     "RawEventHandler",
     "build_router",
     "router",
@@ -32,12 +36,19 @@ __all__ = [
 
 SERVICE: Final = "freshbooks"
 SOURCE_GROUP_SUFFIX: Final = ".source"
+PAYMENTS_GROUP_SUFFIX: Final = ".bill-payments"
 
 
 class EmployeeHandler(Protocol):
     """What the people.employee subscriber calls (the people sink)."""
 
     async def employee_changed(self, event: EmployeeChanged) -> None: ...
+
+
+class PaymentHandler(Protocol):
+    """What the ap.payment subscriber calls (the bill-payments sink)."""
+
+    async def bill_paid(self, event: BillPaid) -> None: ...
 
 
 class RawEventHandler(Protocol):
@@ -67,15 +78,20 @@ class _NotWired:
     async def handle(self, message: object) -> None:
         raise RuntimeError(_NOT_WIRED)
 
+    async def bill_paid(self, event: BillPaid) -> None:
+        raise RuntimeError(_NOT_WIRED)
+
 
 def build_router(
     people: EmployeeHandler,
     expenses: RawHandlers,
     payables: RawEventHandler | None = None,
+    payments: PaymentHandler | None = None,
     *,
     group_id: str = SERVICE,
     employee_topic: str = EmployeeChanged.topic_name,
     callback_topic: str = raw_topic(VENDOR),
+    payment_topic: str = BillPaid.topic_name,
 ) -> KafkaRouter:
     """The service's subscribers; the topics are parameters only so tests can use their own."""
     router = KafkaRouter()
@@ -103,14 +119,24 @@ def build_router(
                 schema=event,
             )
 
+    if payments is not None:
+        bill_payments = payments
+
+        @subscriber(router, payment_topic, group_id=group_id + PAYMENTS_GROUP_SUFFIX)
+        async def record_bill_payment(event: BillPaid) -> None:
+            await bill_payments.bill_paid(event)
+
     router.publisher(
         SyncOutcome.topic_name,
         title=f"{SyncOutcome.topic_name}:SyncOutcome",
-        description="Every FreshBooks write attempt of flow 1 and of expense departments.",
+        description=(
+            "Every FreshBooks write attempt of flow 1, of expense departments and of flow "
+            "ap-bill's bill payments."
+        ),
         schema=SyncOutcome,
     )
     return router
 
 
-router = build_router(_NotWired(), _NotWired(), _NotWired())
+router = build_router(_NotWired(), _NotWired(), _NotWired(), _NotWired())
 """The service's subscribers and publishers as ``make docs`` describes them."""

@@ -19,6 +19,17 @@ What FreshBooks receives for each case of an ``EmployeeChanged``
 - The department travels on expenses, which have no tag field (sheet 7.2): it is a marker
   in the expense's ``notes``, written from a template (a setting) so it can be read back,
   replaced when the department changes and left alone when it is already right.
+
+What FreshBooks receives for a ``BillPaid`` (flow ap-bill, a BILL payment written back):
+
+- **Cleared**: :func:`bill_payment_body` -- one bill payment against the original bill
+  (``billid``: the bill the payment's ``origin_bill_id`` names) for exactly the share's
+  amount, dated the day it cleared, its type from the method (ACH -> ``ACH``, check ->
+  ``Check``, card and virtual card -> ``Credit Card``, bank transfer -> ``Bank Transfer``,
+  else ``Other``). FreshBooks has no idempotency key (section 7.6): the ``note`` carries
+  :func:`payment_marker` (the BILL payment and its share), by which a replay finds it.
+- **Voided** after that: the bill payment is soft-deleted (``vis_state`` 1), so the bill
+  owes that amount again; never a hard delete.
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 from urllib.parse import parse_qsl
 
+from schemas.ap import BillPaid
 from schemas.people import EmployeeChanged
 from services.freshbooks.models import Staff
 
@@ -40,10 +52,12 @@ __all__ = [
     "HireRequest",
     "MappingError",
     "StaffPut",
+    "bill_payment_body",
     "callback_event",
     "department_marker",
     "hire",
     "invitation_body",
+    "payment_marker",
     "person_email",
     "staff_changes",
     "staff_fields",
@@ -215,3 +229,32 @@ def callback_event(body: str) -> CallbackEvent | None:
     if "verifier" in fields or "." not in name or not object_id:
         return None
     return CallbackEvent(name=name, object_id=object_id, account_id=fields.get("account_id", ""))
+
+
+# --- bill payments (flow ap-bill) ---------------------------------------------------------
+
+_PAYMENT_TYPES: Final = {
+    "ach": "ACH",
+    "check": "Check",
+    "card": "Credit Card",
+    "virtual_card": "Credit Card",
+    "bank_transfer": "Bank Transfer",
+    "cash": "Cash",
+}
+
+
+def payment_marker(event: BillPaid) -> str:
+    """What a bill payment's ``note`` carries so a replay finds it (no idempotency key)."""
+    return f"[BILL payment {event.payment_id} / {event.allocation_id}]"
+
+
+def bill_payment_body(event: BillPaid, bill_id: int) -> dict[str, Any]:
+    """The bill payment that records ``event``'s share against FreshBooks bill ``bill_id``."""
+    reference = f" {event.reference}" if event.reference else ""
+    return {
+        "billid": bill_id,
+        "amount": {"amount": f"{event.amount:.2f}", "code": event.currency},
+        "payment_type": _PAYMENT_TYPES.get(event.method, "Other"),
+        "paid_date": (event.cleared_on or event.paid_on).isoformat(),
+        "note": f"{payment_marker(event)}{reference}",
+    }

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Bill", "BillLine", "BillVendor", "Expense", "Money", "Staff", "TeamMember"]
+__all__ = [
+    "Bill",
+    "BillLine",
+    "BillPayment",
+    "BillVendor",
+    "Expense",
+    "Money",
+    "Staff",
+    "TeamMember",
+]
 
 
 class _Vendor(BaseModel):
@@ -86,6 +95,18 @@ class BillLine(_Vendor):
     category: BillLineCategory | None = None
 
 
+class BillPayment(_Vendor):
+    """``.../bill_payments/bill_payments``: money paid against one bill (section 7.6)."""
+
+    id: int
+    billid: int
+    amount: Money
+    payment_type: str | None = None
+    paid_date: str | None = None
+    note: str | None = None
+    vis_state: int = 0
+
+
 class Bill(_Vendor):
     """``.../bills/bills``: a bill with its computed totals and status (section 7.4)."""
 
@@ -102,5 +123,6 @@ class Bill(_Vendor):
     outstanding: Money | None = None
     status: str = "unpaid"  # unpaid | partial | paid | overdue
     lines: list[BillLine] = Field(default_factory=list)
+    bill_payments: list[BillPayment] = Field(default_factory=list)  # the active ones
     vis_state: int = 0
     updated_at: str | None = None  # UTC, "YYYY-MM-DD HH:MM:SS" (section 3)
