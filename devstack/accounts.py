@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from devstack.consent import ConsentError, connect_with_consent
-from devstack.flows import CONSENT_OPTIONS, PASSWORD_CONNECTED, Flow
+from devstack.flows import CONSENT_OPTIONS, LINK_OPTIONS, PASSWORD_CONNECTED, Flow
 from services.runtime.credential_fields import CredentialSpec
 from services.vendors import plugin
 
@@ -193,6 +193,7 @@ async def link_flows(info: StackInfo, flows: Iterable[Flow], *, say: Say) -> Non
                         "source_connection_id": source,
                         "target_connection_id": target,
                         "flow": flow.name,
+                        "options": dict(LINK_OPTIONS.get(flow.name, {})),
                     },
                 )
                 if created.status_code != 201:

@@ -21,7 +21,7 @@ from typing import Final
 
 import httpx
 
-from devstack import people_acumatica, people_freshbooks, people_zoho
+from devstack import ap_bill, people_acumatica, people_freshbooks, people_zoho
 from devstack.driving import DemoFailedError, note, step
 from devstack.flows import Flow, UnknownFlowError, flows_named
 from devstack.stack import StackError, StackInfo, StackPlan, start_stack, stop_stack
@@ -36,6 +36,7 @@ PLAYS: Final[Mapping[str, Callable[[StackInfo], Awaitable[None]]]] = {
     people_freshbooks.NAME: people_freshbooks.play,
     people_zoho.NAME: people_zoho.play,
     people_acumatica.NAME: people_acumatica.play,
+    ap_bill.NAME: ap_bill.play,
 }
 
 

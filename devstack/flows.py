@@ -3,14 +3,14 @@
 A flow here is built: both its vendors' services run. The stack starts the services of
 every flow below (each vendor once), and links a source connection to a target
 connection for each. Flows not built yet are left out until they are; README's table
-names all five (``ap-bill`` and ``expenses`` join this list the day their services run;
-``ap-bill`` goes both ways, so it will be two entries).
+names all five (``expenses`` joins this list the day its services run).
 
 ``CONSENT_OPTIONS`` is one other piece of vendor knowledge the stack needs and the vendor
 registry has no port for: what an OAuth vendor's consent asks for before it starts
 (``mlc connections add bamboohr --oauth --set subdomain=...``), read from the sandbox's
-test-app credentials. ``PASSWORD_CONNECTED`` is the other: vendors that offer both OAuth
-and a password, connected here with the password.
+test-app credentials. ``PASSWORD_CONNECTED`` is another: vendors that offer both OAuth
+and a password, connected here with the password. ``LINK_OPTIONS`` are the links' options
+that fit the sandboxes' seeds (flow ap-bill's GL account map).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Final
 __all__ = [
     "CONSENT_OPTIONS",
     "FLOWS",
+    "LINK_OPTIONS",
     "PASSWORD_CONNECTED",
     "Flow",
     "UnknownFlowError",
@@ -43,7 +44,27 @@ FLOWS: Final[tuple[Flow, ...]] = (
     Flow("people-freshbooks", source="bamboohr", target="freshbooks"),
     Flow("people-zoho", source="bamboohr", target="zoho"),
     Flow("people-acumatica", source="bamboohr", target="acumatica"),
+    # One link carries both ways: bills and vendors to BILL, BILL's payments back.
+    Flow("ap-bill", source="freshbooks", target="bill"),
 )
+
+LINK_OPTIONS: Final[Mapping[str, Mapping[str, object]]] = {
+    # The FreshBooks sandbox's expense categories -> the BILL sandbox's GL account numbers,
+    # where their names differ (Office Supplies, Travel, Utilities, ... match by name).
+    # The bills' tax has no account here on purpose: a taxed bill waits in the review queue.
+    "ap-bill": {
+        "account_map": {
+            "3001": "6000",  # Advertising -> Advertising and Marketing
+            "3003": "5000",  # Contractors -> Cost of Services: Freelancers
+            "3011": "1500",  # Hardware -> Computer Equipment
+            "3014": "6100",  # Software -> Software Subscriptions
+            "3023": "6200",  # Equipment (rented) -> Rent
+            "3024": "6200",  # Office Space -> Rent
+            "3028": "6500",  # Taxi & Parking -> Travel
+        }
+    },
+}
+"""Link options the stack sets when it links a flow (``mlc links add ... --options``)."""
 
 # vendor -> {consent option: field of the sandbox's `POST /_sandbox/credentials` answer}
 CONSENT_OPTIONS: Final[Mapping[str, Mapping[str, str]]] = {

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 
-async def test_the_demo_plays_the_people_flows_and_shows_them_in_each_target(
+async def test_the_demo_plays_every_flow_and_shows_it_in_each_target(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "DEMO_RUN_DIR": str(tmp_path)}
@@ -34,8 +34,13 @@ async def test_the_demo_plays_the_people_flows_and_shows_them_in_each_target(
         "OK: backfill, a hire into a new department, a move and a termination reached "
         "Acumatica." in text
     )
+    assert (
+        "OK: FreshBooks bills reached BILL, and BILL's payment in two parts reached FreshBooks."
+        in text
+    )
     freshbooks, later = text.split("==> flow people-zoho", 1)
-    zoho, acumatica = later.split("==> flow people-acumatica", 1)
+    zoho, later = later.split("==> flow people-acumatica", 1)
+    acumatica, ap_bill = later.split("==> flow ap-bill", 1)
 
     # Flow 1's table: 40 seeded employees and the hire, each beside a FreshBooks outcome.
     rows = _rows(freshbooks, "hired|moved|left")
@@ -79,6 +84,16 @@ async def test_the_demo_plays_the_people_flows_and_shows_them_in_each_target(
     assert moved is not None
     assert moved.group(1).strip() in marked["moved"]
     _check_chain(acumatica, r"-> employee=EP\d+")
+
+    # Flow 4: the new bill in BILL, paid there in two parts, partial then paid in FreshBooks.
+    balances = re.findall(r"FreshBooks bill (\d+): (\w+), outstanding ([\d.]+) of", ap_bill)
+    assert [status for _, status, _ in balances] == ["partial", "paid"], ap_bill
+    new_bill = balances[0][0]
+    [row] = [line for line in ap_bill.splitlines() if line.startswith(f"{new_bill} ")]
+    assert re.search(r"paid\s+0\.00\s+00n\w+\s+280\.20\s+0\.00$", row), row
+    assert "(not in BILL: see the review queue)" in ap_bill  # the taxed bill waits
+    assert re.search(r"BillPaid\s+ap\.payment@", ap_bill)
+    assert re.search(r"SyncOutcome\s+sync\.outcome@\d+\s+applied\s+create_bill_payment", ap_bill)
     # Everything it started was stopped again.
     assert not list((tmp_path / "pids").glob("*.json"))
 

@@ -14,7 +14,9 @@ What is BILL's is here and in ``mapping.py``:
 - **GL accounts**: every line's account is resolved (``mapping.AccountChoice``); one that
   is not makes the bill ``needs_review`` with a note, and an item in the review queue.
   Nothing is written in part.
-- **Write**: a new bill is created (``POST``); an existing one that differs is replaced
+- **Write**: a new bill is created (``POST``), unless the source says it is paid already
+  (nothing to pay: not sent) or partly paid outside BILL (``needs_review``: BILL would ask
+  for the whole amount again); an existing one that differs is replaced
   (``PUT``: its lines become the source's) unless BILL has paid or scheduled any of it
   (``needs_review``: a person decides). A voided or deleted source bill archives BILL's,
   unless BILL paid some of it.
@@ -221,6 +223,8 @@ class _Bill:
             written.review = unmapped_note(missing, tax=tax_unmapped)
             return written
         if current is None:
+            if not self._may_create(written):
+                return written
             await announce_create()
             current = await self._client.create_bill(body)
             written.operations.append("create_bill")
@@ -236,6 +240,21 @@ class _Bill:
             written.operations.append("update_bill")
         written.target_ids[BILL] = str(current["id"])
         return written
+
+    def _may_create(self, written: Written) -> bool:
+        """Whether BILL may get this bill to pay; if not, ``written`` says why."""
+        event = self._event
+        if event.status == "paid":
+            written.unchanged_detail = "paid in the source already: not sent to BILL to pay again"
+            return False
+        if event.status == "partially_paid":
+            written.review = (
+                f"bill {event.bill_number!r} is partly paid outside BILL ({event.amount_due} of "
+                f"{event.total} still owed): not sent to BILL, where its whole amount would be "
+                "due; a person decides"
+            )
+            return False
+        return True
 
     async def _archive(self, written: Written) -> Written:
         current = self._current

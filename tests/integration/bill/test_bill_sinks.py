@@ -261,3 +261,23 @@ async def test_an_edit_before_payment_replaces_one_after_waits_and_a_deleted_bil
     assert flow.last("502").operation == "archive_bill"
     [archived] = await flow.bills_numbered("MC-2")
     assert archived["archived"] is True
+
+
+async def test_a_bill_paid_outside_bill_is_not_sent_to_be_paid_again(flow: Flow) -> None:
+    figma = ("11", "Figma, Inc.")
+    async with flow.sinks() as sinks:
+        await sinks.vendors.vendor_changed(flow.vendor(*figma))
+        await sinks.bills.bill_changed(flow.bill("601", "FG-1", figma, status="paid"))
+        await sinks.bills.bill_changed(
+            flow.bill("602", "FG-2", figma, status="partially_paid", amount_due=Decimal("40.00"))
+        )
+
+    paid = flow.last("601")
+    assert (paid.status, paid.detail) == (
+        "unchanged",
+        "paid in the source already: not sent to BILL to pay again",
+    )
+    partly = flow.last("602")
+    assert partly.status == "needs_review"
+    assert "partly paid outside BILL" in partly.detail
+    assert await flow.bills_numbered("FG-1") == await flow.bills_numbered("FG-2") == []
