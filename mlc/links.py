@@ -76,6 +76,27 @@ def list_links(url: UrlOption = None, as_json: JsonOption = False) -> None:
     print_table(["id", "flow", "source", "target", "enabled", "options"], rows)
 
 
+@links_app.command("set-options")
+def set_options(
+    link_id: Annotated[str, typer.Argument(help="The link's id (mlc links list).")],
+    options: Annotated[str, typer.Argument(help="All of the link's options, as a JSON object.")],
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Replace a link's options, e.g. a fixed account map; then re-drive what waited."""
+    try:
+        parsed = json.loads(options)
+    except json.JSONDecodeError as exc:
+        raise fail(f"the options are not JSON: {exc}", EXIT_REFUSED) from None
+    if not isinstance(parsed, dict):
+        raise fail("the options must be a JSON object", EXIT_REFUSED)
+    updated = OperatorClient(url).call("PATCH", f"/links/{link_id}", {"options": parsed})
+    if as_json:
+        echo_json(updated)
+        return
+    typer.echo(f"link {link_id} options: {json.dumps(updated['options'])}")
+
+
 @links_app.command("remove")
 def remove_link(link_id: str, url: UrlOption = None) -> None:
     """Remove a link (its mappings and cross-references go with it)."""

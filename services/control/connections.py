@@ -294,6 +294,26 @@ class OperatorConnections:
         async with self._store.transaction() as tx:
             return await tx.links.list()
 
+    async def set_link_options(self, link_id: str, options: Mapping[str, Any]) -> LinkRecord:
+        """Replace a link's options (a fixed account map, say); audited with the keys changed."""
+        async with self._store.transaction() as tx:
+            before = await tx.links.get(link_id)
+            if before is None:
+                raise ConnectionNotFoundError(f"no link {link_id!r}")
+            link = await tx.links.update(link_id, options=dict(options))
+            changed = sorted(
+                key
+                for key in set(before.options) | set(options)
+                if before.options.get(key) != options.get(key)
+            )
+            await tx.audit_log.append(
+                actor=ACTOR,
+                action="link.options_changed",
+                subject=link_id,
+                detail={"changed": changed},
+            )
+        return link
+
     async def remove_link(self, link_id: str) -> None:
         async with self._store.transaction() as tx:
             if not await tx.links.delete(link_id):

@@ -44,6 +44,7 @@ from services.control.operator_contract import (
     LinkCreate,
     LinkCreated,
     LinkList,
+    LinkOptionsIn,
     LinkOut,
     LinkStatusOut,
     QuotaOut,
@@ -212,6 +213,14 @@ def operator_router(
             options=body.options,
         )
         return await _backfill_for_new_link(store, publish_tick, link)
+
+    @router.patch(
+        "/links/{link_id}",
+        summary="Replace a link's options (the sinks read them on their next write)",
+        responses=error_responses(404),
+    )
+    async def set_link_options(link_id: str, body: LinkOptionsIn) -> LinkOut:
+        return _link_out(await operations.set_link_options(link_id, body.options))
 
     @router.delete(
         "/links/{link_id}",

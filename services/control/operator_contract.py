@@ -25,6 +25,7 @@ __all__ = [
     "LinkCreate",
     "LinkCreated",
     "LinkList",
+    "LinkOptionsIn",
     "LinkOut",
     "LinkStatusOut",
     "OAuthStart",
@@ -82,6 +83,12 @@ class LinkCreate(BaseModel):
     target_connection_id: str
     flow: str
     options: dict[str, Any] = Field(default_factory=dict)
+
+
+class LinkOptionsIn(BaseModel):
+    options: dict[str, Any] = Field(
+        description="The link's options as a whole: they replace the ones it had."
+    )
 
 
 class LinkOut(BaseModel):

@@ -94,10 +94,19 @@ async def test_links_and_status_round_trip_through_the_service(
     listed = await _mlc(url, "links", "list", "--json")
     links = json.loads(listed.output)["links"]
     assert [(link["flow"], link["options"]) for link in links] == [("expenses", {"x": 1})]
+    new_options = '{"account_map": {"5999": "6400"}}'
+    changed = await _mlc(url, "links", "set-options", links[0]["id"], new_options)
+    assert changed.exit_code == 0, changed.output
+    assert '"account_map": {"5999": "6400"}' in changed.output
+    not_json = await _mlc(url, "links", "set-options", links[0]["id"], "{oops")
+    assert not_json.exit_code == 2
+    unknown = await _mlc(url, "links", "set-options", "no-such-link", "{}")
+    assert unknown.exit_code != 0
+    assert "no link" in unknown.output
     table = await _mlc(url, "status")
     assert table.exit_code == 0
     assert links[0]["id"] in table.output
-    assert "link.created" in table.output
+    assert "link.options_changed" in table.output  # the newest action on the link
     in_use = await _mlc(url, "connections", "remove", ids[0], "--yes")
     assert in_use.exit_code == 1
     assert "remove them first" in in_use.output
