@@ -11,14 +11,18 @@ sandboxes and from ``sync.outcome``.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner, Result
 
+from devstack.flows import LINK_OPTIONS
 from devstack.stack import StackInfo, StackPlan, start_stack, stop_stack
+from mlc.app import app
 from sandboxes.kit import wait_until
 from services.runtime.audit_trail import read_events
 
@@ -217,3 +221,57 @@ async def test_a_lost_payment_notification_is_caught_by_a_sync(stack: ApBillStac
 
     assert recorded["operation"] == "create_bill_payment"
     assert (await stack.fb_bill(bill))["status"] == "paid"
+
+
+async def test_an_unmapped_account_waits_for_review_then_is_written_once_after_the_fix(
+    stack: ApBillStack,
+) -> None:
+    benefits = 3005  # Employee Benefits: BILL's chart has nothing of that number or name
+    vendor = await stack.vendor("Harbor Health Plans")
+    made = await stack.action(
+        stack.books, "create_bill",
+        {"vendorid": vendor, "bill_number": "HH-12", "issue_date": "2026-11-20",
+         "due_offset_days": 30, "currency_code": "USD",
+         "lines": [{"categoryid": benefits, "description": "December premium", "quantity": 1,
+                    "unit_cost": {"amount": "410.00", "code": "USD"}}]},
+    )  # fmt: skip
+    bill = str(made["id"])
+    [waiting] = await stack.outcome("bill", bill)
+    assert waiting["status"] == "needs_review", waiting
+    assert f"id {benefits}" in waiting["detail"]
+    assert await stack.bill_pay_bills("HH-12") == []
+
+    env = {
+        "MLC_DATABASE_URL": stack.info.database_url,
+        "MLC_KAFKA_BOOTSTRAP_SERVERS": stack.info.kafka,
+        "MLC_OPERATOR_TOKEN": stack.info.operator_token,
+    }
+    listed = await _mlc(env, "review", "list", "--json")
+    [item] = [i for i in json.loads(listed.output)["items"] if i["entity_key"] == bill]
+    [link] = stack.info.links
+    account_map = dict(link_account_map())
+    account_map[str(benefits)] = "6700"  # Insurance
+    options = {"account_map": account_map}
+    fixed = await _mlc(env, "links", "set-options", link["id"], json.dumps(options),
+                       "--url", stack.info.ingest)  # fmt: skip
+    assert fixed.exit_code == 0, fixed.output
+    redriven = await _mlc(env, "review", "redrive", str(item["id"]))
+    assert redriven.exit_code == 0, redriven.output
+
+    answers = await stack.outcome("bill", bill, count=2)
+    assert answers[-1]["operation"] == "create_bill", answers
+    [copy] = await stack.bill_pay_bills("HH-12")
+    assert copy["amount"] == 410.0
+    after = json.loads((await _mlc(env, "review", "list", "--json")).output)["items"]
+    assert [i for i in after if i["entity_key"] == bill] == []  # closed, nothing new
+
+
+def link_account_map() -> dict[str, str]:
+    """The account map the stack linked flow ap-bill with (``devstack.flows``)."""
+    given = LINK_OPTIONS["ap-bill"]["account_map"]
+    assert isinstance(given, dict)
+    return {str(k): str(v) for k, v in given.items()}
+
+
+async def _mlc(env: dict[str, str], *args: str) -> Result:
+    return await asyncio.to_thread(CliRunner().invoke, app, list(args), env=env)
