@@ -275,3 +275,26 @@ def link_account_map() -> dict[str, str]:
 
 async def _mlc(env: dict[str, str], *args: str) -> Result:
     return await asyncio.to_thread(CliRunner().invoke, app, list(args), env=env)
+
+
+async def test_an_expired_bill_session_is_replaced_once_mid_run(stack: ApBillStack) -> None:
+    vendor = await stack.vendor("Marigold Catering")
+    await stack.outcome("bill", str(await stack.bill(vendor, "MC-41")))
+    logins_before = await _logins(stack)
+    await stack.control(stack.bill_pay, "clock", {"advance_seconds": 36 * 60})  # 35 idle minutes
+
+    later = await stack.bill(vendor, "MC-42")
+    [written] = await stack.outcome("bill", str(later))
+
+    assert written["operation"] == "create_bill", written
+    assert await _logins(stack) == logins_before + 1
+
+
+async def _requests(stack: ApBillStack) -> list[dict[str, Any]]:
+    answer = await stack.http.get(f"{stack.bill_pay}/_sandbox/requests")
+    answer.raise_for_status()
+    return list(answer.json())
+
+
+async def _logins(stack: ApBillStack) -> int:
+    return len([r for r in await _requests(stack) if str(r["path"]).endswith("/v3/login")])
