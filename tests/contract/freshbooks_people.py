@@ -36,7 +36,7 @@ from services.runtime.upsert import IdempotentUpsert
 from services.runtime.vault import Vault, generate_key_ring_entry
 from tests.contract.sink_contract import Deliver, RecordingPublisher, crash
 
-__all__ = ["FreshBooksPeople", "freshbooks_people"]
+__all__ = ["ORIGIN", "FreshBooksPeople", "connect_books", "freshbooks_people"]
 
 ORIGIN = "http://freshbooks.sandbox.test"
 _BASE = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -137,6 +137,31 @@ class FreshBooksPeople:
         (await self.control.post("/_sandbox/faults", json=list(rules))).raise_for_status()
 
 
+async def connect_books(
+    control: httpx.AsyncClient, store: StateStore, vault: Vault
+) -> tuple[FreshBooksSettings, str]:
+    """A FreshBooks connection consented as ingest does it (in-process); settings and id."""
+    creds = (await control.post("/_sandbox/credentials")).raise_for_status().json()
+    settings = FreshBooksSettings(
+        auth_base_url=ORIGIN,
+        api_base_url=ORIGIN,
+        client_id=creds["client_id"],
+        client_secret=SecretStr(creds["client_secret"]),
+        redirect_uri=creds["redirect_uri"],
+    )
+    auth = FreshBooksOAuth(settings)
+    consent = await control.get(auth.authorize_url("contract", {}))
+    code = parse_qs(urlsplit(consent.headers["location"]).query)["code"][0]
+    tokens = await auth.exchange_code(control, code, {})
+    identity = await auth.read_identity(control, tokens, {})
+    async with store.transaction() as repos:
+        books = await repos.connections.create(
+            vendor="freshbooks", tenant_id="default", display_name="Books", settings=identity
+        )
+        await save_tokens(repos, vault, books.id, tokens)
+    return settings, books.id
+
+
 @asynccontextmanager
 async def freshbooks_people(tmp_path: Path) -> AsyncIterator[FreshBooksPeople]:
     """A consented FreshBooks account in an in-process sandbox, linked from a source."""
@@ -148,32 +173,13 @@ async def freshbooks_people(tmp_path: Path) -> AsyncIterator[FreshBooksPeople]:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app), base_url=ORIGIN
         ) as control:
-            creds = (await control.post("/_sandbox/credentials")).raise_for_status().json()
-            settings = FreshBooksSettings(
-                auth_base_url=ORIGIN,
-                api_base_url=ORIGIN,
-                client_id=creds["client_id"],
-                client_secret=SecretStr(creds["client_secret"]),
-                redirect_uri=creds["redirect_uri"],
-            )
-            auth = FreshBooksOAuth(settings)
-            consent = await control.get(auth.authorize_url("contract", {}))
-            code = parse_qs(urlsplit(consent.headers["location"]).query)["code"][0]
-            tokens = await auth.exchange_code(control, code, {})
-            identity = await auth.read_identity(control, tokens, {})
+            settings, target_id = await connect_books(control, store, vault)
             async with store.transaction() as repos:
-                target = await repos.connections.create(
-                    vendor="freshbooks",
-                    tenant_id="default",
-                    display_name="Books",
-                    settings=identity,
-                )
-                await save_tokens(repos, vault, target.id, tokens)
                 source = await repos.connections.create(
                     vendor="bamboohr", tenant_id="default", display_name="HR"
                 )
                 await repos.links.create(
-                    source_connection_id=source.id, target_connection_id=target.id, flow=FLOW
+                    source_connection_id=source.id, target_connection_id=target_id, flow=FLOW
                 )
             await control.delete("/_sandbox/requests")
             yield FreshBooksPeople(

@@ -8,6 +8,11 @@ from pathlib import Path
 import pytest
 
 from tests.contract.acumatica_employees import AcumaticaEmployees, acumatica_employees
+from tests.contract.bill_bills import BillBills, bill_bills
+from tests.contract.freshbooks_bill_payments import (
+    FreshBooksBillPayments,
+    freshbooks_bill_payments,
+)
 from tests.contract.freshbooks_people import FreshBooksPeople, freshbooks_people
 from tests.contract.sink_contract import SinkContract
 from tests.contract.zoho_contacts import ZohoContacts, zoho_contacts
@@ -31,4 +36,18 @@ class TestAcumaticaEmployeesSink(SinkContract):
     @pytest.fixture
     async def binding(self, tmp_path: Path) -> AsyncIterator[AcumaticaEmployees]:
         async with acumatica_employees(tmp_path) as bound:
+            yield bound
+
+
+class TestBillBillsSink(SinkContract):
+    @pytest.fixture
+    async def binding(self, tmp_path: Path) -> AsyncIterator[BillBills]:
+        async with bill_bills(tmp_path) as bound:
+            yield bound
+
+
+class TestFreshBooksBillPaymentsSink(SinkContract):
+    @pytest.fixture
+    async def binding(self, tmp_path: Path) -> AsyncIterator[FreshBooksBillPayments]:
+        async with freshbooks_bill_payments(tmp_path) as bound:
             yield bound

@@ -1,0 +1,175 @@
+"""The FreshBooks bill-payments sink bound to the sink contract: the sandbox in-process.
+
+Flow ap-bill's way back: ``BillPaid`` events of a BILL connection, each a share of a
+payment of one seeded FreshBooks bill (the origin the bill sink's cross-reference names).
+FreshBooks consented as ingest does it (``freshbooks_people.connect_books``), over httpx's
+ASGI transport: no socket, no Kafka.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+from starlette.types import ASGIApp
+
+from sandboxes.freshbooks.app import FreshBooksSandbox
+from sandboxes.kit import build_app
+from schemas.ap import BillPaid, BillRef
+from schemas.snapshot import Snapshot
+from services.freshbooks.access import AP_FLOW, FreshBooksAccess
+from services.freshbooks.settings import FreshBooksSettings
+from services.freshbooks.sinks.bill_payments import BillPaymentsSink
+from services.runtime.http import build_client
+from services.runtime.outcomes import Outcomes
+from services.runtime.store import StateStore
+from services.runtime.upsert import IdempotentUpsert
+from services.runtime.vault import Vault, generate_key_ring_entry
+from tests.contract.freshbooks_people import ORIGIN, connect_books
+from tests.contract.sink_contract import Deliver, RecordingPublisher, crash
+
+__all__ = ["FreshBooksBillPayments", "freshbooks_bill_payments"]
+
+_BASE = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class FreshBooksBillPayments:
+    app: ASGIApp
+    control: httpx.AsyncClient
+    store: StateStore
+    vault: Vault
+    settings: FreshBooksSettings
+    books_connection_id: str
+    bill_connection_id: str
+    bill_id: str  # a seeded FreshBooks bill with room for every test's payments
+    published: RecordingPublisher = field(default_factory=RecordingPublisher)
+    # A refused create goes back to the bus; a refused read is waited out in place.
+    storm: Sequence[Mapping[str, Any]] = (
+        {"path": "/bills/bills/", "method": "GET", "status": 429, "count": 2, "retry_after": 0},
+        {"path": "/bill_payments/bill_payments$", "method": "POST", "status": 429, "count": 3},
+    )
+
+    def record(self, entity: str, *, version: int = 1, variant: int = 0) -> BillPaid:
+        return BillPaid(
+            connection_id=self.bill_connection_id,
+            occurred_at=_BASE + timedelta(minutes=version),
+            source_updated_at=_BASE + timedelta(minutes=version),
+            payment_id=entity,
+            allocation_id=f"blp-{entity}",
+            bill=BillRef(
+                bill_id=f"00n-{self.bill_id}",
+                bill_number="WW-7781",
+                vendor_name="WeWork",
+                origin_connection_id=self.books_connection_id,
+                origin_bill_id=self.bill_id,
+            ),
+            amount=Decimal("10.00") + variant,
+            currency="USD",
+            paid_on=date(2026, 11, 18),
+            cleared_on=date(2026, 11, 20),
+            method="ach",
+        )
+
+    @asynccontextmanager
+    async def replica(self, *, crash_before_bookkeeping: bool = False) -> AsyncIterator[Deliver]:
+        access = FreshBooksAccess(
+            store=self.store,
+            vault=self.vault,
+            settings=self.settings,
+            http=lambda base_url, key: build_client(
+                base_url=base_url, connection_key=key, transport=httpx.ASGITransport(self.app)
+            ),
+        )
+        holder = f"replica-{uuid4().hex}"
+        sink = BillPaymentsSink(
+            store=self.store,
+            access=access,
+            settings=self.settings,
+            outcomes=Outcomes(self.published, service="freshbooks"),
+            holder=holder,
+            upsert=IdempotentUpsert(
+                store=self.store,
+                holder=holder,
+                lease_ttl=timedelta(seconds=self.settings.person_lease_seconds),
+                before_bookkeeping=crash if crash_before_bookkeeping else None,
+            ),
+        )
+
+        async def deliver(snapshot: Snapshot) -> None:
+            assert isinstance(snapshot, BillPaid)
+            await sink.bill_paid(snapshot)
+
+        try:
+            yield deliver
+        finally:
+            await access.aclose()
+
+    async def _get(self, path: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = (await self.control.get(path)).raise_for_status().json()
+        return found
+
+    async def created(self, entity: str) -> int:
+        marker = f"[BILL payment {entity} / blp-{entity}]"
+        return sum(
+            1
+            for p in await self._get("/_sandbox/state/bill_payments")
+            if marker in str(p.get("note") or "") and p.get("vis_state") == 0
+        )
+
+    async def writes(self) -> int:
+        return sum(
+            1
+            for r in await self._get("/_sandbox/requests")
+            if r["method"] in {"POST", "PUT", "PATCH", "DELETE"}
+            and r["status"] < 400
+            and "/accounting/" in r["path"]
+        )
+
+    async def refused(self) -> int:
+        return sum(1 for r in await self._get("/_sandbox/requests") if r["status"] == 429)
+
+    async def faults(self, rules: Sequence[Mapping[str, Any]]) -> None:
+        (await self.control.post("/_sandbox/faults", json=list(rules))).raise_for_status()
+
+
+@asynccontextmanager
+async def freshbooks_bill_payments(tmp_path: Path) -> AsyncIterator[FreshBooksBillPayments]:
+    """A consented FreshBooks account in an in-process sandbox, the source of an ap-bill link."""
+    sandbox = FreshBooksSandbox()
+    app = build_app(sandbox)
+    store = await StateStore.open(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
+    vault = Vault.from_text(generate_key_ring_entry("k1"))
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app), base_url=ORIGIN
+        ) as control:
+            settings, books = await connect_books(control, store, vault)
+            async with store.transaction() as repos:
+                bill_pay = await repos.connections.create(
+                    vendor="bill", tenant_id="default", display_name="BILL"
+                )
+                await repos.links.create(
+                    source_connection_id=books, target_connection_id=bill_pay.id, flow=AP_FLOW
+                )
+            await control.delete("/_sandbox/requests")
+            yield FreshBooksBillPayments(
+                app=app,
+                control=control,
+                store=store,
+                vault=vault,
+                settings=settings,
+                books_connection_id=books,
+                bill_connection_id=bill_pay.id,
+                bill_id="202",  # WeWork: 4,000.00, 2,000.00 paid in the seed
+            )
+    finally:
+        await store.close()
+        await sandbox.aclose()
