@@ -32,6 +32,7 @@ from services.runtime.retry import RetryPolicy
 from services.runtime.store import StateStore
 from services.runtime.upsert import IdempotentUpsert
 from services.runtime.vault import Vault, generate_key_ring_entry
+from tests.contract.sandbox_counts import SandboxCounts
 from tests.contract.sink_contract import Deliver, RecordingPublisher, crash
 
 __all__ = ["AcumaticaEmployees", "acumatica_employees", "store_connection"]
@@ -73,7 +74,9 @@ async def store_connection(
 
 
 @dataclass
-class AcumaticaEmployees:
+class AcumaticaEmployees(SandboxCounts):
+    not_writes = ("/entity/auth/", "/identity/")
+
     app: ASGIApp
     control: httpx.AsyncClient
     store: StateStore
@@ -142,38 +145,13 @@ class AcumaticaEmployees:
         finally:
             await access.aclose()
 
-    async def _state(self, collection: str) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = (
-            (await self.control.get(f"/_sandbox/state/{collection}")).raise_for_status().json()
-        )
-        return records
-
     async def created(self, entity: str) -> int:
         email = f"{entity}@consultancy.example"
         return sum(
             1
-            for e in await self._state("employees")
+            for e in await self.state("employees")
             if str((e.get("ContactInfo") or {}).get("Email") or "").lower() == email
         )
-
-    async def _requests(self) -> list[dict[str, Any]]:
-        logged: list[dict[str, Any]] = (
-            (await self.control.get("/_sandbox/requests")).raise_for_status().json()
-        )
-        return logged
-
-    async def writes(self) -> int:
-        return sum(
-            1
-            for r in await self._requests()
-            if r["method"] in {"PUT", "PATCH", "DELETE"} and r["status"] < 400
-        )
-
-    async def refused(self) -> int:
-        return sum(1 for r in await self._requests() if r["status"] == 429)
-
-    async def faults(self, rules: Sequence[Mapping[str, Any]]) -> None:
-        (await self.control.post("/_sandbox/faults", json=list(rules))).raise_for_status()
 
 
 @asynccontextmanager

@@ -36,6 +36,7 @@ from services.runtime.shared_slots import SharedSlots, SlotTransport
 from services.runtime.store import StateStore
 from services.runtime.upsert import IdempotentUpsert
 from services.runtime.vault import Vault, generate_key_ring_entry
+from tests.contract.sandbox_counts import SandboxCounts
 from tests.contract.sink_contract import Deliver, RecordingPublisher, crash
 from tests.integration.bill.bill_world import store_bill_connection
 
@@ -44,7 +45,6 @@ __all__ = ["BillBills", "bill_bills"]
 ORIGIN = "http://bill.sandbox.test"
 _BASE = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 _VENDOR = "v-adobe"
-_SESSION_PATHS = ("/v3/login", "/v3/logout")
 
 
 def _number(entity: str) -> str:
@@ -52,7 +52,9 @@ def _number(entity: str) -> str:
 
 
 @dataclass
-class BillBills:
+class BillBills(SandboxCounts):
+    not_writes = ("/v3/login", "/v3/logout")
+
     app: ASGIApp
     control: httpx.AsyncClient
     store: StateStore
@@ -125,31 +127,12 @@ class BillBills:
         finally:
             await access.aclose()
 
-    async def _get(self, path: str) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = (await self.control.get(path)).raise_for_status().json()
-        return found
-
     async def created(self, entity: str) -> int:
         return sum(
             1
-            for b in await self._get("/_sandbox/state/bills")
+            for b in await self.state("bills")
             if b["invoice"]["invoiceNumber"] == _number(entity) and not b.get("archived")
         )
-
-    async def writes(self) -> int:
-        return sum(
-            1
-            for r in await self._get("/_sandbox/requests")
-            if r["method"] in {"POST", "PUT", "PATCH", "DELETE"}
-            and r["status"] < 400
-            and not str(r["path"]).endswith(_SESSION_PATHS)
-        )
-
-    async def refused(self) -> int:
-        return sum(1 for r in await self._get("/_sandbox/requests") if r["status"] == 429)
-
-    async def faults(self, rules: Sequence[Mapping[str, Any]]) -> None:
-        (await self.control.post("/_sandbox/faults", json=list(rules))).raise_for_status()
 
 
 @asynccontextmanager

@@ -33,6 +33,7 @@ from services.runtime.store import StateStore
 from services.runtime.upsert import IdempotentUpsert
 from services.runtime.vault import Vault, generate_key_ring_entry
 from tests.contract.freshbooks_people import ORIGIN, connect_books
+from tests.contract.sandbox_counts import SandboxCounts
 from tests.contract.sink_contract import Deliver, RecordingPublisher, crash
 
 __all__ = ["FreshBooksBillPayments", "freshbooks_bill_payments"]
@@ -41,7 +42,9 @@ _BASE = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 @dataclass
-class FreshBooksBillPayments:
+class FreshBooksBillPayments(SandboxCounts):
+    not_writes = ("/oauth/", "/auth/")
+
     app: ASGIApp
     control: httpx.AsyncClient
     store: StateStore
@@ -112,32 +115,13 @@ class FreshBooksBillPayments:
         finally:
             await access.aclose()
 
-    async def _get(self, path: str) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = (await self.control.get(path)).raise_for_status().json()
-        return found
-
     async def created(self, entity: str) -> int:
         marker = f"[BILL payment {entity} / blp-{entity}]"
         return sum(
             1
-            for p in await self._get("/_sandbox/state/bill_payments")
+            for p in await self.state("bill_payments")
             if marker in str(p.get("note") or "") and p.get("vis_state") == 0
         )
-
-    async def writes(self) -> int:
-        return sum(
-            1
-            for r in await self._get("/_sandbox/requests")
-            if r["method"] in {"POST", "PUT", "PATCH", "DELETE"}
-            and r["status"] < 400
-            and "/accounting/" in r["path"]
-        )
-
-    async def refused(self) -> int:
-        return sum(1 for r in await self._get("/_sandbox/requests") if r["status"] == 429)
-
-    async def faults(self, rules: Sequence[Mapping[str, Any]]) -> None:
-        (await self.control.post("/_sandbox/faults", json=list(rules))).raise_for_status()
 
 
 @asynccontextmanager

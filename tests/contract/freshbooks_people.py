@@ -34,6 +34,7 @@ from services.runtime.outcomes import Outcomes
 from services.runtime.store import StateStore
 from services.runtime.upsert import IdempotentUpsert
 from services.runtime.vault import Vault, generate_key_ring_entry
+from tests.contract.sandbox_counts import SandboxCounts
 from tests.contract.sink_contract import Deliver, RecordingPublisher, crash
 
 __all__ = ["ORIGIN", "FreshBooksPeople", "connect_books", "freshbooks_people"]
@@ -43,7 +44,9 @@ _BASE = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 @dataclass
-class FreshBooksPeople:
+class FreshBooksPeople(SandboxCounts):
+    not_writes = ("/oauth/",)
+
     app: ASGIApp
     control: httpx.AsyncClient
     store: StateStore
@@ -105,36 +108,9 @@ class FreshBooksPeople:
         finally:
             await access.aclose()
 
-    async def _state(self, collection: str) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = (
-            (await self.control.get(f"/_sandbox/state/{collection}")).raise_for_status().json()
-        )
-        return records
-
     async def created(self, entity: str) -> int:
         email = f"{entity}@acmecreative.example"
-        return sum(1 for m in await self._state("team_members") if m.get("email") == email)
-
-    async def _requests(self) -> list[dict[str, Any]]:
-        logged: list[dict[str, Any]] = (
-            (await self.control.get("/_sandbox/requests")).raise_for_status().json()
-        )
-        return logged
-
-    async def writes(self) -> int:
-        return sum(
-            1
-            for r in await self._requests()
-            if r["method"] in {"POST", "PUT", "PATCH", "DELETE"}
-            and r["status"] < 400
-            and "/oauth/" not in r["path"]
-        )
-
-    async def refused(self) -> int:
-        return sum(1 for r in await self._requests() if r["status"] == 429)
-
-    async def faults(self, rules: Sequence[Mapping[str, Any]]) -> None:
-        (await self.control.post("/_sandbox/faults", json=list(rules))).raise_for_status()
+        return sum(1 for m in await self.state("team_members") if m.get("email") == email)
 
 
 async def connect_books(

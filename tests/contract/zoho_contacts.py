@@ -36,6 +36,7 @@ from services.zoho.auth import ZohoOAuth
 from services.zoho.quota import DailyQuota
 from services.zoho.settings import ZohoSettings
 from services.zoho.sinks.contacts import ContactsSink
+from tests.contract.sandbox_counts import SandboxCounts
 from tests.contract.sink_contract import Deliver, RecordingPublisher, crash
 
 __all__ = ["ZohoContacts", "zoho_contacts"]
@@ -45,7 +46,9 @@ _BASE = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 @dataclass
-class ZohoContacts:
+class ZohoContacts(SandboxCounts):
+    not_writes = ("/oauth/",)
+
     app: ASGIApp
     control: httpx.AsyncClient
     store: StateStore
@@ -116,40 +119,13 @@ class ZohoContacts:
         finally:
             await access.aclose()
 
-    async def _state(self, collection: str) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = (
-            (await self.control.get(f"/_sandbox/state/{collection}")).raise_for_status().json()
-        )
-        return records
-
     async def created(self, entity: str) -> int:
         email = f"{entity}@consultancy.example"
         return sum(
             1
-            for c in await self._state("contacts")
+            for c in await self.state("contacts")
             if any(p.get("email") == email for p in c.get("contact_persons", []))
         )
-
-    async def _requests(self) -> list[dict[str, Any]]:
-        logged: list[dict[str, Any]] = (
-            (await self.control.get("/_sandbox/requests")).raise_for_status().json()
-        )
-        return logged
-
-    async def writes(self) -> int:
-        return sum(
-            1
-            for r in await self._requests()
-            if r["method"] in {"POST", "PUT", "PATCH", "DELETE"}
-            and r["status"] < 400
-            and "/oauth/" not in r["path"]
-        )
-
-    async def refused(self) -> int:
-        return sum(1 for r in await self._requests() if r["status"] == 429)
-
-    async def faults(self, rules: Sequence[Mapping[str, Any]]) -> None:
-        (await self.control.post("/_sandbox/faults", json=list(rules))).raise_for_status()
 
 
 @asynccontextmanager
