@@ -6,8 +6,9 @@ What is BILL's is here and in ``mapping.py``:
 - **Vendor first.** The bill's vendor is the vendor sink's cross-reference. A bill whose
   vendor is not in BILL yet waits for it: it is parked (mapping kind
   :data:`WAITING_PREFIX` + the vendor's id) with a ``waiting`` outcome, and written as soon
-  as the vendor sink has written that vendor (:meth:`BillsSink.vendor_arrived`). No
-  failure, no retry storm.
+  as the vendor sink has written that vendor (:meth:`BillsSink.vendor_arrived`; a vendor
+  recorded while the bill was being parked is found by a second look). No failure, no
+  retry storm.
 - **Find**: the cross-reference, then BILL's bills of that vendor whose invoice number is
   the bill number (trimmed, any case), archived ones left out. A match that is already
   another source bill's is a duplicate (the same bill entered twice): ``needs_review``.
@@ -47,7 +48,7 @@ from services.bill.sinks.vendors import VENDOR
 from services.runtime.logging import get_logger
 from services.runtime.outcomes import Outcomes, WriteResult
 from services.runtime.store import Repositories, StateStore
-from services.runtime.store.records import LinkRecord
+from services.runtime.store.records import CrossReference, LinkRecord
 from services.runtime.upsert import AnnounceCreate, IdempotentUpsert, Known, Written
 
 __all__ = ["BILL", "LEASE_PREFIX", "REVIEW_REASON", "WAITING_PREFIX", "BillsSink"]
@@ -107,15 +108,7 @@ class BillsSink:
 
     async def apply(self, event: BillChanged, link: LinkRecord) -> WriteResult:
         """Make ``event`` true in ``link``'s organisation; the outcome is the caller's."""
-        async with self._store.transaction() as repos:
-            vendor = await repos.cross_references.get(link.id, event.vendor.vendor_id, VENDOR)
-            if vendor is None:
-                await repos.mappings.put(
-                    link.id,
-                    WAITING_PREFIX + event.vendor.vendor_id,
-                    event.entity_key,
-                    event.model_dump_json(),
-                )
+        vendor = await self._vendor_or_park(event, link)
         if vendor is None:
             detail = f"waiting for vendor {event.vendor.name!r} to reach BILL; written after it"
             return WriteResult("waiting", "wait_for_vendor", detail=detail)
@@ -136,6 +129,25 @@ class BillsSink:
             return await self._upsert.apply(link, event, target)
         except BillRejectedError as error:
             return WriteResult("needs_review", "write_bill", detail=str(error))
+
+    async def _vendor_or_park(self, event: BillChanged, link: LinkRecord) -> CrossReference | None:
+        """The vendor's cross-reference; else the bill parked until the vendor arrives.
+
+        Parked, then looked at once more: a vendor recorded while we parked may have looked
+        for parked bills before ours was there. Then it is taken out again and written now.
+        """
+        kind, vendor_id = WAITING_PREFIX + event.vendor.vendor_id, event.vendor.vendor_id
+        async with self._store.transaction() as repos:
+            vendor = await repos.cross_references.get(link.id, vendor_id, VENDOR)
+            if vendor is None:
+                await repos.mappings.put(link.id, kind, event.entity_key, event.model_dump_json())
+        if vendor is not None:
+            return vendor
+        async with self._store.transaction() as repos:
+            vendor = await repos.cross_references.get(link.id, vendor_id, VENDOR)
+            if vendor is not None:
+                await repos.mappings.delete(link.id, kind, event.entity_key)
+        return vendor
 
     async def _queue_for_review(self, event: BillChanged, link: LinkRecord, note: str) -> None:
         """One open review item per (link, bill): a person reads the note, fixes, re-drives."""
