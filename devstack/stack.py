@@ -42,9 +42,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import httpx
 import orjson
@@ -106,6 +106,9 @@ class StackPlan:
     fresh: bool = False  # forget earlier state: the store, Kafka's data, the connections
     # The ingest's tick scheduler (a new connection's daily reconcile fires at once).
     scheduler: bool = True
+    # The ports were picked free here (not named by a person): one taken by another
+    # process before ours bound it is replaced by another free one.
+    ports_picked: bool = False
 
     @classmethod
     def for_up(cls, env: Mapping[str, str]) -> StackPlan:
@@ -142,6 +145,7 @@ class StackPlan:
             fresh=True,
             # The demo backfills when it says so, with `mlc connections sync`.
             scheduler=False,
+            ports_picked=True,
         )
 
     @property
@@ -301,14 +305,19 @@ async def start_stack(plan: StackPlan, say: Say) -> StackInfo:
     wiring = Wiring(bootstrap, sandboxes, credentials, master_keys, token)
     await migrate(plan.database_url)
 
-    say(f"starting the ingest service on {plan.ingest_url}")
-    ingest = table.start(
-        INGEST,
-        [sys.executable, "-m", "devstack.edge_and_control"],
-        env=process_env(plan, wiring, INGEST),
-        cwd=ROOT,
-    )
-    await _until_serving(table, ingest, f"{plan.ingest_url}/healthz")
+    def start_ingest(port: int) -> tuple[BackgroundProcess, str]:
+        at = replace(plan, ingest_port=port)
+        say(f"starting the ingest service on {at.ingest_url}")
+        process = table.start(
+            INGEST,
+            [sys.executable, "-m", "devstack.edge_and_control"],
+            env=process_env(at, wiring, INGEST),
+            cwd=ROOT,
+        )
+        return process, f"{at.ingest_url}/healthz"
+
+    port = await _serving(table, start_ingest, plan.ingest_port, repick=plan.ports_picked)
+    plan = replace(plan, ingest_port=port)
     services: dict[str, str] = {}
     for name in services_of(plan.flows):
         services[name] = await _flow_service(table, name, process_env(plan, wiring, name), say)
@@ -366,16 +375,20 @@ async def _kafka(plan: StackPlan, say: Say) -> str:
 async def _sandboxes(plan: StackPlan, table: ProcessTable, say: Say) -> dict[str, str]:
     urls: dict[str, str] = {}
     for vendor in plan.sandboxes:
-        port = plan.sandbox_ports[vendor]
-        url = f"http://127.0.0.1:{port}"
-        process = table.start(
-            f"sandbox-{vendor}",
-            [sys.executable, "-m", "sandboxes", vendor, "--port", str(port)],
-            env=process_env(plan, None, f"sandbox-{vendor}"),
-            cwd=ROOT,
+
+        def start_sandbox(port: int, vendor: str = vendor) -> tuple[BackgroundProcess, str]:
+            process = table.start(
+                f"sandbox-{vendor}",
+                [sys.executable, "-m", "sandboxes", vendor, "--port", str(port)],
+                env=process_env(plan, None, f"sandbox-{vendor}"),
+                cwd=ROOT,
+            )
+            return process, f"http://127.0.0.1:{port}/_sandbox/clock"
+
+        port = await _serving(
+            table, start_sandbox, plan.sandbox_ports[vendor], repick=plan.ports_picked
         )
-        urls[vendor] = url
-        await _until_serving(table, process, f"{url}/_sandbox/clock")
+        urls[vendor] = f"http://127.0.0.1:{port}"
     say("sandboxes: " + ", ".join(f"{vendor} {url}" for vendor, url in urls.items()))
     return urls
 
@@ -433,6 +446,36 @@ async def _until_ready(
             )
             raise StackError(msg)
         await asyncio.sleep(0.2)  # poll: readiness is an HTTP answer or a log line
+
+
+_PORT_TAKEN: Final = b"address already in use"
+_PORT_TRIES: Final = 3
+
+
+async def _serving(
+    table: ProcessTable,
+    start: Callable[[int], tuple[BackgroundProcess, str]],
+    port: int,
+    *,
+    repick: bool,
+) -> int:
+    """Start a server on ``port`` and wait until it answers; the port it serves on.
+
+    A port picked free here can be taken by another process before ours binds it (a
+    probe and a bind are two steps): with ``repick``, a server that exits saying so is
+    started again on another free port, a few times.
+    """
+    for attempt in range(1, _PORT_TRIES + 1):
+        process, url = start(port)
+        code = await _until_ready(table, process, _answers(url))
+        if code is None:
+            return port
+        taken = _PORT_TAKEN in process.log.read_bytes().lower()
+        if not (repick and taken and attempt < _PORT_TRIES):
+            msg = f"{process.name} exited with status {code}; {process.log}:\n{_tail(process.log)}"
+            raise StackError(msg)
+        port = _free_port()
+    raise AssertionError("unreachable: the last try returns or raises")
 
 
 async def _until_serving(table: ProcessTable, process: BackgroundProcess, url: str) -> None:
