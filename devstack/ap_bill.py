@@ -30,8 +30,9 @@ from devstack.driving import (
     wait_with_progress,
 )
 from devstack.flows import FLOWS
+from devstack.people_flows import FlowLog
 from devstack.stack import StackInfo
-from services.runtime.audit_trail import read_events
+from services.runtime.audit_trail import format_chain, read_chain
 
 __all__ = ["NAME", "play"]
 
@@ -45,18 +46,7 @@ async def _outcomes(
     info: StackInfo, *, service: str, connection_id: str
 ) -> dict[str, list[dict[str, Any]]]:
     """``service``'s outcomes of events of ``connection_id``, by entity, oldest first."""
-    found = await read_events(
-        info.kafka,
-        topics=["sync.outcome"],
-        keep=lambda logged: (
-            logged.event.get("service") == service
-            and logged.event.get("connection_id") == connection_id
-        ),
-    )
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for logged in sorted(found, key=lambda e: str(e.event.get("recorded_at"))):
-        grouped.setdefault(str(logged.event.get("entity_key")), []).append(logged.event)
-    return grouped
+    return await FlowLog(info.kafka, connection_id, service=service).outcomes()
 
 
 def _settled(answers: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -221,19 +211,11 @@ async def _payment_chain(info: StackInfo, bill_pay: str, share: str) -> None:
     written = next((o for o in outcomes if o.get("status") == "applied"), None)
     if written is None:
         raise DemoFailedError(f"no FreshBooks write for payment {share}")
-    correlation = written.get("correlation_id")
-    chain = await read_events(
+    chain = await read_chain(
         info.kafka,
+        str(written.get("correlation_id")),
         topics=["raw.bill", "ap.payment", "sync.outcome"],
-        keep=lambda logged: (
-            logged.event.get("correlation_id") == correlation
-            or logged.event.get("event_id") == correlation
-        ),
     )
-    for logged in sorted(chain, key=lambda e: str(e.event.get("recorded_at"))):
-        event = logged.event
-        what = event.get("operation") or event.get("entity_key") or ""
-        print(f"  {event.get('type'):<12} {logged.topic}@{logged.offset:<6} "
-              f"{event.get('status', ''):<8} {what}", flush=True)  # fmt: skip
+    print(format_chain(chain), flush=True)
     if len(chain) < 3:
         raise DemoFailedError(f"the chain of {share} has {len(chain)} events, not 3 or more")

@@ -49,10 +49,11 @@ CHANGE_DEADLINE_SECONDS = 90.0
 
 @dataclass
 class FlowLog:
-    """What the log says about the BambooHR connection's employees, read again on each call.
+    """What the log says about one connection's records, read again on each call.
 
     ``service`` is the sink whose outcomes count: every people flow's sink answers the same
-    BambooHR events, so the outcomes are told apart by who wrote them.
+    BambooHR events, so the outcomes are told apart by who wrote them (flow ap-bill reads
+    its bill and payment outcomes the same way).
     """
 
     bootstrap: str
@@ -64,7 +65,7 @@ class FlowLog:
         return await self._by_employee("people.employee", "EmployeeChanged")
 
     async def outcomes(self) -> dict[str, list[dict[str, Any]]]:
-        """The sink's outcomes per employee id, oldest first."""
+        """The sink's outcomes per record (entity key), oldest first."""
         return await self._by_employee("sync.outcome", "SyncOutcome", service=self.service)
 
     async def _by_employee(

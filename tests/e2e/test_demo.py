@@ -92,8 +92,11 @@ async def test_the_demo_plays_every_flow_and_shows_it_in_each_target(
     [row] = [line for line in ap_bill.splitlines() if line.startswith(f"{new_bill} ")]
     assert re.search(r"paid\s+0\.00\s+00n\w+\s+280\.20\s+0\.00$", row), row
     assert "(not in BILL: see the review queue)" in ap_bill  # the taxed bill waits
-    assert re.search(r"BillPaid\s+ap\.payment@", ap_bill)
-    assert re.search(r"SyncOutcome\s+sync\.outcome@\d+\s+applied\s+create_bill_payment", ap_bill)
+    assert re.search(r"- BillPaid \[ap\.payment#\d+@\d+\]", ap_bill)
+    assert re.search(
+        r"- SyncOutcome \[sync\.outcome#\d+@\d+\].* status=applied .*create_bill_payment applied",
+        ap_bill,
+    )
     # Everything it started was stopped again.
     assert not list((tmp_path / "pids").glob("*.json"))
 
