@@ -107,6 +107,16 @@ class BillClient:
             raise BillRejectedError(msg, status=200, code="")
         return found
 
+    async def _found(self, what: str, path: str) -> dict[str, Any] | None:
+        """One record by id; None when BILL has none (404)."""
+        answer = await self.session.request("GET", self._base + path)
+        if answer.status_code == httpx.codes.NOT_FOUND:
+            return None
+        if answer.status_code != httpx.codes.OK:
+            raise refusal(answer, what)
+        found: dict[str, Any] = answer.json()
+        return found
+
     async def _pages(
         self, what: str, path: str, params: Mapping[str, str]
     ) -> AsyncIterator[dict[str, Any]]:
@@ -135,14 +145,9 @@ class BillClient:
         return await self._all("list vendors", "/v3/vendors", filters)
 
     async def vendor(self, vendor_id: str) -> dict[str, Any] | None:
-        path = api_path("/v3/vendors/{vendor_id}", vendor_id=vendor_id)
-        answer = await self.session.request("GET", self._base + path)
-        if answer.status_code == httpx.codes.NOT_FOUND:
-            return None
-        if answer.status_code != httpx.codes.OK:
-            raise refusal(answer, "read a vendor")
-        found: dict[str, Any] = answer.json()
-        return found
+        return await self._found(
+            "read a vendor", api_path("/v3/vendors/{vendor_id}", vendor_id=vendor_id)
+        )
 
     async def create_vendor(self, body: Mapping[str, Any]) -> dict[str, Any]:
         return await self._record("create a vendor", "POST", "/v3/vendors", json=body)
@@ -163,14 +168,7 @@ class BillClient:
         return await self._all("list bills", "/v3/bills", f"vendorId:eq:{text}" if text else "")
 
     async def bill(self, bill_id: str) -> dict[str, Any] | None:
-        path = api_path("/v3/bills/{bill_id}", bill_id=bill_id)
-        answer = await self.session.request("GET", self._base + path)
-        if answer.status_code == httpx.codes.NOT_FOUND:
-            return None
-        if answer.status_code != httpx.codes.OK:
-            raise refusal(answer, "read a bill")
-        found: dict[str, Any] = answer.json()
-        return found
+        return await self._found("read a bill", api_path("/v3/bills/{bill_id}", bill_id=bill_id))
 
     async def create_bill(self, body: Mapping[str, Any]) -> dict[str, Any]:
         return await self._record("create a bill", "POST", "/v3/bills", json=body)
@@ -188,14 +186,9 @@ class BillClient:
     # --- payments (§9) -------------------------------------------------------------------
 
     async def payment(self, payment_id: str) -> dict[str, Any] | None:
-        path = api_path("/v3/payments/{payment_id}", payment_id=payment_id)
-        answer = await self.session.request("GET", self._base + path)
-        if answer.status_code == httpx.codes.NOT_FOUND:
-            return None
-        if answer.status_code != httpx.codes.OK:
-            raise refusal(answer, "read a payment")
-        found: dict[str, Any] = answer.json()
-        return found
+        return await self._found(
+            "read a payment", api_path("/v3/payments/{payment_id}", payment_id=payment_id)
+        )
 
     async def payments_updated_since(self, since: datetime | None) -> list[dict[str, Any]]:
         """Payments updated at or after ``since`` (every payment when None), oldest first."""

@@ -19,8 +19,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-import orjson
-
 from schemas.ap import BillPaid
 from schemas.envelope import Event, utcnow
 from schemas.raw import PollTick, RawDelivery, ReconcileTick
@@ -28,6 +26,7 @@ from services.bill.access import BillAccess
 from services.bill.client import BillClient
 from services.bill.payments import Origin, bill_paid, payment_state
 from services.bill.sinks.bills import BILL
+from services.bill.webhook import notification
 from services.runtime.logging import get_logger
 from services.runtime.raw_dispatch import dispatch_raw
 from services.runtime.snapshots import PublishedSnapshots
@@ -156,13 +155,8 @@ def _later(one: str, other: str) -> bool:
 
 def _payment_id(body: str) -> str | None:
     """The payment id of a ``payment.*`` notification (§11: metadata + the entity)."""
-    try:
-        payload = orjson.loads(body)
-        if isinstance(payload, str):  # open question 3: a JSON-escaped string
-            payload = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(payload, dict):
+    payload = notification(body)
+    if payload is None:
         return None
     kind = str((payload.get("metadata") or {}).get("eventType") or "")
     payment = payload.get("payment")

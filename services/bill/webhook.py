@@ -14,11 +14,18 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from services.runtime.signatures import VerificationError, verify_hmac_sha256
 
-__all__ = ["CONTENT_TYPES", "SECRET_HEADERS", "SIGNATURE_HEADER", "delivery_id", "verify"]
+__all__ = [
+    "CONTENT_TYPES",
+    "SECRET_HEADERS",
+    "SIGNATURE_HEADER",
+    "delivery_id",
+    "notification",
+    "verify",
+]
 
 SIGNATURE_HEADER: Final = "x-bill-sha-signature"
 CONTENT_TYPES: Final = ("application/json",)
@@ -43,15 +50,24 @@ def verify(
     verify_hmac_sha256(secret=secret, message=body, signatures=signature, encoding="base64")
 
 
-def delivery_id(body: bytes, headers: Mapping[str, str]) -> str | None:
-    """``metadata.eventId`` of the notification, or None when it has none."""
+def notification(body: bytes | str) -> dict[str, Any] | None:
+    """The notification's JSON object (``metadata`` + the entity), or None when it is none.
+
+    Also when BILL sent it as a JSON-escaped string (open question 3).
+    """
     try:
         payload = json.loads(body)
         if isinstance(payload, str):
             payload = json.loads(payload)
     except (ValueError, RecursionError):
         return None
-    metadata = payload.get("metadata") if isinstance(payload, dict) else None
+    return payload if isinstance(payload, dict) else None
+
+
+def delivery_id(body: bytes, headers: Mapping[str, str]) -> str | None:
+    """``metadata.eventId`` of the notification, or None when it has none."""
+    payload = notification(body)
+    metadata = payload.get("metadata") if payload is not None else None
     event_id = metadata.get("eventId") if isinstance(metadata, dict) else None
     if not isinstance(event_id, str):
         return None
