@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -17,6 +17,17 @@ __all__ = ["links_app"]
 links_app = typer.Typer(help="Flows between connections.", no_args_is_help=True)
 
 
+def _options(text: str, what: str) -> dict[str, Any]:
+    """Link options given as JSON; refused (exit 2) unless they are a JSON object."""
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise fail(f"{what} is not JSON: {exc}", EXIT_REFUSED) from None
+    if not isinstance(parsed, dict):
+        raise fail(f"{what} must be a JSON object, e.g. '{{\"dry_run\": true}}'", EXIT_REFUSED)
+    return parsed
+
+
 @links_app.command("add")
 def add_link(
     source: Annotated[str, typer.Argument(help="Source connection id.")],
@@ -28,12 +39,7 @@ def add_link(
     as_json: JsonOption = False,
 ) -> None:
     """Link a source connection to a target connection for one flow."""
-    try:
-        parsed = json.loads(options)
-    except json.JSONDecodeError as exc:
-        raise fail(f"--options is not JSON: {exc}", EXIT_REFUSED) from None
-    if not isinstance(parsed, dict):
-        raise fail("--options must be a JSON object, e.g. '{\"dry_run\": true}'", EXIT_REFUSED)
+    parsed = _options(options, "--options")
     created = OperatorClient(url).call(
         "POST",
         "/links",
@@ -84,12 +90,7 @@ def set_options(
     as_json: JsonOption = False,
 ) -> None:
     """Replace a link's options, e.g. a fixed account map; then re-drive what waited."""
-    try:
-        parsed = json.loads(options)
-    except json.JSONDecodeError as exc:
-        raise fail(f"the options are not JSON: {exc}", EXIT_REFUSED) from None
-    if not isinstance(parsed, dict):
-        raise fail("the options must be a JSON object", EXIT_REFUSED)
+    parsed = _options(options, "the options")
     updated = OperatorClient(url).call("PATCH", f"/links/{link_id}", {"options": parsed})
     if as_json:
         echo_json(updated)
