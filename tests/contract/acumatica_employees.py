@@ -30,10 +30,9 @@ from services.runtime.http import build_client
 from services.runtime.outcomes import Outcomes
 from services.runtime.retry import RetryPolicy
 from services.runtime.store import StateStore
-from services.runtime.upsert import IdempotentUpsert
 from services.runtime.vault import Vault, generate_key_ring_entry
 from tests.contract.sandbox_counts import SandboxCounts
-from tests.contract.sink_contract import Deliver, RecordingPublisher, crash
+from tests.contract.sink_contract import Deliver, RecordingPublisher, replica_upsert
 
 __all__ = ["AcumaticaEmployees", "acumatica_employees", "store_connection"]
 
@@ -128,11 +127,11 @@ class AcumaticaEmployees(SandboxCounts):
             settings=self.settings,
             outcomes=Outcomes(self.published, service="acumatica"),
             holder=holder,
-            upsert=IdempotentUpsert(
-                store=self.store,
-                holder=holder,
-                lease_ttl=timedelta(seconds=self.settings.person_lease_seconds),
-                before_bookkeeping=crash if crash_before_bookkeeping else None,
+            upsert=replica_upsert(
+                self.store,
+                holder,
+                lease_seconds=self.settings.person_lease_seconds,
+                crashing=crash_before_bookkeeping,
             ),
         )
 

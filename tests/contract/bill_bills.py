@@ -34,10 +34,9 @@ from services.runtime.outcomes import Outcomes
 from services.runtime.retry import RetryPolicy
 from services.runtime.shared_slots import SharedSlots, SlotTransport
 from services.runtime.store import StateStore
-from services.runtime.upsert import IdempotentUpsert
 from services.runtime.vault import Vault, generate_key_ring_entry
 from tests.contract.sandbox_counts import SandboxCounts
-from tests.contract.sink_contract import Deliver, RecordingPublisher, crash
+from tests.contract.sink_contract import Deliver, RecordingPublisher, replica_upsert
 from tests.integration.bill.bill_world import store_bill_connection
 
 __all__ = ["BillBills", "bill_bills"]
@@ -110,11 +109,11 @@ class BillBills(SandboxCounts):
             outcomes=Outcomes(self.published, service="bill"),
             holder=holder,
             lease_ttl=lease,
-            upsert=IdempotentUpsert(
-                store=self.store,
-                holder=holder,
-                lease_ttl=lease,
-                before_bookkeeping=crash if crash_before_bookkeeping else None,
+            upsert=replica_upsert(
+                self.store,
+                holder,
+                lease_seconds=self.settings.record_lease_seconds,
+                crashing=crash_before_bookkeeping,
             ),
         )
 

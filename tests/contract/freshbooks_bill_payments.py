@@ -30,11 +30,10 @@ from services.freshbooks.sinks.bill_payments import BillPaymentsSink
 from services.runtime.http import build_client
 from services.runtime.outcomes import Outcomes
 from services.runtime.store import StateStore
-from services.runtime.upsert import IdempotentUpsert
 from services.runtime.vault import Vault, generate_key_ring_entry
 from tests.contract.freshbooks_people import ORIGIN, connect_books
 from tests.contract.sandbox_counts import SandboxCounts
-from tests.contract.sink_contract import Deliver, RecordingPublisher, crash
+from tests.contract.sink_contract import Deliver, RecordingPublisher, replica_upsert
 
 __all__ = ["FreshBooksBillPayments", "freshbooks_bill_payments"]
 
@@ -98,11 +97,11 @@ class FreshBooksBillPayments(SandboxCounts):
             settings=self.settings,
             outcomes=Outcomes(self.published, service="freshbooks"),
             holder=holder,
-            upsert=IdempotentUpsert(
-                store=self.store,
-                holder=holder,
-                lease_ttl=timedelta(seconds=self.settings.person_lease_seconds),
-                before_bookkeeping=crash if crash_before_bookkeeping else None,
+            upsert=replica_upsert(
+                self.store,
+                holder,
+                lease_seconds=self.settings.person_lease_seconds,
+                crashing=crash_before_bookkeeping,
             ),
         )
 

@@ -32,10 +32,9 @@ from services.runtime.http import build_client
 from services.runtime.oauth_tokens import save_tokens
 from services.runtime.outcomes import Outcomes
 from services.runtime.store import StateStore
-from services.runtime.upsert import IdempotentUpsert
 from services.runtime.vault import Vault, generate_key_ring_entry
 from tests.contract.sandbox_counts import SandboxCounts
-from tests.contract.sink_contract import Deliver, RecordingPublisher, crash
+from tests.contract.sink_contract import Deliver, RecordingPublisher, replica_upsert
 
 __all__ = ["ORIGIN", "FreshBooksPeople", "connect_books", "freshbooks_people"]
 
@@ -91,11 +90,11 @@ class FreshBooksPeople(SandboxCounts):
             settings=self.settings,
             outcomes=Outcomes(self.published, service="freshbooks"),
             holder=holder,
-            upsert=IdempotentUpsert(
-                store=self.store,
-                holder=holder,
-                lease_ttl=timedelta(seconds=self.settings.person_lease_seconds),
-                before_bookkeeping=crash if crash_before_bookkeeping else None,
+            upsert=replica_upsert(
+                self.store,
+                holder,
+                lease_seconds=self.settings.person_lease_seconds,
+                crashing=crash_before_bookkeeping,
             ),
         )
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
 from typing import Any, Protocol
 
 import pytest
@@ -38,6 +39,8 @@ from schemas.envelope import Event
 from schemas.outcomes import SyncOutcome
 from schemas.snapshot import Snapshot
 from services.runtime.publishing import stamp
+from services.runtime.store import StateStore
+from services.runtime.upsert import IdempotentUpsert
 
 __all__ = [
     "Deliver",
@@ -46,6 +49,7 @@ __all__ = [
     "SinkBinding",
     "SinkContract",
     "crash",
+    "replica_upsert",
 ]
 
 Deliver = Callable[[Snapshot], Awaitable[None]]
@@ -62,6 +66,18 @@ class SimulatedCrashError(Exception):
 async def crash() -> None:
     """A ``before_bookkeeping`` hook for the runtime's upsert: the crash, at that moment."""
     raise SimulatedCrashError
+
+
+def replica_upsert(
+    store: StateStore, holder: str, *, lease_seconds: float, crashing: bool
+) -> IdempotentUpsert:
+    """One replica's upsert (its own lease holder); ``crashing`` plays :func:`crash`."""
+    return IdempotentUpsert(
+        store=store,
+        holder=holder,
+        lease_ttl=timedelta(seconds=lease_seconds),
+        before_bookkeeping=crash if crashing else None,
+    )
 
 
 class RecordingPublisher:

@@ -29,7 +29,6 @@ from services.runtime.oauth_tokens import save_tokens
 from services.runtime.outcomes import Outcomes
 from services.runtime.retry import RetryPolicy
 from services.runtime.store import StateStore
-from services.runtime.upsert import IdempotentUpsert
 from services.runtime.vault import Vault, generate_key_ring_entry
 from services.zoho.access import FLOW, ZohoAccess
 from services.zoho.auth import ZohoOAuth
@@ -37,7 +36,7 @@ from services.zoho.quota import DailyQuota
 from services.zoho.settings import ZohoSettings
 from services.zoho.sinks.contacts import ContactsSink
 from tests.contract.sandbox_counts import SandboxCounts
-from tests.contract.sink_contract import Deliver, RecordingPublisher, crash
+from tests.contract.sink_contract import Deliver, RecordingPublisher, replica_upsert
 
 __all__ = ["ZohoContacts", "zoho_contacts"]
 
@@ -102,11 +101,11 @@ class ZohoContacts(SandboxCounts):
             settings=self.settings,
             outcomes=Outcomes(self.published, service="zoho"),
             holder=holder,
-            upsert=IdempotentUpsert(
-                store=self.store,
-                holder=holder,
-                lease_ttl=timedelta(seconds=self.settings.person_lease_seconds),
-                before_bookkeeping=crash if crash_before_bookkeeping else None,
+            upsert=replica_upsert(
+                self.store,
+                holder,
+                lease_seconds=self.settings.person_lease_seconds,
+                crashing=crash_before_bookkeeping,
             ),
         )
 
