@@ -169,32 +169,21 @@ class AcumaticaSession:
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """One call below the instance URL, signed in; a 401 signs in again once."""
-        seen, cookies = await self._shared.current()
-        answer = await self._send(seen, cookies, method, path, json, params, headers)
-        if answer.status_code == httpx.codes.UNAUTHORIZED:
-            seen, cookies = await self._shared.refused(seen)
-            answer = await self._send(seen, cookies, method, path, json, params, headers)
-        return answer
 
-    async def _send(  # noqa: PLR0917 - the call's own parts, passed through once
-        self,
-        generation: int,
-        cookies: str,
-        method: str,
-        path: str,
-        json: object,
-        params: Mapping[str, str] | None,
-        headers: Mapping[str, str] | None,
-    ) -> httpx.Response:
-        if generation != self._in_jar:
-            self._load_jar(cookies)
-            self._in_jar = generation
-        return await self._http.request(
-            method,
-            self.base_url + path,
-            json=json,
-            params=params,
-            headers={**_ACCEPT, **(headers or {})},
+        async def send(generation: int, cookies: str) -> httpx.Response:
+            if generation != self._in_jar:
+                self._load_jar(cookies)
+                self._in_jar = generation
+            return await self._http.request(
+                method,
+                self.base_url + path,
+                json=json,
+                params=params,
+                headers={**_ACCEPT, **(headers or {})},
+            )
+
+        return await self._shared.call(
+            send, refused=lambda answer: answer.status_code == httpx.codes.UNAUTHORIZED
         )
 
     def _load_jar(self, cookies: str) -> None:

@@ -170,23 +170,12 @@ class BillApiSession:
         params: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """One call with the session's headers; an expired session is replaced once."""
-        seen, session_id = await self._shared.current()
-        answer = await self._send(method, url, session_id, json, params)
-        if _session_refused(answer):
-            seen, session_id = await self._shared.refused(seen)
-            answer = await self._send(method, url, session_id, json, params)
-        return answer
 
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        session_id: str,
-        json: object,
-        params: Mapping[str, str] | None,
-    ) -> httpx.Response:
-        headers = {"devKey": self._dev_key, "sessionId": session_id}
-        return await self._http.request(method, url, json=json, params=params, headers=headers)
+        async def send(_: int, session_id: str) -> httpx.Response:
+            headers = {"devKey": self._dev_key, "sessionId": session_id}
+            return await self._http.request(method, url, json=json, params=params, headers=headers)
+
+        return await self._shared.call(send, refused=_session_refused)
 
     async def _sign_in(self) -> str:
         session = await _login(self._http, self._settings, self._dev_key, self._login)

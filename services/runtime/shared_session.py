@@ -9,9 +9,9 @@ session to a timeout. So the session lives in the store, encrypted like a passwo
 
 - a process that needs one takes the stored session before it signs in, and signs in
   (then stores the new one) only when there is none;
-- when the vendor refuses the session (expired, ended by an administrator), the caller says
-  :meth:`SharedSession.refused`: a session another process stored meanwhile is taken,
-  else one new sign-in;
+- a call goes through :meth:`SharedSession.call`: when the vendor refuses the session
+  (expired, ended by an administrator), a session another process stored meanwhile is
+  taken, else one new sign-in, and the call is sent once more;
 - one sign-in at a time per connection: an asyncio lock in the process and a state-store
   lease (``lease``) across replicas;
 - a new session that cannot be stored is signed out at once (nobody could find it again);
@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from services.runtime.leasing import held_lease
 from services.runtime.logging import get_logger
@@ -41,6 +42,8 @@ SignOut = Callable[[str], Awaitable[None]]
 """End a session at the vendor; never raises (a failure is the vendor's timeout's)."""
 
 _log = get_logger(__name__)
+
+Answer = TypeVar("Answer")
 
 
 class SharedSession:
@@ -77,15 +80,30 @@ class SharedSession:
         self.resumed = 0
         """Sessions taken from the store instead of signing in."""
 
-    async def current(self) -> tuple[int, str]:
-        """``(generation, session)``: the generation names it in :meth:`refused`."""
+    async def call(
+        self,
+        send: Callable[[int, str], Awaitable[Answer]],
+        *,
+        refused: Callable[[Answer], bool],
+    ) -> Answer:
+        """``send(generation, session)`` in the current session; if the vendor ``refused``
+        that session, once more in another (taken or signed in)."""
+        seen, value = await self._current()
+        answer = await send(seen, value)
+        if refused(answer):
+            seen, value = await self._replaced(seen)
+            answer = await send(seen, value)
+        return answer
+
+    async def _current(self) -> tuple[int, str]:
+        """``(generation, session)``: the generation names it in :meth:`_replaced`."""
         if not self._open:
             async with self._lock:
                 if not self._open:
                     await self._take_or_sign_in(spent="")
         return self._generation, self._value
 
-    async def refused(self, seen: int) -> tuple[int, str]:
+    async def _replaced(self, seen: int) -> tuple[int, str]:
         """The vendor refused session ``seen``: another one, taken or signed in."""
         async with self._lock:
             if self._generation == seen:  # nobody replaced it since that call went out
