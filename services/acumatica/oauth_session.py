@@ -44,19 +44,20 @@ class BearerSession:
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """One call with a valid token; a 401 gets a fresh token and one more try."""
-        tokens = await self._keeper.access_token(self.connection_id)
-        answer = await self._http.request(
-            method, self.base_url + path, json=json, params=params,
-            headers=_with_token(headers, tokens.access_token),
-        )  # fmt: skip
-        if answer.status_code == httpx.codes.UNAUTHORIZED:
-            tokens = await self._keeper.after_unauthorized(self.connection_id, tokens)
-            self.logins += 1
-            answer = await self._http.request(
+
+        def refused(answer: httpx.Response) -> bool:
+            unauthorized = answer.status_code == httpx.codes.UNAUTHORIZED
+            self.logins += unauthorized
+            return unauthorized
+
+        return await self._keeper.call(
+            self.connection_id,
+            lambda token: self._http.request(
                 method, self.base_url + path, json=json, params=params,
-                headers=_with_token(headers, tokens.access_token),
-            )  # fmt: skip
-        return answer
+                headers=_with_token(headers, token),
+            ),
+            refused=refused,
+        )  # fmt: skip
 
     async def close(self) -> None:
         """Nothing to sign out: the chain's one session outlives this process (§3c)."""

@@ -167,11 +167,11 @@ class FreshBooksClient:
         params: list[tuple[str, str]] | None = None,
         missing_ok: bool = False,
     ) -> Any:  # noqa: ANN401 - FreshBooks' JSON
-        tokens = await self._keeper.access_token(self.connection_id)
-        answer = await self._send(method, url, tokens.access_token, json, params)
-        if answer.status_code == 401:
-            tokens = await self._keeper.after_unauthorized(self.connection_id, tokens)
-            answer = await self._send(method, url, tokens.access_token, json, params)
+        answer = await self._keeper.call(
+            self.connection_id,
+            lambda token: self._send(method, url, token, json, params),
+            refused=lambda sent: sent.status_code == httpx.codes.UNAUTHORIZED,
+        )
         if answer.status_code == 404 and missing_ok:
             return None
         if answer.status_code == 429 or answer.status_code >= 500:

@@ -16,10 +16,10 @@ Vendor knowledge stays out: the vendor's refresh call arrives as a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final, Protocol
+from typing import Final, Protocol, TypeVar
 from uuid import uuid4
 
 import httpx
@@ -47,6 +47,8 @@ __all__ = [
 TOKENS_FIELD = "oauth_tokens"  # vault field (and credentials row) holding the token pair
 
 _log = get_logger(__name__)
+
+Answer = TypeVar("Answer")
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +182,22 @@ class TokenKeeper:
         if tokens.expires_at - self._refresh_ahead > self._clock():
             return tokens
         return await self._refresh(connection_id, tokens)
+
+    async def call(
+        self,
+        connection_id: str,
+        send: Callable[[str], Awaitable[Answer]],
+        *,
+        refused: Callable[[Answer], bool],
+    ) -> Answer:
+        """``send(access_token)`` with a valid token; if the vendor ``refused`` it (a 401 before
+        our own expiry: it ended the token early), once more after one refresh."""
+        tokens = await self.access_token(connection_id)
+        answer = await send(tokens.access_token)
+        if refused(answer):
+            tokens = await self.after_unauthorized(connection_id, tokens)
+            answer = await send(tokens.access_token)
+        return answer
 
     async def after_unauthorized(self, connection_id: str, refused: TokenSet) -> TokenSet:
         """A fresh pair after the vendor refused ``refused`` early (HTTP 401)."""

@@ -187,11 +187,11 @@ class ZohoBooksClient:
         json: Mapping[str, Any] | None = None,
         params: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        tokens = await self._keeper.access_token(self.connection_id)
-        answer = await self._send(method, path, tokens.access_token, json, params)
-        if answer.status_code == 401 or _body(answer).get("code") in TOKEN_CODES:
-            tokens = await self._keeper.after_unauthorized(self.connection_id, tokens)
-            answer = await self._send(method, path, tokens.access_token, json, params)
+        answer = await self._keeper.call(
+            self.connection_id,
+            lambda token: self._send(method, path, token, json, params),
+            refused=lambda sent: sent.status_code == 401 or _body(sent).get("code") in TOKEN_CODES,
+        )
         now = self._clock()
         quota = quota_of(answer, now=now)
         if quota is not None and self._on_quota is not None:

@@ -8,7 +8,7 @@ request: what matters is what would have left the process.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -143,13 +143,16 @@ async def test_a_stored_account_id_is_one_segment_and_a_dot_segment_is_refused()
 
 
 class Keeper:
-    """The two TokenKeeper calls the client makes; the pair never changes here."""
+    """The TokenKeeper call the client makes; the token never changes here."""
 
-    async def access_token(self, connection_id: str) -> TokenSet:
-        return TOKENS
-
-    async def after_unauthorized(self, connection_id: str, refused: TokenSet) -> TokenSet:
-        return TOKENS
+    async def call(
+        self,
+        connection_id: str,
+        send: Callable[[str], Awaitable[httpx.Response]],
+        *,
+        refused: Callable[[httpx.Response], bool],
+    ) -> httpx.Response:
+        return await send(TOKENS.access_token)
 
 
 def answering(body: Mapping[str, Any]) -> Callable[[httpx.Request], httpx.Response]:
