@@ -183,6 +183,34 @@ class PeopleFlowStack:
 
         return await wait_until(found, timeout_seconds=150, interval_seconds=0.5, message=message)
 
+    async def hire_with_each_webhook_twice(
+        self, first: str, last: str, *, answer_seconds: float
+    ) -> tuple[str, list[Any]]:
+        """A hire whose webhooks BambooHR delivers twice each; the employee's id and the
+        sink's outcomes once every published change of the hire was answered."""
+        hooks_since = await self.now(self.bamboohr)
+        await self.webhook_faults(self.bamboohr, duplicate=2)
+        employee_id = await self.hire(first, last, "Engineering", "Software Engineer")
+
+        async def delivered() -> bool:
+            sent = await self.deliveries_since(self.bamboohr, hooks_since)
+            return len([d for d in sent if d["outcome"] == "delivered"]) == 4
+
+        await wait_until(delivered, timeout_seconds=20, message="each webhook delivered twice")
+
+        async def all_answered() -> list[Any] | None:
+            changes = await self.events("people.employee", self.source, employee_id)
+            outcomes = await self.outcomes(employee_id)
+            return outcomes if changes and len(outcomes) >= len(changes) else None
+
+        outcomes = await wait_until(
+            all_answered,
+            timeout_seconds=answer_seconds,
+            interval_seconds=0.5,
+            message="every change answered",
+        )
+        return employee_id, outcomes
+
     async def backfilled(self) -> None:
         """The new link's own backfill (a full resend of the BambooHR account) answered for
         everyone, so the tests after it see only the writes their own changes cause (and,

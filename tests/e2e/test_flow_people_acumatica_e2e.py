@@ -98,27 +98,10 @@ async def test_a_hire_into_a_new_department_creates_it_first_then_moves_and_leav
 
 
 async def test_a_duplicated_webhook_writes_once(flow: PeopleFlowStack) -> None:
-    hooks_since = await flow.now(flow.bamboohr)
-    await flow.webhook_faults(flow.bamboohr, duplicate=2)
-    email = flow.email("Annie", "Easley")
-    employee_id = await flow.hire("Annie", "Easley", "Engineering", "Software Engineer")
+    _, outcomes = await flow.hire_with_each_webhook_twice("Annie", "Easley", answer_seconds=120)
 
-    async def delivered() -> bool:
-        sent = await flow.deliveries_since(flow.bamboohr, hooks_since)
-        return len([d for d in sent if d["outcome"] == "delivered"]) == 4
-
-    await wait_until(delivered, timeout_seconds=20, message="each webhook delivered twice")
-
-    async def all_answered() -> list[Any] | None:
-        changes = await flow.events("people.employee", flow.source, employee_id)
-        outcomes = await flow.outcomes(employee_id)
-        return outcomes if changes and len(outcomes) >= len(changes) else None
-
-    outcomes = await wait_until(
-        all_answered, timeout_seconds=120, interval_seconds=0.5, message="every change answered"
-    )
     assert len([o for o in outcomes if o["status"] == "applied"]) == 1, outcomes
-    assert len(await _records(flow, email)) == 1
+    assert len(await _records(flow, flow.email("Annie", "Easley"))) == 1
 
 
 async def test_sessions_ended_by_an_administrator_are_signed_in_again_once(

@@ -259,29 +259,11 @@ async def _dropped(flow: PeopleFlowStack, since: datetime) -> int:
 
 async def test_a_duplicated_webhook_writes_once(flow: PeopleFlowStack) -> None:
     since = await flow.now(flow.freshbooks)
-    hooks_since = await flow.now(flow.bamboohr)
-    await flow.webhook_faults(flow.bamboohr, duplicate=2)
-    email = flow.email("Annie", "Easley")
-    employee_id = await flow.hire("Annie", "Easley", "Engineering", "Software Engineer")
+    _, outcomes = await flow.hire_with_each_webhook_twice("Annie", "Easley", answer_seconds=60)
 
-    async def delivered() -> bool:
-        sent = await flow.deliveries_since(flow.bamboohr, hooks_since)
-        return len([d for d in sent if d["outcome"] == "delivered"]) == 4
-
-    await wait_until(delivered, timeout_seconds=20, message="each webhook delivered twice")
-    await flow.answered(employee_id, lambda _: True, message="the hire written")
-
-    async def all_answered() -> list[Any] | None:
-        changes = await flow.events("people.employee", flow.source, employee_id)
-        outcomes = await flow.outcomes(employee_id)
-        return outcomes if changes and len(outcomes) >= len(changes) else None
-
-    outcomes = await wait_until(
-        all_answered, timeout_seconds=60, interval_seconds=0.5, message="every change answered"
-    )
     writes = [o for o in outcomes if o["status"] == "applied"]
     assert len(writes) == 1, outcomes
-    assert len(await flow.team_members(email)) == 1
+    assert len(await flow.team_members(flow.email("Annie", "Easley"))) == 1
     invitations = await flow.requests_since(flow.freshbooks, since, INVITATION, "POST")
     assert len(invitations) == 1, invitations
 

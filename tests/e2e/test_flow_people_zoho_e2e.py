@@ -183,30 +183,12 @@ async def test_a_contact_finance_made_by_hand_is_matched_by_email_not_made_again
 
 
 async def test_a_duplicated_webhook_writes_once(flow: PeopleFlowStack) -> None:
-    hooks_since = await flow.now(flow.bamboohr)
-    await flow.webhook_faults(flow.bamboohr, duplicate=2)
-    email = flow.email("Annie", "Easley")
-    employee_id = await flow.hire("Annie", "Easley", "Engineering", "Software Engineer")
-
-    async def delivered() -> bool:
-        sent = await flow.deliveries_since(flow.bamboohr, hooks_since)
-        return len([d for d in sent if d["outcome"] == "delivered"]) == 4
-
-    await wait_until(delivered, timeout_seconds=20, message="each webhook delivered twice")
-
-    async def all_answered() -> list[Any] | None:
-        changes = await flow.events("people.employee", flow.source, employee_id)
-        outcomes = await flow.outcomes(employee_id)
-        return outcomes if changes and len(outcomes) >= len(changes) else None
-
-    outcomes = await wait_until(
-        all_answered,
-        timeout_seconds=ZOHO_WRITE_SECONDS,
-        interval_seconds=0.5,
-        message="every change answered",
+    _, outcomes = await flow.hire_with_each_webhook_twice(
+        "Annie", "Easley", answer_seconds=ZOHO_WRITE_SECONDS
     )
+
     assert len([o for o in outcomes if o["status"] == "applied"]) == 1, outcomes
-    assert len(await _contacts(flow, email)) == 1
+    assert len(await _contacts(flow, flow.email("Annie", "Easley"))) == 1
 
 
 async def test_a_lost_webhook_is_caught_by_the_links_reconcile(flow: PeopleFlowStack) -> None:
