@@ -59,7 +59,10 @@ class ApBillStack:
         return list(answer.json())
 
     async def outcome(self, service: str, entity_key: str, *, count: int = 1) -> list[Any]:
-        """``service``'s settled outcomes for ``entity_key`` once there are ``count``."""
+        """``service``'s answers for ``entity_key`` that did something or wait for a person,
+        once there are ``count``. A bill can be attempted twice (parked, and found again as
+        its vendor arrived): the second attempt is ``unchanged`` and is no answer of its
+        own, but a second write would be one."""
 
         async def found() -> list[Any] | None:
             logged = await read_events(
@@ -72,7 +75,7 @@ class ApBillStack:
                 ),
             )
             events = [e.event for e in sorted(logged, key=lambda e: str(e.event["recorded_at"]))]
-            settled = [e for e in events if e["status"] != "waiting"]
+            settled = [e for e in events if e["status"] not in ("waiting", "unchanged")]
             return settled if len(settled) >= count else None
 
         return await wait_until(
