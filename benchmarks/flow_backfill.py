@@ -31,7 +31,7 @@ from typing import Any
 from benchmarks.flow_stack import FlowStack, LoggedRequest
 from benchmarks.results import Measurement, Target
 
-__all__ = ["FRESHBOOKS", "BackfillCase", "measure_backfill"]
+__all__ = ["FRESHBOOKS", "BackfillCase", "describe_calls", "measure_backfill"]
 
 TARGETS = {
     "rate": Target(
@@ -122,7 +122,7 @@ async def _hire_quietly(stack: FlowStack, count: int) -> set[str]:
     return {str(e["id"]) for e in extra}
 
 
-def _describe(requests: list[LoggedRequest]) -> str:
+def describe_calls(requests: list[LoggedRequest]) -> str:
     """The most frequent calls, ids folded: ``"9 GET .../staffs/{id}"``."""
     kinds = Counter(
         f"{r.method} .../{'/'.join(ID.sub('/{id}', r.path).split('/')[-2:])}" for r in requests
@@ -181,8 +181,8 @@ async def measure_backfill(
         + ("" if finished else f" (time budget {budget_seconds:.0f} s; NOT all done)")
         + f"; outcomes {dict(statuses)}; done per minute {_per_minute(samples)}"
         + f"; bamboohr published {len(published):,} of them"
-        + f"; {refused} 429/503 refusals; BambooHR calls: {_describe(bamboohr_calls)}; "
-        + f"{case.target} calls: {_describe(target_calls)}"
+        + f"; {refused} 429/503 refusals; BambooHR calls: {describe_calls(bamboohr_calls)}; "
+        + f"{case.target} calls: {describe_calls(target_calls)}"
     )
     size = f"{len(wanted):,} employees"
     rows = [

@@ -61,10 +61,15 @@ class LoggedRequest:
 
 @dataclass
 class FlowWatch:
-    """EmployeeChanged and SyncOutcome events of one BambooHR connection, as they arrive."""
+    """EmployeeChanged and SyncOutcome events of the stack's connections, as they arrive.
+
+    A people flow's outcomes carry its BambooHR connection; flow ap-bill's carry FreshBooks'
+    (bills to BILL) or BILL's (payments back), so the watch keeps every connection of the
+    stack (each new per stack).
+    """
 
     bootstrap: str
-    connection_id: str
+    connection_ids: frozenset[str]
     changes: dict[str, dict[str, Any]] = field(default_factory=dict)  # by event_id
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     _task: asyncio.Task[None] | None = None
@@ -125,7 +130,7 @@ class FlowWatch:
             event = orjson.loads(value)
         except orjson.JSONDecodeError:
             return
-        if not isinstance(event, dict) or event.get("connection_id") != self.connection_id:
+        if not isinstance(event, dict) or event.get("connection_id") not in self.connection_ids:
             return
         if event.get("type") == "EmployeeChanged":
             self.changes[str(event["event_id"])] = event
@@ -147,8 +152,13 @@ class FlowStack:
     flow: Flow
 
     @property
-    def bamboohr(self) -> str:
+    def source(self) -> str:
+        """The source's sandbox (BambooHR for the people flows, FreshBooks for ap-bill)."""
         return self.info.sandboxes[self.flow.source]
+
+    @property
+    def bamboohr(self) -> str:
+        return self.source
 
     @property
     def target(self) -> str:
@@ -160,7 +170,7 @@ class FlowStack:
         return self.info.sandboxes["freshbooks"]
 
     @property
-    def bamboohr_connection(self) -> str:
+    def source_connection(self) -> str:
         return self.info.connections[self.flow.source]
 
     async def state(self, sandbox: str, collection: str) -> list[dict[str, Any]]:
@@ -196,9 +206,9 @@ class FlowStack:
             await asyncio.sleep(0.5)  # poll: the watch fills in the background
 
     async def request_sync(self) -> None:
-        """``mlc connections sync <bamboohr connection>``: a ReconcileTick, a full backfill."""
+        """``mlc connections sync <source connection>``: a ReconcileTick, a full backfill."""
         answer = await self.http.post(
-            f"{self.info.ingest}/api/v1/connections/{self.bamboohr_connection}/sync",
+            f"{self.info.ingest}/api/v1/connections/{self.source_connection}/sync",
             headers={"Authorization": f"Bearer {self.info.operator_token}"},
         )
         if not answer.is_success:
@@ -233,7 +243,7 @@ async def flow_stack(
             if not_running:
                 msg = f"flow services not running: {', '.join(not_running)}"
                 raise RuntimeError(msg)
-            watch = FlowWatch(bootstrap, info.connections[flow.source])
+            watch = FlowWatch(bootstrap, frozenset(info.connections.values()))
             await watch.start()
             try:
                 async with httpx.AsyncClient(timeout=60.0) as client:

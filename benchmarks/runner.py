@@ -16,6 +16,7 @@ from benchmarks.codec import measure_codec
 from benchmarks.consume_throughput import measure_consume
 from benchmarks.consumer_memory import measure_consumer_memory
 from benchmarks.flow_acumatica import ACUMATICA_BACKFILL, ACUMATICA_LATENCY
+from benchmarks.flow_ap_bill import measure_ap_bill
 from benchmarks.flow_backfill import FRESHBOOKS as FRESHBOOKS_BACKFILL
 from benchmarks.flow_backfill import BackfillCase, measure_backfill
 from benchmarks.flow_latency import FRESHBOOKS as FRESHBOOKS_LATENCY
@@ -44,7 +45,7 @@ __all__ = ["FULL", "QUICK", "Sizes", "run_benchmarks"]
 class Sizes:
     """How much work each benchmark does.
 
-    The spine's benchmarks take about three minutes; flows 1 and 2 each add their stack
+    The spine's benchmarks take about three minutes; flows 1 to 4 each add their stack
     (about a minute to start and finish its own first sync), the timed changes and the
     backfill's time budget.
     """
@@ -71,6 +72,11 @@ class Sizes:
     acumatica_change_seconds: float
     acumatica_backfill_employees: int
     acumatica_backfill_budget_seconds: float
+    ap_bills_per_second: float
+    ap_bill_seconds: float
+    ap_payments_per_second: float
+    ap_backfill_bills: int
+    ap_backfill_budget_seconds: float
 
 
 FULL = Sizes(
@@ -96,6 +102,11 @@ FULL = Sizes(
     acumatica_change_seconds=60.0,
     acumatica_backfill_employees=2_000,
     acumatica_backfill_budget_seconds=300.0,
+    ap_bills_per_second=0.5,
+    ap_bill_seconds=60.0,
+    ap_payments_per_second=0.5,
+    ap_backfill_bills=1_000,
+    ap_backfill_budget_seconds=600.0,
 )
 QUICK = Sizes(
     codec_operations=2_000,
@@ -120,6 +131,11 @@ QUICK = Sizes(
     acumatica_change_seconds=3.0,
     acumatica_backfill_employees=20,
     acumatica_backfill_budget_seconds=120.0,
+    ap_bills_per_second=1.0,
+    ap_bill_seconds=3.0,
+    ap_payments_per_second=1.0,
+    ap_backfill_bills=20,
+    ap_backfill_budget_seconds=120.0,
 )
 
 
@@ -237,7 +253,7 @@ async def _measure_backlog(bootstrap: str, sizes: Sizes) -> list[Measurement]:
 
 
 async def _measure_flow(bootstrap: str, sizes: Sizes) -> list[Measurement]:
-    """Flows 1, 2 and 3 end to end, each on its own stack: the timed changes first, then the
+    """Flows 1 to 4 end to end, each on its own stack: the timed changes first, then the
     backfill, which starts once the changes were all written so neither measures the other.
     """
     flow_1 = _FlowRun(
@@ -276,7 +292,29 @@ async def _measure_flow(bootstrap: str, sizes: Sizes) -> list[Measurement]:
     rows: list[Measurement] = []
     for run in (flow_1, flow_2, flow_3):
         rows += await _measure_one_flow(bootstrap, run)
+    rows += await _measure_ap_bill(bootstrap, sizes)
     return rows
+
+
+async def _measure_ap_bill(bootstrap: str, sizes: Sizes) -> list[Measurement]:
+    """Flow 4 on its stack: bills to BILL, payments back, then the backfill."""
+    _say("starting flow 4's stack (sandboxes, ingest, freshbooks, bill, consent, link)")
+    try:
+        async with flow_stack(bootstrap, flow_name="ap-bill") as stack:
+            return await _guarded(
+                f"flow 4: bills, payments and a backfill of {sizes.ap_backfill_bills:,} bills",
+                lambda: measure_ap_bill(
+                    stack,
+                    bills_per_second=sizes.ap_bills_per_second,
+                    bill_seconds=sizes.ap_bill_seconds,
+                    payments_per_second=sizes.ap_payments_per_second,
+                    backfill_bills=sizes.ap_backfill_bills,
+                    budget_seconds=sizes.ap_backfill_budget_seconds,
+                ),
+            )
+    except Exception as exc:
+        # The stack not starting (or not stopping) is a result too.
+        return [failed("flow 4 stack", exc)]
 
 
 @dataclass(frozen=True, slots=True)

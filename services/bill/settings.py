@@ -67,6 +67,14 @@ class BillSettings(BaseSettings):
             "with backoff whatever the method (BDC_1322: too many concurrent requests)."
         ),
     )
+    chart_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description=(
+            "How long the chart of accounts read for one bill serves the next ones (read again "
+            "sooner when it cannot place a line; 0 reads it for every bill)."
+        ),
+    )
     session_lease_seconds: float = Field(
         default=30.0, gt=0, description="Lease that keeps one login per connection at a time."
     )

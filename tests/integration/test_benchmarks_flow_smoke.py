@@ -1,13 +1,16 @@
-"""Flow 1's benchmarks run at tiny sizes on the real stack and report well-formed rows.
+"""Flows 1 and 4: their benchmarks run at tiny sizes on the real stack, rows well formed.
 
 No timing is asserted: speed targets live in the benchmarks (docs/benchmarks.md),
 never in tests. What is asserted is that each benchmark measured the flow it names:
 every rename reached FreshBooks as a staff PUT, and the backfill's new people were
-read from BambooHR in a few calls and written to FreshBooks.
+read from BambooHR in a few calls and written to FreshBooks; every bill entered reached
+BILL, each payment cleared alone reached FreshBooks, and the backfilled bills were each
+created in BILL once.
 """
 
 from __future__ import annotations
 
+from benchmarks.flow_ap_bill import measure_ap_bill
 from benchmarks.flow_backfill import FRESHBOOKS as FRESHBOOKS_BACKFILL
 from benchmarks.flow_backfill import measure_backfill
 from benchmarks.flow_latency import FRESHBOOKS as FRESHBOOKS_LATENCY
@@ -60,3 +63,36 @@ async def test_flow_benchmarks_time_renames_to_freshbooks_and_backfill_new_peopl
             if r.method == "POST" and r.path.endswith("/users/invitation")
         ]
         assert invited, backfill[0].note
+
+
+async def test_flow_4_benchmark_times_bills_and_payments_and_backfills_bills(
+    kafka_bootstrap: str,
+) -> None:
+    async with flow_stack(kafka_bootstrap, flow_name="ap-bill") as stack:
+        rows = await measure_ap_bill(
+            stack,
+            bills_per_second=1.0,
+            bill_seconds=2.0,
+            payments_per_second=1.0,
+            backfill_bills=10,
+            budget_seconds=180.0,
+        )
+        created = [
+            r
+            for r in await stack.requests(stack.target)
+            if r.method == "POST" and r.path.endswith("/v3/bills")
+        ]
+
+    assert_measured(rows)
+    assert [row.unit for row in rows] == ["ms"] * 4 + [
+        "bills/min",
+        "calls",
+        "calls",
+        "of the ceiling",
+    ]
+    assert "2 bills at 1/s" in rows[0].note, rows[0].note
+    assert "2 payments cleared" in rows[2].note, rows[2].note
+    assert "2 steps cleared exactly one" in rows[2].note, rows[2].note
+    assert "'applied': 2" in rows[2].note, rows[2].note
+    assert "10 of 10 bills answered" in rows[4].note, rows[4].note
+    assert len(created) == 10, "the backfill's bills were each created in BILL once"

@@ -35,6 +35,7 @@ import orjson
 from schemas import decode_event
 from schemas.ap import BillChanged
 from services.bill.access import BillAccess
+from services.bill.chart import ChartOfAccounts
 from services.bill.client import BillClient, BillRejectedError
 from services.bill.mapping import (
     AccountChoice,
@@ -81,6 +82,7 @@ class BillsSink:
         self._access = access
         self._outcomes = outcomes
         self._upsert = upsert or IdempotentUpsert(store=store, holder=holder, lease_ttl=lease_ttl)
+        self._chart = ChartOfAccounts(keep_seconds=access.settings.chart_seconds)
 
     async def bill_changed(self, event: BillChanged) -> None:
         """One write per linked organisation, each published as an outcome."""
@@ -114,7 +116,7 @@ class BillsSink:
             return WriteResult("waiting", "wait_for_vendor", detail=detail)
         client = await self._access.client(link.target_connection_id)
         try:
-            accounts = AccountChoice.of(await client.chart_of_accounts(), link.options)
+            accounts = await self._accounts(event, link, client)
         except MappingError as error:
             return WriteResult("needs_review", "map_accounts", detail=str(error))
         target = _Bill(
@@ -128,7 +130,22 @@ class BillsSink:
         try:
             return await self._upsert.apply(link, event, target)
         except BillRejectedError as error:
+            # Perhaps against an account archived since the chart was read.
+            self._chart.forget(link.target_connection_id)
             return WriteResult("needs_review", "write_bill", detail=str(error))
+
+    async def _accounts(
+        self, event: BillChanged, link: LinkRecord, client: BillClient
+    ) -> AccountChoice:
+        """The accounts of the chart as last read, or read again when they miss a line."""
+        chart = await self._chart.read(link.target_connection_id, client)
+        accounts = AccountChoice.of(chart.rows, link.options)
+        if chart.kept:
+            _, missing, tax_unmapped = bill_body(event, "", accounts)
+            if missing or tax_unmapped:
+                chart = await self._chart.read(link.target_connection_id, client, fresh=True)
+                accounts = AccountChoice.of(chart.rows, link.options)
+        return accounts
 
     async def _vendor_or_park(self, event: BillChanged, link: LinkRecord) -> CrossReference | None:
         """The vendor's cross-reference; else the bill parked until the vendor arrives.

@@ -281,3 +281,40 @@ async def test_a_bill_paid_outside_bill_is_not_sent_to_be_paid_again(flow: Flow)
     assert partly.status == "needs_review"
     assert "partly paid outside BILL" in partly.detail
     assert await flow.bills_numbered("FG-1") == await flow.bills_numbered("FG-2") == []
+
+
+async def test_the_chart_of_accounts_is_read_once_and_again_for_an_account_added_since(
+    flow: Flow,
+) -> None:
+    studio = ("9", "Studio Ten")
+    books = AccountRef(account_id="5999", name="Books and Subscriptions")
+
+    def chart_reads(logged: list[dict[str, Any]]) -> int:
+        return sum(1 for r in logged if r["path"].endswith("/classifications/chart-of-accounts"))
+
+    async with flow.sinks() as sinks:
+        await sinks.vendors.vendor_changed(flow.vendor(*studio))
+        await sinks.bills.bill_changed(flow.bill("401", "ST-1", studio))
+        await sinks.bills.bill_changed(flow.bill("402", "ST-2", studio))
+        reads_for_two = chart_reads(await flow.world.requests())
+
+        # A bookkeeper adds the account in BILL while the chart read for ST-1 is kept.
+        [row] = [
+            c
+            for c in await flow.world.state("chart_of_accounts")
+            if c["account"]["number"] == "6100"
+        ]
+        added = {**row, "id": "0caBOOKSANDSUBS00001", "name": books.name,
+                 "account": {**row["account"], "number": "6910"}}  # fmt: skip
+        seeded = await flow.world.control.post(
+            "/_sandbox/seed", json={"chart_of_accounts": [added]}
+        )
+        seeded.raise_for_status()
+        await sinks.bills.bill_changed(flow.bill("403", "ST-3", studio, lines=(("9.00", books),)))
+
+    assert reads_for_two == 1, "the second bill used the chart read for the first"
+    assert chart_reads(await flow.world.requests()) == 2, "read again for the unplaced line"
+    written = flow.last("403")
+    assert (written.status, written.operation) == ("applied", "create_bill")
+    [bill] = await flow.bills_numbered("ST-3")
+    assert bill["billLineItems"][0]["classifications"]["chartOfAccountId"] == added["id"]
