@@ -35,7 +35,6 @@ import orjson
 from schemas import decode_event
 from schemas.ap import BillChanged
 from services.bill.access import BillAccess
-from services.bill.chart import ChartOfAccounts
 from services.bill.client import BillClient, BillRejectedError
 from services.bill.mapping import (
     AccountChoice,
@@ -46,6 +45,7 @@ from services.bill.mapping import (
     unmapped_note,
 )
 from services.bill.sinks.vendors import VENDOR
+from services.runtime.kept_reads import KeptReads
 from services.runtime.logging import get_logger
 from services.runtime.outcomes import Outcomes, WriteResult
 from services.runtime.store import Repositories, StateStore
@@ -82,7 +82,10 @@ class BillsSink:
         self._access = access
         self._outcomes = outcomes
         self._upsert = upsert or IdempotentUpsert(store=store, holder=holder, lease_ttl=lease_ttl)
-        self._chart = ChartOfAccounts(keep_seconds=access.settings.chart_seconds)
+        # BILL's chart of accounts per connection (MLC_BILL_CHART_SECONDS).
+        self._charts: KeptReads[list[dict[str, Any]]] = KeptReads(
+            keep_seconds=access.settings.chart_seconds
+        )
 
     async def bill_changed(self, event: BillChanged) -> None:
         """One write per linked organisation, each published as an outcome."""
@@ -131,20 +134,22 @@ class BillsSink:
             return await self._upsert.apply(link, event, target)
         except BillRejectedError as error:
             # Perhaps against an account archived since the chart was read.
-            self._chart.forget(link.target_connection_id)
+            self._charts.forget(link.target_connection_id)
             return WriteResult("needs_review", "write_bill", detail=str(error))
 
     async def _accounts(
         self, event: BillChanged, link: LinkRecord, client: BillClient
     ) -> AccountChoice:
         """The accounts of the chart as last read, or read again when they miss a line."""
-        chart = await self._chart.read(link.target_connection_id, client)
-        accounts = AccountChoice.of(chart.rows, link.options)
+        chart = await self._charts.read(link.target_connection_id, client.chart_of_accounts)
+        accounts = AccountChoice.of(chart.value, link.options)
         if chart.kept:
             _, missing, tax_unmapped = bill_body(event, "", accounts)
             if missing or tax_unmapped:
-                chart = await self._chart.read(link.target_connection_id, client, fresh=True)
-                accounts = AccountChoice.of(chart.rows, link.options)
+                chart = await self._charts.read(
+                    link.target_connection_id, client.chart_of_accounts, fresh=True
+                )
+                accounts = AccountChoice.of(chart.value, link.options)
         return accounts
 
     async def _vendor_or_park(self, event: BillChanged, link: LinkRecord) -> CrossReference | None:
@@ -167,22 +172,21 @@ class BillsSink:
         return vendor
 
     async def _queue_for_review(self, event: BillChanged, link: LinkRecord, note: str) -> None:
-        """One open review item per (link, bill): a person reads the note, fixes, re-drives."""
+        """One review item per (link, bill): a person reads the note, fixes, re-drives.
+
+        Still open: it takes the newest note and event. Re-driven and failing again: it
+        opens again with the new note (``ReviewQueue.raise_item``).
+        """
         async with self._store.transaction() as repos:
-            open_items = await repos.review_queue.list(status="open", link_id=link.id, limit=1000)
-            if any(item.payload.get("entity_key") == event.entity_key for item in open_items):
-                return
-            await repos.review_queue.add(
+            item = await repos.review_queue.raise_item(
                 service=SERVICE,
                 reason=REVIEW_REASON,
                 link_id=link.id,
-                payload={
-                    "entity_key": event.entity_key,
-                    "note": note,
-                    "event": orjson.loads(event.model_dump_json()),
-                },
+                entity_key=event.entity_key,
+                note=note,
+                event=orjson.loads(event.model_dump_json()),
             )
-        _log.info("bill.review_queued", link=link.id, bill=event.entity_key)
+        _log.info("bill.review_queued", link=link.id, bill=event.entity_key, item=item.id)
 
 
 class _Bill:
