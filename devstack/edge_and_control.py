@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from starlette.routing import Mount
 
 from services.control.app import control_api, webhook_registrations
+from services.control.review import kafka_event_publisher
 from services.control.settings import ControlSettings
 from services.ingest.app import (
     IngestParts,
@@ -76,6 +77,7 @@ async def serve(edge: IngestSettings, control: ControlSettings) -> None:
                         vault,
                         registrations,
                         publish_tick=kafka_tick_publisher(parts.broker),
+                        publish_event=kafka_event_publisher(parts.broker),
                         ping=parts.broker.ping,
                     ),
                 )

@@ -7,6 +7,7 @@ import typer
 from mlc.audit import audit_command
 from mlc.connections import connections_app
 from mlc.links import links_app
+from mlc.mappings import mappings_app
 from mlc.replay import replay_command
 from mlc.review import review_app
 from mlc.status import status_command
@@ -23,6 +24,7 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(connections_app, name="connections")
 app.add_typer(links_app, name="links")
 app.add_typer(review_app, name="review")
+app.add_typer(mappings_app, name="mappings")
 app.command("status")(status_command)
 app.command("audit")(audit_command)
 app.command("replay")(replay_command)

@@ -29,6 +29,7 @@ from services.control.link_health import kafka_link_health
 from services.control.oauth import OAuthFlow
 from services.control.operator_api import operator_app
 from services.control.operator_contract import HealthOut, error_responses
+from services.control.review import EventPublisher, kafka_event_publisher
 from services.control.settings import ControlSettings
 from services.control.webhook_registrations import ScheduleDefaults, WebhookRegistrations
 from services.runtime.bus import create_broker
@@ -92,6 +93,7 @@ def control_api(
     registrations: WebhookRegistrations | None = None,
     publish_tick: TickPublisher | None = None,
     *,
+    publish_event: EventPublisher | None = None,
     ping: Callable[[float], Awaitable[bool]],
     lifespan: Lifespan[FastAPI] | None = None,
 ) -> FastAPI:
@@ -127,6 +129,7 @@ def control_api(
         operations,
         operator_token=token,
         publish_tick=publish_tick,
+        publish_event=publish_event,
         flow=flow,
         routes=[healthz],
         lifespan=lifespan,
@@ -174,6 +177,7 @@ def build_app(parts: ControlParts, *, registrations: WebhookRegistrations | None
         parts.vault,
         registrations,
         publish_tick=kafka_tick_publisher(parts.broker),
+        publish_event=kafka_event_publisher(parts.broker),
         ping=parts.broker.ping,
         lifespan=lifespan,
     )

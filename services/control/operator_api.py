@@ -1,5 +1,6 @@
 """The operator API on FastAPI: JSON routes under ``/api/v1`` for connections, links, status,
-audit and sync requests.
+audit, sync requests, the review queue (:mod:`services.control.review`) and the links'
+mapping tables (:mod:`services.control.mappings`).
 
 Every route wants ``Authorization: Bearer <MLC_OPERATOR_TOKEN>`` (:mod:`operator_auth`, the
 one check, shared with the OAuth routes); without a configured token the API answers 503
@@ -31,6 +32,13 @@ from services.control.connections import (
     OperatorConnections,
     WebhookVendorError,
 )
+from services.control.mappings import (
+    MappingNotFoundError,
+    list_mappings,
+    mapping_out,
+    remove_mapping,
+    set_mapping,
+)
 from services.control.oauth import OAuthFlow, oauth_callback_route, oauth_router
 from services.control.operator_auth import OperatorAuth, operator_route_class
 from services.control.operator_contract import (
@@ -47,10 +55,31 @@ from services.control.operator_contract import (
     LinkOptionsIn,
     LinkOut,
     LinkStatusOut,
+    MappingIn,
+    MappingList,
+    MappingSet,
     QuotaOut,
+    ReviewItemOut,
+    ReviewList,
+    ReviewRedriven,
+    ReviewResolveIn,
     StatusList,
     SyncOut,
     error_responses,
+)
+from services.control.review import (
+    API_ACTOR,
+    EventPublisher,
+    NothingToRedriveError,
+    RedriveNotSentError,
+    ReviewFilter,
+    ReviewItemClosedError,
+    ReviewItemNotFoundError,
+    list_review_items,
+    redrive_review_item,
+    resolve_review_item,
+    review_item_out,
+    show_review_item,
 )
 from services.control.sync_now import LINK_SCHEDULE, request_sync
 from services.control.webhook_registrations import REGISTRATION_KEY
@@ -66,7 +95,14 @@ _ERROR_STATUS: dict[type[Exception], int] = {
     ConnectionNotFoundError: 404,
     ConnectionConflictError: 409,
     WebhookVendorError: 502,
+    ReviewItemNotFoundError: 404,
+    MappingNotFoundError: 404,
+    ReviewItemClosedError: 409,
+    NothingToRedriveError: 409,
+    RedriveNotSentError: 503,
 }
+_VIA: Final = "operator API"
+_MAPPING_PATH: Final = "/links/{link_id}/mappings/{kind}/{source_value:path}"
 # What a query or path parameter must be, for the 422 that names it in words.
 _EXPECTED: Final = {"limit": f"a whole number from 1 to {AUDIT_LIMIT_CAP} (larger is capped)"}
 _QUOTED_MAX: Final = 20
@@ -102,9 +138,11 @@ def operator_router(
     *,
     auth: OperatorAuth,
     publish_tick: TickPublisher | None = None,
+    publish_event: EventPublisher | None = None,
 ) -> APIRouter:
     """The ``/api/v1`` routes behind ``auth``; ``publish_tick`` puts a sync's tick on Kafka
-    (without it ``.../sync`` answers 503)."""
+    (without it ``.../sync`` answers 503), ``publish_event`` a re-driven review item's event
+    (without it ``.../redrive`` answers 503)."""
     router = APIRouter(
         prefix=PREFIX,
         route_class=operator_route_class(auth),
@@ -270,6 +308,92 @@ def operator_router(
             entries=[AuditEntryOut.model_validate(e, from_attributes=True) for e in entries]
         )
 
+    @router.get(
+        "/review",
+        summary=(
+            "The review queue, oldest first: ?status=open (default), resolved (every closed "
+            "item: re-driven, resolved, dismissed) or all; ?link= one link's"
+        ),
+        responses=error_responses(404),
+    )
+    async def list_review(link: str | None = None, status: ReviewFilter = "open") -> ReviewList:
+        items = await list_review_items(store, link_id=link, status=status)
+        return ReviewList(items=[review_item_out(item) for item in items])
+
+    @router.get("/review/{item_id}", summary="One review item", responses=error_responses(404))
+    async def show_review(item_id: int) -> ReviewItemOut:
+        return review_item_out(await show_review_item(store, item_id))
+
+    @router.post(
+        "/review/{item_id}/redrive",
+        response_model=ReviewRedriven,
+        summary=(
+            "Put an open item's record back through its flow (its event on its topic, with "
+            "its key); the item becomes redriven, and reopens if the flow fails again"
+        ),
+        responses=error_responses(404, 409, 503),
+    )
+    async def redrive_review(item_id: int) -> ReviewRedriven | JSONResponse:
+        if publish_event is None:
+            return _error(503, "re-drive is not available: this service has no Kafka publisher")
+        done = await redrive_review_item(store, publish_event, item_id, by=API_ACTOR, via=_VIA)
+        return ReviewRedriven(
+            item=review_item_out(done.item),
+            event_id=str(done.event.event_id),
+            type=done.event.type,
+            topic=done.topic,
+            entity_key=done.event.entity_key,
+        )
+
+    @router.post(
+        "/review/{item_id}/resolve",
+        summary="Close an open item by hand: resolved (fixed another way) or dismissed",
+        responses=error_responses(404, 409),
+    )
+    async def resolve_review(item_id: int, body: ReviewResolveIn | None = None) -> ReviewItemOut:
+        given = body or ReviewResolveIn()
+        item = await resolve_review_item(
+            store, item_id, by=API_ACTOR, via=_VIA, note=given.note, status=given.status
+        )
+        return review_item_out(item)
+
+    @router.get(
+        "/links/{link_id}/mappings",
+        summary="A link's mapping tables (?kind= one of them), by kind and source value",
+        responses=error_responses(404),
+    )
+    async def list_link_mappings(link_id: str, kind: str | None = None) -> MappingList:
+        rows = await list_mappings(store, link_id, kind=kind)
+        return MappingList(mappings=[mapping_out(row) for row in rows])
+
+    @router.put(
+        _MAPPING_PATH,
+        summary="Map a source value to a target value (added, or replacing the old target)",
+        responses=error_responses(404),
+    )
+    async def put_link_mapping(
+        link_id: str, kind: str, source_value: str, body: MappingIn
+    ) -> MappingSet:
+        change = await set_mapping(
+            store, link_id, kind, source_value, body.target, by=API_ACTOR, via=_VIA
+        )
+        return MappingSet(
+            **mapping_out(change.mapping).model_dump(),
+            previous=change.previous,
+            waiting_items=change.waiting_items,
+        )
+
+    @router.delete(
+        _MAPPING_PATH,
+        status_code=204,
+        response_class=Response,
+        summary="Stop mapping a source value",
+        responses=error_responses(404),
+    )
+    async def delete_link_mapping(link_id: str, kind: str, source_value: str) -> Response:
+        await remove_mapping(store, link_id, kind, source_value, by=API_ACTOR, via=_VIA)
+        return Response(status_code=204)
+
     @router.get("/openapi.json", summary="This document")
     async def openapi(request: Request) -> dict[str, Any]:
         app = request.app
@@ -285,6 +409,7 @@ def operator_app(
     *,
     operator_token: str | None,
     publish_tick: TickPublisher | None = None,
+    publish_event: EventPublisher | None = None,
     flow: OAuthFlow | None = None,
     routes: Sequence[BaseRoute] = (),
     lifespan: Lifespan[FastAPI] | None = None,
@@ -310,7 +435,9 @@ def operator_app(
     # FastAPI's lazily included router: the app's routes are what a test walks against the
     # document.
     app.router.routes.extend(
-        operator_router(store, operations, auth=auth, publish_tick=publish_tick).routes
+        operator_router(
+            store, operations, auth=auth, publish_tick=publish_tick, publish_event=publish_event
+        ).routes
     )
     if flow is not None:
         app.router.routes.extend(oauth_router(flow, auth=auth).routes)

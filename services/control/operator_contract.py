@@ -8,7 +8,7 @@ with, so it cannot drift from them (and a test walks the served app against it).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -28,11 +28,20 @@ __all__ = [
     "LinkOptionsIn",
     "LinkOut",
     "LinkStatusOut",
+    "MappingIn",
+    "MappingList",
+    "MappingOut",
+    "MappingSet",
     "OAuthStart",
     "OAuthStarted",
     "OAuthStatusOut",
     "PingOut",
     "QuotaOut",
+    "ReviewItemOut",
+    "ReviewList",
+    "ReviewReasonOut",
+    "ReviewRedriven",
+    "ReviewResolveIn",
     "StatusList",
     "SyncOut",
     "error_responses",
@@ -172,6 +181,84 @@ class AuditEntryOut(BaseModel):
 
 class AuditList(BaseModel):
     entries: list[AuditEntryOut]
+
+
+class ReviewReasonOut(BaseModel):
+    """One reason an item waits. An item whose flow named no missing reference has one
+    reason: its note, with ``missing``, ``value`` and ``fix`` null."""
+
+    missing: str | None = Field(description='What is missing, e.g. "category".')
+    value: str | None = Field(description="The source value that has no translation.")
+    fix: str | None = Field(description="What would fix it, e.g. an `mlc mappings set`.")
+    note: str = Field(description="The reason in one sentence.")
+
+
+class ReviewItemOut(BaseModel):
+    """A review item as ``mlc review list|show --json`` prints it and the API answers."""
+
+    id: int
+    link: str | None = Field(description="The link whose flow could not write the record.")
+    record: str | None = Field(description="The record (the event's entity key).")
+    status: str = Field(description="open, redriven, resolved or dismissed.")
+    reasons: list[ReviewReasonOut]
+    service: str
+    reason: str = Field(description="The service's code for the kind of problem.")
+    note: str | None
+    event_type: str | None = Field(description="The event a re-drive sends; null: none.")
+    created_at: datetime
+    resolved_at: datetime | None
+    resolution: str | None
+    history: list[dict[str, Any]] = Field(
+        description="Oldest first: {at, action, by, note, ...} for each re-drive, "
+        "resolution, dismissal and return."
+    )
+    link_id: str | None = Field(description="Same as link (older scripts read it).")
+    entity_key: str | None = Field(description="Same as record (older scripts read it).")
+
+
+class ReviewList(BaseModel):
+    items: list[ReviewItemOut]
+
+
+class ReviewResolveIn(BaseModel):
+    note: str = Field(default="", description="Why it is closed.")
+    status: Literal["resolved", "dismissed"] = Field(
+        default="resolved", description="dismissed: nothing was to be done."
+    )
+
+
+class ReviewRedriven(BaseModel):
+    """A re-driven item and the event that put its record back through the flow."""
+
+    item: ReviewItemOut
+    event_id: str
+    type: str
+    topic: str
+    entity_key: str
+
+
+class MappingOut(BaseModel):
+    link: str
+    kind: str
+    source: str
+    target: str
+
+
+class MappingList(BaseModel):
+    mappings: list[MappingOut]
+
+
+class MappingIn(BaseModel):
+    target: str = Field(min_length=1, description="The value the source value becomes.")
+
+
+class MappingSet(MappingOut):
+    """A mapping as set, what it replaced, and the open items that waited for it."""
+
+    previous: str | None = Field(description="The target it had before; null: new.")
+    waiting_items: list[int] = Field(
+        description="Open review items of the link missing this value: re-drive them."
+    )
 
 
 class OAuthStart(BaseModel):

@@ -1,6 +1,10 @@
-"""`python -m services.expensify`: the expensify service's entry point."""
+"""`python -m services.expensify`: the expensify service (flow expenses: approved reports)."""
 
-from services.runtime.placeholder import exit_not_built
+import sys
+
+from services.expensify.app import wire
+from services.expensify.settings import ExpensifyServiceSettings
+from services.runtime.service_main import run_service
 
 if __name__ == "__main__":
-    exit_not_built("expensify")
+    sys.exit(run_service(ExpensifyServiceSettings, wire))

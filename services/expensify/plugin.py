@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from services.expensify.connection import CREDENTIALS
 from services.expensify.ping import ExpensifyPing
@@ -11,7 +11,9 @@ from services.expensify.settings import ExpensifySettings
 from services.runtime.settings import load_settings
 from services.runtime.vendor_plugin import VendorPlugin
 
-__all__ = ["PLUGIN"]
+__all__ = ["LINKS_SCHEDULE", "PLUGIN"]
+
+LINKS_SCHEDULE: Final = "links"
 
 
 def _sandbox_settings(url: str, credentials: Mapping[str, Any]) -> dict[str, str]:
@@ -23,4 +25,6 @@ PLUGIN = VendorPlugin(
     credentials=CREDENTIALS,
     key_ping=lambda: ExpensifyPing(load_settings(ExpensifySettings)),
     sandbox_settings=_sandbox_settings,
+    # Each link polls on its own schedule (``schedule.py``); this tick asks which are due.
+    schedules=({"name": LINKS_SCHEDULE, "kind": "poll", "every_seconds": 60},),
 )

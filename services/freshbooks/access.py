@@ -25,10 +25,11 @@ from services.runtime.store import StateStore
 from services.runtime.store.records import LinkRecord
 from services.runtime.vault import Vault
 
-__all__ = ["AP_FLOW", "FLOW", "VENDOR", "FreshBooksAccess"]
+__all__ = ["AP_FLOW", "EXPENSES_FLOW", "FLOW", "VENDOR", "FreshBooksAccess"]
 
 FLOW: Final = "people-freshbooks"
 AP_FLOW: Final = "ap-bill"
+EXPENSES_FLOW: Final = "expenses"
 """Flow 4: this FreshBooks connection's bills and vendors go to BILL, payments come back."""
 VENDOR: Final = "freshbooks"
 
@@ -83,6 +84,10 @@ class FreshBooksAccess:
         """Enabled ap-bill links whose source is this FreshBooks connection."""
         return await flow_links(self._store, source_connection_id, AP_FLOW, end="source")
 
+    async def expense_links_from(self, expensify_connection_id: str) -> list[LinkRecord]:
+        """Enabled expenses links whose source is this (Expensify) connection."""
+        return await flow_links(self._store, expensify_connection_id, EXPENSES_FLOW, end="source")
+
     async def ap_links_to(self, bill_connection_id: str) -> list[LinkRecord]:
         """Enabled ap-bill links whose target (the BILL side) is this connection."""
         return await flow_links(self._store, bill_connection_id, AP_FLOW, end="target")
@@ -102,16 +107,19 @@ class FreshBooksAccess:
         )
         account_id = str(record.settings.get("account_id") or "")
         business_id = str(record.settings.get("business_id") or "")
+        business_uuid = str(record.settings.get("business_uuid") or "")
         if not account_id or not business_id:
             tokens = await self.keeper.access_token(connection_id)
             identity = await FreshBooksOAuth(self._settings).read_identity(http, tokens, {})
             account_id, business_id = identity["account_id"], identity["business_id"]
+            business_uuid = str(identity.get("business_uuid") or "")
         client = FreshBooksClient(
             http=http,
             keeper=self.keeper,
             connection_id=connection_id,
             account_id=account_id,
             business_id=business_id,
+            business_uuid=business_uuid,
             per_page=self._settings.per_page,
             invitation_path=self._settings.invitation_path,
         )

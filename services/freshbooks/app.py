@@ -10,6 +10,7 @@ from services.freshbooks.access import FreshBooksAccess
 from services.freshbooks.handlers import build_router
 from services.freshbooks.settings import FreshBooksSettings
 from services.freshbooks.sinks.bill_payments import BillPaymentsSink
+from services.freshbooks.sinks.expense_reports import ExpenseReportsSink
 from services.freshbooks.sinks.expenses import ExpenseSink
 from services.freshbooks.sinks.people import PeopleSink
 from services.freshbooks.source import PayablesSource
@@ -50,8 +51,11 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
     payments = BillPaymentsSink(
         store=parts.store, access=access, settings=vendor, outcomes=outcomes, holder=holder
     )
+    reports = ExpenseReportsSink(
+        store=parts.store, access=access, settings=vendor, outcomes=outcomes, holder=holder
+    )
     parts.broker.include_router(
-        build_router(people, expenses, payables, payments, group_id=service)
+        build_router(people, expenses, payables, payments, reports, group_id=service)
     )
 
     @asynccontextmanager

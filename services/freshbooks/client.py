@@ -28,6 +28,8 @@ from services.freshbooks.models import (
     BillPayment,
     BillVendor,
     Expense,
+    ExpenseCategory,
+    LedgerAccount,
     Staff,
     TeamMember,
 )
@@ -59,6 +61,8 @@ BILL_LIST: Final = "bills/bills"
 BILL_ONE: Final = "bills/bills/{bill_id}"
 BILL_PAYMENT_LIST: Final = "bill_payments/bill_payments"
 BILL_PAYMENT_ONE: Final = "bill_payments/bill_payments/{payment_id}"
+CATEGORY_LIST: Final = "expenses/categories"
+LEDGER_ACCOUNTS: Final = "/accounting/businesses/{business_uuid}/ledger_accounts/accounts"
 TEAM_MEMBERS: Final = "/auth/api/v1/businesses/{business_id}/team_members"
 TEAM_MEMBER: Final = "/auth/api/v1/businesses/{business_id}/team_members/{uuid}"
 
@@ -138,6 +142,7 @@ class FreshBooksClient:
         connection_id: str,
         account_id: str,
         business_id: str,
+        business_uuid: str = "",
         per_page: int = 100,
         invitation_path: str = "/auth/api/v1/users/invitation",
     ) -> None:
@@ -146,6 +151,7 @@ class FreshBooksClient:
         self.connection_id = connection_id
         self.account_id = account_id
         self.business_id = business_id
+        self.business_uuid = business_uuid  # the accounting business (ledger accounts)
         self._per_page = per_page
         self._invitation_path = invitation_path
 
@@ -301,6 +307,34 @@ class FreshBooksClient:
         async for item in self._accounting_list(EXPENSE_LIST, "expenses", search):
             yield Expense.model_validate(item)
 
+    async def expenses_on(self, day: date) -> list[Expense]:
+        """Expenses dated ``day`` (``search[date_min|max]``, section 7.2), active or not."""
+        search = [("search[date_min]", day.isoformat()), ("search[date_max]", day.isoformat())]
+        return [
+            Expense.model_validate(item)
+            async for item in self._accounting_list(EXPENSE_LIST, "expenses", search)
+        ]
+
+    async def create_expense(self, fields: Mapping[str, Any]) -> Expense:
+        result = await self._result(
+            "POST", self._accounting(EXPENSE_LIST), json={"expense": dict(fields)}
+        )
+        return Expense.model_validate(result["expense"])
+
+    async def expense_categories(self) -> list[ExpenseCategory]:
+        """Every expense category (read-only through the API, section 7.3)."""
+        return [
+            ExpenseCategory.model_validate(item)
+            async for item in self._accounting_list(CATEGORY_LIST, "categories", [])
+        ]
+
+    async def ledger_accounts(self) -> list[LedgerAccount]:
+        """The business's chart of accounts (section 7.7); empty without its uuid."""
+        if not self.business_uuid:
+            return []
+        body = await self._call("GET", api_path(LEDGER_ACCOUNTS, business_uuid=self.business_uuid))
+        return [LedgerAccount.model_validate(item) for item in (body or {}).get("data") or []]
+
     # --- payables: bill vendors and bills (sections 7.4, 7.5) ----------------------------------
 
     async def bill_vendor(self, vendor_id: str | int) -> BillVendor | None:
@@ -324,6 +358,25 @@ class FreshBooksClient:
         """Every bill (FreshBooks has no updated-since filter for bills: section 5)."""
         async for item in self._accounting_list(BILL_LIST, "bills", []):
             yield Bill.model_validate(item)
+
+    async def bills_of_vendor(self, vendor_id: int) -> list[Bill]:
+        """The vendor's bills (``search[vendorid]`` [inferred]; the caller checks each)."""
+        search = [("search[vendorid]", str(vendor_id))]
+        return [
+            Bill.model_validate(item)
+            async for item in self._accounting_list(BILL_LIST, "bills", search)
+        ]
+
+    async def create_bill(self, fields: Mapping[str, Any]) -> Bill:
+        url = self._accounting(BILL_LIST)
+        result = await self._result("POST", url, json={"bill": dict(fields)})
+        return Bill.model_validate(result["bill"])
+
+    async def create_bill_vendor(self, fields: Mapping[str, Any]) -> BillVendor:
+        result = await self._result(
+            "POST", self._accounting(BILL_VENDOR_LIST), json={"bill_vendor": dict(fields)}
+        )
+        return BillVendor.model_validate(result["bill_vendor"])
 
     async def bill_payment(self, payment_id: str | int) -> BillPayment | None:
         url = self._accounting(BILL_PAYMENT_ONE, payment_id=numeric_id(payment_id, "payment id"))

@@ -1,8 +1,9 @@
 """The freshbooks service's router: people.employee -> the people sink, raw.freshbooks ->
 the expense sink (through the runtime's raw dispatch) and, in a consumer group of its own,
 the payables source of flow ap-bill (bills and vendors out); ap.payment -> the bill-payments
-sink (BILL's payments back into the books), in a consumer group of its own. Each body is one
-call.
+sink (BILL's payments back into the books), in a consumer group of its own; expense.report ->
+the expense-reports sink of flow expenses (approved Expensify reports booked), in a consumer
+group of its own. Each body is one call.
 
 ``router`` at module level exists to be described (``make docs``); ``app.wire`` builds the
 live one around the sinks.
@@ -15,6 +16,7 @@ from typing import Final, Protocol
 from faststream.kafka import KafkaRouter
 
 from schemas.ap import BillChanged, BillPaid, VendorChanged
+from schemas.expense import ExpenseReportApproved
 from schemas.outcomes import SyncOutcome
 from schemas.people import EmployeeChanged
 from schemas.raw import PollTick, RawDelivery, ReconcileTick
@@ -25,11 +27,13 @@ from services.runtime.raw_dispatch import RawHandlers, dispatch_raw
 
 __all__ = [
     "PAYMENTS_GROUP_SUFFIX",
+    "REPORTS_GROUP_SUFFIX",
     "SERVICE",
     "SOURCE_GROUP_SUFFIX",
     "EmployeeHandler",
     "PaymentHandler",
     "RawEventHandler",
+    "ReportHandler",
     "build_router",
     "router",
 ]
@@ -37,6 +41,7 @@ __all__ = [
 SERVICE: Final = "freshbooks"
 SOURCE_GROUP_SUFFIX: Final = ".source"
 PAYMENTS_GROUP_SUFFIX: Final = ".bill-payments"
+REPORTS_GROUP_SUFFIX: Final = ".expense-reports"
 
 
 class EmployeeHandler(Protocol):
@@ -49,6 +54,12 @@ class PaymentHandler(Protocol):
     """What the ap.payment subscriber calls (the bill-payments sink)."""
 
     async def bill_paid(self, event: BillPaid) -> None: ...
+
+
+class ReportHandler(Protocol):
+    """What the expense.report subscriber calls (the expense-reports sink)."""
+
+    async def report_approved(self, event: ExpenseReportApproved) -> None: ...
 
 
 class RawEventHandler(Protocol):
@@ -81,17 +92,22 @@ class _NotWired:
     async def bill_paid(self, event: BillPaid) -> None:
         raise RuntimeError(_NOT_WIRED)
 
+    async def report_approved(self, event: ExpenseReportApproved) -> None:
+        raise RuntimeError(_NOT_WIRED)
+
 
 def build_router(
     people: EmployeeHandler,
     expenses: RawHandlers,
     payables: RawEventHandler | None = None,
     payments: PaymentHandler | None = None,
+    reports: ReportHandler | None = None,
     *,
     group_id: str = SERVICE,
     employee_topic: str = EmployeeChanged.topic_name,
     callback_topic: str = raw_topic(VENDOR),
     payment_topic: str = BillPaid.topic_name,
+    report_topic: str = ExpenseReportApproved.topic_name,
 ) -> KafkaRouter:
     """The service's subscribers; the topics are parameters only so tests can use their own."""
     router = KafkaRouter()
@@ -126,17 +142,24 @@ def build_router(
         async def record_bill_payment(event: BillPaid) -> None:
             await bill_payments.bill_paid(event)
 
+    if reports is not None:
+        report_sink = reports
+
+        @subscriber(router, report_topic, group_id=group_id + REPORTS_GROUP_SUFFIX)
+        async def book_expense_report(event: ExpenseReportApproved) -> None:
+            await report_sink.report_approved(event)
+
     router.publisher(
         SyncOutcome.topic_name,
         title=f"{SyncOutcome.topic_name}:SyncOutcome",
         description=(
-            "Every FreshBooks write attempt of flow 1, of expense departments and of flow "
-            "ap-bill's bill payments."
+            "Every FreshBooks write attempt of flow 1, of expense departments, of flow "
+            "ap-bill's bill payments and of flow expenses' reports."
         ),
         schema=SyncOutcome,
     )
     return router
 
 
-router = build_router(_NotWired(), _NotWired(), _NotWired(), _NotWired())
+router = build_router(_NotWired(), _NotWired(), _NotWired(), _NotWired(), _NotWired())
 """The service's subscribers and publishers as ``make docs`` describes them."""

@@ -30,17 +30,35 @@ What FreshBooks receives for a ``BillPaid`` (flow ap-bill, a BILL payment writte
   :func:`payment_marker` (the BILL payment and its share), by which a replay finds it.
 - **Voided** after that: the bill payment is soft-deleted (``vis_state`` 1), so the bill
   owes that amount again; never a hard delete.
+
+What FreshBooks receives for an ``ExpenseReportApproved`` (flow expenses), once every
+reference is resolved (``report_references.py``; docs/flows/expenses.md):
+
+- **Reimbursable expenses** (the employee paid and is owed): :func:`report_bill_body` -- one
+  bill to the employee's bill vendor, numbered :func:`report_bill_number` (the report id:
+  how it is found again), issued the day of approval, one line per expense on its expense
+  category, for its amount in the report's currency; each line's description carries the
+  merchant, the day, the comment, the carried tag and :func:`report_marker`.
+- **Everything else** (corporate-card spend, other company-paid spend):
+  :func:`report_expense_body` -- one expense per line, on its category, for the staff member
+  with the employee's email (else the link's ``expense_staff_id``), its ``vendor`` the
+  merchant, its ``notes`` the comment, the carried tag and :func:`report_marker` (expenses
+  have no other idempotency key, section 7.2).
+- **A new bill vendor**, when the link allows it: :func:`report_vendor_body` -- the
+  employee's name (else their email) and email, in the report's currency.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Final, Literal
 from urllib.parse import parse_qsl
 
 from schemas.ap import BillPaid
+from schemas.expense import ExpenseLine, ExpenseReportApproved
 from schemas.people import EmployeeChanged
 from services.freshbooks.models import Staff
 
@@ -57,8 +75,14 @@ __all__ = [
     "department_marker",
     "hire",
     "invitation_body",
+    "line_amount",
     "payment_marker",
     "person_email",
+    "report_bill_body",
+    "report_bill_number",
+    "report_expense_body",
+    "report_marker",
+    "report_vendor_body",
     "staff_changes",
     "staff_fields",
     "staff_puts",
@@ -257,4 +281,90 @@ def bill_payment_body(event: BillPaid, bill_id: int) -> dict[str, Any]:
         "payment_type": _PAYMENT_TYPES.get(event.method, "Other"),
         "paid_date": (event.cleared_on or event.paid_on).isoformat(),
         "note": f"{payment_marker(event)}{reference}",
+    }
+
+
+# --- expense reports (flow expenses) ------------------------------------------------------
+
+
+def report_bill_number(event: ExpenseReportApproved) -> str:
+    """The bill's number: the report's id, by which a replay finds the bill."""
+    return f"EXP-{event.report_id}"
+
+
+def report_marker(report_id: str, expense_id: str) -> str:
+    """What a bill line's description and an expense's notes carry to be found again."""
+    return f"[Expensify {report_id}/{expense_id}]"
+
+
+def line_amount(line: ExpenseLine) -> Decimal:
+    """The expense in the report's currency: converted where it was spent in another."""
+    return line.converted_amount if line.converted_amount is not None else line.amount
+
+
+def _money(amount: Decimal, currency: str) -> dict[str, str]:
+    return {"amount": f"{amount:.2f}", "code": currency}
+
+
+def _described(event: ExpenseReportApproved, line: ExpenseLine, tag: str) -> str:
+    """``"Uber 2026-11-04: comment; cost centre Strategy [Expensify 41000103/67203...]"``."""
+    text = f"{line.merchant} {line.spent_on.isoformat()}"
+    if line.comment:
+        text += f": {line.comment}"
+    if tag:
+        text += f"; cost centre {tag}"
+    return f"{text} {report_marker(event.report_id, line.expense_id)}"
+
+
+def report_bill_body(
+    event: ExpenseReportApproved,
+    lines: Sequence[ExpenseLine],
+    *,
+    vendor_id: int,
+    categories: Mapping[str, int],
+    tags: Mapping[str, str],
+    due_days: int,
+) -> dict[str, Any]:
+    """The bill for ``lines`` (the report's reimbursable ones) to bill vendor ``vendor_id``."""
+    return {
+        "vendorid": vendor_id,
+        "bill_number": report_bill_number(event),
+        "issue_date": event.approved_at.date().isoformat(),
+        "due_offset_days": due_days,
+        "currency_code": event.currency,
+        "language": "en",
+        "overall_description": f"Expensify report {event.report_id}: {event.report_name or ''}",
+        "lines": [
+            {
+                "categoryid": categories[line.expense_id],
+                "description": _described(event, line, tags.get(line.expense_id, "")),
+                "quantity": 1,
+                "unit_cost": _money(line_amount(line), event.currency),
+            }
+            for line in lines
+        ],
+    }
+
+
+def report_expense_body(
+    event: ExpenseReportApproved, line: ExpenseLine, *, category_id: int, staff_id: int, tag: str
+) -> dict[str, Any]:
+    """The expense for one company-paid line of the report."""
+    return {
+        "amount": _money(line_amount(line), event.currency),
+        "categoryid": category_id,
+        "staffid": staff_id,
+        "date": line.spent_on.isoformat(),
+        "vendor": line.merchant,
+        "notes": _described(event, line, tag),
+    }
+
+
+def report_vendor_body(event: ExpenseReportApproved) -> dict[str, Any]:
+    """A bill vendor for the employee, when the link allows creating one."""
+    return {
+        "vendor_name": event.employee_name or event.employee_email,
+        "primary_contact_email": event.employee_email,
+        "currency_code": event.currency,
+        "language": "en",
     }

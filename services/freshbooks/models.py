@@ -10,6 +10,8 @@ __all__ = [
     "BillPayment",
     "BillVendor",
     "Expense",
+    "ExpenseCategory",
+    "LedgerAccount",
     "Money",
     "Staff",
     "TeamMember",
@@ -49,6 +51,28 @@ class Expense(_Vendor):
     staffid: int
     notes: str | None = Field(default=None)
     vis_state: int = 0
+    categoryid: int | None = None
+    date: str | None = None
+    amount: Money | None = None
+
+
+class ExpenseCategory(_Vendor):
+    """``.../expenses/categories``: what an expense or a bill line is booked to (section 7.3)."""
+
+    id: int
+    category: str
+    parentid: int | None = None
+    vis_state: int = 0
+
+
+class LedgerAccount(_Vendor):
+    """``/accounting/businesses/{uuid}/ledger_accounts/accounts``: the chart (section 7.7)."""
+
+    uuid: str
+    name: str
+    number: str | None = None
+    type: str | None = None
+    state: str | None = None
 
 
 class Money(_Vendor):

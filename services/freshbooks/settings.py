@@ -79,6 +79,18 @@ class FreshBooksSettings(BaseSettings):
         description="Lease that serialises one record's writes across replicas (a crashed "
         "holder blocks that record this long).",
     )
+    lists_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="How long one read of the expense categories and ledger accounts serves "
+        "the next reports (read again sooner when they cannot place a line; 0: every report).",
+    )
+    report_lease_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="Lease that serialises one expense report's writes across replicas (a "
+        "report is a bill and several expenses).",
+    )
     # The callbacks ingest registers (services/freshbooks/webhook_registration.py).
     webhook_events: tuple[str, ...] = Field(
         default=(

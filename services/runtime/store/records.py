@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -19,7 +19,7 @@ __all__ = [
     "StoredCredential",
 ]
 
-ReviewStatus = Literal["open", "resolved", "dismissed"]
+ReviewStatus = Literal["open", "resolved", "dismissed", "redriven"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +113,12 @@ class Lease:
 
 @dataclass(frozen=True, slots=True)
 class ReviewItem:
-    """Something a service could not decide alone and handed to a person."""
+    """Something a service could not decide alone and handed to a person.
+
+    ``entity_key`` is the record it is about (one item per link and record, see
+    ``ReviewQueue.raise_item``); ``history`` lists what happened to it since, oldest
+    first: who re-drove, resolved or dismissed it and when, and each time it came back.
+    """
 
     id: int
     service: str
@@ -124,6 +129,8 @@ class ReviewItem:
     resolution: str | None
     created_at: datetime
     resolved_at: datetime | None
+    entity_key: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

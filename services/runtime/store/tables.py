@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -224,8 +225,13 @@ review_queue = Table(
     Column("resolution", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("resolved_at", UtcDateTime, nullable=True),
-    CheckConstraint("status IN ('open', 'resolved', 'dismissed')", name="status"),
+    # The record the item is about (payload["entity_key"]): one item per link and record.
+    Column("entity_key", String(256), nullable=True),
+    # What happened to the item, oldest first: re-drives, resolutions, each return.
+    Column("history", JsonDocument, nullable=False, server_default=text("'[]'")),
+    CheckConstraint("status IN ('open', 'resolved', 'dismissed', 'redriven')", name="status"),
     Index(None, "status", "id"),
+    Index(None, "link_id", "entity_key"),
 )
 
 audit_log = Table(

@@ -82,7 +82,7 @@ async def test_the_sdk_authorises_reads_creates_deletes_and_refreshes_with_rotat
         assert created.vendor == "Air Canada"
         assert out["deleted"].vis_state == 1
         assert out["categories"].pages.total == 33
-        assert len(out["ledger"]) == 19
+        assert len(out["ledger"]) == 26
         first, second = out["first"], out["second"]
         assert second.refresh_token != first.refresh_token
         assert (second.access_token_expires_at - first.access_token_expires_at).total_seconds() >= 0

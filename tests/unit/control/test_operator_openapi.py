@@ -37,7 +37,7 @@ def served_app(store: StateStore, *, token: str | None = TOKEN) -> Starlette:
 
 def served_operations(app: Starlette) -> set[tuple[str, str]]:
     return {
-        (method.lower(), route.path)
+        (method.lower(), route.path_format)  # a {value:path} route is documented as {value}
         for route in app.routes
         if isinstance(route, Route) and route.path not in NOT_OPERATOR_ROUTES
         for method in route.methods or ()
