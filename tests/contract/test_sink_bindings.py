@@ -13,6 +13,10 @@ from tests.contract.freshbooks_bill_payments import (
     FreshBooksBillPayments,
     freshbooks_bill_payments,
 )
+from tests.contract.freshbooks_expense_reports import (
+    FreshBooksExpenseReports,
+    freshbooks_expense_reports,
+)
 from tests.contract.freshbooks_people import FreshBooksPeople, freshbooks_people
 from tests.contract.sink_contract import SinkContract
 from tests.contract.zoho_contacts import ZohoContacts, zoho_contacts
@@ -50,4 +54,11 @@ class TestFreshBooksBillPaymentsSink(SinkContract):
     @pytest.fixture
     async def binding(self, tmp_path: Path) -> AsyncIterator[FreshBooksBillPayments]:
         async with freshbooks_bill_payments(tmp_path) as bound:
+            yield bound
+
+
+class TestFreshBooksExpenseReportsSink(SinkContract):
+    @pytest.fixture
+    async def binding(self, tmp_path: Path) -> AsyncIterator[FreshBooksExpenseReports]:
+        async with freshbooks_expense_reports(tmp_path) as bound:
             yield bound

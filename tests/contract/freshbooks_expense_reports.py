@@ -1,0 +1,173 @@
+"""The FreshBooks expense-reports sink bound to the sink contract: the sandbox in-process.
+
+Flow expenses: ``ExpenseReportApproved`` events of an Expensify connection, each a report of
+Daniel's with one flight he paid (a bill line, its category found by the GL code the seed's
+ledger numbers) and one card spend (an expense, its category mapped by GL code). FreshBooks
+consented as ingest does it (``freshbooks_people.connect_books``), over httpx's ASGI
+transport: no socket, no Kafka.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+from starlette.types import ASGIApp
+
+from sandboxes.freshbooks.app import FreshBooksSandbox
+from sandboxes.kit import build_app
+from schemas.expense import ExpenseLine, ExpenseReportApproved
+from schemas.snapshot import Snapshot
+from services.freshbooks.access import EXPENSES_FLOW, FreshBooksAccess
+from services.freshbooks.settings import FreshBooksSettings
+from services.freshbooks.sinks.expense_reports import ExpenseReportsSink
+from services.runtime.http import build_client
+from services.runtime.outcomes import Outcomes
+from services.runtime.store import StateStore
+from services.runtime.vault import Vault, generate_key_ring_entry
+from tests.contract.freshbooks_people import ORIGIN, connect_books
+from tests.contract.sandbox_counts import SandboxCounts
+from tests.contract.sink_contract import Deliver, RecordingPublisher, replica_upsert
+
+__all__ = ["FreshBooksExpenseReports", "freshbooks_expense_reports"]
+
+_BASE = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+DANIEL = "daniel.okafor@acmecreative.example"
+
+
+@dataclass
+class FreshBooksExpenseReports(SandboxCounts):
+    not_writes = ("/oauth/", "/auth/")
+
+    app: ASGIApp
+    control: httpx.AsyncClient
+    store: StateStore
+    vault: Vault
+    settings: FreshBooksSettings
+    expensify_connection_id: str
+    published: RecordingPublisher = field(default_factory=RecordingPublisher)
+    # A refused create goes back to the bus; a refused read is waited out in place.
+    storm: Sequence[Mapping[str, Any]] = (
+        {"path": "/expenses/expenses$", "method": "GET", "status": 429, "count": 2,
+         "retry_after": 0},
+        {"path": "/bills/bills$", "method": "POST", "status": 429, "count": 2},
+        {"path": "/expenses/expenses$", "method": "POST", "status": 429, "count": 2},
+    )  # fmt: skip
+
+    def record(self, entity: str, *, version: int = 1, variant: int = 0) -> ExpenseReportApproved:
+        at = _BASE + timedelta(minutes=version)
+        lines = (
+            ExpenseLine(expense_id=f"{entity}-flight", merchant="United",
+                        spent_on=date(2026, 11, 3), amount=Decimal("100.00") + variant,
+                        currency="USD", category="Airfare", category_code="6110",
+                        reimbursable=True),
+            ExpenseLine(expense_id=f"{entity}-card", merchant="Zoom", spent_on=date(2026, 11, 4),
+                        amount=Decimal("15.99"), currency="USD",
+                        category="Software & Subscriptions", category_code="6300",
+                        reimbursable=False, card_transaction=True),
+        )  # fmt: skip
+        return ExpenseReportApproved(
+            connection_id=self.expensify_connection_id,
+            occurred_at=at,
+            source_updated_at=at,
+            report_id=entity,
+            report_name="Contract report",
+            employee_email=DANIEL,
+            currency="USD",
+            total=sum((line.amount for line in lines), Decimal(0)),
+            approved_at=at,
+            expenses=lines,
+        )
+
+    @asynccontextmanager
+    async def replica(self, *, crash_before_bookkeeping: bool = False) -> AsyncIterator[Deliver]:
+        access = FreshBooksAccess(
+            store=self.store,
+            vault=self.vault,
+            settings=self.settings,
+            http=lambda base_url, key: build_client(
+                base_url=base_url, connection_key=key, transport=httpx.ASGITransport(self.app)
+            ),
+        )
+        holder = f"replica-{uuid4().hex}"
+        sink = ExpenseReportsSink(
+            store=self.store,
+            access=access,
+            settings=self.settings,
+            outcomes=Outcomes(self.published, service="freshbooks"),
+            holder=holder,
+            upsert=replica_upsert(
+                self.store,
+                holder,
+                lease_seconds=self.settings.report_lease_seconds,
+                crashing=crash_before_bookkeeping,
+            ),
+        )
+
+        async def deliver(snapshot: Snapshot) -> None:
+            assert isinstance(snapshot, ExpenseReportApproved)
+            await sink.report_approved(snapshot)
+
+        try:
+            yield deliver
+        finally:
+            await access.aclose()
+
+    async def created(self, entity: str) -> int:
+        """1 when the report's bill and expense each exist once; 0 while either is missing;
+        otherwise how many copies the most-copied one has."""
+        number = f"EXP-{entity}"
+        bills = [b for b in await self.state("bills")
+                 if b.get("bill_number") == number and b.get("vis_state") == 0]  # fmt: skip
+        expenses = [e for e in await self.state("expenses")
+                    if f"[Expensify {entity}/" in str(e.get("notes") or "")
+                    and e.get("vis_state") == 0]  # fmt: skip
+        counts = (len(bills), len(expenses))
+        return min(counts) if min(counts) == 0 else max(counts)
+
+
+@asynccontextmanager
+async def freshbooks_expense_reports(tmp_path: Path) -> AsyncIterator[FreshBooksExpenseReports]:
+    """A consented FreshBooks account in an in-process sandbox, the target of an expenses link."""
+    sandbox = FreshBooksSandbox()
+    app = build_app(sandbox)
+    store = await StateStore.open(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
+    vault = Vault.from_text(generate_key_ring_entry("k1"))
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app), base_url=ORIGIN
+        ) as control:
+            settings, books = await connect_books(control, store, vault)
+            async with store.transaction() as repos:
+                expensify = await repos.connections.create(
+                    vendor="expensify", tenant_id="default", display_name="Expensify"
+                )
+                link = await repos.links.create(
+                    source_connection_id=expensify.id, target_connection_id=books,
+                    flow=EXPENSES_FLOW,
+                )  # fmt: skip
+                await repos.mappings.put(link.id, "gl-account", "6300", "Software")
+            made = await control.post(
+                "/_sandbox/actions/create_bill_vendor",
+                json={"vendor_name": "Daniel Okafor", "primary_contact_email": DANIEL},
+            )
+            made.raise_for_status()
+            await control.delete("/_sandbox/requests")
+            yield FreshBooksExpenseReports(
+                app=app,
+                control=control,
+                store=store,
+                vault=vault,
+                settings=settings,
+                expensify_connection_id=expensify.id,
+            )
+    finally:
+        await store.close()
+        await sandbox.aclose()
