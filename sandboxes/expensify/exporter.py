@@ -1,8 +1,10 @@
 """The Report Exporter (`type: file`) and the Downloader (`type: download`), sheet 3 and 4.
 
 An export filters the reports the credentials can see, renders them through the template
-(see `template.py`), keeps the result as a file under a random name, runs the `onFinish`
-actions (unless `"test": "true"`) and answers the bare file name as text.
+(FreeMarker, `freemarker/`, over the data model of `fields.py`), keeps the result as a file
+under a random name, runs the `onFinish` actions (unless `"test": "true"`) and answers the
+bare file name as text. A template that fails answers the job's error with FreeMarker's
+message, before any report is marked as exported.
 """
 
 from __future__ import annotations
@@ -15,15 +17,10 @@ from typing import Any
 from starlette.responses import PlainTextResponse, Response
 
 from sandboxes.expensify.errors import ExpensifyError, malformed, missing
-from sandboxes.expensify.fields import report_fields
+from sandboxes.expensify.fields import template_model
+from sandboxes.expensify.freemarker import RenderOptions, TemplateError, render
 from sandboxes.expensify.settings import ExpensifySandboxSettings
 from sandboxes.expensify.state import REPORT_STATES, Ledger, decode_report_id, parse_day
-from sandboxes.expensify.template import (
-    UnknownTemplateError,
-    parse_template,
-    render,
-    render_all_fields,
-)
 from sandboxes.kit import Record
 
 __all__ = ["ExportResult", "Exporter"]
@@ -195,19 +192,17 @@ class Exporter:
         ]  # fmt: skip
 
     def _render(self, template: str, reports: list[Record]) -> str:
-        values = [report_fields(self.ledger, self.settings, r) for r in reports]
+        if template.strip() == "default":
+            # Sheet 5: `template=default` is the server's built-in layout (used for pdf).
+            raise ExpensifyError(410, "The built-in 'default' template is not simulated by "
+                                 "the sandbox")  # fmt: skip
+        model = template_model(self.ledger, self.settings, reports)
+        options = RenderOptions(number_format=self.settings.template_number_format,
+                                now=self.ledger.now())  # fmt: skip
         try:
-            spec = parse_template(template)
-        except UnknownTemplateError:
-            if self.settings.unknown_template == "all_fields":
-                return render_all_fields(values)
-            raise ExpensifyError(
-                410,
-                "Template not recognised: the sandbox renders only templates that start "
-                "with a '<#-- mlc-template:v1 ... -->' marker",
-            ) from None
-        strict = self.settings.unknown_template_field == "error"
-        return render(spec, values, strict_fields=strict)
+            return render(template, model, options)
+        except TemplateError as problem:
+            raise ExpensifyError(self.settings.template_error_code, problem.message) from None
 
     def _finish(self, actions: object, reports: list[Record], file_name: str) -> None:
         if not isinstance(actions, list):

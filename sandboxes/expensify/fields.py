@@ -1,21 +1,25 @@
-"""The export template's data model: what `report.X` and `expense.X` hold (sheet 5, TPL).
+"""The export template's data model: `reports` and `addHeader`, and what `report.X` and
+`expense.X` hold (sheet 5, TPL).
 
 Built from the records the way Expensify derives them: the report's currency is its
 policy's output currency, its total is the sum of its expenses' converted amounts, the
 category and tag GL codes come from the policy, multi-level tags split on unescaped `:`.
-Values keep their template types: cents as integers, booleans as booleans, dates as text.
+Values keep their template types: cents as integers, booleans as booleans, dates as text;
+a field with no value is an empty string (public templates test `modified*` fields with
+`?has_content` and print them bare, so the server gives them as present and empty).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from sandboxes.expensify.settings import ExpensifySandboxSettings
 from sandboxes.expensify.state import Ledger, encode_report_id
 from sandboxes.kit import Record
 
-__all__ = ["expense_fields", "report_fields"]
+__all__ = ["expense_fields", "report_fields", "template_model"]
 
 TAG_LEVEL_SEPARATOR = re.compile(r"(?<!\\):")
 
@@ -143,3 +147,14 @@ def expense_fields(
         prefix = ":".join(TAG_LEVEL_SEPARATOR.split(tag_value)[:level])
         fields[f"ntag{level}GlCode"] = (ledger.tag(policy_id, prefix) or {}).get("glCode", "")
     return fields
+
+
+def template_model(
+    ledger: Ledger, settings: ExpensifySandboxSettings, reports: Sequence[Record]
+) -> dict[str, Any]:
+    """What the export template sees: `reports` (each with its `transactionList`) and
+    `addHeader` (sheet 5, the manual's sample)."""
+    return {
+        "reports": [report_fields(ledger, settings, report) for report in reports],
+        "addHeader": settings.template_add_header,
+    }

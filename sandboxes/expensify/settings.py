@@ -53,12 +53,16 @@ class ExpensifySandboxSettings(BaseModel):
     file_retention_seconds: float | None = None
     unknown_file_code: int = 404
     unknown_file_message: str = "File not found"
-    # Sheet 13: a template without the `mlc-template:v1` marker cannot be rendered here.
-    # "error" answers responseCode 410; "all_fields" renders every known field as JSON.
-    unknown_template: Literal["error", "all_fields"] = "error"
-    # [I] a marker field the data model does not know: null (what a guarded Freemarker
-    # expression prints) or a 410 naming it (catches typos in our own template).
-    unknown_template_field: Literal["null", "error"] = "null"
+    # [I] the responseCode of a template that does not parse or fails on the data (an
+    # undefined value, a wrong type); the responseMessage is FreeMarker's message.
+    template_error_code: int = 410
+    # [I] the FreeMarker `number_format` the server runs with: "computer" prints `${cents}`
+    # as `52340` (what the manual's CSV sample needs); "number" is FreeMarker's own default
+    # for en_US (`52,340`); a DecimalFormat pattern such as "0.##" also works.
+    template_number_format: str = "computer"
+    # [I] the `addHeader` the data model gives templates (the manual's samples print a
+    # header line when it is true; when the server sets it false is not documented).
+    template_add_header: bool = True
     # Open question 9: `report.status` strings (UI names assumed).
     status_names: tuple[tuple[str, str], ...] = (
         ("OPEN", "Open"),

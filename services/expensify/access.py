@@ -23,7 +23,12 @@ from services.expensify.settings import ExpensifySettings
 from services.runtime.flow_links import flow_links
 from services.runtime.http import build_client
 from services.runtime.oauth_tokens import OAuthRefusedError
-from services.runtime.ratelimit import RateLimitTransport, RatePolicy
+from services.runtime.ratelimit import (
+    PROCESS_BUDGETS,
+    BudgetRegistry,
+    RateLimitTransport,
+    RatePolicy,
+)
 from services.runtime.retry import RetryPolicy
 from services.runtime.store import StateStore
 from services.runtime.store.records import LinkRecord
@@ -54,11 +59,14 @@ class ExpensifyAccess:
         vault: Vault,
         settings: ExpensifySettings,
         transport: httpx.AsyncBaseTransport | None = None,
+        budgets: BudgetRegistry = PROCESS_BUDGETS,
     ) -> None:
+        """``budgets`` holds the rate windows per credential (a test may keep its own)."""
         self._store = store
         self._vault = vault
         self._settings = settings
         self._transport = transport
+        self._budgets = budgets
         self._connections: dict[str, ExpensifyConnection] = {}
         self._stack = AsyncExitStack()
 
@@ -76,6 +84,7 @@ class ExpensifyAccess:
                 network,
                 connection_key=f"{key}/{jobs}per{seconds:g}s",
                 policy=RatePolicy(requests=jobs, per_seconds=seconds),
+                registry=self._budgets,
             )
         first = RatePolicy(requests=windows[0][0], per_seconds=windows[0][1]) if windows else None
         retry = RetryPolicy(
@@ -85,7 +94,12 @@ class ExpensifyAccess:
             not_processed=lambda answer: is_rate_limited(answer, self._settings),
         )
         return build_client(
-            base_url="", connection_key=key, rate=first, retry=retry, transport=network
+            base_url="",
+            connection_key=key,
+            rate=first,
+            retry=retry,
+            transport=network,
+            budgets=self._budgets,
         )
 
     async def links_from(self, source_connection_id: str) -> list[LinkRecord]:

@@ -18,7 +18,7 @@ import asyncio
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Final
 
 import httpx
@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 _DOWNLOAD_BACKOFF: Final = RetryPolicy(base_backoff=1.0, max_backoff=8.0)
+_FILED_BEFORE_APPROVAL: Final = timedelta(days=180)
 
 
 class ExpensifyJobError(RuntimeError):
@@ -82,7 +83,7 @@ class ExportRequest:
 
     policy_ids: Sequence[str]
     states: Sequence[str]
-    start_date: date
+    approved_after: date
     report_ids: Sequence[str] = ()
     mark_labels: Sequence[str] = ()
     limit: int = 200
@@ -125,7 +126,13 @@ class ExpensifyClient:
     async def export(self, request: ExportRequest, template: str) -> str:
         """Render the chosen reports through ``template`` on the server; the file's name."""
         filters: dict[str, str] = {
-            "startDate": request.start_date.isoformat(),
+            # Reports approved after the day (the day itself left out, open question 4)...
+            "approvedAfter": request.approved_after.isoformat(),
+            # ... filed at most half a year before: the older manual requires a startDate
+            # (compared with the later of created and submitted), and one more than a year
+            # before today would require an endDate too (the source never asks further
+            # back than half a year, so this stays within a year).
+            "startDate": (request.approved_after - _FILED_BEFORE_APPROVAL).isoformat(),
             "policyIDList": ",".join(request.policy_ids),
         }
         if request.report_ids:

@@ -70,10 +70,11 @@ class ExpensifySettings(BaseSettings):
     first_poll_days: int = Field(
         default=30,
         ge=1,
-        le=365,
+        le=180,
         description=(
             "How far back the first poll of a link reads approvals (later polls start at the "
-            "last one's day; a year is Expensify's longest range without an end date)."
+            "last one's day, never more than 180 days back: with the filing half a year "
+            "before that, Expensify's one-year range without an end date)."
         ),
     )
     poll_every_seconds: int = Field(

@@ -53,6 +53,7 @@ __all__ = ["EXPORT_LABEL", "POLLED", "TEST_PREFIX", "ReportsSource", "poll_key"]
 TEST_PREFIX: Final = "test_report_prefix"
 EXPORT_LABEL: Final = "export_label"
 POLLED: Final = "polled"
+MAX_LOOKBACK_DAYS: Final = 180
 _APPROVED_SINCE: Final = "reports.approved_since"
 _log = get_logger(__name__)
 
@@ -145,17 +146,20 @@ class ReportsSource:
     ) -> int:
         settings = self._access.settings
         connection = await self._access.connection(tick.connection_id)
-        since = await self._approved_since(tick.connection_id)
-        start = (since or now - timedelta(days=settings.first_poll_days)).date()
-        # Approvals on the watermark's own day are read again ("approved after" drops the
-        # day itself, open question 4; a zone apart, it may be the next day there).
+        # A full resend (a new link, an operator's sync --full) reads the whole first window.
+        since = None if resend else await self._approved_since(tick.connection_id)
+        # Never further back than half a year: a link stopped for longer starts there.
+        earliest = now - timedelta(days=MAX_LOOKBACK_DAYS)
+        start = max(since or now - timedelta(days=settings.first_poll_days), earliest).date()
+        # "Approved after" leaves the day itself out (open question 4): the day before the
+        # watermark reads its day again (and a zone apart, Expensify's day may differ).
         start -= timedelta(days=1)
         labels = sorted({str(link.options[EXPORT_LABEL]) for link in links
                          if link.options.get(EXPORT_LABEL)})  # fmt: skip
         request = ExportRequest(
             policy_ids=(connection.policy_id,),
             states=settings.report_states,
-            start_date=start,
+            approved_after=start,
             mark_labels=tuple(labels),
             limit=settings.export_limit,
         )

@@ -15,17 +15,28 @@ LABEL = "ml-connector"
 US = "A1C3E5F7092B4D6E"
 EU = "B7D9F1A3C5E70812"
 
-# The marker convention of docs/vendors/expensify-sandbox.md; the Freemarker after it is
-# what the real server would run, ignored by the sandbox.
-TEMPLATE = """<#-- mlc-template:v1
-format: json
-report: reportID, reportName, status, employeeEmail=accountEmail, policyID, currency, total,
-  submitted, approved
-expense: transactionID, merchant=modifiedMerchant|merchant, amount=modifiedAmount|amount,
-  convertedAmount, currency, created=modifiedCreated|created, category, categoryGlCode, tag,
-  tagGlCode, ntag1, ntag2, comment, reimbursable, billable, cardID, receiptURL=receiptObject.url
--->
-[<#list reports as r>{"reportID":"${r.reportID}"}<#sep>,</#sep></#list>]
+# Our adapter's kind of template (sheet 5, "Recommended adapter template"), real FreeMarker
+# that the sandbox renders as the server does: strings through ?json_string, numbers and
+# booleans through ?c, defaults (!) on optional fields, and the edited values preferred
+# with ?has_content, because the server gives unedited `modified*` fields as empty strings.
+TEMPLATE = """<#-- mlc-template:v1 (a plain comment now: the sandbox needs no marker) -->
+[<#list reports as r>{"reportID":"${r.reportID}","reportName":"${(r.reportName!"")?json_string}",
+"status":"${(r.status!"")?json_string}","employeeEmail":"${(r.accountEmail!"")?json_string}",
+"policyID":"${r.policyID!""}","currency":"${r.currency!""}","total":${(r.total!0)?c},
+"submitted":"${r.submitted!""}","approved":"${r.approved!""}","expenses":[
+<#list r.transactionList as e>
+{"transactionID":"${e.transactionID}",
+"merchant":"${(e.modifiedMerchant?has_content)?then(e.modifiedMerchant, e.merchant)?json_string}",
+"amount":${(e.modifiedAmount?has_content)?then(e.modifiedAmount, e.amount)?c},
+"convertedAmount":${(e.convertedAmount!0)?c},"currency":"${e.currency!""}",
+"created":"${(e.modifiedCreated?has_content)?then(e.modifiedCreated, e.created)}",
+"category":"${(e.category!"")?json_string}","categoryGlCode":"${(e.categoryGlCode!"")?json_string}",
+"tag":"${(e.tag!"")?json_string}","tagGlCode":"${(e.tagGlCode!"")?json_string}",
+"ntag1":"${(e.ntag1!"")?json_string}","ntag2":"${(e.ntag2!"")?json_string}",
+"comment":"${(e.comment!"")?json_string}","reimbursable":${(e.reimbursable!false)?c},
+"billable":${(e.billable!false)?c},"cardID":"${(e.cardID!"")?json_string}",
+"receiptURL":"${((e.receiptObject.url)!"")?json_string}"}<#sep>,</#sep>
+</#list>]}<#sep>,</#sep></#list>]
 """
 
 
@@ -64,10 +75,10 @@ def export_job(credentials: dict[str, str], **filters: Any) -> dict[str, Any]:
     }
 
 
-async def export(
+async def export_text(
     client: httpx.AsyncClient, description: dict[str, Any], template: str = TEMPLATE
-) -> list[dict[str, Any]]:
-    """Run an export and download its file: the reports our template renders."""
+) -> str:
+    """Run an export and download its file: the text the template printed."""
     named = await job(client, description, template=template)
     assert named.status_code == 200, named.text
     assert not named.text.startswith("{"), named.text
@@ -76,5 +87,12 @@ async def export(
                 "fileSystem": "integrationServer"}  # fmt: skip
     got = await job(client, download)
     assert got.status_code == 200
-    reports: list[dict[str, Any]] = got.json()
+    return got.text
+
+
+async def export(
+    client: httpx.AsyncClient, description: dict[str, Any], template: str = TEMPLATE
+) -> list[dict[str, Any]]:
+    """Run an export with a JSON template and download its file: the reports it printed."""
+    reports: list[dict[str, Any]] = json.loads(await export_text(client, description, template))
     return reports
