@@ -2,15 +2,14 @@
 
 A flow here is built: both its vendors' services run. The stack starts the services of
 every flow below (each vendor once), and links a source connection to a target
-connection for each. Flows not built yet are left out until they are; README's table
-names all five (``expenses`` joins this list the day its services run).
+connection for each: all five flows of README's table.
 
 ``CONSENT_OPTIONS`` is one other piece of vendor knowledge the stack needs and the vendor
 registry has no port for: what an OAuth vendor's consent asks for before it starts
 (``mlc connections add bamboohr --oauth --set subdomain=...``), read from the sandbox's
 test-app credentials. ``PASSWORD_CONNECTED`` is another: vendors that offer both OAuth
 and a password, connected here with the password. ``LINK_OPTIONS`` are the links' options
-that fit the sandboxes' seeds (flow ap-bill's GL account map).
+that fit the sandboxes' seeds (flow ap-bill's GL account map, flow expenses' vendors).
 """
 
 from __future__ import annotations
@@ -46,6 +45,7 @@ FLOWS: Final[tuple[Flow, ...]] = (
     Flow("people-acumatica", source="bamboohr", target="acumatica"),
     # One link carries both ways: bills and vendors to BILL, BILL's payments back.
     Flow("ap-bill", source="freshbooks", target="bill"),
+    Flow("expenses", source="expensify", target="freshbooks"),
 )
 
 LINK_OPTIONS: Final[Mapping[str, Mapping[str, object]]] = {
@@ -63,6 +63,9 @@ LINK_OPTIONS: Final[Mapping[str, Mapping[str, object]]] = {
             "3028": "6500",  # Taxi & Parking -> Travel
         }
     },
+    # Employees owed money become FreshBooks bill vendors on their first report; Expensify
+    # is read every minute, so an approval shows in the books within a minute or two.
+    "expenses": {"create_bill_vendors": True, "poll_every_seconds": 60},
 }
 """Link options the stack sets when it links a flow (``mlc links add ... --options``)."""
 

@@ -12,8 +12,7 @@ each as its own process with its log in ``<run dir>/logs/<name>.log``:
 3. the webhook edge and the control plane in one process (:mod:`devstack.edge_and_control`),
    configured to use those sandboxes as the vendors (each plugin's ``sandbox_settings``),
    with a fresh vault key ring and operator token (files in the run dir, mode 0600);
-4. the vendor services of the plan's flows (:mod:`devstack.flows`; a service that still
-   says "not built", exit 3, is reported as such, and the stack goes on);
+4. the vendor services of the plan's flows (:mod:`devstack.flows`);
 
 then connects every sandbox account as a person would (:mod:`devstack.accounts`: OAuth
 consent for a vendor whose plugin has ``oauth``, else the key fields its plugin names,
@@ -79,8 +78,6 @@ __all__ = [
 ROOT = Path(__file__).resolve().parents[1]
 # The stack's one server (the edge and the control plane) in the process table.
 INGEST = "ingest"
-# `python -m services.<name>` of a service whose flow is not built (runtime.placeholder).
-EXIT_NOT_BUILT = 3
 STARTUP_TIMEOUT_SECONDS = 90.0
 # Files in the run dir that hold a secret (the key ring, the operator token).
 _SECRET_FILES = ("master_keys", "operator_token", "stack.json")
@@ -213,7 +210,7 @@ class StackInfo:
     sandboxes: dict[str, str]
     connections: dict[str, str] = field(default_factory=dict)
     links: list[dict[str, str]] = field(default_factory=list)
-    # Not in stack.json: what each flow service is doing ("running", "not built").
+    # Not in stack.json: what each flow service is doing ("running").
     services: dict[str, str] = field(default_factory=dict)
     database_url: str = ""
     # Not in stack.json: vendors whose account could not be connected -> why.
@@ -497,9 +494,6 @@ async def _flow_service(table: ProcessTable, name: str, env: Mapping[str, str], 
     if code is None:
         say(f"started the {name} service (log {process.log})")
         return "running"
-    if code == EXIT_NOT_BUILT:
-        say(f"the {name} service is not built yet (python -m services.{name} exits 3)")
-        return "not built"
     msg = f"the {name} service exited with status {code}; {process.log}:\n{_tail(process.log)}"
     raise StackError(msg)
 

@@ -2,7 +2,9 @@
 
 `import_card_transactions` (a corporate card feed posts spends), `submit_report` (an
 employee files a report with new expenses and/or imported card transactions),
-`approve_report`, `reimburse_report` and `rotate_credentials` (the integrations page).
+`approve_report`, `reject_report` (back to its submitter, open again), `edit_expense` (on
+an open report), `resubmit_report`, `reimburse_report` and `rotate_credentials` (the
+integrations page).
 Expensify sends no webhooks, so none of these fires one: the expenses flow polls.
 """
 
@@ -42,6 +44,9 @@ class UiActions:
             "import_card_transactions": self.import_card_transactions,
             "submit_report": self.submit_report,
             "approve_report": self.approve_report,
+            "reject_report": self.reject_report,
+            "edit_expense": self.edit_expense,
+            "resubmit_report": self.resubmit_report,
             "reimburse_report": self.reimburse_report,
             "rotate_credentials": self.rotate_credentials,
         }
@@ -155,6 +160,54 @@ class UiActions:
         report.setdefault("actionList", []).append(
             {"action": "APPROVED", "accountEmail": approver, "created": now,
              "details": {"message": str(payload.get("message", ""))}}
+        )  # fmt: skip
+        return self._report_view(report)
+
+    async def reject_report(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """`{"reportID", "message"?}`: a submitted or approved report goes back to its
+        submitter, open again (Expensify's "Reject"; an approved one is unapproved)."""
+        report = self.ledger.report(_text(payload, "reportID"))
+        if report is None:
+            raise ActionError("no such report", status=404)
+        if report.get("status") not in ("SUBMITTED", "APPROVED"):
+            raise ActionError(f"report is {report.get('status')}, not submitted or approved",
+                              status=409)  # fmt: skip
+        now = self.ledger.stamp()
+        report.update(status="OPEN", approved=None, submitted=None)
+        report.setdefault("actionList", []).append(
+            {"action": "REJECTED", "accountEmail": report.get("managerEmail", ""),
+             "created": now, "details": {"message": str(payload.get("message", ""))}}
+        )  # fmt: skip
+        return self._report_view(report)
+
+    async def edit_expense(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """`{"transactionID", <expense fields>...}`: the submitter edits an expense of an open
+        report (or an unreported one)."""
+        expense = self.ledger.state.get("transactions", _text(payload, "transactionID"))
+        if expense is None:
+            raise ActionError("no such expense", status=404)
+        report = self.ledger.report(str(expense.get("reportID") or ""))
+        if report is not None and report.get("status") != "OPEN":
+            raise ActionError(f"its report is {report.get('status')}: only an open report's "
+                              "expenses can be edited", status=409)  # fmt: skip
+        changes = {k: payload[k] for k in EXPENSE_KEYS if k in payload}
+        if "amount" in changes and not isinstance(changes["amount"], int):
+            raise ActionError("amount is integer cents")
+        expense.update(changes)
+        if "amount" in changes and "convertedAmount" not in changes:
+            expense["convertedAmount"] = changes["amount"]
+        return public(expense) | {"transactionID": expense["id"]}
+
+    async def resubmit_report(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """`{"reportID"}`: an open (rejected) report submitted again to the approver."""
+        report = self._report(payload, "OPEN")
+        now = self.ledger.stamp()
+        member = self.ledger.employee(report["policyID"], str(report["accountEmail"]))
+        report.update(status="SUBMITTED", submitted=now,
+                      managerEmail=(member or {}).get("submitsTo", ""))  # fmt: skip
+        report.setdefault("actionList", []).append(
+            {"action": "SUBMITTED", "accountEmail": report["accountEmail"], "created": now,
+             "details": {"message": ""}}
         )  # fmt: skip
         return self._report_view(report)
 

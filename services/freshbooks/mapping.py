@@ -45,7 +45,8 @@ reference is resolved (``report_references.py``; docs/flows/expenses.md):
   merchant, its ``notes`` the comment, the carried tag and :func:`report_marker` (expenses
   have no other idempotency key, section 7.2).
 - **A new bill vendor**, when the link allows it: :func:`report_vendor_body` -- the
-  employee's name (else their email) and email, in the report's currency.
+  employee's name (:func:`employee_name`: else read from a ``first.last`` email, else the
+  email) and email, in the report's currency.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ __all__ = [
     "bill_payment_body",
     "callback_event",
     "department_marker",
+    "employee_name",
     "hire",
     "invitation_body",
     "line_amount",
@@ -360,10 +362,20 @@ def report_expense_body(
     }
 
 
+def employee_name(event: ExpenseReportApproved) -> str:
+    """The employee's name, else one read from their email's ``first.last`` [inferred:
+    Expensify's export names the submitter by email only]."""
+    if event.employee_name:
+        return event.employee_name
+    local = event.employee_email.split("@", 1)[0]
+    words = [w for w in re.split(r"[._-]+", local) if w.isalpha()]
+    return " ".join(w.capitalize() for w in words) if len(words) > 1 else event.employee_email
+
+
 def report_vendor_body(event: ExpenseReportApproved) -> dict[str, Any]:
     """A bill vendor for the employee, when the link allows creating one."""
     return {
-        "vendor_name": event.employee_name or event.employee_email,
+        "vendor_name": employee_name(event),
         "primary_contact_email": event.employee_email,
         "currency_code": event.currency,
         "language": "en",

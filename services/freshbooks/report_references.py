@@ -41,6 +41,7 @@ from typing import Final
 
 from schemas.expense import ExpenseLine, ExpenseReportApproved
 from services.freshbooks.client import FreshBooksClient
+from services.freshbooks.mapping import employee_name
 from services.freshbooks.models import BillVendor, ExpenseCategory, LedgerAccount
 from services.runtime.kept_reads import KeptReads
 from services.runtime.store import StateStore
@@ -179,7 +180,7 @@ class ReferenceResolver:
             if category is not None:
                 found[line.expense_id] = category
                 continue
-            value = f"{line.category or '(no category)'!r}" + (
+            value = (line.category or "(no category)") + (
                 f" (GL {line.category_code})" if line.category_code else ""
             )
             reason = Missing("expense category", value, _category_fix(line, link))
@@ -198,7 +199,7 @@ class ReferenceResolver:
         by_email = [v for v in vendors if _key(v.primary_contact_email) == email]
         if by_email:
             return min(by_email, key=lambda v: v.vendorid)
-        name = _key(event.employee_name)
+        name = _key(employee_name(event))
         by_name = [v for v in vendors if name and _key(v.vendor_name) == name]
         return min(by_name, key=lambda v: v.vendorid) if by_name else None
 

@@ -15,9 +15,6 @@ The tests of a module share one stack, yet each must pass alone and in any order
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -27,10 +24,11 @@ from typing import Any
 
 import httpx
 
-from devstack.processes import BackgroundProcess, ProcessTable
-from devstack.stack import ROOT, StackInfo, StackPlan, start_stack, stop_stack
+from devstack.processes import BackgroundProcess
+from devstack.stack import StackInfo, StackPlan, start_stack, stop_stack
 from sandboxes.kit import wait_until
 from services.runtime.audit_trail import read_events
+from tests.e2e.service_processes import ServiceProcesses
 
 __all__ = ["PeopleFlowStack", "Request", "running_flow", "said"]
 
@@ -56,8 +54,7 @@ class PeopleFlowStack:
         for name, state in self.info.services.items():
             if state != "running":
                 continue
-            process = self.process(name)
-            self.started[name] = (process, _environment(process.pid))
+            self.started[name] = ServiceProcesses(self.plan).as_started(name)
 
     @property
     def bamboohr(self) -> str:
@@ -246,53 +243,13 @@ class PeopleFlowStack:
 
     # -- the service processes -------------------------------------------------------
 
-    def process(self, name: str) -> BackgroundProcess:
-        running = ProcessTable(self.plan.run_dir).get(name)
-        assert running is not None, f"the {name} service is not running"
-        return running
-
     def kill(self, name: str) -> tuple[BackgroundProcess, dict[str, str]]:
-        """SIGKILL the service (no shutdown at all); its process and environment, to restart it.
-
-        The environment is the one the stack gave it, read back from ``/proc``: the
-        restarted process is then configured exactly like the killed one.
-        """
-        victim = self.process(name)
-        env = _environment(victim.pid)
-        os.kill(victim.pid, signal.SIGKILL)
-        return victim, env
+        """SIGKILL the service; its process and environment, to restart it."""
+        return ServiceProcesses(self.plan).kill(name)
 
     async def restart(self, victim: BackgroundProcess, env: dict[str, str]) -> BackgroundProcess:
-        """Start the killed service again, the same command, and wait until it says so."""
-        table = ProcessTable(self.plan.run_dir)
-        await wait_until(
-            lambda: table.get(victim.name) is None,
-            timeout_seconds=10,
-            message=f"{victim.name} gone",
-        )
-        with contextlib.suppress(ChildProcessError):  # our child: reap it, leave no zombie
-            await asyncio.to_thread(os.waitpid, victim.pid, 0)
-        started = table.start(victim.name, victim.argv, env=env, cwd=ROOT)
-
-        def says_started() -> bool:
-            if b"service.started" in started.log.read_bytes():
-                return True
-            code = table.exit_code(started)
-            assert code is None, f"{victim.name} exited with status {code}: {log_tail()}"
-            return False
-
-        def log_tail() -> str:
-            return started.log.read_text(errors="replace")[-4000:]
-
-        await wait_until(
-            says_started,
-            # Its consumers join the group only once the killed ones' sessions expired.
-            timeout_seconds=120,
-            interval_seconds=0.2,
-            message="service restarted",
-            details=log_tail,
-        )
-        return started
+        """Start the killed service again and wait until it says so."""
+        return await ServiceProcesses(self.plan).restart(victim, env)
 
     # -- between tests ----------------------------------------------------------------
 
@@ -304,9 +261,9 @@ class PeopleFlowStack:
         it meets; one that met none would hit the next test), no webhook fault counter is
         left, and no webhook delivery is still under way.
         """
-        table = ProcessTable(self.plan.run_dir)
+        processes = ServiceProcesses(self.plan)
         for name, (process, env) in self.started.items():
-            if table.get(name) is None:
+            if not processes.running(name):
                 self.started[name] = (await self.restart(process, env), env)
         for base in (self.bamboohr, self.target_sandbox):
             answer = await self.http.delete(f"{base}/_sandbox/faults")
@@ -321,12 +278,6 @@ class PeopleFlowStack:
             await wait_until(
                 settled, timeout_seconds=60, interval_seconds=0.2, message=f"{base} deliveries"
             )
-
-
-def _environment(pid: int) -> dict[str, str]:
-    """A process's environment, read back from ``/proc``."""
-    raw = Path(f"/proc/{pid}/environ").read_bytes()
-    return dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
 
 
 @asynccontextmanager

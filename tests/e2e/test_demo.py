@@ -38,9 +38,13 @@ async def test_the_demo_plays_every_flow_and_shows_it_in_each_target(
         "OK: FreshBooks bills reached BILL, and BILL's payment in two parts reached FreshBooks."
         in text
     )
+    assert (
+        "OK: both approved reports are in FreshBooks once, one after its mapping was fixed." in text
+    )
     freshbooks, later = text.split("==> flow people-zoho", 1)
     zoho, later = later.split("==> flow people-acumatica", 1)
-    acumatica, ap_bill = later.split("==> flow ap-bill", 1)
+    acumatica, later = later.split("==> flow ap-bill", 1)
+    ap_bill, expenses = later.split("==> flow expenses", 1)
 
     # Flow 1's table: 40 seeded employees and the hire, each beside a FreshBooks outcome.
     rows = _rows(freshbooks, "hired|moved|left")
@@ -97,6 +101,16 @@ async def test_the_demo_plays_every_flow_and_shows_it_in_each_target(
         r"- SyncOutcome \[sync\.outcome#\d+@\d+\].* status=applied .*create_bill_payment applied",
         ap_bill,
     )
+    # Flow 5: Priya's report a bill and an expense; Hannah's reviewed, re-driven, then a bill.
+    assert re.search(r"FreshBooks bill \d+ EXP-\d+ to Priya Raman: 412\.30 USD", expenses)
+    assert re.search(r"FreshBooks expense \d+: 250\.00 USD at WeWork", expenses)
+    assert "Hannah's report: needs_review" in expenses
+    assert "no FreshBooks expense category for Client Gifts (GL 6250)" in expenses
+    assert "$ mlc mappings set --link" in expenses
+    assert re.search(r"re-drove review item \d+: ExpenseReportApproved", expenses)
+    assert re.search(r"FreshBooks bill \d+ EXP-\d+ to Hannah Kim: 189\.00 USD", expenses)
+    chain = expenses.split("the chain of Hannah's report", 1)[1]
+    assert chain.rindex("status=applied") > chain.index("status=needs_review"), chain
     # Everything it started was stopped again.
     assert not list((tmp_path / "pids").glob("*.json"))
 

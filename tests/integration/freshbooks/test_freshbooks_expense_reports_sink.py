@@ -216,7 +216,7 @@ async def test_an_unmapped_category_sends_the_whole_report_to_review_then_it_is_
     again = await books.book(event)
 
     assert (review.status, review.operation) == ("needs_review", "resolve_references")
-    assert "'Client Gifts' (GL 6250)" in review.detail
+    assert "Client Gifts (GL 6250)" in review.detail
     assert nothing_yet == ([], []), "nothing is written in part"
     [item] = items
     assert item.payload["entity_key"] == "41000201"
@@ -262,7 +262,7 @@ async def test_an_employee_without_a_bill_vendor_waits_unless_the_link_creates_o
     assert written.operation == "create_bill_vendor+create_bill"
     created = [v for v in await books.world.state("bill_vendors")
                if v["primary_contact_email"] == hannah]  # fmt: skip
-    assert len(created) == 1
+    assert [v["vendor_name"] for v in created] == ["Hannah Kim"]
     assert len(await books.bills_numbered("EXP-41000401")) == 1
 
 

@@ -85,3 +85,38 @@ async def test_a_draft_report_stays_open(connect: Connector) -> None:
         })  # fmt: skip
         assert draft.json()["status"] == "OPEN"
         assert draft.json()["submitted"] is None
+
+
+async def test_a_rejected_report_is_edited_and_approved_again_with_its_new_amount(
+    connect: Connector,
+) -> None:
+    async with connect(unlimited()) as client:
+        credentials = await pair(client)
+        today = (await client.get("/_sandbox/clock")).json()["now"][:10]
+        filed = (await client.post("/_sandbox/actions/submit_report", json={
+            "employeeEmail": "priya.raman@acmecreative.example", "title": "Cab",
+            "expenses": [{"merchant": "Yellow Cab", "amount": 3000,
+                          "category": "Ground Transportation"}],
+        })).json()  # fmt: skip
+        report_id, expense = filed["reportID"], filed["expenses"][0]["transactionID"]
+        await client.post("/_sandbox/actions/approve_report", json={"reportID": report_id})
+        locked = await client.post("/_sandbox/actions/edit_expense",
+                                   json={"transactionID": expense, "amount": 3500})  # fmt: skip
+        rejected = await client.post("/_sandbox/actions/reject_report",
+                                     json={"reportID": report_id, "message": "why?"})  # fmt: skip
+        edited = await client.post("/_sandbox/actions/edit_expense",
+                                   json={"transactionID": expense, "amount": 3500})  # fmt: skip
+        again = await client.post("/_sandbox/actions/resubmit_report", json={"reportID": report_id})
+        await client.post("/_sandbox/actions/approve_report", json={"reportID": report_id})
+        exported = await export(
+            client, export_job(credentials, reportState="APPROVED", startDate=today)
+        )
+
+        assert locked.status_code == 409, "an approved report's expenses are not editable"
+        assert rejected.json()["status"] == "OPEN"
+        assert rejected.json()["approved"] is None
+        assert edited.json()["amount"] == 3500
+        assert again.json()["status"] == "SUBMITTED"
+        [report] = [r for r in exported if r["reportID"] == report_id]
+        assert report["total"] == 3500
+        assert [e["amount"] for e in report["expenses"]] == [3500]
