@@ -57,7 +57,12 @@ class ExpensifySettings(BaseSettings):
         ),
     )
     export_limit: int = Field(
-        default=200, ge=1, description="Reports per export job (its `limit`)."
+        default=1000,
+        ge=1,
+        description=(
+            "Reports per export job (its `limit`; the useful maximum is open, question 10): "
+            "an export that comes back full is read again in halves of its filing window."
+        ),
     )
     download_attempts: int = Field(
         default=6,

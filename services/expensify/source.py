@@ -29,6 +29,7 @@ earliest-due link's poll published.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -36,10 +37,10 @@ from schemas.envelope import Event
 from schemas.expense import ExpenseReportApproved
 from schemas.raw import PollTick, RawDelivery, ReconcileTick
 from services.expensify.access import ExpensifyAccess
-from services.expensify.client import ExportRequest
+from services.expensify.client import ExpensifyClient, ExportRequest
 from services.expensify.mapping import report_approved
 from services.expensify.schedule import LinkScheduleError, PollSchedule
-from services.expensify.template import export_template, read_export
+from services.expensify.template import ExportedReport, export_template, read_export
 from services.runtime.leasing import held_lease
 from services.runtime.logging import get_logger
 from services.runtime.outcomes import Outcomes, WriteResult
@@ -160,14 +161,14 @@ class ReportsSource:
             policy_ids=(connection.policy_id,),
             states=settings.report_states,
             approved_after=start,
+            # Filed at most half a year before the approvals read: within Expensify's one
+            # year (further back would need an end date anyway).
+            filed_from=start - timedelta(days=MAX_LOOKBACK_DAYS),
+            filed_to=now.date(),
             mark_labels=tuple(labels),
             limit=settings.export_limit,
         )
-        name = await connection.client.export(request, export_template())
-        reports = read_export(await connection.client.download(name))
-        if len(reports) >= settings.export_limit:
-            _log.warning("expensify.export_limit_reached", connection=tick.connection_id,
-                         limit=settings.export_limit)  # fmt: skip
+        reports = await self._export_every_page(tick, connection.client, request)
         prefixes = [str(link.options.get(TEST_PREFIX) or "") for link in links]
         published = 0
         for report in reports:
@@ -183,6 +184,30 @@ class ReportsSource:
             ):
                 published += 1
         return published
+
+    async def _export_every_page(
+        self, tick: Event, client: ExpensifyClient, request: ExportRequest
+    ) -> list[ExportedReport]:
+        """Every report of ``request``, however many: an export has no offset, so one that
+        comes back full is asked again as two halves of its filing window, until each half
+        fits (a full single day is read as it is, with a warning: raise the limit)."""
+        windows = [request]
+        found: dict[str, ExportedReport] = {}
+        while windows:
+            window = windows.pop()
+            name = await client.export(window, export_template())
+            reports = read_export(await client.download(name))
+            days = (window.filed_to - window.filed_from).days
+            if len(reports) >= window.limit and days > 0:
+                middle = window.filed_from + timedelta(days=days // 2)
+                windows.append(replace(window, filed_to=middle))
+                windows.append(replace(window, filed_from=middle + timedelta(days=1)))
+                continue
+            if len(reports) >= window.limit:
+                _log.warning("expensify.export_limit_reached", connection=tick.connection_id,
+                             day=window.filed_from.isoformat(), limit=window.limit)  # fmt: skip
+            found.update((report.report_id, report) for report in reports)
+        return list(found.values())
 
     # --- watermarks ------------------------------------------------------------------------
 

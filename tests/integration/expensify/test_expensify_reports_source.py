@@ -110,8 +110,13 @@ class World:
 
 @pytest.fixture
 async def world(
-    tmp_path: Path, kafka_bootstrap: str, kafka_topic: Callable[..., Awaitable[str]]
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    kafka_bootstrap: str,
+    kafka_topic: Callable[..., Awaitable[str]],
 ) -> AsyncIterator[World]:
+    """``request.param``, when a test gives one (``indirect``), is the export limit; such a
+    test makes many jobs, so both sides' rate limits are off for it."""
     store = await StateStore.open(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
     vault = Vault.from_text(generate_key_ring_entry("k1"))
     topic = await kafka_topic("expense-report")
@@ -147,8 +152,12 @@ async def world(
                     source_connection_id=expensify.id, target_connection_id=books.id, flow=FLOW
                 )
             settings = ExpensifySettings(
-                integration_url=f"{server.base_url}/Integration-Server/ExpensifyIntegrations"
-            )
+                integration_url=f"{server.base_url}/Integration-Server/ExpensifyIntegrations",
+                **({"export_limit": request.param, "rate_windows": ((1000, 1.0),)}
+                   if hasattr(request, "param") else {}),
+            )  # fmt: skip
+            if hasattr(request, "param"):
+                (await control.post("/_sandbox/limits", json={"enabled": False})).raise_for_status()
             # Each test its own rate windows: the process's would carry one test's jobs over.
             access = ExpensifyAccess(
                 store=store, vault=vault, settings=settings, budgets=BudgetRegistry()
@@ -280,3 +289,13 @@ async def test_the_export_label_marks_reports_and_hides_none(world: World) -> No
     published = [e.report_id for e in await world.published()]
     assert "41000103" in labelled
     assert published.count("41000103") == 2, "a full resend publishes it again, label or not"
+
+
+@pytest.mark.parametrize("world", [2], indirect=True)
+async def test_an_export_that_comes_back_full_is_read_again_in_halves(world: World) -> None:
+    await world.action("approve_report", {"reportID": "41000102", "approverEmail": AVA})
+    await world.source.on_reconcile(world.reconcile())
+
+    published = sorted(e.report_id for e in await world.published())
+    assert published == ["41000102", "41000103", "41000104"], "three approvals, two a page"
+    assert len(await world.jobs()) > 2, "the full export was asked again in parts"
