@@ -19,6 +19,7 @@ from benchmarks.flow_acumatica import ACUMATICA_BACKFILL, ACUMATICA_LATENCY
 from benchmarks.flow_ap_bill import measure_ap_bill
 from benchmarks.flow_backfill import FRESHBOOKS as FRESHBOOKS_BACKFILL
 from benchmarks.flow_backfill import BackfillCase, measure_backfill
+from benchmarks.flow_expenses import measure_expenses
 from benchmarks.flow_latency import FRESHBOOKS as FRESHBOOKS_LATENCY
 from benchmarks.flow_latency import LatencyCase, measure_webhook_to_write
 from benchmarks.flow_stack import flow_stack
@@ -45,7 +46,7 @@ __all__ = ["FULL", "QUICK", "Sizes", "run_benchmarks"]
 class Sizes:
     """How much work each benchmark does.
 
-    The spine's benchmarks take about three minutes; flows 1 to 4 each add their stack
+    The spine's benchmarks take about three minutes; flows 1 to 5 each add their stack
     (about a minute to start and finish its own first sync), the timed changes and the
     backfill's time budget.
     """
@@ -77,6 +78,9 @@ class Sizes:
     ap_payments_per_second: float
     ap_backfill_bills: int
     ap_backfill_budget_seconds: float
+    expense_reports: int
+    expense_backfill_reports: int
+    expense_backfill_budget_seconds: float
 
 
 FULL = Sizes(
@@ -107,6 +111,9 @@ FULL = Sizes(
     ap_payments_per_second=0.5,
     ap_backfill_bills=1_000,
     ap_backfill_budget_seconds=600.0,
+    expense_reports=15,
+    expense_backfill_reports=500,
+    expense_backfill_budget_seconds=900.0,
 )
 QUICK = Sizes(
     codec_operations=2_000,
@@ -136,6 +143,9 @@ QUICK = Sizes(
     ap_payments_per_second=1.0,
     ap_backfill_bills=20,
     ap_backfill_budget_seconds=120.0,
+    expense_reports=2,
+    expense_backfill_reports=10,
+    expense_backfill_budget_seconds=120.0,
 )
 
 
@@ -253,7 +263,7 @@ async def _measure_backlog(bootstrap: str, sizes: Sizes) -> list[Measurement]:
 
 
 async def _measure_flow(bootstrap: str, sizes: Sizes) -> list[Measurement]:
-    """Flows 1 to 4 end to end, each on its own stack: the timed changes first, then the
+    """Flows 1 to 5 end to end, each on its own stack: the timed changes first, then the
     backfill, which starts once the changes were all written so neither measures the other.
     """
     flow_1 = _FlowRun(
@@ -293,7 +303,27 @@ async def _measure_flow(bootstrap: str, sizes: Sizes) -> list[Measurement]:
     for run in (flow_1, flow_2, flow_3):
         rows += await _measure_one_flow(bootstrap, run)
     rows += await _measure_ap_bill(bootstrap, sizes)
+    rows += await _measure_expenses(bootstrap, sizes)
     return rows
+
+
+async def _measure_expenses(bootstrap: str, sizes: Sizes) -> list[Measurement]:
+    """Flow 5 on its stack: reports booked after the poll, then the backfill."""
+    _say("starting flow 5's stack (sandboxes, ingest, expensify, freshbooks, consent, link)")
+    try:
+        async with flow_stack(bootstrap, flow_name="expenses") as stack:
+            return await _guarded(
+                f"flow 5: reports and a backfill of {sizes.expense_backfill_reports:,} reports",
+                lambda: measure_expenses(
+                    stack,
+                    reports=sizes.expense_reports,
+                    backfill_reports=sizes.expense_backfill_reports,
+                    budget_seconds=sizes.expense_backfill_budget_seconds,
+                ),
+            )
+    except Exception as exc:
+        # The stack not starting (or not stopping) is a result too.
+        return [failed("flow 5 stack", exc)]
 
 
 async def _measure_ap_bill(bootstrap: str, sizes: Sizes) -> list[Measurement]:
