@@ -2,7 +2,7 @@
 
 Flow ap-bill's way back: ``BillPaid`` events of a BILL connection, each a share of a
 payment of one seeded FreshBooks bill (the origin the bill sink's cross-reference names).
-FreshBooks consented as ingest does it (``freshbooks_people.connect_books``), over httpx's
+FreshBooks consented as ingest does it (``freshbooks_in_process.connect_books``), over httpx's
 ASGI transport: no socket, no Kafka.
 """
 
@@ -15,25 +15,20 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import httpx
 from starlette.types import ASGIApp
 
-from sandboxes.freshbooks.app import FreshBooksSandbox
-from sandboxes.kit import build_app
 from schemas.ap import BillPaid, BillRef
 from schemas.snapshot import Snapshot
-from services.freshbooks.access import AP_FLOW, FreshBooksAccess
+from services.freshbooks.access import AP_FLOW
 from services.freshbooks.settings import FreshBooksSettings
 from services.freshbooks.sinks.bill_payments import BillPaymentsSink
-from services.runtime.http import build_client
-from services.runtime.outcomes import Outcomes
 from services.runtime.store import StateStore
-from services.runtime.vault import Vault, generate_key_ring_entry
-from tests.contract.freshbooks_people import ORIGIN, connect_books
+from services.runtime.vault import Vault
+from tests.contract.freshbooks_in_process import freshbooks_sink_replica, in_process_books
 from tests.contract.sandbox_counts import SandboxCounts
-from tests.contract.sink_contract import Deliver, RecordingPublisher, replica_upsert
+from tests.contract.sink_contract import Deliver, RecordingPublisher
 
 __all__ = ["FreshBooksBillPayments", "freshbooks_bill_payments"]
 
@@ -82,37 +77,18 @@ class FreshBooksBillPayments(SandboxCounts):
 
     @asynccontextmanager
     async def replica(self, *, crash_before_bookkeeping: bool = False) -> AsyncIterator[Deliver]:
-        access = FreshBooksAccess(
-            store=self.store,
-            vault=self.vault,
-            settings=self.settings,
-            http=lambda base_url, key: build_client(
-                base_url=base_url, connection_key=key, transport=httpx.ASGITransport(self.app)
-            ),
-        )
-        holder = f"replica-{uuid4().hex}"
-        sink = BillPaymentsSink(
-            store=self.store,
-            access=access,
-            settings=self.settings,
-            outcomes=Outcomes(self.published, service="freshbooks"),
-            holder=holder,
-            upsert=replica_upsert(
-                self.store,
-                holder,
-                lease_seconds=self.settings.person_lease_seconds,
-                crashing=crash_before_bookkeeping,
-            ),
-        )
+        async with freshbooks_sink_replica(
+            self,
+            BillPaymentsSink,
+            lease_seconds=self.settings.person_lease_seconds,
+            crashing=crash_before_bookkeeping,
+        ) as sink:
 
-        async def deliver(snapshot: Snapshot) -> None:
-            assert isinstance(snapshot, BillPaid)
-            await sink.bill_paid(snapshot)
+            async def deliver(snapshot: Snapshot) -> None:
+                assert isinstance(snapshot, BillPaid)
+                await sink.bill_paid(snapshot)
 
-        try:
             yield deliver
-        finally:
-            await access.aclose()
 
     async def created(self, entity: str) -> int:
         marker = f"[BILL payment {entity} / blp-{entity}]"
@@ -126,33 +102,24 @@ class FreshBooksBillPayments(SandboxCounts):
 @asynccontextmanager
 async def freshbooks_bill_payments(tmp_path: Path) -> AsyncIterator[FreshBooksBillPayments]:
     """A consented FreshBooks account in an in-process sandbox, the source of an ap-bill link."""
-    sandbox = FreshBooksSandbox()
-    app = build_app(sandbox)
-    store = await StateStore.open(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
-    vault = Vault.from_text(generate_key_ring_entry("k1"))
-    try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app), base_url=ORIGIN
-        ) as control:
-            settings, books = await connect_books(control, store, vault)
-            async with store.transaction() as repos:
-                bill_pay = await repos.connections.create(
-                    vendor="bill", tenant_id="default", display_name="BILL"
-                )
-                await repos.links.create(
-                    source_connection_id=books, target_connection_id=bill_pay.id, flow=AP_FLOW
-                )
-            await control.delete("/_sandbox/requests")
-            yield FreshBooksBillPayments(
-                app=app,
-                control=control,
-                store=store,
-                vault=vault,
-                settings=settings,
-                books_connection_id=books,
-                bill_connection_id=bill_pay.id,
-                bill_id="202",  # WeWork: 4,000.00, 2,000.00 paid in the seed
+    async with in_process_books(tmp_path) as books:
+        async with books.store.transaction() as repos:
+            bill_pay = await repos.connections.create(
+                vendor="bill", tenant_id="default", display_name="BILL"
             )
-    finally:
-        await store.close()
-        await sandbox.aclose()
+            await repos.links.create(
+                source_connection_id=books.connection_id,
+                target_connection_id=bill_pay.id,
+                flow=AP_FLOW,
+            )
+        await books.control.delete("/_sandbox/requests")
+        yield FreshBooksBillPayments(
+            app=books.app,
+            control=books.control,
+            store=books.store,
+            vault=books.vault,
+            settings=books.settings,
+            books_connection_id=books.connection_id,
+            bill_connection_id=bill_pay.id,
+            bill_id="202",  # WeWork: 4,000.00, 2,000.00 paid in the seed
+        )

@@ -3,7 +3,7 @@
 Flow expenses: ``ExpenseReportApproved`` events of an Expensify connection, each a report of
 Daniel's with one flight he paid (a bill line, its category found by the GL code the seed's
 ledger numbers) and one card spend (an expense, its category mapped by GL code). FreshBooks
-consented as ingest does it (``freshbooks_people.connect_books``), over httpx's ASGI
+consented as ingest does it (``freshbooks_in_process.connect_books``), over httpx's ASGI
 transport: no socket, no Kafka.
 """
 
@@ -16,25 +16,20 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import httpx
 from starlette.types import ASGIApp
 
-from sandboxes.freshbooks.app import FreshBooksSandbox
-from sandboxes.kit import build_app
 from schemas.expense import ExpenseLine, ExpenseReportApproved
 from schemas.snapshot import Snapshot
-from services.freshbooks.access import EXPENSES_FLOW, FreshBooksAccess
+from services.freshbooks.access import EXPENSES_FLOW
 from services.freshbooks.settings import FreshBooksSettings
 from services.freshbooks.sinks.expense_reports import ExpenseReportsSink
-from services.runtime.http import build_client
-from services.runtime.outcomes import Outcomes
 from services.runtime.store import StateStore
-from services.runtime.vault import Vault, generate_key_ring_entry
-from tests.contract.freshbooks_people import ORIGIN, connect_books
+from services.runtime.vault import Vault
+from tests.contract.freshbooks_in_process import freshbooks_sink_replica, in_process_books
 from tests.contract.sandbox_counts import SandboxCounts
-from tests.contract.sink_contract import Deliver, RecordingPublisher, replica_upsert
+from tests.contract.sink_contract import Deliver, RecordingPublisher
 
 __all__ = ["FreshBooksExpenseReports", "freshbooks_expense_reports"]
 
@@ -88,37 +83,18 @@ class FreshBooksExpenseReports(SandboxCounts):
 
     @asynccontextmanager
     async def replica(self, *, crash_before_bookkeeping: bool = False) -> AsyncIterator[Deliver]:
-        access = FreshBooksAccess(
-            store=self.store,
-            vault=self.vault,
-            settings=self.settings,
-            http=lambda base_url, key: build_client(
-                base_url=base_url, connection_key=key, transport=httpx.ASGITransport(self.app)
-            ),
-        )
-        holder = f"replica-{uuid4().hex}"
-        sink = ExpenseReportsSink(
-            store=self.store,
-            access=access,
-            settings=self.settings,
-            outcomes=Outcomes(self.published, service="freshbooks"),
-            holder=holder,
-            upsert=replica_upsert(
-                self.store,
-                holder,
-                lease_seconds=self.settings.report_lease_seconds,
-                crashing=crash_before_bookkeeping,
-            ),
-        )
+        async with freshbooks_sink_replica(
+            self,
+            ExpenseReportsSink,
+            lease_seconds=self.settings.report_lease_seconds,
+            crashing=crash_before_bookkeeping,
+        ) as sink:
 
-        async def deliver(snapshot: Snapshot) -> None:
-            assert isinstance(snapshot, ExpenseReportApproved)
-            await sink.report_approved(snapshot)
+            async def deliver(snapshot: Snapshot) -> None:
+                assert isinstance(snapshot, ExpenseReportApproved)
+                await sink.report_approved(snapshot)
 
-        try:
             yield deliver
-        finally:
-            await access.aclose()
 
     async def created(self, entity: str) -> int:
         """1 when the report's bill and expense each exist once; 0 while either is missing;
@@ -136,38 +112,28 @@ class FreshBooksExpenseReports(SandboxCounts):
 @asynccontextmanager
 async def freshbooks_expense_reports(tmp_path: Path) -> AsyncIterator[FreshBooksExpenseReports]:
     """A consented FreshBooks account in an in-process sandbox, the target of an expenses link."""
-    sandbox = FreshBooksSandbox()
-    app = build_app(sandbox)
-    store = await StateStore.open(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
-    vault = Vault.from_text(generate_key_ring_entry("k1"))
-    try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app), base_url=ORIGIN
-        ) as control:
-            settings, books = await connect_books(control, store, vault)
-            async with store.transaction() as repos:
-                expensify = await repos.connections.create(
-                    vendor="expensify", tenant_id="default", display_name="Expensify"
-                )
-                link = await repos.links.create(
-                    source_connection_id=expensify.id, target_connection_id=books,
-                    flow=EXPENSES_FLOW,
-                )  # fmt: skip
-                await repos.mappings.put(link.id, "gl-account", "6300", "Software")
-            made = await control.post(
-                "/_sandbox/actions/create_bill_vendor",
-                json={"vendor_name": "Daniel Okafor", "primary_contact_email": DANIEL},
+    async with in_process_books(tmp_path) as books:
+        async with books.store.transaction() as repos:
+            expensify = await repos.connections.create(
+                vendor="expensify", tenant_id="default", display_name="Expensify"
             )
-            made.raise_for_status()
-            await control.delete("/_sandbox/requests")
-            yield FreshBooksExpenseReports(
-                app=app,
-                control=control,
-                store=store,
-                vault=vault,
-                settings=settings,
-                expensify_connection_id=expensify.id,
+            link = await repos.links.create(
+                source_connection_id=expensify.id,
+                target_connection_id=books.connection_id,
+                flow=EXPENSES_FLOW,
             )
-    finally:
-        await store.close()
-        await sandbox.aclose()
+            await repos.mappings.put(link.id, "gl-account", "6300", "Software")
+        made = await books.control.post(
+            "/_sandbox/actions/create_bill_vendor",
+            json={"vendor_name": "Daniel Okafor", "primary_contact_email": DANIEL},
+        )
+        made.raise_for_status()
+        await books.control.delete("/_sandbox/requests")
+        yield FreshBooksExpenseReports(
+            app=books.app,
+            control=books.control,
+            store=books.store,
+            vault=books.vault,
+            settings=books.settings,
+            expensify_connection_id=expensify.id,
+        )

@@ -13,32 +13,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
-from uuid import uuid4
 
 import httpx
-from pydantic import SecretStr
 from starlette.types import ASGIApp
 
-from sandboxes.freshbooks.app import FreshBooksSandbox
-from sandboxes.kit import build_app
 from schemas.people import EmployeeChanged
 from schemas.snapshot import Snapshot
-from services.freshbooks.access import FLOW, FreshBooksAccess
-from services.freshbooks.auth import FreshBooksOAuth
+from services.freshbooks.access import FLOW
 from services.freshbooks.settings import FreshBooksSettings
 from services.freshbooks.sinks.people import PeopleSink
-from services.runtime.http import build_client
-from services.runtime.oauth_tokens import save_tokens
-from services.runtime.outcomes import Outcomes
 from services.runtime.store import StateStore
-from services.runtime.vault import Vault, generate_key_ring_entry
+from services.runtime.vault import Vault
+from tests.contract.freshbooks_in_process import freshbooks_sink_replica, in_process_books
 from tests.contract.sandbox_counts import SandboxCounts
-from tests.contract.sink_contract import Deliver, RecordingPublisher, replica_upsert
+from tests.contract.sink_contract import Deliver, RecordingPublisher
 
-__all__ = ["ORIGIN", "FreshBooksPeople", "connect_books", "freshbooks_people"]
+__all__ = ["FreshBooksPeople", "freshbooks_people"]
 
-ORIGIN = "http://freshbooks.sandbox.test"
 _BASE = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
@@ -75,96 +66,41 @@ class FreshBooksPeople(SandboxCounts):
 
     @asynccontextmanager
     async def replica(self, *, crash_before_bookkeeping: bool = False) -> AsyncIterator[Deliver]:
-        access = FreshBooksAccess(
-            store=self.store,
-            vault=self.vault,
-            settings=self.settings,
-            http=lambda base_url, key: build_client(
-                base_url=base_url, connection_key=key, transport=httpx.ASGITransport(self.app)
-            ),
-        )
-        holder = f"replica-{uuid4().hex}"
-        sink = PeopleSink(
-            store=self.store,
-            access=access,
-            settings=self.settings,
-            outcomes=Outcomes(self.published, service="freshbooks"),
-            holder=holder,
-            upsert=replica_upsert(
-                self.store,
-                holder,
-                lease_seconds=self.settings.person_lease_seconds,
-                crashing=crash_before_bookkeeping,
-            ),
-        )
+        async with freshbooks_sink_replica(
+            self,
+            PeopleSink,
+            lease_seconds=self.settings.person_lease_seconds,
+            crashing=crash_before_bookkeeping,
+        ) as sink:
 
-        async def deliver(snapshot: Snapshot) -> None:
-            assert isinstance(snapshot, EmployeeChanged)
-            await sink.employee_changed(snapshot)
+            async def deliver(snapshot: Snapshot) -> None:
+                assert isinstance(snapshot, EmployeeChanged)
+                await sink.employee_changed(snapshot)
 
-        try:
             yield deliver
-        finally:
-            await access.aclose()
 
     async def created(self, entity: str) -> int:
         email = f"{entity}@acmecreative.example"
         return sum(1 for m in await self.state("team_members") if m.get("email") == email)
 
 
-async def connect_books(
-    control: httpx.AsyncClient, store: StateStore, vault: Vault
-) -> tuple[FreshBooksSettings, str]:
-    """A FreshBooks connection consented as ingest does it (in-process); settings and id."""
-    creds = (await control.post("/_sandbox/credentials")).raise_for_status().json()
-    settings = FreshBooksSettings(
-        auth_base_url=ORIGIN,
-        api_base_url=ORIGIN,
-        client_id=creds["client_id"],
-        client_secret=SecretStr(creds["client_secret"]),
-        redirect_uri=creds["redirect_uri"],
-    )
-    auth = FreshBooksOAuth(settings)
-    consent = await control.get(auth.authorize_url("contract", {}))
-    code = parse_qs(urlsplit(consent.headers["location"]).query)["code"][0]
-    tokens = await auth.exchange_code(control, code, {})
-    identity = await auth.read_identity(control, tokens, {})
-    async with store.transaction() as repos:
-        books = await repos.connections.create(
-            vendor="freshbooks", tenant_id="default", display_name="Books", settings=identity
-        )
-        await save_tokens(repos, vault, books.id, tokens)
-    return settings, books.id
-
-
 @asynccontextmanager
 async def freshbooks_people(tmp_path: Path) -> AsyncIterator[FreshBooksPeople]:
     """A consented FreshBooks account in an in-process sandbox, linked from a source."""
-    sandbox = FreshBooksSandbox()
-    app = build_app(sandbox)
-    store = await StateStore.open(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
-    vault = Vault.from_text(generate_key_ring_entry("k1"))
-    try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app), base_url=ORIGIN
-        ) as control:
-            settings, target_id = await connect_books(control, store, vault)
-            async with store.transaction() as repos:
-                source = await repos.connections.create(
-                    vendor="bamboohr", tenant_id="default", display_name="HR"
-                )
-                await repos.links.create(
-                    source_connection_id=source.id, target_connection_id=target_id, flow=FLOW
-                )
-            await control.delete("/_sandbox/requests")
-            yield FreshBooksPeople(
-                app=app,
-                control=control,
-                store=store,
-                vault=vault,
-                settings=settings,
-                source_connection_id=source.id,
+    async with in_process_books(tmp_path) as books:
+        async with books.store.transaction() as repos:
+            source = await repos.connections.create(
+                vendor="bamboohr", tenant_id="default", display_name="HR"
             )
-    finally:
-        await store.close()
-        await sandbox.aclose()
+            await repos.links.create(
+                source_connection_id=source.id, target_connection_id=books.connection_id, flow=FLOW
+            )
+        await books.control.delete("/_sandbox/requests")
+        yield FreshBooksPeople(
+            app=books.app,
+            control=books.control,
+            store=books.store,
+            vault=books.vault,
+            settings=books.settings,
+            source_connection_id=source.id,
+        )

@@ -1,11 +1,12 @@
-"""Flows 1 and 4: their benchmarks run at tiny sizes on the real stack, rows well formed.
+"""Flows 1, 4 and 5: their benchmarks run at tiny sizes on the real stack, rows well formed.
 
 No timing is asserted: speed targets live in the benchmarks (docs/benchmarks.md),
 never in tests. What is asserted is that each benchmark measured the flow it names:
 every rename reached FreshBooks as a staff PUT, and the backfill's new people were
 read from BambooHR in a few calls and written to FreshBooks; every bill entered reached
 BILL, each payment cleared alone reached FreshBooks, and the backfilled bills were each
-created in BILL once.
+created in BILL once; an approved report was booked after its poll, and each backfilled
+report was booked once.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from benchmarks.flow_ap_bill import measure_ap_bill
 from benchmarks.flow_backfill import FRESHBOOKS as FRESHBOOKS_BACKFILL
 from benchmarks.flow_backfill import measure_backfill
+from benchmarks.flow_expenses import measure_expenses
 from benchmarks.flow_latency import FRESHBOOKS as FRESHBOOKS_LATENCY
 from benchmarks.flow_latency import measure_webhook_to_write
 from benchmarks.flow_stack import flow_stack
@@ -96,3 +98,19 @@ async def test_flow_4_benchmark_times_bills_and_payments_and_backfills_bills(
     assert "'applied': 2" in rows[2].note, rows[2].note
     assert "10 of 10 bills answered" in rows[4].note, rows[4].note
     assert len(created) == 10, "the backfill's bills were each created in BILL once"
+
+
+async def test_flow_5_benchmark_times_reports_after_the_poll_and_backfills_reports(
+    kafka_bootstrap: str,
+) -> None:
+    async with flow_stack(kafka_bootstrap, flow_name="expenses") as stack:
+        rows = await measure_expenses(stack, reports=1, backfill_reports=4, budget_seconds=180.0)
+        bills = [b for b in await stack.state(stack.target, "bills")
+                 if str(b.get("bill_number", "")).startswith("EXP-52")]  # fmt: skip
+
+    assert_measured(rows)
+    assert [row.unit for row in rows] == ["ms", "ms", "reports/min", "jobs", "calls",
+                                          "of the ceiling"]  # fmt: skip
+    assert "outcomes {'applied': 1}" in rows[0].note, rows[0].note
+    assert "4 of 4 reports answered" in rows[2].note, rows[2].note
+    assert len(bills) == 4, "each backfilled report was booked once"
