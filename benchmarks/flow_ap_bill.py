@@ -283,6 +283,7 @@ async def _payments_to_freshbooks(
     jump = CLEARS_AFTER_SECONDS - len(paid) * PAYMENT_SPACING_SECONDS
     await _control(stack, stack.target, "clock", {"advance_seconds": jump})
     await stack.forget_requests(stack.source)
+    offsets: list[timedelta] = []
 
     async def clear(index: int) -> None:
         if index:
@@ -290,9 +291,10 @@ async def _payments_to_freshbooks(
                 stack, stack.target, "clock", {"advance_seconds": PAYMENT_SPACING_SECONDS}
             )
         await _action(stack, stack.target, "settle_payments", {})
+        offsets.append(await _clock_offset(stack))  # the clock as it was when it cleared
 
     await _paced(len(shares), per_second, clear)
-    cleared_at = await _cleared_at(stack, [share.split(":")[0] for share in shares])
+    cleared_at = await _cleared_at(stack, [share.split(":")[0] for share in shares], offsets)
     answers = await _wait_for(
         stack,
         "freshbooks",
@@ -325,14 +327,20 @@ async def _payments_to_freshbooks(
     ]
 
 
-async def _cleared_at(stack: FlowStack, payment_ids: list[str]) -> list[datetime]:
-    """When each payment cleared, in real time: its ``updatedTime`` less the clock's offset."""
+async def _clock_offset(stack: FlowStack) -> timedelta:
     answer = await stack.http.get(f"{stack.target}/_sandbox/clock")
     answer.raise_for_status()
-    offset = timedelta(seconds=float(answer.json()["offset_seconds"]))
+    return timedelta(seconds=float(answer.json()["offset_seconds"]))
+
+
+async def _cleared_at(
+    stack: FlowStack, payment_ids: list[str], offsets: list[timedelta]
+) -> list[datetime]:
+    """When each payment cleared, in real time: its ``updatedTime`` less the offset BILL's
+    clock had in its step (each step moves the clock on)."""
     payments = {str(p["id"]): p for p in await stack.state(stack.target, "payments")}
     cleared: list[datetime] = []
-    for payment_id in payment_ids:
+    for payment_id, offset in zip(payment_ids, offsets, strict=True):
         payment = payments[payment_id]
         if payment.get("singleStatus") != "CLEARED":
             msg = f"payment {payment_id} is {payment.get('singleStatus')}, not cleared"
