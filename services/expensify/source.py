@@ -152,9 +152,10 @@ class ReportsSource:
         # Never further back than half a year: a link stopped for longer starts there.
         earliest = now - timedelta(days=MAX_LOOKBACK_DAYS)
         start = max(since or now - timedelta(days=settings.first_poll_days), earliest).date()
-        # "Approved after" leaves the day itself out (open question 4): the day before the
-        # watermark reads its day again (and a zone apart, Expensify's day may differ).
-        start -= timedelta(days=1)
+        # "Approved after" leaves the day itself out (open question 4), and Expensify's day
+        # may be a zone behind ours (up to a day): two days before the watermark's day
+        # reads every approval since it; the overlap is published once (the snapshots).
+        start -= timedelta(days=2)
         labels = sorted({str(link.options[EXPORT_LABEL]) for link in links
                          if link.options.get(EXPORT_LABEL)})  # fmt: skip
         request = ExportRequest(
