@@ -23,6 +23,7 @@ per report: one cross-reference for its bill and one per company-paid expense.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
@@ -117,7 +118,7 @@ class ExpenseReportsSink:
         if not (event.report_name or "").startswith(prefix):
             detail = f"not a test report: its title does not start with {prefix!r}"
             return WriteResult("unchanged", "skip", detail=detail), []
-        wanted = sum((line_amount(line) for line in event.expenses), Decimal(0))
+        wanted = _sum(event.expenses)
         if wanted != event.total:
             detail = (
                 f"the report's total {event.total} {event.currency} is not the sum of its "
@@ -284,8 +285,13 @@ def _marked(expenses: list[Expense], marker: str) -> Expense | None:
     return min(found, key=lambda e: e.id, default=None)
 
 
+def _sum(lines: Sequence[ExpenseLine]) -> Decimal:
+    """The lines' amounts in the report's currency."""
+    return sum((line_amount(line) for line in lines), Decimal(0))
+
+
 def _total(lines: list[ExpenseLine]) -> str:
-    return f"{sum((line_amount(line) for line in lines), Decimal(0)):.2f}"
+    return f"{_sum(lines):.2f}"
 
 
 def _bill_total(bill: Bill) -> str:
