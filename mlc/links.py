@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from mlc.exits import EXIT_REFUSED, fail
+from mlc.link_replay import follow_replay
 from mlc.operator_client import OperatorClient, UrlOption
 from mlc.output import JsonOption, echo_json, print_table
 from services.control.connections import FLOWS
@@ -35,6 +36,13 @@ def add_link(
     *,
     flow: Annotated[str, typer.Option("--flow", help=f"One of: {', '.join(FLOWS)}.")],
     options: Annotated[str, typer.Option("--options", help="Flow options as JSON.")] = "{}",
+    preview: Annotated[
+        bool,
+        typer.Option(
+            "--preview",
+            help="Write nothing until `mlc links live`; preview with `mlc replay --dry-run`.",
+        ),
+    ] = False,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -48,12 +56,19 @@ def add_link(
             "target_connection_id": target,
             "flow": flow,
             "options": parsed,
+            "preview": preview,
         },
     )
     if as_json:
         echo_json(created)
         return
     typer.echo(f"added {created['flow']} link {created['id']}")
+    if preview:
+        typer.echo(
+            "preview: nothing is written. Once the source's resend is on the log, see what "
+            f"would be: mlc replay --link {created['id']} --dry-run; then start writing: "
+            f"mlc links live {created['id']}"
+        )
     if created.get("backfill"):
         tick = created["backfill"]
         typer.echo(f"backfill requested: tick {tick['event_id']} on {tick['topic']}")
@@ -103,3 +118,53 @@ def remove_link(link_id: str, url: UrlOption = None) -> None:
     """Remove a link (its mappings and cross-references go with it)."""
     OperatorClient(url).call("DELETE", f"/links/{link_id}")
     typer.echo(f"removed link {link_id}")
+
+
+@links_app.command("live")
+def live_link(
+    link_id: Annotated[str, typer.Argument(help="The preview link's id.")],
+    *,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Follow its first replay to its end.")
+    ] = True,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to follow it before giving up.")
+    ] = 3600.0,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Switch a preview link live: it is enabled and its log replayed from the beginning,
+    making the writes its dry run listed."""
+    client = OperatorClient(url)
+    replay = client.call("POST", f"/links/{link_id}/live", {"requested_by": "mlc links live"})
+    if not as_json:
+        typer.echo(f"link {link_id} is live; replaying its log ({replay['id']})", err=True)
+    follow_replay(client, replay, wait=wait, timeout_seconds=timeout, as_json=as_json)
+
+
+@links_app.command("replays")
+def list_replays(
+    link_id: Annotated[str, typer.Argument(help="The link's id.")],
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The link's replays and dry runs, newest first."""
+    listed = OperatorClient(url).call("GET", f"/links/{link_id}/replays")
+    if as_json:
+        echo_json(listed)
+        return
+    rows = [
+        [
+            replay["id"],
+            "dry run" if replay["dry_run"] else "replay",
+            replay["state"],
+            replay["since"],
+            replay["until"] or "-",
+            replay["entity"] or "-",
+            f"{replay['totals'].get('done', 0)}/{replay['totals'].get('records', 0)}",
+            replay["requested_by"],
+            replay["created_at"],
+        ]
+        for replay in listed["replays"]
+    ]
+    print_table(["id", "kind", "state", "since", "until", "entity", "done", "by", "asked at"], rows)

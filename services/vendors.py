@@ -34,6 +34,7 @@ __all__ = [
     "TOPICS",
     "VENDORS",
     "credential_specs",
+    "flow_sinks",
     "key_vendors",
     "oauth_vendors",
     "registrars",
@@ -99,6 +100,15 @@ def registrars() -> dict[str, WebhookRegistrar]:
 def vendor_schedules() -> dict[str, tuple[Mapping[str, Any], ...]]:
     """Vendors whose connections get schedules of their own -> those schedules."""
     return {p.name: p.schedules for p in PLUGINS if p.schedules}
+
+
+def flow_sinks() -> dict[str, list[tuple[str, str]]]:
+    """Flow -> the (service, topic) of each sink that writes its links, in replay order."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for vendor in PLUGINS:
+        for sink in vendor.sinks:
+            found.setdefault(sink.flow, []).append((vendor.name, sink.topic))
+    return found
 
 
 def sandbox_settings(

@@ -7,13 +7,16 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from uuid import uuid4
 
-from services.acumatica.access import AcumaticaAccess
+from schemas.people import DepartmentChanged, EmployeeChanged
+from services.acumatica.access import FLOW, AcumaticaAccess
 from services.acumatica.handlers import build_router
+from services.acumatica.plugin import PLUGIN
 from services.acumatica.reconcile import DriftRead
 from services.acumatica.settings import AcumaticaSettings
 from services.acumatica.sinks.departments import DepartmentsSink
 from services.acumatica.sinks.employees import EmployeesSink
 from services.acumatica.source import AcumaticaSource
+from services.runtime.link_replays import ReplayInput, replay_worker
 from services.runtime.outcomes import BusPublisher, Outcomes
 from services.runtime.service_main import ServiceParts
 from services.runtime.settings import load_settings
@@ -51,4 +54,14 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
         finally:
             await access.aclose()
 
-    return [sessions_signed_out_at_exit()]
+    replays = replay_worker(
+        parts,
+        outcomes,
+        PLUGIN,
+        holder=holder,
+        inputs=[
+            ReplayInput(FLOW, DepartmentChanged.topic_name, (DepartmentChanged,), departments),
+            ReplayInput(FLOW, EmployeeChanged.topic_name, (EmployeeChanged,), employees),
+        ],
+    )
+    return [sessions_signed_out_at_exit(), replays.running()]

@@ -57,17 +57,27 @@ class Departments:
         self._lease_ttl = lease_ttl
 
     async def code(
-        self, link: LinkRecord, name: str, client: AcumaticaClient, operations: list[str]
+        self,
+        link: LinkRecord,
+        name: str,
+        client: AcumaticaClient,
+        operations: list[str],
+        *,
+        execute: bool = True,
     ) -> str:
         """The code of ``name``'s department, created when Acumatica has none.
 
         ``operations`` gets ``create_department`` or ``adopt_department`` when one happened.
+        Without ``execute`` (a preview) the same decision is made and named, and nothing is
+        written to Acumatica or the store.
         """
         key = _key(name)
         async with self._store.transaction() as repos:
             known = await repos.mappings.get(link.id, DEPARTMENT, key)
         if known is not None:
             return known
+        if not execute:
+            return await self._code_held(link, name, key, client, operations, execute=False)
         lease = f"acumatica-department:{link.id}:{key}"[:250]
         ttl = self._lease_ttl
         async with held_lease(self._store, lease, self._holder, ttl=ttl, wait=ttl):
@@ -80,26 +90,50 @@ class Departments:
         name: str,
         client: AcumaticaClient,
         operations: list[str],
+        *,
+        execute: bool = True,
     ) -> str:
         """The code of ``previous``'s department, now described as ``name``.
 
         A ``previous`` the link never gave a code is no rename to follow: ``name`` is found
-        or created as any name is (:meth:`code`).
+        or created as any name is (:meth:`code`). ``execute`` as in :meth:`code`.
         """
-        key, old_key = _key(name), _key(previous)
+        key = _key(name)
+        if not execute:
+            return await self._renamed_held(
+                link, previous, name, client=client, operations=operations, execute=False
+            )
         lease = f"acumatica-department:{link.id}:{key}"[:250]
         ttl = self._lease_ttl
         async with held_lease(self._store, lease, self._holder, ttl=ttl, wait=ttl):
-            async with self._store.transaction() as repos:
-                known = await repos.mappings.get(link.id, DEPARTMENT, key)
-                old = await repos.mappings.get(link.id, DEPARTMENT, old_key)
-            if known is not None or old is None or key == old_key:
-                return known or await self._code_held(link, name, key, client, operations)
+            return await self._renamed_held(
+                link, previous, name, client=client, operations=operations, execute=True
+            )
+
+    async def _renamed_held(
+        self,
+        link: LinkRecord,
+        previous: str,
+        name: str,
+        *,
+        client: AcumaticaClient,
+        operations: list[str],
+        execute: bool,
+    ) -> str:
+        key, old_key = _key(name), _key(previous)
+        async with self._store.transaction() as repos:
+            known = await repos.mappings.get(link.id, DEPARTMENT, key)
+            old = await repos.mappings.get(link.id, DEPARTMENT, old_key)
+        if known is not None or old is None or key == old_key:
+            return known or await self._code_held(
+                link, name, key, client, operations, execute=execute
+            )
+        operations.append("rename_department")
+        if execute:
             await client.put_department(department_body(old, name))
-            operations.append("rename_department")
             async with self._store.transaction() as repos:
                 await repos.mappings.put(link.id, DEPARTMENT, key, old)
-            return old
+        return old
 
     async def _code_held(
         self,
@@ -108,6 +142,8 @@ class Departments:
         key: str,
         client: AcumaticaClient,
         operations: list[str],
+        *,
+        execute: bool = True,
     ) -> str:
         async with self._store.transaction() as repos:
             known = await repos.mappings.get(link.id, DEPARTMENT, key)
@@ -131,8 +167,10 @@ class Departments:
                     f"({taken[code]!r}) in Acumatica: choose another in department_codes"
                 )
                 raise MappingError(msg)
-            await client.put_department(department_body(code, name))
             operations.append("create_department")
-        async with self._store.transaction() as repos:
-            await repos.mappings.put(link.id, DEPARTMENT, key, code)
+            if execute:
+                await client.put_department(department_body(code, name))
+        if execute:
+            async with self._store.transaction() as repos:
+                await repos.mappings.put(link.id, DEPARTMENT, key, code)
         return code

@@ -6,11 +6,14 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from uuid import uuid4
 
+from schemas.people import DepartmentChanged, JobTitleChanged
 from services.bamboohr.access import BambooHRAccess
 from services.bamboohr.handlers import build_router
+from services.bamboohr.plugin import PLUGIN
 from services.bamboohr.settings import BambooHRSettings
 from services.bamboohr.sinks.option_lists import OptionListSink
 from services.bamboohr.source import BambooHRSource, SourceTopics
+from services.runtime.link_replays import ReplayInput, replay_worker
 from services.runtime.outcomes import BusPublisher, Outcomes
 from services.runtime.service_main import ServiceParts
 from services.runtime.settings import load_settings
@@ -25,7 +28,7 @@ async def wire(
     topics: SourceTopics | None = None,
     group_id: str | None = None,
 ) -> Sequence[AbstractAsyncContextManager[object]]:
-    """Attach the source and the option-list sink to the broker; no background parts.
+    """Attach the source and the option-list sink to the broker; the sink's replays run beside.
 
     ``group_id`` (default: the service's name) names the source's consumer group; the list
     sink's is that plus ``.option-lists``. Tests give each run its own.
@@ -42,14 +45,32 @@ async def wire(
         service=service,
         topics=chosen,
     )
+    outcomes = Outcomes(BusPublisher(parts.broker), service=service)
+    holder = f"{service}-{uuid4().hex}"
     lists = OptionListSink(
         store=parts.store,
         access=access,
-        outcomes=Outcomes(BusPublisher(parts.broker), service=service),
-        holder=f"{service}-{uuid4().hex}",
+        outcomes=outcomes,
+        holder=holder,
         lease_seconds=vendor.option_list_lease_seconds,
     )
     parts.broker.include_router(
         build_router(source, lists, group_id=group_id or service, topics=chosen)
     )
-    return ()
+    replays = replay_worker(
+        parts,
+        outcomes,
+        PLUGIN,
+        holder=holder,
+        inputs=[
+            ReplayInput(
+                sink.flow,
+                sink.topic,
+                (DepartmentChanged, JobTitleChanged),
+                lists,
+                writes_source=True,
+            )
+            for sink in PLUGIN.sinks  # lists from whichever flow's target publishes them
+        ],
+    )
+    return [replays.running()]

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from schemas.people import DepartmentChanged
 from services.bamboohr import webhook
 from services.bamboohr.auth import BambooHRAuth
 from services.bamboohr.connection import CREDENTIALS
 from services.bamboohr.settings import BambooHRSettings
 from services.bamboohr.webhook_registration import BambooHRWebhookRegistrar
 from services.runtime.settings import load_settings
-from services.runtime.vendor_plugin import VendorPlugin, WebhookScheme
+from services.runtime.vendor_plugin import FlowSink, VendorPlugin, WebhookScheme
 
 __all__ = ["PLUGIN"]
 
@@ -52,4 +53,7 @@ PLUGIN = VendorPlugin(
     key_ping=lambda: BambooHRAuth(_settings()),
     registrar=lambda: BambooHRWebhookRegistrar(_settings()),
     sandbox_settings=_sandbox_settings,
+    # The other end's lists aligned back into BambooHR's (services/runtime/option_lists.py):
+    # of today's flows only people-zoho's target publishes lists.
+    sinks=(FlowSink("people-zoho", DepartmentChanged.topic_name),),
 )

@@ -7,12 +7,15 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from uuid import uuid4
 
-from services.bill.access import BillAccess
+from schemas.ap import BillChanged, VendorChanged
+from services.bill.access import FLOW, BillAccess
 from services.bill.handlers import build_router
+from services.bill.plugin import PLUGIN
 from services.bill.settings import BillSettings
 from services.bill.sinks.bills import BillsSink
 from services.bill.sinks.vendors import VendorsSink
 from services.bill.source import BillSource
+from services.runtime.link_replays import ReplayInput, replay_worker
 from services.runtime.outcomes import BusPublisher, Outcomes
 from services.runtime.service_main import ServiceParts
 from services.runtime.settings import load_settings
@@ -55,4 +58,14 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
         finally:
             await access.aclose()
 
-    return [sessions_logged_out_at_exit()]
+    replays = replay_worker(
+        parts,
+        outcomes,
+        PLUGIN,
+        holder=holder,
+        inputs=[
+            ReplayInput(FLOW, VendorChanged.topic_name, (VendorChanged,), vendors),
+            ReplayInput(FLOW, BillChanged.topic_name, (BillChanged,), bills),
+        ],
+    )
+    return [sessions_logged_out_at_exit(), replays.running()]

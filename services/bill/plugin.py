@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from schemas.ap import BillChanged, VendorChanged
 from services.bill import webhook
+from services.bill.access import FLOW
 from services.bill.connection import CREDENTIALS
 from services.bill.ping import BillPing
 from services.bill.settings import BillSettings
 from services.bill.webhook_registration import BillWebhookRegistrar
 from services.runtime.settings import load_settings
-from services.runtime.vendor_plugin import VendorPlugin, WebhookScheme
+from services.runtime.vendor_plugin import FlowSink, VendorPlugin, WebhookScheme
 
 __all__ = ["PLUGIN"]
 
@@ -41,4 +43,6 @@ PLUGIN = VendorPlugin(
     key_ping=lambda: BillPing(_settings()),
     registrar=lambda: BillWebhookRegistrar(_settings()),
     sandbox_settings=_sandbox_settings,
+    # Vendors first: a bill names one.
+    sinks=(FlowSink(FLOW, VendorChanged.topic_name), FlowSink(FLOW, BillChanged.topic_name)),
 )

@@ -29,6 +29,7 @@ from services.control.link_health import kafka_link_health
 from services.control.oauth import OAuthFlow
 from services.control.operator_api import operator_app
 from services.control.operator_contract import HealthOut, error_responses
+from services.control.replays import LinkReplays, kafka_range_resolver
 from services.control.review import EventPublisher, kafka_event_publisher
 from services.control.settings import ControlSettings
 from services.control.webhook_registrations import ScheduleDefaults, WebhookRegistrations
@@ -40,7 +41,15 @@ from services.runtime.store import StateStore
 from services.runtime.ticks import TickPublisher, kafka_tick_publisher
 from services.runtime.vault import Vault
 from services.runtime.webhook_handshakes import vendor_http
-from services.vendors import SERVICES, key_vendors, oauth_vendors, registrars, vendor_schedules
+from services.vendors import (
+    SERVICES,
+    VENDORS,
+    flow_sinks,
+    key_vendors,
+    oauth_vendors,
+    registrars,
+    vendor_schedules,
+)
 
 __all__ = [
     "ACTOR",
@@ -130,6 +139,12 @@ def control_api(
         operator_token=token,
         publish_tick=publish_tick,
         publish_event=publish_event,
+        replays=LinkReplays(
+            store,
+            resolve=kafka_range_resolver(settings.kafka_bootstrap_servers),
+            sinks=flow_sinks(),
+            vendors=VENDORS,
+        ),
         flow=flow,
         routes=[healthz],
         lifespan=lifespan,

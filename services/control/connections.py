@@ -239,7 +239,10 @@ class OperatorConnections:
         target_connection_id: str,
         flow: str,
         options: Mapping[str, Any] | None = None,
+        preview: bool = False,
     ) -> LinkRecord:
+        """``preview``: created disabled, so no sink writes it until it goes live
+        (``services/control/replays.py``)."""
         if flow not in FLOWS:
             raise ConnectionInputError(f"unknown flow {flow!r} (one of: {', '.join(FLOWS)})")
         if source_connection_id == target_connection_id:
@@ -253,6 +256,7 @@ class OperatorConnections:
                 target_connection_id=target_connection_id,
                 flow=flow,
                 options=dict(options or {}),
+                enabled=not preview,
             )
             await tx.audit_log.append(
                 actor=ACTOR,
@@ -262,6 +266,7 @@ class OperatorConnections:
                     "flow": flow,
                     "source": source_connection_id,
                     "target": target_connection_id,
+                    "preview": preview,
                 },
             )
         if self._lifecycle is not None:

@@ -67,6 +67,12 @@ from services.control.operator_contract import (
     SyncOut,
     error_responses,
 )
+from services.control.replay_api import replay_router
+from services.control.replays import (
+    LinkReplays,
+    ReplayNotFoundError,
+    ReplaysUnavailableError,
+)
 from services.control.review import (
     API_ACTOR,
     EventPublisher,
@@ -100,6 +106,8 @@ _ERROR_STATUS: dict[type[Exception], int] = {
     ReviewItemClosedError: 409,
     NothingToRedriveError: 409,
     RedriveNotSentError: 503,
+    ReplayNotFoundError: 404,
+    ReplaysUnavailableError: 503,
 }
 _VIA: Final = "operator API"
 _MAPPING_PATH: Final = "/links/{link_id}/mappings/{kind}/{source_value:path}"
@@ -249,6 +257,7 @@ def operator_router(
             target_connection_id=body.target_connection_id,
             flow=body.flow,
             options=body.options,
+            preview=body.preview,
         )
         return await _backfill_for_new_link(store, publish_tick, link)
 
@@ -410,6 +419,7 @@ def operator_app(
     operator_token: str | None,
     publish_tick: TickPublisher | None = None,
     publish_event: EventPublisher | None = None,
+    replays: LinkReplays | None = None,
     flow: OAuthFlow | None = None,
     routes: Sequence[BaseRoute] = (),
     lifespan: Lifespan[FastAPI] | None = None,
@@ -436,9 +446,14 @@ def operator_app(
     # document.
     app.router.routes.extend(
         operator_router(
-            store, operations, auth=auth, publish_tick=publish_tick, publish_event=publish_event
+            store,
+            operations,
+            auth=auth,
+            publish_tick=publish_tick,
+            publish_event=publish_event,
         ).routes
     )
+    app.router.routes.extend(replay_router(replays, auth=auth).routes)
     if flow is not None:
         app.router.routes.extend(oauth_router(flow, auth=auth).routes)
         app.router.routes.append(oauth_callback_route(flow))

@@ -36,7 +36,13 @@ __all__ = [
     "OAuthStarted",
     "OAuthStatusOut",
     "PingOut",
+    "PlannedWriteOut",
     "QuotaOut",
+    "ReplayIn",
+    "ReplayList",
+    "ReplayOut",
+    "ReplayPartOut",
+    "ReplayPlan",
     "ReviewItemOut",
     "ReviewList",
     "ReviewReasonOut",
@@ -92,6 +98,13 @@ class LinkCreate(BaseModel):
     target_connection_id: str
     flow: str
     options: dict[str, Any] = Field(default_factory=dict)
+    preview: bool = Field(
+        default=False,
+        description=(
+            "Create it disabled: nothing is written until POST /links/{id}/live; a dry-run "
+            "replay (POST /links/{id}/replays with dry_run) lists what it would write."
+        ),
+    )
 
 
 class LinkOptionsIn(BaseModel):
@@ -168,6 +181,75 @@ class LinkCreated(LinkOut):
 
     backfill: SyncOut | None = None
     backfill_error: str | None = None
+
+
+class ReplayIn(BaseModel):
+    since: str = Field(
+        default="beginning",
+        description=(
+            "From where: beginning, a time (2026-12-05T09:00Z), a time ago (90m, 2h, 3d), or "
+            "offsets (offset:120, offset:0=120,1=98)."
+        ),
+    )
+    until: str | None = Field(default=None, description="To where (same forms); default: now.")
+    entity: str | None = Field(
+        default=None, description="Only this record, as <vendor>:<id> (e.g. bamboohr:4711)."
+    )
+    dry_run: bool = Field(
+        default=False, description="Write nothing: list what each record's write would be."
+    )
+    requested_by: str = Field(
+        default="operator", min_length=1, max_length=256, description="Who asks (audited)."
+    )
+
+
+class ReplayPartOut(BaseModel):
+    service: str
+    topic: str
+    state: Literal["waiting", "running", "finished", "failed"]
+    records: int = Field(description="The link's records found in the range (0 until read).")
+    done: int
+    counts: dict[str, int] = Field(description="Outcomes so far by status.")
+    error: str | None = None
+    start_offsets: dict[str, int]
+    end_offsets: dict[str, int]
+
+
+class ReplayOut(BaseModel):
+    id: str
+    link_id: str
+    requested_by: str
+    since: str
+    until: str | None
+    entity: str | None
+    dry_run: bool
+    state: Literal["running", "finished", "failed"]
+    created_at: datetime
+    finished_at: datetime | None
+    totals: dict[str, int] = Field(
+        description="records, done, and outcomes by status (applied, unchanged, failed, ...)."
+    )
+    parts: list[ReplayPartOut]
+
+
+class ReplayList(BaseModel):
+    replays: list[ReplayOut]
+
+
+class PlannedWriteOut(BaseModel):
+    record: str = Field(description="<source connection>:<entity key>.")
+    service: str
+    topic: str
+    status: str = Field(description="What the live write would report: applied, unchanged, ...")
+    action: str = Field(description="create, update, deactivate, review, or empty (nothing).")
+    operation: str = Field(description="The calls it would make, joined by +.")
+    detail: str
+    target_ids: dict[str, str]
+
+
+class ReplayPlan(BaseModel):
+    replay: ReplayOut
+    writes: list[PlannedWriteOut]
 
 
 class AuditEntryOut(BaseModel):

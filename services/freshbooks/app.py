@@ -6,14 +6,19 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from uuid import uuid4
 
-from services.freshbooks.access import FreshBooksAccess
+from schemas.ap import BillPaid
+from schemas.expense import ExpenseReportApproved
+from schemas.people import EmployeeChanged
+from services.freshbooks.access import AP_FLOW, EXPENSES_FLOW, FLOW, FreshBooksAccess
 from services.freshbooks.handlers import build_router
+from services.freshbooks.plugin import PLUGIN
 from services.freshbooks.settings import FreshBooksSettings
 from services.freshbooks.sinks.bill_payments import BillPaymentsSink
 from services.freshbooks.sinks.expense_reports import ExpenseReportsSink
 from services.freshbooks.sinks.expenses import ExpenseSink
 from services.freshbooks.sinks.people import PeopleSink
 from services.freshbooks.source import PayablesSource
+from services.runtime.link_replays import ReplayInput, replay_worker
 from services.runtime.outcomes import BusPublisher, Outcomes
 from services.runtime.service_main import ServiceParts
 from services.runtime.settings import load_settings
@@ -65,4 +70,20 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
         finally:
             await access.aclose()
 
-    return [clients_closed_at_exit()]
+    replays = replay_worker(
+        parts,
+        outcomes,
+        PLUGIN,
+        holder=holder,
+        inputs=[
+            ReplayInput(FLOW, EmployeeChanged.topic_name, (EmployeeChanged,), people),
+            ReplayInput(AP_FLOW, BillPaid.topic_name, (BillPaid,), payments),
+            ReplayInput(
+                EXPENSES_FLOW,
+                ExpenseReportApproved.topic_name,
+                (ExpenseReportApproved,),
+                reports,
+            ),
+        ],
+    )
+    return [clients_closed_at_exit(), replays.running()]

@@ -6,12 +6,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from schemas.ap import BillPaid
+from schemas.expense import ExpenseReportApproved
+from schemas.people import EmployeeChanged
 from services.freshbooks import webhook
+from services.freshbooks.access import AP_FLOW, EXPENSES_FLOW, FLOW
 from services.freshbooks.auth import FreshBooksOAuth
 from services.freshbooks.settings import FreshBooksSettings
 from services.freshbooks.webhook_registration import FreshBooksWebhookRegistrar
 from services.runtime.settings import load_settings
-from services.runtime.vendor_plugin import Handshake, VendorPlugin, WebhookScheme
+from services.runtime.vendor_plugin import FlowSink, Handshake, VendorPlugin, WebhookScheme
 
 __all__ = ["PLUGIN"]
 
@@ -48,4 +52,9 @@ PLUGIN = VendorPlugin(
     oauth=lambda: FreshBooksOAuth(_settings()),
     registrar=lambda: FreshBooksWebhookRegistrar(_settings()),
     sandbox_settings=_sandbox_settings,
+    sinks=(
+        FlowSink(FLOW, EmployeeChanged.topic_name),
+        FlowSink(AP_FLOW, BillPaid.topic_name),
+        FlowSink(EXPENSES_FLOW, ExpenseReportApproved.topic_name),
+    ),
 )

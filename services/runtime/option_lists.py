@@ -60,7 +60,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Final, Literal, Protocol
 
@@ -369,10 +369,29 @@ class OptionListAlignment:
         lease = f"option-list:{link.id}:{kind}"
         ttl = self._lease_ttl
         async with held_lease(self._store, lease, self._holder, ttl=ttl, wait=ttl):
-            return await self._apply_held(link, event, kind, target)
+            return await self._apply_held(link, event, kind, target, execute=True)
+
+    async def preview(
+        self, link: LinkRecord, event: OptionListEvent, target: OptionListTarget
+    ) -> WriteResult:
+        """What :meth:`apply` would do now: the same rules, the target's options read, nothing
+        written (no lease: it changes nothing)."""
+        result = await self._apply_held(link, event, list_kind(event), target, execute=False)
+        if result.status == "needs_review":
+            return replace(result, action="review")
+        if result.status == "applied":
+            action = {_OPERATIONS["add"]: "create", _OPERATIONS["archive"]: "deactivate"}
+            return replace(result, action=action.get(result.operation, "update"))
+        return result
 
     async def _apply_held(
-        self, link: LinkRecord, event: OptionListEvent, kind: ListKind, target: OptionListTarget
+        self,
+        link: LinkRecord,
+        event: OptionListEvent,
+        kind: ListKind,
+        target: OptionListTarget,
+        *,
+        execute: bool,
     ) -> WriteResult:
         source = event.connection_id
         key = name_key(event.name)
@@ -390,6 +409,10 @@ class OptionListAlignment:
         decision = decide(moved, existing)
 
         target_ids: dict[str, str] = {}
+        if not execute:
+            if existing is not None:
+                target_ids["option"] = existing.id
+            return _result(decision, target_ids)
         try:
             new_id = await self._write(kind, decision.action, event.name.strip(), existing, target)
         except OptionListRefusedError as error:
@@ -417,11 +440,7 @@ class OptionListAlignment:
                         orjson.dumps(old, option=orjson.OPT_SORT_KEYS).decode(),
                     )
 
-        if decision.action == "review":
-            return WriteResult("needs_review", "compare", target_ids, decision.detail)
-        if decision.action == "none":
-            return WriteResult("unchanged", "compare", target_ids, decision.detail)
-        return WriteResult("applied", _OPERATIONS[decision.action], target_ids, decision.detail)
+        return _result(decision, target_ids)
 
     @staticmethod
     async def _write(
@@ -439,3 +458,11 @@ class OptionListAlignment:
             else:
                 await target.restore(kind, existing)
         return None
+
+
+def _result(decision: Decision, target_ids: dict[str, str]) -> WriteResult:
+    if decision.action == "review":
+        return WriteResult("needs_review", "compare", target_ids, decision.detail)
+    if decision.action == "none":
+        return WriteResult("unchanged", "compare", target_ids, decision.detail)
+    return WriteResult("applied", _OPERATIONS[decision.action], target_ids, decision.detail)

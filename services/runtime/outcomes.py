@@ -33,6 +33,9 @@ class WriteResult:
     operation: str
     target_ids: dict[str, str] = field(default_factory=dict)
     detail: str = ""
+    action: str = ""
+    """In a preview, what a person reads: ``create``, ``update``, ``deactivate``, ``review``
+    (empty for an outcome that changed nothing)."""
 
 
 class OutcomePublisher(Protocol):

@@ -58,6 +58,17 @@ class RuntimeSettings(BaseSettings):
     handler_max_attempts: int = Field(
         default=5, ge=1, description="Deliveries of one message before it goes to dlq.<service>."
     )
+    replay_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often a service looks for replay parts to run."
+    )
+    replay_hold_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "How long a replay part stays with a replica that stopped saving progress "
+            "(a crash) before another takes it over."
+        ),
+    )
 
     def require_master_keys(self) -> str:
         """The vault key ring text, or a SettingsError naming the variables to set."""

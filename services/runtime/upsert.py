@@ -14,6 +14,9 @@ record), under a state-store lease so replicas take turns (:mod:`services.runtim
    call); while a mark stands nobody recorded that create's outcome (a crash, another
    replica), and ``find`` is told to look harder than its caches.
 3. **Write** (:meth:`UpsertTarget.write`, the sink's): what differs, in the vendor's order.
+   A preview (:meth:`IdempotentUpsert.preview`, a dry run) stops here and asks
+   :meth:`UpsertTarget.plan` what the write would do instead: the same decisions, no call
+   that changes the target.
 4. **Bookkeeping**, one transaction: each cross-reference by compare-and-set (a replica
    whose lease ran out mid-write fails here instead of overwriting newer bookkeeping, and
    the message is retried), the announcement removed, and the sink's own rows
@@ -25,7 +28,7 @@ A sink fills in :class:`UpsertTarget`, one object per attempt, holding the snaps
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Final, Protocol
 
@@ -75,6 +78,9 @@ class Written:
     review: str = ""
     """Why a person has to look (``needs_review``), if they do."""
     unchanged_detail: str = "the target already matches"
+    action: str = ""
+    """What a person reads in a preview when it is not plain: ``deactivate``, say
+    (empty: ``create`` when nothing existed, ``update`` when something did)."""
 
 
 class UpsertTarget(Protocol):
@@ -97,6 +103,10 @@ class UpsertTarget(Protocol):
 
     async def write(self, announce_create: AnnounceCreate) -> Written:
         """Make the target match; call ``announce_create`` right before any create."""
+
+    async def plan(self) -> Written:
+        """What :meth:`write` would do, after :meth:`find`, without writing: the same
+        decisions and operation names (reads are allowed; ids not yet made are left out)."""
 
     async def record(self, repos: Repositories, written: Written) -> None:
         """The sink's own bookkeeping, in the kit's transaction with the cross-references."""
@@ -169,9 +179,35 @@ class IdempotentUpsert:
         async with held_lease(self._store, lease, self._holder, ttl=ttl, wait=ttl):
             return await self._apply_held(link, key, snapshot, target)
 
-    async def _apply_held(
-        self, link: LinkRecord, key: str, snapshot: Snapshot, target: UpsertTarget
+    async def preview(
+        self, link: LinkRecord, snapshot: Snapshot, target: UpsertTarget
     ) -> WriteResult:
+        """What :meth:`apply` would do now, with no write and no bookkeeping (a dry run).
+
+        Takes no lease: it changes nothing, and a preview waiting behind a live write
+        would only report a moment later what it reports now.
+        """
+        key = snapshot.entity_key
+        references, pending = await self._known(link, key, target)
+        why = _already_applied(snapshot.revision, target.fingerprint, references.values())
+        if why:
+            ids = {kind: ref.target_id for kind, ref in references.items()}
+            return WriteResult("unchanged", "compare", ids, why)
+        await target.find(Known(references=references, pending_create=pending))
+        planned = await target.plan()
+        result = _result(planned)
+        if result.status == "unchanged":
+            return result
+        if result.status == "needs_review":
+            return replace(result, action="review")
+        # A plan names only records that exist already: none means the write creates one.
+        return replace(
+            result, action=planned.action or ("update" if result.target_ids else "create")
+        )
+
+    async def _known(
+        self, link: LinkRecord, key: str, target: UpsertTarget
+    ) -> tuple[dict[str, CrossReference], bool]:
         async with self._store.transaction() as repos:
             references: dict[str, CrossReference] = {}
             for kind in target.reference_kinds:
@@ -179,6 +215,12 @@ class IdempotentUpsert:
                 if found is not None:
                     references[kind] = found
             pending = await repos.mappings.get(link.id, PENDING_CREATE, key) is not None
+        return references, pending
+
+    async def _apply_held(
+        self, link: LinkRecord, key: str, snapshot: Snapshot, target: UpsertTarget
+    ) -> WriteResult:
+        references, pending = await self._known(link, key, target)
         fingerprint = target.fingerprint
         why = _already_applied(snapshot.revision, fingerprint, references.values())
         if why:
@@ -210,10 +252,15 @@ class IdempotentUpsert:
                     )
                 await repos.mappings.delete(link.id, PENDING_CREATE, key)
                 await target.record(repos, written)
-        operation = "+".join(written.operations) or "compare"
-        ids = dict(written.target_ids)
-        if written.review:
-            return WriteResult("needs_review", operation, ids, written.review)
-        if not written.operations:
-            return WriteResult("unchanged", "compare", ids, written.unchanged_detail)
-        return WriteResult("applied", operation, ids)
+        return _result(written)
+
+
+def _result(written: Written) -> WriteResult:
+    """The outcome of a write (or of a plan: what the write would be)."""
+    operation = "+".join(written.operations) or "compare"
+    ids = dict(written.target_ids)
+    if written.review:
+        return WriteResult("needs_review", operation, ids, written.review)
+    if not written.operations:
+        return WriteResult("unchanged", "compare", ids, written.unchanged_detail)
+    return WriteResult("applied", operation, ids)

@@ -26,6 +26,7 @@ from services.runtime.oauth_tokens import TokenSet
 
 __all__ = [
     "DeliveryIdReader",
+    "FlowSink",
     "Handshake",
     "HandshakeConfirmer",
     "HandshakeReader",
@@ -174,6 +175,20 @@ class HandshakeConfirmer(Protocol):
 
 # --- the plugin -------------------------------------------------------------------------------
 
+
+@dataclass(frozen=True, slots=True)
+class FlowSink:
+    """A sink the vendor's service runs: it writes ``flow``'s links from ``topic``'s events.
+
+    The control plane splits a link's replay (``mlc replay --link``) into one part per sink
+    of the link's flow, run in the order the plugins list them; the service's wiring gives
+    the same pairs their sinks (``services/runtime/link_replays.py``).
+    """
+
+    flow: str
+    topic: str
+
+
 SandboxSettings = Callable[[str, Mapping[str, Any]], dict[str, str]]
 """``(sandbox base URL, the sandbox's test-app credentials) -> MLC_* variables`` that point
 the vendor's settings at its sandbox (the local stack and the demo)."""
@@ -206,3 +221,5 @@ class VendorPlugin:
     schedules: tuple[Mapping[str, Any], ...] = ()
     """Schedules each of its connections gets besides the control plane's defaults
     (``services/runtime/schedule_specs.py``); a stored schedule of the same name wins."""
+    sinks: tuple[FlowSink, ...] = ()
+    """The canonical events its service writes, per flow, in the order a replay runs them."""

@@ -6,11 +6,14 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from uuid import uuid4
 
+from schemas.people import DepartmentChanged, EmployeeChanged, JobTitleChanged
+from services.runtime.link_replays import ReplayInput, replay_worker
 from services.runtime.outcomes import BusPublisher, Outcomes
 from services.runtime.service_main import ServiceParts
 from services.runtime.settings import load_settings
-from services.zoho.access import ZohoAccess
+from services.zoho.access import FLOW, ZohoAccess
 from services.zoho.handlers import build_router
+from services.zoho.plugin import PLUGIN
 from services.zoho.quota import DailyQuota
 from services.zoho.reconcile import ContactsReconciliation
 from services.zoho.settings import ZohoSettings
@@ -68,4 +71,16 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
         finally:
             await access.aclose()
 
-    return [clients_closed_at_exit()]
+    replays = replay_worker(
+        parts,
+        outcomes,
+        PLUGIN,
+        holder=holder,
+        inputs=[
+            ReplayInput(FLOW, EmployeeChanged.topic_name, (EmployeeChanged,), contacts),
+            ReplayInput(
+                FLOW, DepartmentChanged.topic_name, (DepartmentChanged, JobTitleChanged), lists
+            ),
+        ],
+    )
+    return [clients_closed_at_exit(), replays.running()]

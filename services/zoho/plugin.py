@@ -7,9 +7,11 @@ from typing import Any, Final
 
 import orjson
 
+from schemas.people import DepartmentChanged, EmployeeChanged
 from services.runtime.settings import load_settings
-from services.runtime.vendor_plugin import VendorPlugin, WebhookScheme
+from services.runtime.vendor_plugin import FlowSink, VendorPlugin, WebhookScheme
 from services.zoho import webhook
+from services.zoho.access import FLOW
 from services.zoho.auth import ZohoOAuth
 from services.zoho.settings import ZohoSettings
 from services.zoho.webhook_registration import ZohoWebhookRegistrar
@@ -50,4 +52,9 @@ PLUGIN = VendorPlugin(
     # Each link's reconcile interval is its own (services/zoho/source.py): this tick only
     # asks, every minute, which links are due. A tick with none due makes no call.
     schedules=({"name": LINKS_SCHEDULE, "kind": "reconcile", "every_seconds": 60},),
+    # Lists first: a contact is tagged with its department.
+    sinks=(
+        FlowSink(FLOW, DepartmentChanged.topic_name),
+        FlowSink(FLOW, EmployeeChanged.topic_name),
+    ),
 )

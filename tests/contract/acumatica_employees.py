@@ -8,7 +8,7 @@ over httpx's ASGI transport: no socket, no Kafka.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,7 +32,13 @@ from services.runtime.retry import RetryPolicy
 from services.runtime.store import StateStore
 from services.runtime.vault import Vault, generate_key_ring_entry
 from tests.contract.sandbox_counts import SandboxCounts
-from tests.contract.sink_contract import Deliver, RecordingPublisher, replica_upsert
+from tests.contract.sink_contract import (
+    Deliver,
+    Preview,
+    RecordingPublisher,
+    link_previewer,
+    replica_upsert,
+)
 
 __all__ = ["AcumaticaEmployees", "acumatica_employees", "store_connection"]
 
@@ -105,6 +111,20 @@ class AcumaticaEmployees(SandboxCounts):
 
     @asynccontextmanager
     async def replica(self, *, crash_before_bookkeeping: bool = False) -> AsyncIterator[Deliver]:
+        async with self._sink(crashing=crash_before_bookkeeping) as sink:
+
+            async def deliver(snapshot: Snapshot) -> None:
+                assert isinstance(snapshot, EmployeeChanged)
+                await sink.employee_changed(snapshot)
+
+            yield deliver
+
+    def previewer(self) -> AbstractAsyncContextManager[Preview]:
+        return link_previewer(self._sink(crashing=False), self.store)
+
+    @asynccontextmanager
+    async def _sink(self, *, crashing: bool) -> AsyncIterator[EmployeesSink]:
+        """A new replica of the sink: its own session, departments and lease holder."""
         holder = f"replica-{uuid4().hex}"
         retry = RetryPolicy(
             base_backoff=0.01, max_backoff=0.05, retry_statuses=frozenset({429, 502, 503, 504})
@@ -131,16 +151,11 @@ class AcumaticaEmployees(SandboxCounts):
                 self.store,
                 holder,
                 lease_seconds=self.settings.person_lease_seconds,
-                crashing=crash_before_bookkeeping,
+                crashing=crashing,
             ),
         )
-
-        async def deliver(snapshot: Snapshot) -> None:
-            assert isinstance(snapshot, EmployeeChanged)
-            await sink.employee_changed(snapshot)
-
         try:
-            yield deliver
+            yield sink
         finally:
             await access.aclose()
 

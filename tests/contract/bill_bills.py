@@ -9,7 +9,7 @@ organisation's in-flight slots, over httpx's ASGI transport: no socket, no Kafka
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -36,7 +36,13 @@ from services.runtime.shared_slots import SharedSlots, SlotTransport
 from services.runtime.store import StateStore
 from services.runtime.vault import Vault, generate_key_ring_entry
 from tests.contract.sandbox_counts import SandboxCounts
-from tests.contract.sink_contract import Deliver, RecordingPublisher, replica_upsert
+from tests.contract.sink_contract import (
+    Deliver,
+    Preview,
+    RecordingPublisher,
+    link_previewer,
+    replica_upsert,
+)
 from tests.integration.bill.bill_world import store_bill_connection
 
 __all__ = ["BillBills", "bill_bills"]
@@ -88,6 +94,20 @@ class BillBills(SandboxCounts):
 
     @asynccontextmanager
     async def replica(self, *, crash_before_bookkeeping: bool = False) -> AsyncIterator[Deliver]:
+        async with self._sink(crashing=crash_before_bookkeeping) as sink:
+
+            async def deliver(snapshot: Snapshot) -> None:
+                assert isinstance(snapshot, BillChanged)
+                await sink.bill_changed(snapshot)
+
+            yield deliver
+
+    def previewer(self) -> AbstractAsyncContextManager[Preview]:
+        return link_previewer(self._sink(crashing=False), self.store)
+
+    @asynccontextmanager
+    async def _sink(self, *, crashing: bool) -> AsyncIterator[BillsSink]:
+        """A new replica of the sink: its own clients, chart and lease holder."""
         holder = f"replica-{uuid4().hex}"
         retry = RetryPolicy(
             base_backoff=0.01, max_backoff=0.05, retry_statuses=frozenset({429, 502, 503, 504})
@@ -113,16 +133,11 @@ class BillBills(SandboxCounts):
                 self.store,
                 holder,
                 lease_seconds=self.settings.record_lease_seconds,
-                crashing=crash_before_bookkeeping,
+                crashing=crashing,
             ),
         )
-
-        async def deliver(snapshot: Snapshot) -> None:
-            assert isinstance(snapshot, BillChanged)
-            await sink.bill_changed(snapshot)
-
         try:
-            yield deliver
+            yield sink
         finally:
             await access.aclose()
 

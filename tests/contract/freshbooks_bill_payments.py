@@ -9,7 +9,7 @@ ASGI transport: no socket, no Kafka.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -26,9 +26,13 @@ from services.freshbooks.settings import FreshBooksSettings
 from services.freshbooks.sinks.bill_payments import BillPaymentsSink
 from services.runtime.store import StateStore
 from services.runtime.vault import Vault
-from tests.contract.freshbooks_in_process import freshbooks_sink_replica, in_process_books
+from tests.contract.freshbooks_in_process import (
+    freshbooks_previewer,
+    freshbooks_sink_replica,
+    in_process_books,
+)
 from tests.contract.sandbox_counts import SandboxCounts
-from tests.contract.sink_contract import Deliver, RecordingPublisher
+from tests.contract.sink_contract import Deliver, Preview, RecordingPublisher
 
 __all__ = ["FreshBooksBillPayments", "freshbooks_bill_payments"]
 
@@ -89,6 +93,11 @@ class FreshBooksBillPayments(SandboxCounts):
                 await sink.bill_paid(snapshot)
 
             yield deliver
+
+    def previewer(self) -> AbstractAsyncContextManager[Preview]:
+        return freshbooks_previewer(
+            self, BillPaymentsSink, lease_seconds=self.settings.person_lease_seconds
+        )
 
     async def created(self, entity: str) -> int:
         marker = f"[BILL payment {entity} / blp-{entity}]"

@@ -10,7 +10,7 @@ transport: no socket, no Kafka.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -27,9 +27,13 @@ from services.freshbooks.settings import FreshBooksSettings
 from services.freshbooks.sinks.expense_reports import ExpenseReportsSink
 from services.runtime.store import StateStore
 from services.runtime.vault import Vault
-from tests.contract.freshbooks_in_process import freshbooks_sink_replica, in_process_books
+from tests.contract.freshbooks_in_process import (
+    freshbooks_previewer,
+    freshbooks_sink_replica,
+    in_process_books,
+)
 from tests.contract.sandbox_counts import SandboxCounts
-from tests.contract.sink_contract import Deliver, RecordingPublisher
+from tests.contract.sink_contract import Deliver, Preview, RecordingPublisher
 
 __all__ = ["FreshBooksExpenseReports", "freshbooks_expense_reports"]
 
@@ -95,6 +99,11 @@ class FreshBooksExpenseReports(SandboxCounts):
                 await sink.report_approved(snapshot)
 
             yield deliver
+
+    def previewer(self) -> AbstractAsyncContextManager[Preview]:
+        return freshbooks_previewer(
+            self, ExpenseReportsSink, lease_seconds=self.settings.report_lease_seconds
+        )
 
     async def created(self, entity: str) -> int:
         """1 when the report's bill and expense each exist once; 0 while either is missing;

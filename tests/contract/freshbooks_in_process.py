@@ -10,7 +10,7 @@ the replica's upsert (which may play the crash). This builds them once.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -32,13 +32,20 @@ from services.runtime.outcomes import Outcomes
 from services.runtime.store import StateStore
 from services.runtime.upsert import IdempotentUpsert
 from services.runtime.vault import Vault, generate_key_ring_entry
-from tests.contract.sink_contract import RecordingPublisher, replica_upsert
+from tests.contract.sink_contract import (
+    Preview,
+    PreviewingSink,
+    RecordingPublisher,
+    link_previewer,
+    replica_upsert,
+)
 
 __all__ = [
     "ORIGIN",
     "FreshBooksBinding",
     "InProcessBooks",
     "connect_books",
+    "freshbooks_previewer",
     "freshbooks_sink_replica",
     "in_process_books",
 ]
@@ -110,6 +117,16 @@ async def freshbooks_sink_replica(
         yield sink
     finally:
         await access.aclose()
+
+
+def freshbooks_previewer(
+    binding: FreshBooksBinding, sink_class: SinkClass[PreviewingSink], *, lease_seconds: float
+) -> AbstractAsyncContextManager[Preview]:
+    """A new replica's ``preview`` for the binding's one link."""
+    replica = freshbooks_sink_replica(
+        binding, sink_class, lease_seconds=lease_seconds, crashing=False
+    )
+    return link_previewer(replica, binding.store)
 
 
 async def connect_books(

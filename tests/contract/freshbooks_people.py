@@ -8,7 +8,7 @@ httpx's ASGI transport: no socket, no Kafka.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,9 +24,13 @@ from services.freshbooks.settings import FreshBooksSettings
 from services.freshbooks.sinks.people import PeopleSink
 from services.runtime.store import StateStore
 from services.runtime.vault import Vault
-from tests.contract.freshbooks_in_process import freshbooks_sink_replica, in_process_books
+from tests.contract.freshbooks_in_process import (
+    freshbooks_previewer,
+    freshbooks_sink_replica,
+    in_process_books,
+)
 from tests.contract.sandbox_counts import SandboxCounts
-from tests.contract.sink_contract import Deliver, RecordingPublisher
+from tests.contract.sink_contract import Deliver, Preview, RecordingPublisher
 
 __all__ = ["FreshBooksPeople", "freshbooks_people"]
 
@@ -78,6 +82,11 @@ class FreshBooksPeople(SandboxCounts):
                 await sink.employee_changed(snapshot)
 
             yield deliver
+
+    def previewer(self) -> AbstractAsyncContextManager[Preview]:
+        return freshbooks_previewer(
+            self, PeopleSink, lease_seconds=self.settings.person_lease_seconds
+        )
 
     async def created(self, entity: str) -> int:
         email = f"{entity}@acmecreative.example"

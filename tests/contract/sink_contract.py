@@ -11,7 +11,8 @@ httpx, a real SQLite store, outcomes caught at the bus edge by :class:`Recording
 - a crash between the create and the bookkeeping: the retry finds the record instead of
   creating it again;
 - two replicas given the same record at once create it once;
-- a 429 storm duplicates nothing.
+- a 429 storm duplicates nothing;
+- a preview (a dry run) writes nothing, and names what the live write then does.
 
 A sink adopts it with a :class:`SinkBinding` (how to build a replica of the sink, a record
 of its source, and what to count in its sandbox) and three lines::
@@ -28,8 +29,8 @@ of its source, and what to count in its sandbox) and three lines::
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -38,22 +39,29 @@ import pytest
 from schemas.envelope import Event
 from schemas.outcomes import SyncOutcome
 from schemas.snapshot import Snapshot
+from services.runtime.outcomes import WriteResult
 from services.runtime.publishing import stamp
-from services.runtime.store import StateStore
+from services.runtime.store import LinkRecord, StateStore
 from services.runtime.upsert import IdempotentUpsert
 
 __all__ = [
     "Deliver",
+    "Preview",
+    "PreviewingSink",
     "RecordingPublisher",
     "SimulatedCrashError",
     "SinkBinding",
     "SinkContract",
     "crash",
+    "link_previewer",
     "replica_upsert",
 ]
 
 Deliver = Callable[[Snapshot], Awaitable[None]]
 """What the sink's subscriber does with one message (outcomes go to the binding's recorder)."""
+
+Preview = Callable[[Snapshot], Awaitable[WriteResult]]
+"""The sink's ``preview`` of one snapshot for the binding's link: what ``apply`` would do."""
 
 # The bus retries a message that raised; a storm must end well before this many tries.
 _REDELIVERIES = 20
@@ -78,6 +86,25 @@ def replica_upsert(
         lease_ttl=timedelta(seconds=lease_seconds),
         before_bookkeeping=crash if crashing else None,
     )
+
+
+class PreviewingSink(Protocol):
+    async def preview(self, event: Any, link: LinkRecord) -> WriteResult: ...
+
+
+@asynccontextmanager
+async def link_previewer(
+    replica: AbstractAsyncContextManager[PreviewingSink], store: StateStore
+) -> AsyncIterator[Preview]:
+    """``replica``'s sink previewing for the binding's one link (what ``previewer`` gives)."""
+    async with replica as sink:
+        async with store.transaction() as repos:
+            [link] = await repos.links.list()
+
+        async def preview(snapshot: Snapshot) -> WriteResult:
+            return await sink.preview(snapshot, link)
+
+        yield preview
 
 
 class RecordingPublisher:
@@ -110,6 +137,9 @@ class SinkBinding(Protocol):
     ) -> AbstractAsyncContextManager[Deliver]:
         """A new replica of the sink (its own clients, caches and lease holder) on the one store;
         with ``crash_before_bookkeeping`` its upsert raises :class:`SimulatedCrashError` there."""
+
+    def previewer(self) -> AbstractAsyncContextManager[Preview]:
+        """A new replica of the sink, for its ``preview`` of the binding's link."""
 
     async def created(self, entity: str) -> int:
         """How many target records exist in the sandbox for ``entity``."""
@@ -207,3 +237,42 @@ class SinkContract:
         for entity in entities:
             assert await binding.created(entity) == 1, entity
             assert statuses(binding, entity)[-1] == "applied", entity
+
+    async def test_a_preview_writes_nothing_and_names_what_the_write_then_does(
+        self, binding: SinkBinding
+    ) -> None:
+        new = binding.record("c-previewed")
+        changed = binding.record("c-previewed", version=2, variant=1)
+        key = new.entity_key
+        async with binding.previewer() as preview:
+            writes = await binding.writes()
+            to_create = await preview(new)
+            assert await binding.writes() == writes, "a preview wrote"
+            assert await binding.created("c-previewed") == 0
+        async with binding.replica() as deliver:
+            await deliver(new)
+        async with binding.previewer() as preview:
+            to_update = await preview(changed)
+            writes = await binding.writes()
+            assert (await preview(new)).status == "unchanged"
+            assert await binding.writes() == writes, "a preview wrote"
+        async with binding.replica() as deliver:
+            await deliver(changed)
+        async with binding.previewer() as preview:
+            after = await preview(changed)
+
+        created, updated = [o for o in binding.published.outcomes if o.entity_key == key]
+        assert (to_create.status, to_create.action) == ("applied", "create")
+        assert (created.status, created.operation) == ("applied", to_create.operation)
+        # A change may be a person's to decide (a booked report edited), or one the target
+        # cannot take yet (a pending invitation): the preview says the same either way.
+        assert (updated.status, updated.operation) == (to_update.status, to_update.operation)
+        expected_actions = {
+            "applied": ("update", "deactivate"),
+            "needs_review": ("review",),
+            "unchanged": ("",),
+        }[to_update.status]
+        assert to_update.action in expected_actions
+        expected_after = "needs_review" if updated.status == "needs_review" else "unchanged"
+        assert after.status == expected_after
+        assert await binding.created("c-previewed") == 1

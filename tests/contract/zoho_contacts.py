@@ -8,7 +8,7 @@ organisation read from ``/organizations``), over httpx's ASGI transport: no sock
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,7 +36,13 @@ from services.zoho.quota import DailyQuota
 from services.zoho.settings import ZohoSettings
 from services.zoho.sinks.contacts import ContactsSink
 from tests.contract.sandbox_counts import SandboxCounts
-from tests.contract.sink_contract import Deliver, RecordingPublisher, replica_upsert
+from tests.contract.sink_contract import (
+    Deliver,
+    Preview,
+    RecordingPublisher,
+    link_previewer,
+    replica_upsert,
+)
 
 __all__ = ["ZohoContacts", "zoho_contacts"]
 
@@ -77,6 +83,20 @@ class ZohoContacts(SandboxCounts):
 
     @asynccontextmanager
     async def replica(self, *, crash_before_bookkeeping: bool = False) -> AsyncIterator[Deliver]:
+        async with self._sink(crashing=crash_before_bookkeeping) as sink:
+
+            async def deliver(snapshot: Snapshot) -> None:
+                assert isinstance(snapshot, EmployeeChanged)
+                await sink.employee_changed(snapshot)
+
+            yield deliver
+
+    def previewer(self) -> AbstractAsyncContextManager[Preview]:
+        return link_previewer(self._sink(crashing=False), self.store)
+
+    @asynccontextmanager
+    async def _sink(self, *, crashing: bool) -> AsyncIterator[ContactsSink]:
+        """A new replica of the sink: its own clients, quota view and lease holder."""
         holder = f"replica-{uuid4().hex}"
         retry = RetryPolicy(retry_statuses=frozenset({500, 502, 503, 504}))  # as in production
         access = ZohoAccess(
@@ -105,16 +125,11 @@ class ZohoContacts(SandboxCounts):
                 self.store,
                 holder,
                 lease_seconds=self.settings.person_lease_seconds,
-                crashing=crash_before_bookkeeping,
+                crashing=crashing,
             ),
         )
-
-        async def deliver(snapshot: Snapshot) -> None:
-            assert isinstance(snapshot, EmployeeChanged)
-            await sink.employee_changed(snapshot)
-
         try:
-            yield deliver
+            yield sink
         finally:
             await access.aclose()
 

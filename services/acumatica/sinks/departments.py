@@ -17,6 +17,7 @@ link option ``department_from`` (``mapping.py``):
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 
@@ -60,14 +61,33 @@ class DepartmentsSink:
         if not isinstance(event, DepartmentChanged):
             return  # a job title: no Employee field carries it
         for link in await self._access.links_from(event.connection_id):
-            if not _takes(link, event):
-                continue
-            await self._outcomes.attempt(
-                event, link, event.entity_key, partial(self.apply, event, link)
-            )
+            if self.accepts(event, link):
+                await self._outcomes.attempt(
+                    event, link, event.entity_key, partial(self.apply, event, link)
+                )
+
+    def accepts(self, event: DepartmentChanged, link: LinkRecord) -> bool:
+        """A unit of the link's source, of the kind the link's options make departments of
+        (a bad option: yes, to say so)."""
+        return event.connection_id == link.source_connection_id and _takes(link, event)
 
     async def apply(self, event: DepartmentChanged, link: LinkRecord) -> WriteResult:
         """Make ``event``'s department exist in ``link``'s tenant; the outcome is the caller's."""
+        return await self._make_exist(event, link, execute=True)
+
+    async def preview(self, event: DepartmentChanged, link: LinkRecord) -> WriteResult:
+        """What :meth:`apply` would do now, reading only."""
+        result = await self._make_exist(event, link, execute=False)
+        if result.status == "needs_review":
+            return replace(result, action="review")
+        if result.status == "applied":
+            renamed = "rename_department" in result.operation
+            return replace(result, action="update" if renamed else "create")
+        return result
+
+    async def _make_exist(
+        self, event: DepartmentChanged, link: LinkRecord, *, execute: bool
+    ) -> WriteResult:
         try:
             department_source(link.options)
         except MappingError as error:
@@ -83,10 +103,12 @@ class DepartmentsSink:
         try:
             if event.previous_name:
                 code = await self._departments.renamed(
-                    link, event.previous_name, event.name, client, operations
+                    link, event.previous_name, event.name, client, operations, execute=execute
                 )
             else:
-                code = await self._departments.code(link, event.name, client, operations)
+                code = await self._departments.code(
+                    link, event.name, client, operations, execute=execute
+                )
         except (AcumaticaRejectedError, MappingError) as error:
             return WriteResult("needs_review", "write_department", detail=str(error))
         ids = {"department": code}

@@ -16,6 +16,7 @@ What is Acumatica's is here, in ``mapping.py`` (what an Employee receives) and i
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from typing import Any, Final
@@ -92,12 +93,27 @@ class EmployeesSink:
     async def employee_changed(self, event: EmployeeChanged) -> None:
         """One write per linked Acumatica tenant, each published as an outcome."""
         for link in await self._access.links_from(event.connection_id):
-            await self._outcomes.attempt(
-                event, link, event.entity_key, partial(self.apply, event, link)
-            )
+            if self.accepts(event, link):
+                await self._outcomes.attempt(
+                    event, link, event.entity_key, partial(self.apply, event, link)
+                )
+
+    def accepts(self, event: EmployeeChanged, link: LinkRecord) -> bool:
+        """Every employee of the link's source (``links_from`` chose the links)."""
+        return event.connection_id == link.source_connection_id
 
     async def apply(self, event: EmployeeChanged, link: LinkRecord) -> WriteResult:
         """Make ``event`` true in ``link``'s tenant; the outcome is the caller's."""
+        return await self._attempt(event, link, preview=False)
+
+    async def preview(self, event: EmployeeChanged, link: LinkRecord) -> WriteResult:
+        """What :meth:`apply` would do now, reading only (no department made either)."""
+        result = await self._attempt(event, link, preview=True)
+        return replace(result, action="review") if result.status == "needs_review" else result
+
+    async def _attempt(
+        self, event: EmployeeChanged, link: LinkRecord, *, preview: bool
+    ) -> WriteResult:
         try:
             source = department_source(link.options)
         except MappingError as error:
@@ -111,6 +127,8 @@ class EmployeesSink:
             department=department_name(event, source),
         )
         try:
+            if preview:
+                return await self._upsert.preview(link, event, target)
             return await self._upsert.apply(link, event, target)
         except (AcumaticaRejectedError, MappingError) as error:
             return WriteResult("needs_review", "write_employee", detail=str(error))
@@ -162,7 +180,15 @@ class _Employee:
             self._adopted = current is not None
         self._current = current
 
+    async def plan(self) -> Written:
+        return await self._make_true(None)
+
     async def write(self, announce_create: AnnounceCreate) -> Written:
+        return await self._make_true(announce_create)
+
+    async def _make_true(self, announce_create: AnnounceCreate | None) -> Written:
+        """The write; without ``announce_create`` (a plan) the same decisions, no call made."""
+        execute = announce_create is not None
         written = Written(unchanged_detail="Acumatica already matches")
         if self._current is None and self._event.status != "active":
             written.unchanged_detail = f"no Employee to write for a {self._event.status} employee"
@@ -170,28 +196,29 @@ class _Employee:
         code = None
         if self._department is not None:
             code = await self._departments.code(
-                self._link, self._department, self._client, written.operations
+                self._link, self._department, self._client, written.operations, execute=execute
             )
         wanted = employee_body(self._event, code)
         self._wanted = wanted
         if self._current is None:
-            await announce_create()
-            created = await self._client.put_employee(wanted, create=True)
             written.operations.append("create_employee")
-            self._current = created
+            if announce_create is not None:
+                await announce_create()
+                self._current = await self._client.put_employee(wanted, create=True)
         else:
             changes = changed_fields(self._current, wanted)
             if changes:
+                deactivates = unwrap(changes.get("Status")) == "Inactive"
                 changes["EmployeeID"] = wrap(unwrap(self._current.get("EmployeeID")))
-                self._current = await self._client.put_employee(changes, create=False)
+                if execute:
+                    self._current = await self._client.put_employee(changes, create=False)
                 written.operations.append(
-                    "deactivate_employee"
-                    if unwrap(changes.get("Status")) == "Inactive"
-                    else "update_employee"
+                    "deactivate_employee" if deactivates else "update_employee"
                 )
+                written.action = "deactivate" if deactivates else ""
             if self._adopted:
                 written.operations.insert(0, "adopt_employee")
-        employee_id = str(unwrap(self._current.get("EmployeeID")) or "")
+        employee_id = str(unwrap((self._current or {}).get("EmployeeID")) or "")
         if employee_id:
             written.target_ids[EMPLOYEE] = employee_id
         return written

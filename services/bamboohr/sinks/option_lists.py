@@ -35,12 +35,14 @@ from services.bamboohr.mapping import (
 )
 from services.bamboohr.models import ListField
 from services.runtime.option_lists import (
+    LISTS_TO_SOURCE,
     ListKind,
     ListOption,
     OptionListAlignment,
     OptionListEvent,
     OptionListRefusedError,
     decode_option_list_event,
+    direction_enabled,
     links_to_align,
 )
 from services.runtime.outcomes import Outcomes, WriteResult
@@ -120,23 +122,44 @@ class OptionListSink:
         if await self._bamboohr(event.connection_id) is not None:
             return  # our own source's lists: the other side's sink takes them
         for link in await links_to_align(self._store, event.connection_id, writes="source"):
-            record = await self._bamboohr(link.source_connection_id)
-            if record is None:
+            if not self.accepts(event, link):
+                continue
+            if await self._bamboohr(link.source_connection_id) is None:
                 continue  # a link from another kind of source: not ours to write
             await self._outcomes.attempt(
                 event,
                 link,
                 event.entity_key,
-                partial(self.apply, event, link, record),
-                written=record.id,
+                partial(self.apply, event, link),
+                written=link.source_connection_id,
             )
 
-    async def apply(
-        self, event: OptionListEvent, link: LinkRecord, record: ConnectionRecord
+    def accepts(self, event: OptionListEvent, link: LinkRecord) -> bool:
+        """A list change of the link's target, while its lists flow back to the source."""
+        return event.connection_id == link.target_connection_id and direction_enabled(
+            link, LISTS_TO_SOURCE
+        )
+
+    async def apply(self, event: OptionListEvent, link: LinkRecord) -> WriteResult:
+        """Align the link's BambooHR list with ``event``; the outcome is the caller's."""
+        return await self._align(event, link, preview=False)
+
+    async def preview(self, event: OptionListEvent, link: LinkRecord) -> WriteResult:
+        """What :meth:`apply` would do now, reading only."""
+        return await self._align(event, link, preview=True)
+
+    async def _align(
+        self, event: OptionListEvent, link: LinkRecord, *, preview: bool
     ) -> WriteResult:
-        """Align ``record``'s list with ``event``; the outcome is the caller's."""
+        record = await self._bamboohr(link.source_connection_id)
+        if record is None:
+            detail = "the link's source is no BambooHR company: nothing of BambooHR's to align"
+            return WriteResult("unchanged", "compare", detail=detail)
         async with self._access.client(record) as client:
-            return await self._alignment.apply(link, event, BambooHRLists(client))
+            lists = BambooHRLists(client)
+            if preview:
+                return await self._alignment.preview(link, event, lists)
+            return await self._alignment.apply(link, event, lists)
 
     async def _bamboohr(self, connection_id: str) -> ConnectionRecord | None:
         try:

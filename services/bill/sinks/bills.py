@@ -26,6 +26,7 @@ What is BILL's is here and in ``mapping.py``:
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from typing import Any, Final
@@ -90,14 +91,17 @@ class BillsSink:
     async def bill_changed(self, event: BillChanged) -> None:
         """One write per linked organisation, each published as an outcome."""
         for link in await self._access.links_from(event.connection_id):
-            await self._attempt(event, link)
+            if self.accepts(event, link):
+                await self._attempt(event, link)
 
     async def _attempt(self, event: BillChanged, link: LinkRecord) -> None:
-        result = await self._outcomes.attempt(
+        await self._outcomes.attempt(
             event, link, event.entity_key, partial(self.apply, event, link)
         )
-        if result.status == "needs_review":
-            await self._queue_for_review(event, link, result.detail)
+
+    def accepts(self, event: BillChanged, link: LinkRecord) -> bool:
+        """Every bill of the link's books (``links_from`` chose the links)."""
+        return event.connection_id == link.source_connection_id
 
     async def vendor_arrived(self, link: LinkRecord, vendor_id: str) -> None:
         """The vendor sink wrote ``vendor_id``: write the bills that waited for it."""
@@ -112,8 +116,24 @@ class BillsSink:
                 await repos.mappings.delete(link.id, kind, row.source_value)
 
     async def apply(self, event: BillChanged, link: LinkRecord) -> WriteResult:
-        """Make ``event`` true in ``link``'s organisation; the outcome is the caller's."""
-        vendor = await self._vendor_or_park(event, link)
+        """Make ``event`` true in ``link``'s organisation, or queue it for a person; the
+        outcome is the caller's."""
+        result = await self._write(event, link, preview=False)
+        if result.status == "needs_review":
+            await self._queue_for_review(event, link, result.detail)
+        return result
+
+    async def preview(self, event: BillChanged, link: LinkRecord) -> WriteResult:
+        """What :meth:`apply` would do now, reading only (nothing parked or queued)."""
+        result = await self._write(event, link, preview=True)
+        return replace(result, action="review") if result.status == "needs_review" else result
+
+    async def _write(self, event: BillChanged, link: LinkRecord, *, preview: bool) -> WriteResult:
+        if preview:
+            async with self._store.transaction() as repos:
+                vendor = await repos.cross_references.get(link.id, event.vendor.vendor_id, VENDOR)
+        else:
+            vendor = await self._vendor_or_park(event, link)
         if vendor is None:
             detail = f"waiting for vendor {event.vendor.name!r} to reach BILL; written after it"
             return WriteResult("waiting", "wait_for_vendor", detail=detail)
@@ -130,6 +150,8 @@ class BillsSink:
             vendor_id=vendor.target_id,
             accounts=accounts,
         )
+        if preview:
+            return await self._upsert.preview(link, event, target)
         try:
             return await self._upsert.apply(link, event, target)
         except BillRejectedError as error:
@@ -243,7 +265,15 @@ class _Bill:
                 self._adopted = True
         self._current = current
 
+    async def plan(self) -> Written:
+        return await self._make_true(None)
+
     async def write(self, announce_create: AnnounceCreate) -> Written:
+        return await self._make_true(announce_create)
+
+    async def _make_true(self, announce_create: AnnounceCreate | None) -> Written:
+        """The write; without ``announce_create`` (a plan) the same decisions, no call made."""
+        execute = announce_create is not None
         written = Written(unchanged_detail="BILL already matches")
         event, current = self._event, self._current
         if self._duplicate_of and current is not None:
@@ -254,7 +284,7 @@ class _Bill:
             )
             return written
         if event.status == "void":
-            return await self._archive(written)
+            return await self._archive(written, execute=execute)
         body, missing, tax_unmapped = bill_body(event, self._vendor_id, self._accounts)
         if missing or tax_unmapped:
             written.review = unmapped_note(missing, tax=tax_unmapped)
@@ -262,20 +292,22 @@ class _Bill:
         if current is None:
             if not self._may_create(written):
                 return written
-            await announce_create()
-            current = await self._client.create_bill(body)
             written.operations.append("create_bill")
+            if announce_create is not None:  # else a plan: the bill has no id yet
+                await announce_create()
+                current = await self._client.create_bill(body)
         else:
             if self._adopted:
                 written.operations.append("adopt_bill")
-            current = await self._update(current, body, written)
+            current = await self._update(current, body, written, execute=execute)
             if written.review:
                 return written
-        written.target_ids[BILL] = str(current["id"])
+        if current is not None:
+            written.target_ids[BILL] = str(current["id"])
         return written
 
     async def _update(
-        self, current: dict[str, Any], body: dict[str, Any], written: Written
+        self, current: dict[str, Any], body: dict[str, Any], written: Written, *, execute: bool
     ) -> dict[str, Any]:
         """Replace the bill if it differs and BILL has paid none of it; else say why not."""
         event = self._event
@@ -287,7 +319,8 @@ class _Bill:
                 )
                 written.target_ids[BILL] = str(current["id"])
                 return current
-            current = await self._client.replace_bill(str(current["id"]), body)
+            if execute:
+                current = await self._client.replace_bill(str(current["id"]), body)
             written.operations.append("update_bill")
         return current
 
@@ -306,7 +339,7 @@ class _Bill:
             return False
         return True
 
-    async def _archive(self, written: Written) -> Written:
+    async def _archive(self, written: Written, *, execute: bool) -> Written:
         current = self._current
         if current is None:
             written.unchanged_detail = "no BILL bill to archive for a voided bill"
@@ -320,8 +353,10 @@ class _Bill:
                 "or scheduled part of it: not archived; a person decides"
             )
         else:
-            await self._client.set_bill_archived(str(current["id"]), archived=True)
+            if execute:
+                await self._client.set_bill_archived(str(current["id"]), archived=True)
             written.operations.append("archive_bill")
+            written.action = "deactivate"
         return written
 
     async def record(self, repos: Repositories, written: Written) -> None:

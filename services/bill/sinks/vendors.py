@@ -74,11 +74,17 @@ class VendorsSink:
     async def vendor_changed(self, event: VendorChanged) -> None:
         """One write per linked organisation, each published as an outcome."""
         for link in await self._access.links_from(event.connection_id):
+            if not self.accepts(event, link):
+                continue
             result = await self._outcomes.attempt(
                 event, link, event.entity_key, partial(self.apply, event, link)
             )
             if self._arrived is not None and result.target_ids.get(VENDOR):
                 await self._arrived(link, event.vendor_id)
+
+    def accepts(self, event: VendorChanged, link: LinkRecord) -> bool:
+        """Every vendor of the link's books (``links_from`` chose the links)."""
+        return event.connection_id == link.source_connection_id
 
     async def apply(self, event: VendorChanged, link: LinkRecord) -> WriteResult:
         """Make ``event`` true in ``link``'s organisation; the outcome is the caller's."""
@@ -87,6 +93,11 @@ class VendorsSink:
             return await self._upsert.apply(link, event, _Vendor(event, client))
         except BillRejectedError as error:
             return WriteResult("needs_review", "write_vendor", detail=str(error))
+
+    async def preview(self, event: VendorChanged, link: LinkRecord) -> WriteResult:
+        """What :meth:`apply` would do now, reading only."""
+        client = await self._access.client(link.target_connection_id)
+        return await self._upsert.preview(link, event, _Vendor(event, client))
 
 
 class _Vendor:
@@ -122,6 +133,26 @@ class _Vendor:
             )
             self._adopted = current is not None
         self._current = current
+
+    async def plan(self) -> Written:
+        planned = Written(unchanged_detail="BILL already matches")
+        event, current = self._event, self._current
+        if current is None:
+            if event.active:
+                planned.operations.append("create_vendor")
+            else:
+                planned.unchanged_detail = "no BILL vendor to archive for an archived vendor"
+            return planned
+        if self._adopted:
+            planned.operations.append("adopt_vendor")
+        if changed_fields(current, vendor_body(event)):
+            planned.operations.append("update_vendor")
+        archived = bool(current.get("archived"))
+        if archived == event.active:
+            planned.operations.append("archive_vendor" if archived is False else "restore_vendor")
+            planned.action = "deactivate" if archived is False else ""
+        planned.target_ids[VENDOR] = str(current["id"])
+        return planned
 
     async def write(self, announce_create: AnnounceCreate) -> Written:
         written = Written(unchanged_detail="BILL already matches")

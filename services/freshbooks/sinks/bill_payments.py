@@ -73,7 +73,7 @@ class BillPaymentsSink:
     async def bill_paid(self, event: BillPaid) -> None:
         """One write per ap-bill link from the bill's origin, each published as an outcome."""
         for link in await self._access.ap_links_to(event.connection_id):
-            if link.source_connection_id != event.bill.origin_connection_id:
+            if not self.accepts(event, link):
                 continue  # the bill came from another books connection
             await self._outcomes.attempt(
                 event,
@@ -83,14 +83,31 @@ class BillPaymentsSink:
                 written=link.source_connection_id,
             )
 
+    def accepts(self, event: BillPaid, link: LinkRecord) -> bool:
+        """A payment from the link's BILL connection of a bill from the link's books."""
+        return (
+            event.connection_id == link.target_connection_id
+            and link.source_connection_id == event.bill.origin_connection_id
+        )
+
     async def apply(self, event: BillPaid, link: LinkRecord) -> WriteResult:
         """Record ``event`` in ``link``'s FreshBooks books; the outcome is the caller's."""
+        return await self._attempt(event, link, preview=False)
+
+    async def preview(self, event: BillPaid, link: LinkRecord) -> WriteResult:
+        """What :meth:`apply` would do now, reading only."""
+        return await self._attempt(event, link, preview=True)
+
+    async def _attempt(self, event: BillPaid, link: LinkRecord, *, preview: bool) -> WriteResult:
         if not event.bill.origin_bill_id:
             detail = f"BILL bill {event.bill.bill_id} names no FreshBooks bill it came from"
-            return WriteResult("needs_review", "find_bill", detail=detail)
+            return WriteResult("needs_review", "find_bill", detail=detail, action="review")
         client = await self._access.client(link.source_connection_id)
+        payment = _Payment(event, client)
+        if preview:
+            return await self._upsert.preview(link, event, payment)
         try:
-            return await self._upsert.apply(link, event, _Payment(event, client))
+            return await self._upsert.apply(link, event, payment)
         except (FreshBooksRejectedError, FreshBooksIdError) as error:
             return WriteResult("needs_review", "write_bill_payment", detail=str(error))
 
@@ -127,30 +144,43 @@ class _Payment:
             self._adopted = current is not None
         self._current = current
 
-    async def write(self, announce_create: AnnounceCreate) -> Written:
-        written = Written(unchanged_detail="FreshBooks already records it")
+    def _decide(self) -> Written:
+        """What the write does: its operation (none or one), or why a person must look."""
+        decided = Written(unchanged_detail="FreshBooks already records it")
         event, current = self._event, self._current
         if event.voided:
             if current is None or current.vis_state == _DELETED:
-                written.unchanged_detail = "no FreshBooks bill payment to take back"
+                decided.unchanged_detail = "no FreshBooks bill payment to take back"
             else:
-                current = await self._client.delete_bill_payment(current.id)
-                written.operations.append("delete_bill_payment")
+                decided.operations.append("delete_bill_payment")
+                decided.action = "deactivate"
         elif current is not None:
             if self._adopted:  # recorded before, its bookkeeping lost (a crash): found
-                written.operations.append("adopt_bill_payment")
+                decided.operations.append("adopt_bill_payment")
+        elif self._bill_missing:
+            decided.review = (
+                f"FreshBooks has no bill {event.bill.origin_bill_id} any more: BILL's "
+                f"payment {event.payment_id} of {event.amount} {event.currency} is not "
+                "recorded; a person decides"
+            )
         else:
-            if self._bill_missing:
-                written.review = (
-                    f"FreshBooks has no bill {event.bill.origin_bill_id} any more: BILL's "
-                    f"payment {event.payment_id} of {event.amount} {event.currency} is not "
-                    "recorded; a person decides"
-                )
-                return written
+            decided.operations.append("create_bill_payment")
+        if current is not None:
+            decided.target_ids[BILL_PAYMENT] = str(current.id)
+        return decided
+
+    async def plan(self) -> Written:
+        return self._decide()
+
+    async def write(self, announce_create: AnnounceCreate) -> Written:
+        written = self._decide()
+        current = self._current
+        if "delete_bill_payment" in written.operations and current is not None:
+            current = await self._client.delete_bill_payment(current.id)
+        elif "create_bill_payment" in written.operations:
             await announce_create()
-            body = bill_payment_body(event, int(str(event.bill.origin_bill_id)))
+            body = bill_payment_body(self._event, int(str(self._event.bill.origin_bill_id)))
             current = await self._client.create_bill_payment(body)
-            written.operations.append("create_bill_payment")
         if current is not None:
             written.target_ids[BILL_PAYMENT] = str(current.id)
         return written

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
@@ -100,20 +101,34 @@ class ExpenseReportsSink:
     async def report_approved(self, event: ExpenseReportApproved) -> None:
         """One booking per expenses link from the report's Expensify connection."""
         for link in await self._access.expense_links_from(event.connection_id):
-            await self._outcomes.attempt(
-                event, link, event.entity_key, partial(self._apply_or_queue, event, link)
-            )
+            if self.accepts(event, link):
+                await self._outcomes.attempt(
+                    event, link, event.entity_key, partial(self.apply, event, link)
+                )
 
-    async def _apply_or_queue(self, event: ExpenseReportApproved, link: LinkRecord) -> WriteResult:
-        result, reasons = await self.apply(event, link)
+    def accepts(self, event: ExpenseReportApproved, link: LinkRecord) -> bool:
+        """Every report of the link's Expensify connection (the test prefix is ``book``'s)."""
+        return event.connection_id == link.source_connection_id
+
+    async def apply(self, event: ExpenseReportApproved, link: LinkRecord) -> WriteResult:
+        """Book ``event`` for ``link``, or queue it for a person with each missing reference."""
+        result, reasons = await self.book(event, link)
         if result.status == "needs_review":
             await self._queue_for_review(event, link, result.detail, reasons)
         return result
 
-    async def apply(
-        self, event: ExpenseReportApproved, link: LinkRecord
+    async def preview(self, event: ExpenseReportApproved, link: LinkRecord) -> WriteResult:
+        """What :meth:`apply` would do now, reading only (no review item is queued)."""
+        result, _ = await self.book(event, link, preview=True)
+        if result.status == "needs_review":
+            return replace(result, action="review")
+        return result
+
+    async def book(
+        self, event: ExpenseReportApproved, link: LinkRecord, *, preview: bool = False
     ) -> tuple[WriteResult, list[Missing]]:
-        """Book ``event`` for ``link``; the outcome, and the missing references if any."""
+        """Book ``event`` for ``link`` (or, with ``preview``, say what booking would do); the
+        outcome, and the missing references if any."""
         prefix = str(link.options.get(TEST_PREFIX) or "")
         if not (event.report_name or "").startswith(prefix):
             detail = f"not a test report: its title does not start with {prefix!r}"
@@ -130,8 +145,11 @@ class ExpenseReportsSink:
         if isinstance(resolved, list):
             detail = "; ".join(reason.sentence() for reason in resolved)
             return WriteResult("needs_review", "resolve_references", detail=detail), resolved
+        report = _Report(event, client, resolved)
+        if preview:
+            return await self._upsert.preview(link, event, report), []
         try:
-            return await self._upsert.apply(link, event, _Report(event, client, resolved)), []
+            return await self._upsert.apply(link, event, report), []
         except (FreshBooksRejectedError, FreshBooksIdError) as error:
             # Perhaps a category or vendor removed since the lists were read.
             self._references.forget(link.target_connection_id)
@@ -211,21 +229,47 @@ class _Report:
             if found is not None and found.vis_state != _DELETED:
                 self._expenses[line.expense_id] = found
 
-    async def write(self, announce_create: AnnounceCreate) -> Written:
-        written = Written(unchanged_detail="FreshBooks already has the bill and the expenses")
+    def _review(self) -> str:
+        """Why a person must look before anything is written ("" when nobody must)."""
         if self._conflict:
-            written.review = (
+            return (
                 f"report {self._event.report_id} changed in Expensify after it was booked "
                 f"({self._conflict}): not booked twice; compare it with FreshBooks, correct "
                 "one of them by hand, then resolve this item"
             )
-            return written
         if self._bill is not None and _bill_total(self._bill) != _total(self._billed):
-            written.review = (
+            return (
                 f"FreshBooks bill {self._bill.id} ({report_bill_number(self._event)}) has "
                 f"{_bill_total(self._bill)}, the report's reimbursable expenses "
                 f"{_total(self._billed)}: not booked twice; a person decides"
             )
+        return ""
+
+    async def plan(self) -> Written:
+        planned = Written(unchanged_detail="FreshBooks already has the bill and the expenses")
+        planned.review = self._review()
+        if planned.review:
+            return planned
+        if self._adopted:
+            planned.operations.append("adopt_report")
+        if self._billed and self._bill is None:
+            if self._refs.vendor is None:
+                planned.operations.append("create_bill_vendor")
+            planned.operations.append("create_bill")
+        if self._bill is not None:
+            planned.target_ids[REPORT_BILL] = str(self._bill.id)
+        for line in self._spent:
+            expense = self._expenses.get(line.expense_id)
+            if expense is None:
+                planned.operations.append("create_expense")
+            else:
+                planned.target_ids[expense_kind(line.expense_id)] = str(expense.id)
+        return planned
+
+    async def write(self, announce_create: AnnounceCreate) -> Written:
+        written = Written(unchanged_detail="FreshBooks already has the bill and the expenses")
+        written.review = self._review()
+        if written.review:
             return written
         if self._adopted:
             written.operations.append("adopt_report")

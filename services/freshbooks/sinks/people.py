@@ -18,6 +18,7 @@ cross-references, an announced create). What is FreshBooks' is here and in
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
 from typing import Final
@@ -30,6 +31,7 @@ from services.freshbooks.client import FreshBooksClient
 from services.freshbooks.mapping import (
     NO_CREATE_REVIEW,
     PENDING_INVITATION_REVIEW,
+    HireRequest,
     MappingError,
     hire,
     person_email,
@@ -84,17 +86,35 @@ class PeopleSink:
     async def employee_changed(self, event: EmployeeChanged) -> None:
         """One write attempt per linked FreshBooks connection, each published as an outcome."""
         for link in await self._access.links_from(event.connection_id):
-            await self._outcomes.attempt(
-                event, link, event.entity_key, partial(self.apply, event, link)
-            )
+            if self.accepts(event, link):
+                await self._outcomes.attempt(
+                    event, link, event.entity_key, partial(self.apply, event, link)
+                )
+
+    def accepts(self, event: EmployeeChanged, link: LinkRecord) -> bool:
+        """Every employee of the link's source (``links_from`` chose the links)."""
+        return event.connection_id == link.source_connection_id
 
     async def apply(self, event: EmployeeChanged, link: LinkRecord) -> WriteResult:
         """Make ``event`` true in ``link``'s FreshBooks account; the outcome is the caller's."""
+        person = await self._person(event, link)
+        if isinstance(person, WriteResult):
+            return person
+        return await self._upsert.apply(link, event, person)
+
+    async def preview(self, event: EmployeeChanged, link: LinkRecord) -> WriteResult:
+        """What :meth:`apply` would do now, reading only."""
+        person = await self._person(event, link)
+        if isinstance(person, WriteResult):
+            return replace(person, action="review")
+        return await self._upsert.preview(link, event, person)
+
+    async def _person(self, event: EmployeeChanged, link: LinkRecord) -> _Person | WriteResult:
         try:
             email = person_email(event)
         except MappingError as error:
             return WriteResult(status="needs_review", operation="match_person", detail=str(error))
-        person = _Person(
+        return _Person(
             event=event,
             email=email,
             link=link,
@@ -103,7 +123,6 @@ class PeopleSink:
             settings=self._settings,
             directory=self._directory,
         )
-        return await self._upsert.apply(link, event, person)
 
 
 class _Person:
@@ -175,27 +194,54 @@ class _Person:
                 written.operations.append(put.operation)
         elif event.status == "terminated" and self._member is not None:
             written.review = PENDING_INVITATION_REVIEW
+        self._bookkeeping(written)
+        return written
 
+    async def plan(self) -> Written:
+        event = self._event
+        planned = Written(unchanged_detail="FreshBooks already matches")
+        if self._staff is None and event.status != "terminated" and self._member is None:
+            request = self._hire_request()
+            if request is None:
+                planned.review = NO_CREATE_REVIEW
+            else:
+                planned.operations.append(request.operation)
+        if self._staff is not None:
+            planned.operations.extend(put.operation for put in staff_puts(self._staff, event))
+        elif event.status == "terminated" and self._member is not None:
+            planned.review = PENDING_INVITATION_REVIEW
+        self._bookkeeping(planned)
+        if planned.operations and not planned.target_ids:
+            # A create: the department is recorded once the new record has an id.
+            planned.operations.append("record_department")
+        if event.status == "terminated" and planned.target_ids:
+            planned.action = "deactivate"
+        return planned
+
+    def _bookkeeping(self, written: Written) -> None:
+        """The ids to record, and whether the person's department needs recording."""
         if self._staff is not None:
             written.target_ids[STAFF] = str(self._staff.id)
             self._old_email = (self._staff.email or "").lower()
         if self._member is not None:
             written.target_ids[TEAM_MEMBER] = self._member.uuid
-        moved = self._department_before != (event.department or "")
+        moved = self._department_before != (self._event.department or "")
         if written.target_ids and (moved or self._old_email != self._email):
             written.operations.append("record_department")
-        return written
 
-    async def _create(self, announce_create: AnnounceCreate, operations: list[str]) -> str:
-        """Make the person exist; the review reason when that is not ours to do."""
-        if self._member is not None:
-            return ""  # invited already, not accepted yet: nothing to create
-        request = hire(
+    def _hire_request(self) -> HireRequest | None:
+        return hire(
             self._event,
             person_create=self._settings.person_create,
             business_id=self._client.business_id,
             capacity=self._settings.invitation_capacity,
         )
+
+    async def _create(self, announce_create: AnnounceCreate, operations: list[str]) -> str:
+        """Make the person exist; the review reason when that is not ours to do."""
+        if self._member is not None:
+            return ""  # invited already, not accepted yet: nothing to create
+        request = self._hire_request()
         if request is None:
             return NO_CREATE_REVIEW
         await announce_create()

@@ -22,10 +22,14 @@ from services.runtime.store.records import (
     LedgerEntry,
     LinkRecord,
     Mapping,
+    PlannedWrite,
+    ReplayPartRecord,
+    ReplayRecord,
     ReviewItem,
     ReviewStatus,
     StoredCredential,
 )
+from services.runtime.store.replays import PartRange, Replays
 from services.runtime.store.repositories import Repositories, StateStore
 from services.runtime.store.review_queue import ReviewQueue
 from services.runtime.store.schema import head_revision, migrate, schema_revision
@@ -49,7 +53,12 @@ __all__ = [
     "Links",
     "Mapping",
     "Mappings",
+    "PartRange",
+    "PlannedWrite",
     "RecordNotFoundError",
+    "ReplayPartRecord",
+    "ReplayRecord",
+    "Replays",
     "Repositories",
     "ReviewItem",
     "ReviewQueue",

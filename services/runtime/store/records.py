@@ -14,12 +14,19 @@ __all__ = [
     "LedgerEntry",
     "LinkRecord",
     "Mapping",
+    "PlannedWrite",
+    "ReplayPartRecord",
+    "ReplayPartState",
+    "ReplayRecord",
+    "ReplayState",
     "ReviewItem",
     "ReviewStatus",
     "StoredCredential",
 ]
 
 ReviewStatus = Literal["open", "resolved", "dismissed", "redriven"]
+ReplayState = Literal["running", "finished", "failed"]
+ReplayPartState = Literal["waiting", "running", "finished", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,3 +150,59 @@ class AuditRecord:
     action: str
     subject: str
     detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayRecord:
+    """A person's request to re-drive (or, with ``dry_run``, preview) one link's events."""
+
+    id: str
+    link_id: str
+    requested_by: str
+    since: str
+    until: str | None
+    entity: str | None
+    dry_run: bool
+    state: ReplayState
+    created_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayPartRecord:
+    """The part of a replay one service runs over one topic, with its progress.
+
+    ``start_offsets`` and ``end_offsets`` map a partition (as text) to the first offset read
+    and the end (exclusive), both fixed when the replay was asked; ``counts`` holds the
+    outcomes so far by status.
+    """
+
+    replay_id: str
+    service: str
+    topic: str
+    position: int
+    start_offsets: dict[str, int]
+    end_offsets: dict[str, int]
+    state: ReplayPartState
+    holder: str | None
+    held_until: datetime | None
+    total: int
+    done: int
+    counts: dict[str, int]
+    error: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedWrite:
+    """One record of a dry run: what its sink would do to the target now."""
+
+    replay_id: str
+    service: str
+    topic: str
+    entity_key: str
+    status: str
+    action: str
+    operation: str
+    detail: str
+    target_ids: dict[str, str]

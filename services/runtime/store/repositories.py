@@ -25,6 +25,7 @@ from services.runtime.store.audit_log import AuditLog
 from services.runtime.store.configuration import Connections, Credentials, Links, Mappings
 from services.runtime.store.engine import create_engine
 from services.runtime.store.leases import Leases
+from services.runtime.store.replays import Replays
 from services.runtime.store.review_queue import ReviewQueue
 from services.runtime.store.schema import migrate
 from services.runtime.store.sync_state import CrossReferences, IdempotencyLedger, Watermarks
@@ -46,6 +47,7 @@ class Repositories:
     ledger: IdempotencyLedger
     leases: Leases
     review_queue: ReviewQueue
+    replays: Replays
     audit_log: AuditLog
 
     @classmethod
@@ -61,6 +63,7 @@ class Repositories:
             ledger=IdempotencyLedger(connection),
             leases=Leases(connection),
             review_queue=ReviewQueue(connection),
+            replays=Replays(connection),
             audit_log=AuditLog(connection),
         )
 

@@ -45,6 +45,9 @@ __all__ = [
     "links",
     "mappings",
     "metadata",
+    "replay_parts",
+    "replay_plan",
+    "replays",
     "review_queue",
     "watermarks",
 ]
@@ -244,4 +247,66 @@ audit_log = Table(
     Column("subject", String(256), nullable=False),
     Column("detail", JsonDocument, nullable=False),
     Index(None, "subject", "id"),
+)
+
+# A link's replay (``mlc replay --link``): asked by a person, run by the services that
+# write the link's flow, one part per (service, topic), each over a fixed range of the log.
+replays = Table(
+    "replays",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("link_id", String(64), ForeignKey("links.id", ondelete="CASCADE"), nullable=False),
+    Column("requested_by", String(256), nullable=False),
+    # The range as the person wrote it, and the one entity it is cut down to (if any).
+    Column("since", String(128), nullable=False),
+    Column("until", String(128), nullable=True),
+    Column("entity", String(256), nullable=True),
+    Column("dry_run", Boolean, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=True),
+    CheckConstraint("state IN ('running', 'finished', 'failed')", name="state"),
+    Index(None, "link_id", "created_at"),
+)
+
+replay_parts = Table(
+    "replay_parts",
+    metadata,
+    Column("replay_id", String(64), ForeignKey("replays.id", ondelete="CASCADE"), primary_key=True),
+    Column("service", String(64), primary_key=True),
+    Column("topic", String(249), primary_key=True),
+    # The order the flow runs its parts in (departments before the employees in them).
+    Column("position", Integer, nullable=False),
+    # Per partition (as text keys): first offset read, and the end (exclusive), fixed when asked.
+    Column("start_offsets", JsonDocument, nullable=False),
+    Column("end_offsets", JsonDocument, nullable=False),
+    Column("state", String(16), nullable=False),
+    # Who runs it, until when: another replica takes it over once this has passed.
+    Column("holder", String(256), nullable=True),
+    Column("held_until", UtcDateTime, nullable=True),
+    Column("total", Integer, nullable=False),
+    Column("done", Integer, nullable=False),
+    # Outcomes so far by status (applied, unchanged, failed, needs_review, ...).
+    Column("counts", JsonDocument, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("state IN ('waiting', 'running', 'finished', 'failed')", name="state"),
+    Index(None, "service", "state"),
+)
+
+replay_plan = Table(
+    "replay_plan",
+    metadata,
+    Column("id", _SerialId, primary_key=True, autoincrement=True),
+    Column("replay_id", String(64), ForeignKey("replays.id", ondelete="CASCADE"), nullable=False),
+    Column("service", String(64), nullable=False),
+    Column("topic", String(249), nullable=False),
+    Column("entity_key", String(256), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("operation", String(256), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("target_ids", JsonDocument, nullable=False),
+    UniqueConstraint("replay_id", "service", "topic", "entity_key"),
+    Index(None, "replay_id", "id"),
 )

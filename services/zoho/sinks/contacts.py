@@ -15,6 +15,7 @@ What is Zoho's is here and in ``mapping.py`` (what a contact receives in each ca
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Final
@@ -108,6 +109,8 @@ class ContactsSink:
         """One write per linked Zoho organisation, each published as an outcome; a spent
         daily quota is waited out (one ``waiting`` outcome) and the write tried again."""
         for link in await self._access.links_from(event.connection_id):
+            if not self.accepts(event, link):
+                continue
             while True:
                 result = await self._outcomes.attempt(
                     event, link, event.entity_key, partial(self.apply, event, link)
@@ -117,21 +120,44 @@ class ContactsSink:
                     break
                 await self._access.quota.wait_for_reset(spent)
 
-    async def apply(self, event: EmployeeChanged, link: LinkRecord) -> WriteResult:
-        """Make ``event`` true in ``link``'s Zoho organisation; the outcome is the caller's."""
+    def accepts(self, event: EmployeeChanged, link: LinkRecord) -> bool:
+        """Every employee of the link's source (``links_from`` chose the links)."""
+        return event.connection_id == link.source_connection_id
+
+    async def preview(self, event: EmployeeChanged, link: LinkRecord) -> WriteResult:
+        """What :meth:`apply` would do now, reading only."""
+        target = await self._contact(event, link)
+        if isinstance(target, WriteResult):
+            return replace(target, action="review") if target.status == "needs_review" else target
+        try:
+            return await self._upsert.preview(link, event, target)
+        except ZohoQuotaSpentError as error:
+            return _waiting(error.quota, error.resets_at)
+
+    async def _contact(self, event: EmployeeChanged, link: LinkRecord) -> _Contact | WriteResult:
+        """The attempt's target, or why there is none now (unmatched, quota spent)."""
         try:
             wanted = wanted_contact(event)
         except MappingError as error:
             return WriteResult("needs_review", "match_contact", detail=str(error))
-        quota = self._access.quota
-        spent = await quota.spent(link.target_connection_id)
+        spent = await self._access.quota.spent(link.target_connection_id)
         if spent is not None:
-            self._spent[link.id] = spent
             return _waiting(spent, spent.resets_at)
         client = await self._access.client(link.target_connection_id)
-        target = _Contact(
+        return _Contact(
             event=event, wanted=wanted, link=link, writer=ContactWriter(client, self._settings)
         )
+
+    async def apply(self, event: EmployeeChanged, link: LinkRecord) -> WriteResult:
+        """Make ``event`` true in ``link``'s Zoho organisation; the outcome is the caller's."""
+        quota = self._access.quota
+        target = await self._contact(event, link)
+        if isinstance(target, WriteResult):
+            if target.status == "waiting":
+                spent = await quota.spent(link.target_connection_id)
+                if spent is not None:
+                    self._spent[link.id] = spent
+            return target
         try:
             return await self._upsert.apply(link, event, target)
         except ZohoQuotaSpentError as error:
@@ -192,31 +218,41 @@ class ContactWriter:
             return await self.client.create_contact(body)
 
     async def update(
-        self, contact: Contact, wanted: WantedContact, operations: list[str]
+        self,
+        contact: Contact,
+        wanted: WantedContact,
+        operations: list[str],
+        *,
+        execute: bool = True,
     ) -> Contact:
         """The contact's fields, our person, then the status: each only when it differs.
 
         ``operations`` gets the name of each call made; the contact as Zoho now has it is
-        returned (read again when anything was written).
+        returned (read again when anything was written). Without ``execute`` (a preview)
+        the same calls are named and none is made.
         """
         client = self.client
         changes = contact_changes(contact, wanted, await self.tags(wanted))
         if changes is not None:
-            contact = await client.update_contact(contact.contact_id, changes)
+            if execute:
+                contact = await client.update_contact(contact.contact_id, changes)
             operations.append("update_contact")
         person = our_person(contact, wanted.email)
         if person is None:
-            await client.add_person({"contact_id": contact.contact_id, **wanted.person})
+            if execute:
+                await client.add_person({"contact_id": contact.contact_id, **wanted.person})
             operations.append("add_contact_person")
         else:
             person_update = person_changes(person, wanted)
             if person_update is not None:
-                await client.update_person(person.contact_person_id, person_update)
+                if execute:
+                    await client.update_person(person.contact_person_id, person_update)
                 operations.append("update_contact_person")
         if (contact.status == "active") != wanted.active:
-            await client.set_active(contact.contact_id, active=wanted.active)
+            if execute:
+                await client.set_active(contact.contact_id, active=wanted.active)
             operations.append("mark_active" if wanted.active else "mark_inactive")
-        if operations:
+        if operations and execute:
             contact = await client.contact(contact.contact_id) or contact
         return contact
 
@@ -257,6 +293,28 @@ class _Contact:
             contact = matching_contact(found, email)
             self._adopted = contact is not None
         self._contact = contact
+
+    async def plan(self) -> Written:
+        planned = Written(unchanged_detail="Zoho Books already matches")
+        wanted = self._wanted
+        if self._contact is None:
+            if wanted.active:
+                planned.operations.append("create_contact")
+            else:
+                planned.unchanged_detail = (
+                    f"no contact to write for a {self._event.status} employee"
+                )
+            return planned
+        await self._writer.update(self._contact, wanted, planned.operations, execute=False)
+        if self._adopted:
+            planned.operations.insert(0, "adopt_contact")
+        planned.target_ids[CONTACT] = self._contact.contact_id
+        person = our_person(self._contact, wanted.email)
+        if person is not None:
+            planned.target_ids[CONTACT_PERSON] = person.contact_person_id
+        if "mark_inactive" in planned.operations:
+            planned.action = "deactivate"
+        return planned
 
     async def write(self, announce_create: AnnounceCreate) -> Written:
         written = Written(unchanged_detail="Zoho Books already matches")

@@ -28,12 +28,14 @@ from functools import partial
 from typing import Final
 
 from services.runtime.option_lists import (
+    LISTS_TO_TARGET,
     ListKind,
     ListOption,
     OptionListAlignment,
     OptionListEvent,
     OptionListRefusedError,
     decode_option_list_event,
+    direction_enabled,
     links_to_align,
     list_kind,
 )
@@ -139,13 +141,26 @@ class OptionListSink:
         if published_by is None or published_by.vendor == VENDOR:
             return  # gone, or our own tags: the other side's sink takes them
         for link in await links_to_align(self._store, event.connection_id, writes="target"):
-            if link.flow != FLOW:
-                continue
-            await self._outcomes.attempt(
-                event, link, event.entity_key, partial(self.apply, event, link)
-            )
+            if self.accepts(event, link):
+                await self._outcomes.attempt(
+                    event, link, event.entity_key, partial(self.apply, event, link)
+                )
+
+    def accepts(self, event: OptionListEvent, link: LinkRecord) -> bool:
+        """A department or job title of the link's source, while its lists flow to Zoho."""
+        return (
+            link.flow == FLOW
+            and list_kind(event) in CARRIED
+            and event.connection_id == link.source_connection_id
+            and direction_enabled(link, LISTS_TO_TARGET)
+        )
 
     async def apply(self, event: OptionListEvent, link: LinkRecord) -> WriteResult:
         """Align the link's Zoho tag with ``event``; the outcome is the caller's."""
         client = await self._access.client(link.target_connection_id)
         return await self._alignment.apply(link, event, ZohoLists(client, self._names))
+
+    async def preview(self, event: OptionListEvent, link: LinkRecord) -> WriteResult:
+        """What :meth:`apply` would do now, reading only."""
+        client = await self._access.client(link.target_connection_id)
+        return await self._alignment.preview(link, event, ZohoLists(client, self._names))

@@ -392,3 +392,33 @@ async def test_a_hand_edit_is_found_by_the_drift_read_and_put_back_once(world: W
     assert (repair.status, repair.operation) == ("applied", "repair_employee")
     # Our own repair comes back once, in step; then nothing is left to read.
     assert await _drift(world) == "1 checked, 0 repaired, 0 failed"
+
+
+async def test_a_preview_names_the_department_and_employee_writes_and_makes_neither(
+    world: World,
+) -> None:
+    async with world.store.transaction() as repos:
+        link = await repos.links.get(world.link_id)
+    assert link is not None
+    unit = world.department("19", "Field Research")
+    hire = world.employee("11", department="Field Research")
+    async with world.departments_sink() as departments, world.sink() as employees:
+        planned_unit = await departments.preview(unit, link)
+        planned_hire = await employees.preview(hire, link)
+        nothing_made = (
+            await world.state("departments"),
+            await world.by_email("ava.11@acme.example"),
+        )
+        assert departments.accepts(unit, link)
+        done_unit = await departments.apply(unit, link)
+        done_hire = await employees.apply(hire, link)
+
+    assert (planned_unit.status, planned_unit.action) == ("applied", "create")
+    assert planned_unit.operation == done_unit.operation == "create_department"
+    # The employee's preview cannot know the department is about to be made: it names both.
+    assert (planned_hire.status, planned_hire.action) == ("applied", "create")
+    assert planned_hire.operation == "create_department+create_employee"
+    assert done_hire.operation == "create_employee"
+    departments_then, employee_then = nothing_made
+    assert all(d["Description"] != "Field Research" for d in departments_then)
+    assert employee_then == []

@@ -125,3 +125,32 @@ async def test_zoho_own_options_divisions_and_a_direction_turned_off_write_nothi
 
         assert world.outcomes == []
         assert await world.writes() == []
+
+
+async def test_a_preview_names_the_option_the_apply_then_adds_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    async with zoho_world(tmp_path) as world:
+        sink = _sink(world)
+        async with world.store.transaction() as repos:
+            link = await repos.links.get(world.link_id)
+        assert link is not None
+        event = _department(world, "Cost Centre East")
+        before = _options(await _tag(world, "Department"))
+        writes = len(await world.writes())
+
+        planned = await sink.preview(event, link)
+
+        assert (planned.status, planned.operation, planned.action) == (
+            "applied",
+            "add_option",
+            "create",
+        )
+        assert len(await world.writes()) == writes
+        assert _options(await _tag(world, "Department")) == before
+        assert sink.accepts(event, link)
+        done = await sink.apply(event, link)
+        assert (done.status, done.operation) == (planned.status, planned.operation)
+        assert (await sink.preview(event, link)).status == "unchanged"
+        archived = _department(world, "Cost Centre East", active=False, minute=2)
+        assert (await sink.preview(archived, link)).action == "deactivate"

@@ -47,6 +47,17 @@ class Target:
         written.target_ids["record"] = f"t-{key}"
         return written
 
+    async def plan(self) -> Written:
+        planned = Written()
+        key = self.snapshot.employee_id
+        if key not in self.system:
+            planned.operations.append("create")
+        else:
+            planned.target_ids["record"] = f"t-{key}"
+        if self.system.get(key) != self.snapshot.last_name:
+            planned.operations.append("write")
+        return planned
+
     async def record(self, repos: Repositories, written: Written) -> None:
         self.recorded = True
 
@@ -160,3 +171,31 @@ async def test_bookkeeping_that_lost_a_race_fails_instead_of_overwriting(
     )
     with pytest.raises(StaleRevisionError):
         await kit.apply(link, hired, Target(system, hired))
+
+
+async def test_a_preview_plans_what_apply_then_does_and_leaves_no_trace(
+    world: tuple[StateStore, LinkRecord],
+) -> None:
+    store, link = world
+    system: dict[str, str] = {}
+    kit = upsert(store)
+    hired = snapshot(link, minute=1)
+
+    to_create = await kit.preview(link, hired, Target(system, hired))
+    async with store.transaction() as repos:
+        assert await repos.cross_references.get(link.id, "7", "record") is None
+        assert await repos.mappings.get(link.id, PENDING_CREATE, "7") is None
+    assert system == {}
+    done = await kit.apply(link, hired, Target(system, hired))
+    renamed = snapshot(link, minute=2, name="Okafor")
+    to_update = await kit.preview(link, renamed, Target(system, renamed))
+    after = await kit.preview(link, hired, Target(system, hired))
+
+    assert (to_create.status, to_create.operation, to_create.action) == (
+        "applied",
+        "create+write",
+        "create",
+    )
+    assert (done.status, done.operation) == ("applied", to_create.operation)
+    assert (to_update.operation, to_update.action) == ("write", "update")
+    assert (after.status, after.action) == ("unchanged", "")
