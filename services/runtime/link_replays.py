@@ -272,7 +272,6 @@ class ReplayWorker:
             record = (event.connection_id, event.entity_key)
             seen = newest.get(record)
             if seen is None or event.revision >= seen[1].revision:
-                newest.pop(record, None)  # re-inserted: the dict keeps log order of the newest
                 newest[record] = ((logged.partition, logged.offset), event)
         return [event for _, event in sorted(newest.values(), key=lambda pair: pair[0])]
 

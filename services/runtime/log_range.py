@@ -131,11 +131,10 @@ async def resolve_range(
         start, end = await at(since), await at(until)
     finally:
         await consumer.stop()
-    clamp = {
-        tp.partition: (first[tp], last[tp]) for tp in partitions
-    }  # offsets a person typed may lie outside the log
-    start = {p: min(max(o, clamp[p][0]), clamp[p][1]) for p, o in start.items()}
-    end = {p: min(max(o, start[p]), clamp[p][1]) for p, o in end.items()}
+    # Offsets a person typed may lie outside the log, or end before they start.
+    bounds = {tp.partition: (first[tp], last[tp]) for tp in partitions}
+    start = {p: min(max(o, bounds[p][0]), bounds[p][1]) for p, o in start.items()}
+    end = {p: min(max(o, start[p]), bounds[p][1]) for p, o in end.items()}
     return start, end
 
 
