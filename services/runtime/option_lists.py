@@ -142,11 +142,16 @@ class OptionListTarget(Protocol):
     """One vendor's option lists, as the alignment reads and writes them.
 
     One object per attempt is fine: the alignment calls :meth:`options` at most once per
-    event, under the list's lease, and the writes after it.
+    event, under the list's lease, then :meth:`ensure_writable` and the write after it. A
+    refusal (OptionListRefusedError) from any of them is ``needs_review``.
     """
 
     async def options(self, kind: ListKind) -> Sequence[ListOption]:
         """Every option of the list, archived ones included."""
+
+    async def ensure_writable(self, kind: ListKind) -> None:
+        """OptionListRefusedError when the list will not take a write, known from reads
+        alone (asked before every write, so a preview says the same "no" the write meets)."""
 
     async def add(self, kind: ListKind, name: str) -> str | None:
         """Add an active option named ``name``; its id when the vendor's answer says it."""
@@ -369,14 +374,14 @@ class OptionListAlignment:
         lease = f"option-list:{link.id}:{kind}"
         ttl = self._lease_ttl
         async with held_lease(self._store, lease, self._holder, ttl=ttl, wait=ttl):
-            return await self._apply_held(link, event, kind, target, execute=True)
+            return await self._align(link, event, kind, target, execute=True)
 
     async def preview(
         self, link: LinkRecord, event: OptionListEvent, target: OptionListTarget
     ) -> WriteResult:
         """What :meth:`apply` would do now: the same rules, the target's options read, nothing
         written (no lease: it changes nothing)."""
-        result = await self._apply_held(link, event, list_kind(event), target, execute=False)
+        result = await self._align(link, event, list_kind(event), target, execute=False)
         if result.status == "needs_review":
             return replace(result, action="review")
         if result.status == "applied":
@@ -384,7 +389,7 @@ class OptionListAlignment:
             return replace(result, action=action.get(result.operation, "update"))
         return result
 
-    async def _apply_held(
+    async def _align(
         self,
         link: LinkRecord,
         event: OptionListEvent,
@@ -403,26 +408,34 @@ class OptionListAlignment:
         # A name may have several options on the source side: it is active while any is.
         moved = transition(_state(before), bool(_state(after)))
 
-        existing: ListOption | None = None
-        if needs_target_options(moved):
-            existing = matching_option(await target.options(kind), key)
-        decision = decide(moved, existing)
-
-        target_ids: dict[str, str] = {}
-        if not execute:
-            if existing is not None:
-                target_ids["option"] = existing.id
-            return _result(decision, target_ids)
+        # A refusal is not recorded: once a person fixed the cause, the next event tries again.
         try:
-            new_id = await self._write(kind, decision.action, event.name.strip(), existing, target)
+            existing = (
+                matching_option(await target.options(kind), key)
+                if needs_target_options(moved)
+                else None
+            )
         except OptionListRefusedError as error:
-            # Not recorded: once a person fixed the cause, the next reconcile tries again.
-            operation = _OPERATIONS.get(decision.action, "compare")
-            return WriteResult("needs_review", operation, detail=str(error))
+            return WriteResult("needs_review", "compare", detail=str(error))
+        decision = decide(moved, existing)
+        new_id: str | None = None
+        if decision.action in _OPERATIONS:
+            try:
+                await target.ensure_writable(kind)
+                if execute:
+                    new_id = await self._write(
+                        kind, decision.action, event.name.strip(), existing, target
+                    )
+            except OptionListRefusedError as error:
+                operation = _OPERATIONS[decision.action]
+                return WriteResult("needs_review", operation, detail=str(error))
+        target_ids: dict[str, str] = {}
         if new_id:
             target_ids["option"] = new_id
         elif existing is not None:
             target_ids["option"] = existing.id
+        if not execute:
+            return _result(decision, target_ids)
 
         async with self._store.transaction() as repos:
             await repos.mappings.put(

@@ -81,8 +81,9 @@ class DepartmentsSink:
         if result.status == "needs_review":
             return replace(result, action="review")
         if result.status == "applied":
-            renamed = "rename_department" in result.operation
-            return replace(result, action="update" if renamed else "create")
+            # Adopting one made by hand, or renaming ours, changes a department that exists.
+            created = "create_department" in result.operation.split("+")
+            return replace(result, action="create" if created else "update")
         return result
 
     async def _make_exist(

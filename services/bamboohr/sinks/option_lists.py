@@ -79,6 +79,9 @@ class BambooHRLists:
     async def options(self, kind: ListKind) -> Sequence[ListOption]:
         return list_options(await self._field(kind))
 
+    async def ensure_writable(self, kind: ListKind) -> None:
+        await self._writable(kind)
+
     async def add(self, kind: ListKind, name: str) -> str | None:
         field = await self._writable(kind)
         await self._client.update_list_options(field.fieldId, option_added(name), idempotent=False)
@@ -135,9 +138,12 @@ class OptionListSink:
             )
 
     def accepts(self, event: OptionListEvent, link: LinkRecord) -> bool:
-        """A list change of the link's target, while its lists flow back to the source."""
-        return event.connection_id == link.target_connection_id and direction_enabled(
-            link, LISTS_TO_SOURCE
+        """A list change of the link's target (never BambooHR's own lists: those come from
+        the source), while the link's lists flow back to its source."""
+        return (
+            event.connection_id == link.target_connection_id
+            and link.source_connection_id != link.target_connection_id
+            and direction_enabled(link, LISTS_TO_SOURCE)
         )
 
     async def apply(self, event: OptionListEvent, link: LinkRecord) -> WriteResult:

@@ -8,7 +8,8 @@ What is BILL's is here and in ``mapping.py``:
 - Write: a new vendor is created; an existing one gets a ``PATCH`` of the fields that
   differ. A vendor archived in the source is archived in BILL (never deleted), and
   restored when it comes back.
-- Then: the bills that waited for this vendor (``bills.py``) are written.
+- Then, in :meth:`VendorsSink.apply` (so a replay does it too): the bills that waited for
+  this vendor (``bills.py``) are written.
 """
 
 from __future__ import annotations
@@ -74,25 +75,27 @@ class VendorsSink:
     async def vendor_changed(self, event: VendorChanged) -> None:
         """One write per linked organisation, each published as an outcome."""
         for link in await self._access.links_from(event.connection_id):
-            if not self.accepts(event, link):
-                continue
-            result = await self._outcomes.attempt(
-                event, link, event.entity_key, partial(self.apply, event, link)
-            )
-            if self._arrived is not None and result.target_ids.get(VENDOR):
-                await self._arrived(link, event.vendor_id)
+            if self.accepts(event, link):
+                await self._outcomes.attempt(
+                    event, link, event.entity_key, partial(self.apply, event, link)
+                )
 
     def accepts(self, event: VendorChanged, link: LinkRecord) -> bool:
         """Every vendor of the link's books (``links_from`` chose the links)."""
         return event.connection_id == link.source_connection_id
 
     async def apply(self, event: VendorChanged, link: LinkRecord) -> WriteResult:
-        """Make ``event`` true in ``link``'s organisation; the outcome is the caller's."""
+        """Make ``event`` true in ``link``'s organisation, then write the bills that waited
+        for it (a replay too: its bills may have been parked by the replay's bills part);
+        the outcome is the caller's."""
         client = await self._access.client(link.target_connection_id)
         try:
-            return await self._upsert.apply(link, event, _Vendor(event, client))
+            result = await self._upsert.apply(link, event, _Vendor(event, client))
         except BillRejectedError as error:
             return WriteResult("needs_review", "write_vendor", detail=str(error))
+        if self._arrived is not None and result.target_ids.get(VENDOR):
+            await self._arrived(link, event.vendor_id)
+        return result
 
     async def preview(self, event: VendorChanged, link: LinkRecord) -> WriteResult:
         """What :meth:`apply` would do now, reading only."""
@@ -135,50 +138,40 @@ class _Vendor:
         self._current = current
 
     async def plan(self) -> Written:
-        planned = Written(unchanged_detail="BILL already matches")
-        event, current = self._event, self._current
-        if current is None:
-            if event.active:
-                planned.operations.append("create_vendor")
-            else:
-                planned.unchanged_detail = "no BILL vendor to archive for an archived vendor"
-            return planned
-        if self._adopted:
-            planned.operations.append("adopt_vendor")
-        if changed_fields(current, vendor_body(event)):
-            planned.operations.append("update_vendor")
-        archived = bool(current.get("archived"))
-        if archived == event.active:
-            planned.operations.append("archive_vendor" if archived is False else "restore_vendor")
-            planned.action = "deactivate" if archived is False else ""
-        planned.target_ids[VENDOR] = str(current["id"])
-        return planned
+        return await self._make_true(None)
 
     async def write(self, announce_create: AnnounceCreate) -> Written:
+        return await self._make_true(announce_create)
+
+    async def _make_true(self, announce_create: AnnounceCreate | None) -> Written:
+        """The write; without ``announce_create`` (a plan) the same decisions, no call made."""
         written = Written(unchanged_detail="BILL already matches")
         event, current = self._event, self._current
         if current is None:
             if not event.active:
                 written.unchanged_detail = "no BILL vendor to archive for an archived vendor"
                 return written
+            written.operations.append("create_vendor")
+            if announce_create is None:
+                return written  # a plan: the vendor has no id yet
             await announce_create()
             current = await self._client.create_vendor(vendor_body(event))
-            written.operations.append("create_vendor")
         else:
             if self._adopted:
                 written.operations.append("adopt_vendor")
             changes = changed_fields(current, vendor_body(event))
             if changes:
-                current = await self._client.update_vendor(str(current["id"]), changes)
                 written.operations.append("update_vendor")
+                if announce_create is not None:
+                    current = await self._client.update_vendor(str(current["id"]), changes)
             archived = bool(current.get("archived"))
             if archived == event.active:  # archived here, active there, or the other way
-                await self._client.set_vendor_archived(
-                    str(current["id"]), archived=not event.active
-                )
-                written.operations.append(
-                    "archive_vendor" if archived is False else "restore_vendor"
-                )
+                written.operations.append("restore_vendor" if archived else "archive_vendor")
+                written.action = "" if archived else "deactivate"
+                if announce_create is not None:
+                    await self._client.set_vendor_archived(
+                        str(current["id"]), archived=not event.active
+                    )
         written.target_ids[VENDOR] = str(current["id"])
         return written
 

@@ -107,24 +107,25 @@ class ExpenseReportsSink:
                 )
 
     def accepts(self, event: ExpenseReportApproved, link: LinkRecord) -> bool:
-        """Every report of the link's Expensify connection (the test prefix is ``book``'s)."""
+        """Every report of the link's Expensify connection (the test prefix is ``_book``'s:
+        a report it keeps out still gets a ``skip`` outcome)."""
         return event.connection_id == link.source_connection_id
 
     async def apply(self, event: ExpenseReportApproved, link: LinkRecord) -> WriteResult:
         """Book ``event`` for ``link``, or queue it for a person with each missing reference."""
-        result, reasons = await self.book(event, link)
+        result, reasons = await self._book(event, link)
         if result.status == "needs_review":
             await self._queue_for_review(event, link, result.detail, reasons)
         return result
 
     async def preview(self, event: ExpenseReportApproved, link: LinkRecord) -> WriteResult:
         """What :meth:`apply` would do now, reading only (no review item is queued)."""
-        result, _ = await self.book(event, link, preview=True)
+        result, _ = await self._book(event, link, preview=True)
         if result.status == "needs_review":
             return replace(result, action="review")
         return result
 
-    async def book(
+    async def _book(
         self, event: ExpenseReportApproved, link: LinkRecord, *, preview: bool = False
     ) -> tuple[WriteResult, list[Missing]]:
         """Book ``event`` for ``link`` (or, with ``preview``, say what booking would do); the
@@ -246,27 +247,14 @@ class _Report:
         return ""
 
     async def plan(self) -> Written:
-        planned = Written(unchanged_detail="FreshBooks already has the bill and the expenses")
-        planned.review = self._review()
-        if planned.review:
-            return planned
-        if self._adopted:
-            planned.operations.append("adopt_report")
-        if self._billed and self._bill is None:
-            if self._refs.vendor is None:
-                planned.operations.append("create_bill_vendor")
-            planned.operations.append("create_bill")
-        if self._bill is not None:
-            planned.target_ids[REPORT_BILL] = str(self._bill.id)
-        for line in self._spent:
-            expense = self._expenses.get(line.expense_id)
-            if expense is None:
-                planned.operations.append("create_expense")
-            else:
-                planned.target_ids[expense_kind(line.expense_id)] = str(expense.id)
-        return planned
+        return await self._make_true(None)
 
     async def write(self, announce_create: AnnounceCreate) -> Written:
+        return await self._make_true(announce_create)
+
+    async def _make_true(self, announce_create: AnnounceCreate | None) -> Written:
+        """The write; without ``announce_create`` (a plan) the same decisions, no call made
+        (a bill vendor to create included)."""
         written = Written(unchanged_detail="FreshBooks already has the bill and the expenses")
         written.review = self._review()
         if written.review:
@@ -274,37 +262,45 @@ class _Report:
         if self._adopted:
             written.operations.append("adopt_report")
         announced = False
+
+        async def announce_once() -> None:
+            nonlocal announced
+            if announce_create is not None and not announced:
+                await announce_create()
+                announced = True
+
         if self._billed and self._bill is None:
-            await announce_create()
-            announced = True
-            vendor = self._refs.vendor or await self._new_vendor(written)
-            body = report_bill_body(
-                self._event,
-                self._billed,
-                vendor_id=vendor.vendorid,
-                categories=self._refs.categories,
-                tags=self._refs.tags,
-                due_days=0,
-            )
-            self._bill = await self._client.create_bill(body)
+            if self._refs.vendor is None:
+                written.operations.append("create_bill_vendor")
             written.operations.append("create_bill")
+            if announce_create is not None:
+                await announce_once()
+                vendor = self._refs.vendor or await self._client.create_bill_vendor(
+                    report_vendor_body(self._event)
+                )
+                self._bill = await self._client.create_bill(self._bill_body(vendor))
         if self._bill is not None:
             written.target_ids[REPORT_BILL] = str(self._bill.id)
         for line in self._spent:
             expense = self._expenses.get(line.expense_id)
             if expense is None:
-                if not announced:
-                    await announce_create()
-                    announced = True
-                expense = await self._client.create_expense(self._expense_body(line))
                 written.operations.append("create_expense")
-            written.target_ids[expense_kind(line.expense_id)] = str(expense.id)
+                if announce_create is not None:
+                    await announce_once()
+                    expense = await self._client.create_expense(self._expense_body(line))
+            if expense is not None:
+                written.target_ids[expense_kind(line.expense_id)] = str(expense.id)
         return written
 
-    async def _new_vendor(self, written: Written) -> BillVendor:
-        vendor = await self._client.create_bill_vendor(report_vendor_body(self._event))
-        written.operations.append("create_bill_vendor")
-        return vendor
+    def _bill_body(self, vendor: BillVendor) -> dict[str, object]:
+        return report_bill_body(
+            self._event,
+            self._billed,
+            vendor_id=vendor.vendorid,
+            categories=self._refs.categories,
+            tags=self._refs.tags,
+            due_days=0,
+        )
 
     def _expense_body(self, line: ExpenseLine) -> dict[str, object]:
         return report_expense_body(

@@ -31,6 +31,7 @@ from services.freshbooks.client import FreshBooksClient
 from services.freshbooks.mapping import (
     NO_CREATE_REVIEW,
     PENDING_INVITATION_REVIEW,
+    VISIBILITY,
     HireRequest,
     MappingError,
     hire,
@@ -53,6 +54,8 @@ TEAM_MEMBER: Final = "team_member"  # cross-reference target kind: the team memb
 DEPARTMENT_BY_EMAIL: Final = "freshbooks.department_by_email"
 """Mapping kind: lower-cased work email -> current department ("" = none), per link."""
 LEASE_PREFIX: Final = "freshbooks-person"
+_DEACTIVATIONS: Final = frozenset({"soft_delete_staff", "archive_staff"})
+"""Staff PUTs a preview names ``deactivate`` rather than ``update``."""
 
 
 class PeopleSink:
@@ -184,49 +187,53 @@ class _Person:
             )
 
     async def write(self, announce_create: AnnounceCreate) -> Written:
-        event = self._event
-        written = Written(unchanged_detail="FreshBooks already matches")
-        if self._staff is None and event.status != "terminated":
-            written.review = await self._create(announce_create, written.operations)
-        if self._staff is not None:
-            for put in staff_puts(self._staff, event):
-                await self._client.put_staff(self._staff.id, put.fields)
-                written.operations.append(put.operation)
-        elif event.status == "terminated" and self._member is not None:
-            written.review = PENDING_INVITATION_REVIEW
-        self._bookkeeping(written)
-        return written
+        return await self._make_true(announce_create)
 
     async def plan(self) -> Written:
+        return await self._make_true(None)
+
+    async def _make_true(self, announce_create: AnnounceCreate | None) -> Written:
+        """The write; without ``announce_create`` (a plan) the same decisions, no call made."""
         event = self._event
-        planned = Written(unchanged_detail="FreshBooks already matches")
-        if self._staff is None and event.status != "terminated" and self._member is None:
+        written = Written(unchanged_detail="FreshBooks already matches")
+        staff, hiring = self._staff, False
+        if staff is None and self._member is None and event.status != "terminated":
             request = self._hire_request()
             if request is None:
-                planned.review = NO_CREATE_REVIEW
+                written.review = NO_CREATE_REVIEW
             else:
-                planned.operations.append(request.operation)
-        if self._staff is not None:
-            planned.operations.extend(put.operation for put in staff_puts(self._staff, event))
+                hiring = True
+                written.operations.append(request.operation)
+                if announce_create is None:
+                    staff = _as_created(request)
+                else:
+                    await announce_create()
+                    await self._create(request)
+                    staff = self._staff
+        if staff is not None:
+            for put in staff_puts(staff, event):
+                if announce_create is not None:
+                    await self._client.put_staff(staff.id, put.fields)
+                written.operations.append(put.operation)
+                if put.operation in _DEACTIVATIONS and not hiring:
+                    written.action = "deactivate"  # a new person made inactive is a create
         elif event.status == "terminated" and self._member is not None:
-            planned.review = PENDING_INVITATION_REVIEW
-        self._bookkeeping(planned)
-        if planned.operations and not planned.target_ids:
-            # A create: the department is recorded once the new record has an id.
-            planned.operations.append("record_department")
-        if event.status == "terminated" and planned.target_ids:
-            planned.action = "deactivate"
-        return planned
+            written.review = PENDING_INVITATION_REVIEW
+        self._bookkeeping(written, planned_hire=hiring and announce_create is None)
+        return written
 
-    def _bookkeeping(self, written: Written) -> None:
-        """The ids to record, and whether the person's department needs recording."""
+    def _bookkeeping(self, written: Written, *, planned_hire: bool) -> None:
+        """The ids to record, and whether the person's department needs recording.
+
+        ``planned_hire``: a plan's new person, who has no id yet but will have a
+        department to record."""
         if self._staff is not None:
             written.target_ids[STAFF] = str(self._staff.id)
             self._old_email = (self._staff.email or "").lower()
         if self._member is not None:
             written.target_ids[TEAM_MEMBER] = self._member.uuid
         moved = self._department_before != (self._event.department or "")
-        if written.target_ids and (moved or self._old_email != self._email):
+        if (written.target_ids or planned_hire) and (moved or self._old_email != self._email):
             written.operations.append("record_department")
 
     def _hire_request(self) -> HireRequest | None:
@@ -237,18 +244,11 @@ class _Person:
             capacity=self._settings.invitation_capacity,
         )
 
-    async def _create(self, announce_create: AnnounceCreate, operations: list[str]) -> str:
-        """Make the person exist; the review reason when that is not ours to do."""
-        if self._member is not None:
-            return ""  # invited already, not accepted yet: nothing to create
-        request = self._hire_request()
-        if request is None:
-            return NO_CREATE_REVIEW
-        await announce_create()
-        operations.append(request.operation)
+    async def _create(self, request: HireRequest) -> None:
+        """Send ``request``: the new staff record, or the invited team member."""
         if request.operation == "create_staff":
             self._staff = await self._client.create_staff(request.body)
-            return ""
+            return
         uuid = await self._client.invite(request.body)
         member = await self._client.team_member(uuid) if uuid else None
         if member is not None:
@@ -256,10 +256,17 @@ class _Person:
         else:  # the answer named no uuid [inferred shape]: find it by email
             member = await self._directory.find(self._client, email=self._email, relist=True)
         self._member = member
-        return ""
 
     async def record(self, repos: Repositories, written: Written) -> None:
         link_id, email = self._link.id, self._email
         if self._old_email != email:
             await repos.mappings.delete(link_id, DEPARTMENT_BY_EMAIL, self._old_email)
         await repos.mappings.put(link_id, DEPARTMENT_BY_EMAIL, email, self._event.department or "")
+
+
+def _as_created(request: HireRequest) -> Staff | None:
+    """What FreshBooks holds right after ``request``, for a plan: a staff record with the
+    fields sent, active (its id is never read); an invitation makes no staff record."""
+    if request.operation != "create_staff":
+        return None
+    return Staff.model_validate({"id": 0, **request.body, "vis_state": VISIBILITY["active"]})

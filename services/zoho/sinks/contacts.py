@@ -124,16 +124,6 @@ class ContactsSink:
         """Every employee of the link's source (``links_from`` chose the links)."""
         return event.connection_id == link.source_connection_id
 
-    async def preview(self, event: EmployeeChanged, link: LinkRecord) -> WriteResult:
-        """What :meth:`apply` would do now, reading only."""
-        target = await self._contact(event, link)
-        if isinstance(target, WriteResult):
-            return replace(target, action="review") if target.status == "needs_review" else target
-        try:
-            return await self._upsert.preview(link, event, target)
-        except ZohoQuotaSpentError as error:
-            return _waiting(error.quota, error.resets_at)
-
     async def _contact(self, event: EmployeeChanged, link: LinkRecord) -> _Contact | WriteResult:
         """The attempt's target, or why there is none now (unmatched, quota spent)."""
         try:
@@ -150,23 +140,37 @@ class ContactsSink:
 
     async def apply(self, event: EmployeeChanged, link: LinkRecord) -> WriteResult:
         """Make ``event`` true in ``link``'s Zoho organisation; the outcome is the caller's."""
+        return await self._attempt(event, link, preview=False)
+
+    async def preview(self, event: EmployeeChanged, link: LinkRecord) -> WriteResult:
+        """What :meth:`apply` would do now, reading only."""
+        result = await self._attempt(event, link, preview=True)
+        return replace(result, action="review") if result.status == "needs_review" else result
+
+    async def _attempt(
+        self, event: EmployeeChanged, link: LinkRecord, *, preview: bool
+    ) -> WriteResult:
+        """:meth:`apply`, or without writing (``preview``): then no quota is kept to wait on."""
         quota = self._access.quota
         target = await self._contact(event, link)
         if isinstance(target, WriteResult):
-            if target.status == "waiting":
+            if target.status == "waiting" and not preview:
                 spent = await quota.spent(link.target_connection_id)
                 if spent is not None:
                     self._spent[link.id] = spent
             return target
         try:
+            if preview:
+                return await self._upsert.preview(link, event, target)
             return await self._upsert.apply(link, event, target)
         except ZohoQuotaSpentError as error:
-            now = quota.clock()
-            seen = error.quota or VendorQuota(
-                limit=0, remaining=0, resets_at=error.resets_at, observed_at=now
-            )
-            await quota.observed(link.target_connection_id, seen)
-            self._spent[link.id] = seen
+            if not preview:
+                now = quota.clock()
+                seen = error.quota or VendorQuota(
+                    limit=0, remaining=0, resets_at=error.resets_at, observed_at=now
+                )
+                await quota.observed(link.target_connection_id, seen)
+                self._spent[link.id] = seen
             return _waiting(error.quota, error.resets_at)
         except ZohoRejectedError as error:
             return WriteResult("needs_review", "write_contact", detail=str(error))
@@ -295,43 +299,36 @@ class _Contact:
         self._contact = contact
 
     async def plan(self) -> Written:
-        planned = Written(unchanged_detail="Zoho Books already matches")
-        wanted = self._wanted
-        if self._contact is None:
-            if wanted.active:
-                planned.operations.append("create_contact")
-            else:
-                planned.unchanged_detail = (
-                    f"no contact to write for a {self._event.status} employee"
-                )
-            return planned
-        await self._writer.update(self._contact, wanted, planned.operations, execute=False)
-        if self._adopted:
-            planned.operations.insert(0, "adopt_contact")
-        planned.target_ids[CONTACT] = self._contact.contact_id
-        person = our_person(self._contact, wanted.email)
-        if person is not None:
-            planned.target_ids[CONTACT_PERSON] = person.contact_person_id
-        if "mark_inactive" in planned.operations:
-            planned.action = "deactivate"
-        return planned
+        return await self._make_true(None)
 
     async def write(self, announce_create: AnnounceCreate) -> Written:
+        return await self._make_true(announce_create)
+
+    async def _make_true(self, announce_create: AnnounceCreate | None) -> Written:
+        """The write; without ``announce_create`` (a plan) the same decisions, no call made."""
+        execute = announce_create is not None
         written = Written(unchanged_detail="Zoho Books already matches")
         wanted = self._wanted
-        if self._contact is None:
+        contact = self._contact
+        if contact is None:
             if not wanted.active:
                 written.unchanged_detail = (
                     f"no contact to write for a {self._event.status} employee"
                 )
                 return written
-            contact = await self._writer.create(wanted, announce_create)
             written.operations.append("create_contact")
+            if announce_create is None:
+                return written  # Zoho numbers the contact: a plan has no id to name
+            contact = await self._writer.create(wanted, announce_create)
         else:
-            contact = await self._writer.update(self._contact, wanted, written.operations)
+            contact = await self._writer.update(
+                contact, wanted, written.operations, execute=execute
+            )
             if self._adopted:
                 # Ours from now on: made by hand, or by us before a crash lost the bookkeeping.
                 written.operations.insert(0, "adopt_contact")
+            if "mark_inactive" in written.operations:
+                written.action = "deactivate"
         self._contact = contact
         written.target_ids[CONTACT] = contact.contact_id
         person = our_person(contact, wanted.email)

@@ -87,6 +87,9 @@ class ZohoLists:
     async def options(self, kind: ListKind) -> Sequence[ListOption]:
         return list_options(await self._tag(kind, fresh=False))
 
+    async def ensure_writable(self, kind: ListKind) -> None:
+        await self._tag(kind, fresh=False)  # any tag of ours takes options
+
     async def add(self, kind: ListKind, name: str) -> str | None:
         tag = await self._tag(kind, fresh=True)
         updated = await self._client.replace_tag_options(tag.tag_id, options_with_added(tag, name))
@@ -152,6 +155,7 @@ class OptionListSink:
             link.flow == FLOW
             and list_kind(event) in CARRIED
             and event.connection_id == link.source_connection_id
+            and link.target_connection_id != link.source_connection_id
             and direction_enabled(link, LISTS_TO_TARGET)
         )
 

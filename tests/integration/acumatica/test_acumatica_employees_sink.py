@@ -422,3 +422,53 @@ async def test_a_preview_names_the_department_and_employee_writes_and_makes_neit
     departments_then, employee_then = nothing_made
     assert all(d["Description"] != "Field Research" for d in departments_then)
     assert employee_then == []
+
+
+async def _department_puts(world: World) -> int:
+    logged = (await world.control.get("/_sandbox/requests")).raise_for_status().json()
+    return sum(
+        1
+        for r in logged
+        if r["method"] == "PUT" and "/Department" in r["path"] and int(r["status"]) < 400
+    )
+
+
+async def _mappings(world: World) -> list[tuple[str, str, str]]:
+    async with world.store.transaction() as repos:
+        rows = await repos.mappings.list(world.link_id)
+    return sorted((m.kind, m.source_value, m.target_value) for m in rows)
+
+
+async def test_a_department_preview_writes_nothing_and_names_what_the_apply_then_does(
+    world: World,
+) -> None:
+    async with world.store.transaction() as repos:
+        link = await repos.links.get(world.link_id)
+    assert link is not None
+    delivery = world.department("19", "Delivery")
+    renamed = world.department("19", "Project Delivery", previous_name="Delivery")
+    by_hand = world.department("22", "Administration")  # the sandbox has it, made by hand
+    async with world.departments_sink() as departments:
+        await departments.apply(delivery, link)
+        for event, operation, action in [
+            (renamed, "rename_department", "update"),
+            (by_hand, "adopt_department", "update"),
+        ]:
+            puts, mappings = await _department_puts(world), await _mappings(world)
+
+            planned = await departments.preview(event, link)
+
+            assert (planned.status, planned.operation, planned.action) == (
+                "applied",
+                operation,
+                action,
+            )
+            assert await _department_puts(world) == puts, "a preview wrote to Acumatica"
+            assert await _mappings(world) == mappings, "a preview wrote to the store"
+            async with world.store.transaction() as repos:
+                key = event.name.casefold()
+                assert await repos.leases.get(f"acumatica-department:{link.id}:{key}") is None
+            done = await departments.apply(event, link)
+            assert (done.status, done.operation) == (planned.status, planned.operation)
+            assert done.target_ids == planned.target_ids
+            assert (await departments.preview(event, link)).status == "unchanged"

@@ -140,3 +140,30 @@ async def test_a_grant_without_field_write_is_for_review_and_changes_nothing(
         assert await world.options("department") == before
         [put] = await world.calls("PUT")
         assert put["status"] == 403
+
+
+async def test_a_preview_writes_nothing_and_names_what_the_apply_then_does(
+    world: ListsWorld,
+) -> None:
+    async with world.store.transaction() as repos:
+        link = await repos.links.get(world.link_id)
+    assert link is not None
+    event = world.department("tag-78", "Cost Centre 78")
+    bamboohrs_own = world.department("78", "Cost Centre 78", connection_id=world.bamboohr_id)
+    assert world.sink.accepts(event, link)
+    assert not world.sink.accepts(bamboohrs_own, link)
+
+    planned = await world.sink.preview(event, link)
+
+    assert (planned.status, planned.operation, planned.action) == (
+        "applied",
+        "add_option",
+        "create",
+    )
+    assert await world.calls("PUT") == []
+    async with world.store.transaction() as repos:
+        assert await repos.mappings.list(world.link_id) == []
+    await world.deliver(event)
+    [outcome] = world.outcomes
+    assert (outcome.status, outcome.operation) == (planned.status, planned.operation)
+    assert (await world.sink.preview(event, link)).status == "unchanged"

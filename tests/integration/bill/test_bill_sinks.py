@@ -4,21 +4,24 @@ Vendor first (a bill waits for its vendor, then is written); a vendor BILL has i
 not copied; lines on BILL GL accounts by the link's map, by number, by name; an unmapped
 account waits in the review queue, nothing written, and the bill is written once after
 the map is fixed; the same bill entered twice is flagged; an edit before payment replaces
-the bill, one after a payment waits for a person; a deleted bill is archived.
+the bill, one after a payment waits for a person; a deleted bill is archived. A preview
+names what the write then does and writes nothing; a vendor applied for one link (as a
+replay does) writes the bills that waited for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import uuid4
 
 import pytest
+from sqlalchemy import select
 
 from schemas.ap import BillChanged, BillLine, VendorChanged, VendorRef
 from schemas.envelope import Event
@@ -27,10 +30,13 @@ from schemas.values import AccountRef
 from services.bill.access import FLOW
 from services.bill.sinks.bills import BillsSink
 from services.bill.sinks.vendors import VendorsSink
-from services.runtime.outcomes import Outcomes
+from services.runtime.outcomes import Outcomes, WriteResult
+from services.runtime.store import tables
+from services.runtime.store.records import LinkRecord
 from tests.integration.bill.bill_world import BillWorld, bill_world
 
 _BASE = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+EventT = TypeVar("EventT", BillChanged, VendorChanged)
 SOFTWARE = AccountRef(account_id="5031", name="Software")
 TRAVEL = AccountRef(account_id="5040", name="Travel")
 
@@ -318,3 +324,78 @@ async def test_the_chart_of_accounts_is_read_once_and_again_for_an_account_added
     assert (written.status, written.operation) == ("applied", "create_bill")
     [bill] = await flow.bills_numbered("ST-3")
     assert bill["billLineItems"][0]["classifications"]["chartOfAccountId"] == added["id"]
+
+
+async def footprint(world: BillWorld) -> tuple[int, dict[str, list[str]]]:
+    """BILL's successful writes so far, and every store row but the credentials (a read may
+    log in)."""
+    writes = sum(
+        1
+        for r in await world.requests()
+        if r["method"] in ("POST", "PUT", "PATCH", "DELETE")
+        and r["status"] < 400
+        and not any(session in r["path"] for session in ("/v3/login", "/v3/logout"))
+    )
+    rows: dict[str, list[str]] = {}
+    async with world.store.transaction() as repos:
+        for table in tables.metadata.sorted_tables:
+            if table.name != tables.connection_credentials.name:
+                found = await repos.connection.execute(select(table))
+                rows[table.name] = sorted(map(repr, found.all()))
+    return writes, rows
+
+
+async def previewed(
+    flow: Flow, preview: Callable[[EventT, LinkRecord], Awaitable[WriteResult]], event: EventT
+) -> WriteResult:
+    """A sink's ``preview`` of ``event``, checked to have written nothing."""
+    async with flow.world.store.transaction() as repos:
+        link = await repos.links.get(flow.link_id)
+    assert link is not None
+    before = await footprint(flow.world)
+    planned = await preview(event, link)
+    assert await footprint(flow.world) == before, "a preview wrote"
+    return planned
+
+
+async def test_previews_name_what_the_writes_then_do_and_write_nothing(flow: Flow) -> None:
+    pixel = ("12", "Pixel Two")
+    books = AccountRef(account_id="5999", name="Books and Subscriptions")
+    async with flow.sinks() as sinks:
+        bill_waits = await previewed(flow, sinks.bills.preview, flow.bill("701", "P2-1", pixel))
+        vendor_new = await previewed(flow, sinks.vendors.preview, flow.vendor(*pixel))
+        await sinks.vendors.vendor_changed(flow.vendor(*pixel))
+        bill_new = await previewed(flow, sinks.bills.preview, flow.bill("701", "P2-1", pixel))
+        unmapped = flow.bill("702", "P2-2", pixel, lines=(("9.00", books),))
+        bill_review = await previewed(flow, sinks.bills.preview, unmapped)
+        await sinks.bills.bill_changed(unmapped)
+        archived = flow.vendor(*pixel, version=2, active=False)
+        vendor_gone = await previewed(flow, sinks.vendors.preview, archived)
+        await sinks.vendors.vendor_changed(archived)
+
+    assert (bill_waits.status, bill_waits.operation) == ("waiting", "wait_for_vendor")
+    assert (vendor_new.action, vendor_new.operation) == ("create", "create_vendor")
+    assert (bill_new.action, bill_new.operation) == ("create", "create_bill")
+    assert (bill_review.status, bill_review.action) == ("needs_review", "review")
+    review = flow.last("702")
+    assert (review.status, review.detail) == ("needs_review", bill_review.detail)
+    assert (vendor_gone.action, vendor_gone.operation) == ("deactivate", "archive_vendor")
+    assert flow.last("12").operation == "archive_vendor"
+
+
+async def test_a_vendor_applied_for_one_link_writes_the_bills_that_waited_for_it(
+    flow: Flow,
+) -> None:
+    """What a replay does (``apply``, no subscriber): the parked bill is written too."""
+    lumen = ("13", "Lumen Labs")
+    async with flow.sinks() as sinks:
+        await sinks.bills.bill_changed(flow.bill("801", "LL-1", lumen))
+        async with flow.world.store.transaction() as repos:
+            link = await repos.links.get(flow.link_id)
+        assert link is not None
+        vendor = await sinks.vendors.apply(flow.vendor(*lumen), link)
+
+    assert vendor.operation == "create_vendor"
+    written = flow.last("801")
+    assert (written.status, written.operation) == ("applied", "create_bill")
+    assert len(await flow.bills_numbered("LL-1")) == 1

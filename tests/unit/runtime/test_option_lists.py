@@ -174,16 +174,22 @@ class FakeLists:
     writes: list[tuple[str, str]] = field(default_factory=list)
     reads: int = 0
     refuse: bool = False
+    missing: bool = False
     fail_after_add: bool = False
     _next: int = 100
 
     async def options(self, kind: ListKind) -> Sequence[ListOption]:
         self.reads += 1
+        if self.missing:
+            raise OptionListRefusedError(f"there is no {kind} list")
         return list(self.by_kind.get(kind, []))
 
-    async def add(self, kind: ListKind, name: str) -> str | None:
+    async def ensure_writable(self, kind: ListKind) -> None:
         if self.refuse:
-            raise OptionListRefusedError("this list is not editable")
+            raise OptionListRefusedError(f"this {kind} list is not editable")
+
+    async def add(self, kind: ListKind, name: str) -> str | None:
+        await self.ensure_writable(kind)
         self._next += 1
         self.by_kind.setdefault(kind, []).append(ListOption(str(self._next), name, True))
         self.writes.append(("add", name))
@@ -505,3 +511,58 @@ async def test_links_to_align_follow_the_side_written_and_its_switch(
     found = await links_to_align(world.store, "books", writes=writes)
 
     assert {names[link.id] for link in found} == expected
+
+
+# --- a preview: the same rules, reads only ------------------------------------------------------
+
+
+async def _last_seen(world: World) -> dict[str, str]:
+    async with world.store.transaction() as repos:
+        rows = await repos.mappings.list(world.link.id, kind=LAST_SEEN)
+    return {m.source_value: m.target_value for m in rows}
+
+
+async def test_a_preview_writes_nothing_and_names_the_operation_the_apply_then_makes(
+    world: World,
+) -> None:
+    hr = FakeLists(by_kind={"job_title": [ListOption("3", "Designer", True)]})
+    steps: list[tuple[OptionListEvent, str, str]] = [
+        (department("books", "cc", "Cost Centre"), "add_option", "create"),
+        (title("books", "d", "Designer"), "compare", ""),
+        (title("books", "d", "Designer", active=False), "archive_option", "deactivate"),
+        (title("books", "d", "Designer"), "restore_option", "update"),
+    ]
+    for event, operation, action in steps:
+        seen, writes = await _last_seen(world), list(hr.writes)
+
+        planned = await world.alignment.preview(world.link, event, hr)
+
+        assert (planned.operation, planned.action) == (operation, action), event.name
+        assert hr.writes == writes, "a preview wrote to the list"
+        assert await _last_seen(world) == seen, "a preview wrote to the store"
+        done = await world.alignment.apply(world.link, event, hr)
+        assert (done.status, done.operation) == (planned.status, planned.operation)
+        assert (await world.alignment.preview(world.link, event, hr)).status == "unchanged"
+
+
+async def test_a_preview_says_the_no_the_apply_then_meets(world: World) -> None:
+    event = department("books", "cc", "Cost Centre")
+    for hr, operation in [
+        (FakeLists(refuse=True), "add_option"),  # the list may not be edited
+        (FakeLists(missing=True), "compare"),  # there is no such list to read
+    ]:
+        planned = await world.alignment.preview(world.link, event, hr)
+        done = await world.alignment.apply(world.link, event, hr)
+
+        assert (planned.status, planned.operation, planned.action) == (
+            "needs_review",
+            operation,
+            "review",
+        )
+        assert (done.status, done.operation, done.detail) == (
+            planned.status,
+            planned.operation,
+            planned.detail,
+        )
+        assert hr.writes == []
+        assert await _last_seen(world) == {}  # not recorded: a later event tries again
