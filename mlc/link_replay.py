@@ -99,30 +99,31 @@ def _until_done(
     return replay
 
 
-def _progress(replay: dict[str, Any]) -> str:
-    totals = replay["totals"]
-    waiting = sum(1 for part in replay["parts"] if part["state"] == "waiting")
+def _outcomes(totals: dict[str, int]) -> str:
+    """ " (applied 3, unchanged 7)": the outcomes by status, or nothing before the first."""
     counts = ", ".join(
         f"{status} {n}" for status, n in sorted(totals.items()) if status not in ("records", "done")
     )
+    return f" ({counts})" if counts else ""
+
+
+def _progress(replay: dict[str, Any]) -> str:
+    totals = replay["totals"]
+    waiting = sum(1 for part in replay["parts"] if part["state"] == "waiting")
     parts = f"; {waiting} part(s) not started" if waiting else ""
     return (
         f"replay {replay['id']}: {totals.get('done', 0)}/{totals.get('records', 0)} records"
-        f"{' (' + counts + ')' if counts else ''}{parts}"
+        f"{_outcomes(totals)}{parts}"
     )
 
 
 def _print(replay: dict[str, Any], plan: list[dict[str, Any]] | None) -> None:
     what = "dry run" if replay["dry_run"] else "replay"
     totals = replay["totals"]
-    counts = ", ".join(
-        f"{n} {status}" for status, n in sorted(totals.items()) if status not in ("records", "done")
-    )
     typer.echo(
         f"{what} {replay['id']} of link {replay['link_id']} {replay['state']}: "
         f"{totals.get('records', 0)} records from {replay['since']} to "
-        f"{replay['until'] or 'the end of the log when asked'}"
-        f"{' (' + counts + ')' if counts else ''}"
+        f"{replay['until'] or 'the end of the log when asked'}{_outcomes(totals)}"
     )
     for part in replay["parts"]:
         if part["error"]:

@@ -20,7 +20,7 @@ from typing import Final
 
 from services.control.connections import ConnectionInputError, ConnectionNotFoundError
 from services.runtime.audit_trail import parse_entity_ref
-from services.runtime.link_replays import replay_totals
+from services.runtime.link_replays import replay_detail, replay_totals
 from services.runtime.log_range import LogPoint, PointError, parse_point, resolve_range
 from services.runtime.store import StateStore
 from services.runtime.store.records import (
@@ -142,11 +142,7 @@ class LinkReplays:
                 action="replay.requested",
                 subject=link.id,
                 detail={
-                    "replay": replay.id,
-                    "dry_run": request.dry_run,
-                    "since": request.since,
-                    "until": request.until,
-                    "entity": entity,
+                    **replay_detail(replay),
                     "records_at_most": sum(
                         part.end_offsets[p] - first
                         for part in parts

@@ -59,6 +59,7 @@ __all__ = [
     "ReplayInput",
     "ReplayWorker",
     "parse_entity",
+    "replay_detail",
     "replay_totals",
     "replay_worker",
 ]
@@ -120,6 +121,18 @@ def parse_entity(text: str | None) -> EntityRef | None:
         return None
     vendor, _, entity_id = text.partition(":")
     return EntityRef(vendor, entity_id)
+
+
+def replay_detail(replay: ReplayRecord) -> dict[str, Any]:
+    """What the audit log keeps of a replay: which, who asked, the range, dry run or not."""
+    return {
+        "replay": replay.id,
+        "requested_by": replay.requested_by,
+        "dry_run": replay.dry_run,
+        "since": replay.since,
+        "until": replay.until,
+        "entity": replay.entity,
+    }
 
 
 def replay_totals(parts: Iterable[ReplayPartRecord]) -> dict[str, int]:
@@ -341,13 +354,8 @@ class ReplayWorker:
                     action="replay.finished",
                     subject=finished.link_id,
                     detail={
-                        "replay": finished.id,
+                        **replay_detail(finished),
                         "state": finished.state,
-                        "dry_run": finished.dry_run,
-                        "requested_by": finished.requested_by,
-                        "since": finished.since,
-                        "until": finished.until,
-                        "entity": finished.entity,
                         **replay_totals(parts),
                     },
                 )

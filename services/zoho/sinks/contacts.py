@@ -124,20 +124,6 @@ class ContactsSink:
         """Every employee of the link's source (``links_from`` chose the links)."""
         return event.connection_id == link.source_connection_id
 
-    async def _contact(self, event: EmployeeChanged, link: LinkRecord) -> _Contact | WriteResult:
-        """The attempt's target, or why there is none now (unmatched, quota spent)."""
-        try:
-            wanted = wanted_contact(event)
-        except MappingError as error:
-            return WriteResult("needs_review", "match_contact", detail=str(error))
-        spent = await self._access.quota.spent(link.target_connection_id)
-        if spent is not None:
-            return _waiting(spent, spent.resets_at)
-        client = await self._access.client(link.target_connection_id)
-        return _Contact(
-            event=event, wanted=wanted, link=link, writer=ContactWriter(client, self._settings)
-        )
-
     async def apply(self, event: EmployeeChanged, link: LinkRecord) -> WriteResult:
         """Make ``event`` true in ``link``'s Zoho organisation; the outcome is the caller's."""
         return await self._attempt(event, link, preview=False)
@@ -151,14 +137,20 @@ class ContactsSink:
         self, event: EmployeeChanged, link: LinkRecord, *, preview: bool
     ) -> WriteResult:
         """:meth:`apply`, or without writing (``preview``): then no quota is kept to wait on."""
+        try:
+            wanted = wanted_contact(event)
+        except MappingError as error:
+            return WriteResult("needs_review", "match_contact", detail=str(error))
         quota = self._access.quota
-        target = await self._contact(event, link)
-        if isinstance(target, WriteResult):
-            if target.status == "waiting" and not preview:
-                spent = await quota.spent(link.target_connection_id)
-                if spent is not None:
-                    self._spent[link.id] = spent
-            return target
+        spent = await quota.spent(link.target_connection_id)
+        if spent is not None:
+            if not preview:
+                self._spent[link.id] = spent
+            return _waiting(spent, spent.resets_at)
+        client = await self._access.client(link.target_connection_id)
+        target = _Contact(
+            event=event, wanted=wanted, link=link, writer=ContactWriter(client, self._settings)
+        )
         try:
             if preview:
                 return await self._upsert.preview(link, event, target)
