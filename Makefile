@@ -12,7 +12,7 @@ KAFKA_LIBS := .cache/kafka/libs/.fetched
 # ignored by git; the venv's own is compiled by scripts/bootstrap.sh).
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help venv kafka-jars test test-fast lint demo bench up down docs conformance clean
+.PHONY: help venv kafka-jars test test-fast lint demo bench up down docs screenshots conformance clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -59,6 +59,9 @@ down: ## stop what `make up` started
 docs: venv ## regenerate docs/schemas/*.json and docs/asyncapi.yaml from the code
 	$(PY) -m schemas.export docs/schemas
 	$(PY) -m services.asyncapi docs/asyncapi.yaml
+
+screenshots: venv kafka-jars ## the console's pages as PNGs in docs/console/ (headless Chromium on flows 1 and 5)
+	$(PY) -m devstack.console_screenshots
 
 conformance: venv ## replay ../shared/reference recordings against the sandboxes (optional)
 	$(PY) -m sandboxes.conformance

@@ -16,7 +16,8 @@ from contextlib import asynccontextmanager
 
 from starlette.routing import Mount
 
-from services.control.app import control_api, webhook_registrations
+from services.control.app import control_api, read_model_projection, webhook_registrations
+from services.control.projection import projection_running
 from services.control.review import kafka_event_publisher
 from services.control.settings import ControlSettings
 from services.ingest.app import (
@@ -63,7 +64,12 @@ async def serve(edge: IngestSettings, control: ControlSettings) -> None:
             finally:
                 await registrations.aclose()
 
-        running: list[Running] = [registrations_closed, *edge_running(parts)]
+        projection = read_model_projection(control, store)
+        running: list[Running] = [
+            registrations_closed,
+            lambda: projection_running(projection),
+            *edge_running(parts),
+        ]
         app = build_app(
             parts,
             # The edge's routes (its /healthz, the webhooks) first; the rest is the control
@@ -77,7 +83,9 @@ async def serve(edge: IngestSettings, control: ControlSettings) -> None:
                         vault,
                         registrations,
                         publish_tick=kafka_tick_publisher(parts.broker),
+                        projection=projection,
                         publish_event=kafka_event_publisher(parts.broker),
+                        broker=parts.broker,
                         ping=parts.broker.ping,
                     ),
                 )

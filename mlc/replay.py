@@ -21,16 +21,18 @@ from mlc.output import JsonOption
 from mlc.settings import runtime_settings
 from schemas.topics import dlq_topic
 from services.runtime.bus import create_broker
-from services.runtime.replay import FoundDeadLetter, dead_letter_topics, find_dead_letter, replay
+from services.runtime.replay import (
+    AlreadyReplayedError,
+    FoundDeadLetter,
+    dead_letter_topics,
+    find_dead_letter,
+    replay_once,
+)
 from services.runtime.settings import RuntimeSettings
 from services.runtime.store import StateStore, StoreError
 from services.vendors import TOPICS
 
 __all__ = ["replay_command"]
-
-# The ledger service under which replays are claimed: each dead letter is replayed once.
-_REPLAY_LEDGER = "mlc-replay"
-_NOT_PUBLISHED = "not_published"
 
 
 def replay_command(
@@ -128,46 +130,18 @@ async def _replay(settings: RuntimeSettings, found: FoundDeadLetter, *, again: b
         store = await StateStore.from_settings(settings)
     except StoreError as exc:
         raise fail(str(exc), EXIT_FAILED) from None
+    # mlc only produces: the dead-letter topic is never used, but must be a real one.
+    broker = create_broker(settings, dead_letter_topic=dlq_topic("ingest"))
     try:
-        key = str(letter.event_id)
-        async with store.transaction() as tx:
-            claimed = await tx.ledger.claim(_REPLAY_LEDGER, key)
-            earlier = None if claimed else await tx.ledger.get(_REPLAY_LEDGER, key)
-        unpublished = earlier is not None and earlier.outcome == _NOT_PUBLISHED
-        if not (claimed or unpublished or again):
-            raise fail(
-                f"dead letter {key} was already replayed (see `mlc audit "
-                f"{letter.correlation_id}`); pass --again to replay it once more",
-                EXIT_REFUSED,
-            )
-        # mlc only produces: the dead-letter topic is never used, but must be a real one.
-        broker = create_broker(settings, dead_letter_topic=dlq_topic("ingest"))
-        try:
-            await broker.connect()
-            replayed = await replay(broker, found)
-        except (KafkaError, OSError) as exc:
-            # Nothing was put back: the dead letter stays replayable without --again.
-            async with store.transaction() as tx:
-                await tx.ledger.record_outcome(_REPLAY_LEDGER, key, _NOT_PUBLISHED)
-            raise kafka_unavailable(settings.kafka_bootstrap_servers, exc) from None
-        finally:
-            await broker.stop()
-        async with store.transaction() as tx:
-            await tx.ledger.record_outcome(_REPLAY_LEDGER, key, "replayed")
-        async with store.transaction() as tx:
-            await tx.audit_log.append(
-                actor="mlc replay",
-                action="dead_letter.replayed",
-                subject=f"{letter.connection_id}:{letter.entity_key}",
-                detail={
-                    "dead_letter_id": str(letter.event_id),
-                    "dead_letter_topic": found.topic,
-                    "topic": replayed.topic,
-                    "event_id": replayed.event_id,
-                    "error_type": letter.error_type,
-                },
-            )
+        await broker.connect()
+        replayed = await replay_once(store, broker, found, again=again, actor="mlc replay")
+    except AlreadyReplayedError as exc:
+        raise fail(f"{exc}: pass --again to replay it once more", EXIT_REFUSED) from None
+    except (KafkaError, OSError) as exc:
+        # Nothing was put back: the dead letter stays replayable without --again.
+        raise kafka_unavailable(settings.kafka_bootstrap_servers, exc) from None
     finally:
+        await broker.stop()
         await store.close()
     typer.echo(
         f"replayed dead letter {letter.event_id} ({found.topic}@{found.offset}, "

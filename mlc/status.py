@@ -58,4 +58,4 @@ def status_command(url: UrlOption = None, as_json: JsonOption = False) -> None:
     headers.append("quota")
     print_table(headers, rows)
     for problem in sorted({s["log_error"] for s in listed["links"] if s.get("log_error")}):
-        typer.echo(f"note: {problem}; lag, failed and dlq are unknown")
+        typer.echo(f"note: {problem}; lag, failed and dlq may be behind")

@@ -51,6 +51,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from devstack.console_browser import ChromiumMissingError, chromium_path
 from schemas.topics import Topic
 from services.runtime.store import StateStore
 from services.runtime.topics_admin import ensure_topics
@@ -255,7 +256,7 @@ def postgres_server_url() -> Iterator[str]:
     # One worker at a time: the first may install PostgreSQL (apt-get holds the dpkg
     # lock; a second apt-get at once would fail), the others then find it installed.
     # A port taken between asking and binding (see _start_kafka) is tried again.
-    with _one_at_a_time("postgres-start"):
+    with _one_at_a_time("apt"):
         for _ in range(POSTGRES_START_ATTEMPTS):
             result = subprocess.run(
                 [str(POSTGRES_START), str(directory), str(_free_port())],
@@ -285,6 +286,17 @@ def postgres_server_url() -> Iterator[str]:
             [str(POSTGRES_STOP), str(directory)], capture_output=True, timeout=120, check=False
         )
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def chromium_executable() -> str:
+    """Debian's Chromium for the console's browser tests (installed when there is none)."""
+    # One worker at a time: apt-get holds the dpkg lock (PostgreSQL's install takes it too).
+    with _one_at_a_time("apt"):
+        try:
+            return chromium_path()
+        except ChromiumMissingError as exc:
+            pytest.skip(f"missing optional dependency: Chromium ({exc})")
 
 
 async def _run_as_admin(server_url: str, statement: str) -> None:

@@ -16,6 +16,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -25,10 +26,13 @@ from starlette.types import Lifespan
 
 from schemas.topics import dlq_topic
 from services.control.connections import OperatorConnections
-from services.control.link_health import kafka_link_health
+from services.control.console.pages import ConsoleParts, console_routes
+from services.control.console.sessions import ConsoleSessions
+from services.control.link_health import projected_link_health
 from services.control.oauth import OAuthFlow
 from services.control.operator_api import operator_app
 from services.control.operator_contract import HealthOut, error_responses
+from services.control.projection import Projection, projection_running
 from services.control.replays import LinkReplays, kafka_range_resolver
 from services.control.review import EventPublisher, kafka_event_publisher
 from services.control.settings import ControlSettings
@@ -43,6 +47,7 @@ from services.runtime.vault import Vault
 from services.runtime.webhook_handshakes import vendor_http
 from services.vendors import (
     SERVICES,
+    TOPICS,
     VENDORS,
     flow_sinks,
     key_vendors,
@@ -57,6 +62,7 @@ __all__ = [
     "build_app",
     "control_api",
     "control_protocol",
+    "read_model_projection",
     "serve",
     "webhook_registrations",
 ]
@@ -95,6 +101,11 @@ def webhook_registrations(
     )
 
 
+def read_model_projection(settings: ControlSettings, store: StateStore) -> Projection:
+    """The folder that keeps ``store``'s read model current from every catalog topic."""
+    return Projection(store, settings.kafka_bootstrap_servers, [t.name for t in TOPICS])
+
+
 def control_api(
     settings: ControlSettings,
     store: StateStore,
@@ -102,7 +113,9 @@ def control_api(
     registrations: WebhookRegistrations | None = None,
     publish_tick: TickPublisher | None = None,
     *,
+    projection: Projection | None,
     publish_event: EventPublisher | None = None,
+    broker: KafkaBroker | None = None,
     ping: Callable[[float], Awaitable[bool]],
     lifespan: Lifespan[FastAPI] | None = None,
 ) -> FastAPI:
@@ -122,7 +135,7 @@ def control_api(
         store,
         vault,
         lifecycle=registrations,
-        link_health=kafka_link_health(settings.kafka_bootstrap_servers),
+        link_health=projected_link_health(store, projection),
     )
     healthz = APIRoute(
         "/healthz",
@@ -132,6 +145,21 @@ def control_api(
         response_model=HealthOut,
         responses=error_responses(503),
         openapi_extra={"security": []},
+    )
+    console = ConsoleParts(
+        store=store,
+        sessions=ConsoleSessions(
+            store,
+            operator_token=token,
+            lifetime=timedelta(hours=settings.console_session_hours),
+        ),
+        operations=operations,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        flow=flow,
+        oauth_vendors=tuple(sorted(oauth_vendors())),
+        publish_tick=publish_tick,
+        publish_event=publish_event,
+        broker=broker,
     )
     return operator_app(
         store,
@@ -146,7 +174,7 @@ def control_api(
             vendors=VENDORS,
         ),
         flow=flow,
-        routes=[healthz],
+        routes=[healthz, *console_routes(console)],
         lifespan=lifespan,
     )
 
@@ -174,13 +202,16 @@ def _healthz(
 
 def build_app(parts: ControlParts, *, registrations: WebhookRegistrations | None = None) -> FastAPI:
     """The control plane's ASGI app (:func:`control_api`); its lifespan runs the broker (sync
-    requests publish ticks) and lets running registrations finish."""
+    requests publish ticks) and the read model's folder, and lets running registrations
+    finish."""
+    projection = read_model_projection(parts.settings, parts.store)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await parts.broker.start()
         try:
-            yield
+            async with projection_running(projection):
+                yield
         finally:
             if registrations is not None:
                 await registrations.aclose()
@@ -192,7 +223,9 @@ def build_app(parts: ControlParts, *, registrations: WebhookRegistrations | None
         parts.vault,
         registrations,
         publish_tick=kafka_tick_publisher(parts.broker),
+        projection=projection,
         publish_event=kafka_event_publisher(parts.broker),
+        broker=parts.broker,
         ping=parts.broker.ping,
         lifespan=lifespan,
     )

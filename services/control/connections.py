@@ -378,6 +378,7 @@ def _with_health(status: LinkStatus, health: LinkHealth, now: datetime) -> LinkS
         lag_seconds=None if lag is None else max(lag, 0.0),
         outcome_failures=health.outcome_failures,
         dead_letters=health.dead_letters,
+        log_error=health.note,
     )
 
 

@@ -1,16 +1,17 @@
 """What the log says about each link: its last sync outcome (lag), failed outcomes, dead letters.
 
-``mlc status`` reads this next to the store's audit entries. The sinks publish a
-``SyncOutcome`` (with ``link_id``) to ``sync.outcome`` for every write they attempt, and a
-message a service gives up on goes to ``dlq.<service>``; neither is kept in the state store,
-so this reads the topics themselves, from the beginning to their current end, with no
-consumer group (nothing is committed, the log is not changed).
+``mlc status`` and the console read this next to the store's audit entries. The sinks
+publish a ``SyncOutcome`` (with ``link_id``) to ``sync.outcome`` for every write they
+attempt, and a message a service gives up on goes to ``dlq.<service>``; the read model's
+folder (:mod:`services.control.projection`) keeps per-link figures of both in the store,
+so a reading costs the same after a million outcomes as after ten.
+
+Before answering, the reader waits a moment (``wait_seconds``) for the folder to reach the
+end of those topics as it was when asked, so an outcome just published is counted; when
+the folder is behind or not running, the figures are the read model's and a note says so.
 
 Honest limits, also in ``docs/control.md``:
 
-- the cost grows with the topics' retained size: every ``mlc status`` reads them all;
-  fine for an operator's command, not for a dashboard polling every second;
-- what counts is what the topics still retain (their retention is the window);
 - dead letters name no link: they are counted per link when their ``connection_id`` is the
   link's source or target connection, so two links sharing a connection share its count;
 - lag is the time since the link's newest outcome was recorded. A quiet link (nothing
@@ -20,16 +21,15 @@ Honest limits, also in ``docs/control.md``:
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.runtime.audit_trail import LoggedEvent, read_events
-from services.runtime.store import LinkRecord
+from services.control.projection import Projection
+from services.runtime.store import LinkRecord, StateStore
 from services.vendors import TOPICS
 
-__all__ = ["LinkHealth", "LinkHealthReader", "kafka_link_health"]
+__all__ = ["LinkHealth", "LinkHealthReader", "projected_link_health"]
 
 OUTCOME_TOPIC = "sync.outcome"
 FAILED = "failed"
@@ -43,62 +43,52 @@ class LinkHealth:
     last_outcome_status: str | None = None
     outcome_failures: int = 0
     dead_letters: int = 0
+    note: str | None = None
+    """Why the figures may be short (the read model behind the log), or None."""
 
 
 LinkHealthReader = Callable[[Sequence[LinkRecord]], Awaitable[dict[str, LinkHealth]]]
 """Reads the figures of these links, by link id."""
 
 
-def _dead_letter_topics() -> list[str]:
-    return [topic.name for topic in TOPICS if topic.name.startswith("dlq.")]
+def health_topics() -> list[str]:
+    """The topics the figures come from: outcomes and every dead-letter topic."""
+    return [OUTCOME_TOPIC, *(topic.name for topic in TOPICS if topic.name.startswith("dlq."))]
 
 
-def kafka_link_health(bootstrap_servers: str, *, timeout_seconds: float = 20.0) -> LinkHealthReader:
-    """A reader over the Kafka cluster at ``bootstrap_servers``; gives up after the timeout."""
+def projected_link_health(
+    store: StateStore, projection: Projection | None, *, wait_seconds: float = 2.0
+) -> LinkHealthReader:
+    """A reader over ``store``'s read model, kept by ``projection`` (None: kept elsewhere)."""
 
     async def read(links: Sequence[LinkRecord]) -> dict[str, LinkHealth]:
-        # An unreachable cluster must not hold `mlc status` forever: TimeoutError is reported.
-        return await asyncio.wait_for(_read(links), timeout_seconds)
-
-    async def _read(links: Sequence[LinkRecord]) -> dict[str, LinkHealth]:
-        link_ids = {link.id for link in links}
-        by_connection: dict[str, list[str]] = {}
+        note = None
+        if projection is not None:
+            behind = await projection.behind(health_topics(), wait_seconds=wait_seconds)
+            if behind < 0:
+                note = "the read model is not reading the log yet (Kafka unreachable?)"
+            elif behind > 0:
+                note = f"the read model is {behind} event(s) behind the log"
+        link_ids = [link.id for link in links]
+        connections = {c for link in links for c in _connections(link)}
+        async with store.transaction() as tx:
+            latest = await tx.read_model.latest(link_ids)
+            totals = await tx.read_model.totals(link_ids)
+            dead = await tx.read_model.dead_letter_counts(connections)
+        found: dict[str, LinkHealth] = {}
         for link in links:
-            for connection_id in (link.source_connection_id, link.target_connection_id):
-                by_connection.setdefault(connection_id, []).append(link.id)
-        dead_letter_topics = set(_dead_letter_topics())
-
-        def keep(logged: LoggedEvent) -> bool:
-            if logged.topic == OUTCOME_TOPIC:
-                return logged.event.get("link_id") in link_ids
-            return str(logged.event.get("connection_id")) in by_connection
-
-        found = await read_events(
-            bootstrap_servers, topics=[OUTCOME_TOPIC, *sorted(dead_letter_topics)], keep=keep
-        )
-        last: dict[str, tuple[datetime, str]] = {}
-        failures: dict[str, int] = {}
-        dead: dict[str, int] = {}
-        for logged in found:
-            event = logged.event
-            if logged.topic == OUTCOME_TOPIC:
-                link_id = str(event["link_id"])
-                at = datetime.fromisoformat(str(event.get("recorded_at")))
-                if link_id not in last or at > last[link_id][0]:
-                    last[link_id] = (at, str(event.get("status")))
-                if event.get("status") == FAILED:
-                    failures[link_id] = failures.get(link_id, 0) + 1
-            else:
-                for link_id in by_connection.get(str(event.get("connection_id")), []):
-                    dead[link_id] = dead.get(link_id, 0) + 1
-        return {
-            link.id: LinkHealth(
-                last_outcome_at=last[link.id][0] if link.id in last else None,
-                last_outcome_status=last[link.id][1] if link.id in last else None,
-                outcome_failures=failures.get(link.id, 0),
-                dead_letters=dead.get(link.id, 0),
+            newest = latest.get(link.id)
+            found[link.id] = LinkHealth(
+                last_outcome_at=newest.recorded_at if newest else None,
+                last_outcome_status=newest.status if newest else None,
+                outcome_failures=totals.get(link.id, {}).get(FAILED, 0),
+                dead_letters=sum(dead.get(c, 0) for c in _connections(link)),
+                note=note,
             )
-            for link in links
-        }
+        return found
 
     return read
+
+
+def _connections(link: LinkRecord) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((link.source_connection_id, link.target_connection_id)))

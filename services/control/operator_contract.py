@@ -273,6 +273,12 @@ class ReviewReasonOut(BaseModel):
     value: str | None = Field(description="The source value that has no translation.")
     fix: str | None = Field(description="What would fix it, e.g. an `mlc mappings set`.")
     note: str = Field(description="The reason in one sentence.")
+    mapping_kind: str | None = Field(
+        default=None, description="The kind of link mapping that would fix it, if one would."
+    )
+    mapping_source: str | None = Field(
+        default=None, description="The source value that mapping would translate."
+    )
 
 
 class ReviewItemOut(BaseModel):

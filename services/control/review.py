@@ -117,6 +117,8 @@ def _reasons(item: ReviewItem) -> list[ReviewReasonOut]:
             fix=_text(r.get("fix")),
             note=_text(r.get("note"))
             or f"no {r.get('missing') or 'mapping'} for {str(r.get('value'))!r}",
+            mapping_kind=_text(r.get("mapping_kind")),
+            mapping_source=_text(r.get("mapping_source")),
         )
         for r in reasons
     ]

@@ -31,3 +31,9 @@ class ControlSettings(PublicServerSettings):
     reconcile_offset_seconds: int = Field(
         default=7_200, ge=0, description="Where in its period reconciliation runs (02:00 UTC)."
     )
+    console_session_hours: float = Field(
+        default=8.0,
+        gt=0,
+        le=24 * 30,
+        description="How long a console sign-in lasts before the token is asked for again.",
+    )

@@ -86,9 +86,14 @@ class Missing:
     missing: str
     value: str
     fix: str
+    mapping: tuple[str, str] | None = None
+    """The link mapping (kind, source value) that would fix it, when one would."""
 
     def as_json(self) -> MissingReference:
-        return {"missing": self.missing, "value": self.value, "fix": self.fix}
+        said: MissingReference = {"missing": self.missing, "value": self.value, "fix": self.fix}
+        if self.mapping is not None:
+            said["mapping_kind"], said["mapping_source"] = self.mapping
+        return said
 
     def sentence(self) -> str:
         return f"no FreshBooks {self.missing} for {self.value}: {self.fix}"
@@ -183,7 +188,12 @@ class ReferenceResolver:
             value = (line.category or "(no category)") + (
                 f" (GL {line.category_code})" if line.category_code else ""
             )
-            reason = Missing("expense category", value, _category_fix(line, link))
+            reason = Missing(
+                "expense category",
+                value,
+                _category_fix(line, link),
+                mapping=(CATEGORY_KIND, line.category) if line.category else None,
+            )
             if reason not in missing:
                 missing.append(reason)
         return found, missing
@@ -248,7 +258,9 @@ def _no_vendor(event: ExpenseReportApproved, link: LinkRecord) -> Missing:
         f"{event.employee_email} <vendor id>, or set the link option {CREATE_VENDORS} "
         "true; then mlc review redrive"
     )
-    return Missing("bill vendor", event.employee_email, fix)
+    return Missing(
+        "bill vendor", event.employee_email, fix, mapping=(BILL_VENDOR_KIND, event.employee_email)
+    )
 
 
 def _tags(event: ExpenseReportApproved, link: LinkRecord, tables: _Tables) -> dict[str, str]:

@@ -16,21 +16,24 @@ This module reads the given topics from the beginning up to their current end
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas.topics import Topic, raw_topic
+from services.runtime.log_index import LogPlace, chain_ref, record_ref
 from services.runtime.topics_admin import partition_counts
 
 __all__ = [
     "AuditEntry",
     "EntityRef",
+    "LogIndex",
     "LoggedEvent",
     "about_the_record",
+    "decode_event",
     "describe",
     "entity_topics",
     "format_chain",
@@ -38,6 +41,7 @@ __all__ = [
     "read_chain",
     "read_entity_chains",
     "read_events",
+    "read_places",
 ]
 
 # How much of a failure's text a chain line shows; the dead letter keeps all of it.
@@ -64,6 +68,14 @@ class LoggedEvent:
     offset: int
     key: str | None
     event: dict[str, Any]
+
+
+class LogIndex(Protocol):
+    """An index of the log (the read model's): where it has read to, what named a ref."""
+
+    async def folded(self) -> dict[tuple[str, int], int]: ...
+
+    async def places(self, refs: Iterable[str]) -> list[LogPlace]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,24 +113,25 @@ async def read_events(
     topics: Iterable[str],
     keep: Callable[[LoggedEvent], bool],
     max_wait_ms: int = 500,
+    start: Mapping[tuple[str, int], int] | None = None,
 ) -> list[LoggedEvent]:
-    """Every JSON event on ``topics`` (up to their end when called) that ``keep`` accepts."""
+    """Every JSON event on ``topics`` (up to their end when called) that ``keep`` accepts,
+    from ``start``'s offset per (topic, partition) when given, else from the beginning."""
     counts = await partition_counts(bootstrap_servers, topics)
     partitions = [TopicPartition(topic, p) for topic, n in sorted(counts.items()) for p in range(n)]
     if not partitions:
         return []
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
+    consumer = _reader(bootstrap_servers)
     await consumer.start()
     try:
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
+        begins: dict[TopicPartition, int] = await consumer.beginning_offsets(partitions)
+        for tp in partitions:
+            if start and start.get((tp.topic, tp.partition), 0) > begins[tp]:
+                consumer.seek(tp, start[(tp.topic, tp.partition)])
         ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
-        pending = {tp for tp in partitions if ends[tp] > 0}
+        pending = {tp for tp in partitions if ends[tp] > await consumer.position(tp)}
         found: list[LoggedEvent] = []
         while pending:
             batch = await consumer.getmany(*pending, timeout_ms=max_wait_ms)
@@ -126,12 +139,8 @@ async def read_events(
                 for record in records:
                     if record.offset >= ends[tp]:
                         continue  # written after we started: not part of this reading
-                    event = _decode(record.value)
-                    if event is None:
-                        continue
-                    key = record.key.decode("utf-8", "replace") if record.key else None
-                    logged = LoggedEvent(tp.topic, tp.partition, record.offset, key, event)
-                    if keep(logged):
+                    logged = _logged(tp, record)
+                    if logged is not None and keep(logged):
                         found.append(logged)
             pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
     finally:
@@ -139,17 +148,102 @@ async def read_events(
     return found
 
 
+async def read_places(
+    bootstrap_servers: str, places: Iterable[LogPlace], *, max_wait_ms: int = 500
+) -> list[LoggedEvent]:
+    """The JSON events at ``places`` (an index's answer), read where they are."""
+    wanted: dict[TopicPartition, set[int]] = {}
+    for place in places:
+        wanted.setdefault(TopicPartition(place.topic, place.partition), set()).add(place.offset)
+    if not wanted:
+        return []
+    consumer = _reader(bootstrap_servers)
+    await consumer.start()
+    found: list[LoggedEvent] = []
+    try:
+        consumer.assign(list(wanted))
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(list(wanted))
+        for tp, offsets in wanted.items():
+            left = sorted(offset for offset in offsets if offset < ends[tp])
+            while left:
+                # One seek per run of nearby offsets: a fetch returns what follows it too.
+                consumer.seek(tp, left[0])
+                batch = await consumer.getmany(tp, timeout_ms=max_wait_ms)
+                records = batch.get(tp, [])
+                if not records:
+                    break  # no longer retained
+                last = records[-1].offset
+                for record in records:
+                    if record.offset in offsets:
+                        logged = _logged(tp, record)
+                        if logged is not None:
+                            found.append(logged)
+                left = [offset for offset in left if offset > last]
+    finally:
+        await consumer.stop()
+    return found
+
+
+def _reader(bootstrap_servers: str) -> AIOKafkaConsumer:
+    """A consumer with no group: nothing is committed, the log is not changed."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+
+
+def _logged(tp: TopicPartition, record: Any) -> LoggedEvent | None:  # noqa: ANN401 - Kafka's
+    event = decode_event(record.value)
+    if event is None:
+        return None
+    key = record.key.decode("utf-8", "replace") if record.key else None
+    return LoggedEvent(tp.topic, tp.partition, record.offset, key, event)
+
+
+async def _indexed_and_tail(
+    bootstrap_servers: str,
+    *,
+    topics: list[str],
+    index: LogIndex | None,
+    refs: Callable[[], Iterable[str]],
+    keep: Callable[[LoggedEvent], bool],
+    max_wait_ms: int,
+) -> list[LoggedEvent]:
+    """What ``keep`` accepts: read at the index's places for ``refs`` and in the log's tail
+    the index has not folded yet; without an index, the whole log. ``refs`` is called after
+    the tail is read (its ``keep`` may collect what it asks for)."""
+    folded = await index.folded() if index is not None else None
+    tail = await read_events(
+        bootstrap_servers, topics=topics, keep=keep, max_wait_ms=max_wait_ms, start=folded
+    )
+    if index is None:
+        return tail
+    seen = {(e.topic, e.partition, e.offset) for e in tail}
+    places = [
+        p
+        for p in await index.places(refs())
+        if p.topic in topics and (p.topic, p.partition, p.offset) not in seen
+    ]
+    indexed = await read_places(bootstrap_servers, places, max_wait_ms=max_wait_ms)
+    return [e for e in indexed if keep(e)] + tail
+
+
 async def read_chain(
     bootstrap_servers: str,
     correlation_id: str,
     *,
     topics: Iterable[str],
+    index: LogIndex | None = None,
     max_wait_ms: int = 500,
 ) -> list[AuditEntry]:
     """Every event whose correlation id (or own id, for the root) is ``correlation_id``."""
-    found = await read_events(
+    found = await _indexed_and_tail(
         bootstrap_servers,
-        topics=topics,
+        topics=list(topics),
+        index=index,
+        refs=lambda: [chain_ref(correlation_id)],
         keep=lambda logged: correlation_id in _chain_ids(logged.event),
         max_wait_ms=max_wait_ms,
     )
@@ -162,6 +256,7 @@ async def read_entity_chains(
     *,
     topics: Iterable[str],
     connection_ids: Iterable[str] = (),
+    index: LogIndex | None = None,
     max_wait_ms: int = 500,
 ) -> list[list[AuditEntry]]:
     """The chains that touched ``entity``, oldest first, each cut down to that record.
@@ -169,12 +264,16 @@ async def read_entity_chains(
     The record's events are those keyed ``{connection}:{entity id}`` where the
     connection is one of ``connection_ids`` (the vendor's connections, e.g. from the
     state store) or, when none are given, a connection seen on ``raw.<vendor>``: ids
-    are not unique across vendors, the connection says whose id it is.
+    are not unique across vendors, the connection says whose id it is. With an
+    ``index`` (and ``connection_ids``), only the indexed places and the unindexed tail
+    of the log are read.
     """
     names = list(topics)
     own_raw = raw_topic(entity.vendor)
     vendor_connections = set(connection_ids)
     discover = not vendor_connections
+    if discover:
+        index = None  # the index cannot discover connections: read the whole log
     candidates: list[LoggedEvent] = []
 
     def first_pass(logged: LoggedEvent) -> bool:
@@ -184,15 +283,27 @@ async def read_entity_chains(
             candidates.append(logged)
         return False  # nothing is kept but what the closures collect
 
-    await read_events(bootstrap_servers, topics=names, keep=first_pass, max_wait_ms=max_wait_ms)
+    if index is None:
+        await read_events(bootstrap_servers, topics=names, keep=first_pass, max_wait_ms=max_wait_ms)
+    else:
+        candidates = await _indexed_and_tail(
+            bootstrap_servers,
+            topics=names,
+            index=index,
+            refs=lambda: [record_ref(c, entity.entity_id) for c in sorted(vendor_connections)],
+            keep=lambda logged: _entity_key_of(logged) == entity.entity_id,
+            max_wait_ms=max_wait_ms,
+        )
     mine = [c for c in candidates if _connection_of(c) in vendor_connections]
     if not mine:
         return []
     own_ids = {str(c.event.get("event_id")) for c in mine}
     correlations = {_correlation_of(c.event) for c in mine}
-    found = await read_events(
+    found = await _indexed_and_tail(
         bootstrap_servers,
         topics=names,
+        index=index,
+        refs=lambda: [chain_ref(c) for c in sorted(correlations)],
         keep=lambda logged: _correlation_of(logged.event) in correlations,
         max_wait_ms=max_wait_ms,
     )
@@ -250,7 +361,7 @@ def about_the_record(events: list[LoggedEvent], own_ids: set[str]) -> list[Logge
     return [by_id[event_id] for event_id in by_id if event_id in keep]
 
 
-def _decode(value: bytes | None) -> dict[str, Any] | None:
+def decode_event(value: bytes | None) -> dict[str, Any] | None:
     if not value:
         return None
     try:

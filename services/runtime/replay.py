@@ -29,12 +29,34 @@ from faststream.kafka import KafkaBroker
 from schemas.envelope import utcnow
 from schemas.outcomes import DeadLetter
 from schemas.topics import Topic
-from services.runtime.audit_trail import read_events
+from services.runtime.audit_trail import read_events, read_places
+from services.runtime.log_index import LogPlace
 from services.runtime.publishing import CONTENT_TYPE
+from services.runtime.store import StateStore
 
-__all__ = ["FoundDeadLetter", "Replayed", "dead_letter_topics", "find_dead_letter", "replay"]
+__all__ = [
+    "REPLAY_LEDGER",
+    "AlreadyReplayedError",
+    "FoundDeadLetter",
+    "Replayed",
+    "dead_letter_at",
+    "dead_letter_topics",
+    "find_dead_letter",
+    "original_event_id",
+    "replay",
+    "replay_once",
+    "replayed_dead_letters",
+]
 
 REPLAY_HEADER = "replay-of"
+# The ledger service under which replays are claimed: each dead letter is replayed once.
+REPLAY_LEDGER = "mlc-replay"
+_NOT_PUBLISHED = "not_published"
+_REPLAYED = "replayed"
+
+
+class AlreadyReplayedError(Exception):
+    """The dead letter was replayed before; replaying it again must be asked for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +96,7 @@ async def find_dead_letter(
             return True
         # The dead letter's cause is the original event (runtime.dead_letters).
         return str(event.get("causation_id")).lower() == wanted or (
-            _original_event_id(event) == wanted
+            original_event_id(event) == wanted
         )
 
     found = await read_events(
@@ -90,7 +112,8 @@ async def find_dead_letter(
     )
 
 
-def _original_event_id(event: dict[str, Any]) -> str | None:
+def original_event_id(event: dict[str, Any]) -> str | None:
+    """The id of the event a dead letter holds (lower case), when it holds a JSON event."""
     if event.get("original_encoding") != "utf-8":
         return None
     try:
@@ -139,3 +162,65 @@ async def replay(broker: KafkaBroker, found: FoundDeadLetter) -> Replayed:
         headers=headers,
     )
     return Replayed(letter.original_topic, letter.original_key, new_id)
+
+
+async def dead_letter_at(bootstrap_servers: str, place: LogPlace) -> FoundDeadLetter | None:
+    """The dead letter at ``place`` (the read model's), read from the log."""
+    [*found] = await read_places(bootstrap_servers, [place])
+    if not found or found[0].event.get("type") != "DeadLetter":
+        return None
+    return FoundDeadLetter(
+        place.topic, place.partition, place.offset, DeadLetter.model_validate(found[0].event)
+    )
+
+
+async def replayed_dead_letters(store: StateStore, event_ids: Iterable[str]) -> set[str]:
+    """Which of these dead letters were replayed (and published)."""
+    replayed = set()
+    async with store.transaction() as tx:
+        for event_id in event_ids:
+            entry = await tx.ledger.get(REPLAY_LEDGER, event_id)
+            if entry is not None and entry.outcome != _NOT_PUBLISHED:
+                replayed.add(event_id)
+    return replayed
+
+
+async def replay_once(
+    store: StateStore, broker: KafkaBroker, found: FoundDeadLetter, *, again: bool, actor: str
+) -> Replayed:
+    """Replay ``found`` unless it was replayed before (``again`` replays it once more),
+    claimed in the store's ledger and audited. A replay that published nothing (the broker
+    failed: the error is raised) stays replayable without ``again``."""
+    letter = found.letter
+    key = str(letter.event_id)
+    async with store.transaction() as tx:
+        claimed = await tx.ledger.claim(REPLAY_LEDGER, key)
+        earlier = None if claimed else await tx.ledger.get(REPLAY_LEDGER, key)
+    unpublished = earlier is not None and earlier.outcome == _NOT_PUBLISHED
+    if not (claimed or unpublished or again):
+        msg = (
+            f"dead letter {key} was already replayed (see `mlc audit {letter.correlation_id}`); "
+            "replay it again only if the first replay's effect is gone"
+        )
+        raise AlreadyReplayedError(msg)
+    try:
+        replayed = await replay(broker, found)
+    except BaseException:
+        async with store.transaction() as tx:
+            await tx.ledger.record_outcome(REPLAY_LEDGER, key, _NOT_PUBLISHED)
+        raise
+    async with store.transaction() as tx:
+        await tx.ledger.record_outcome(REPLAY_LEDGER, key, _REPLAYED)
+        await tx.audit_log.append(
+            actor=actor,
+            action="dead_letter.replayed",
+            subject=f"{letter.connection_id}:{letter.entity_key}",
+            detail={
+                "dead_letter_id": key,
+                "dead_letter_topic": found.topic,
+                "topic": replayed.topic,
+                "event_id": replayed.event_id,
+                "error_type": letter.error_type,
+            },
+        )
+    return replayed

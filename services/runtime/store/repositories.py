@@ -23,8 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.runtime.settings import RuntimeSettings
 from services.runtime.store.audit_log import AuditLog
 from services.runtime.store.configuration import Connections, Credentials, Links, Mappings
+from services.runtime.store.console_sessions import ConsoleSessions
 from services.runtime.store.engine import create_engine
 from services.runtime.store.leases import Leases
+from services.runtime.store.read_model import ReadModel
 from services.runtime.store.replays import Replays
 from services.runtime.store.review_queue import ReviewQueue
 from services.runtime.store.schema import migrate
@@ -48,6 +50,8 @@ class Repositories:
     leases: Leases
     review_queue: ReviewQueue
     replays: Replays
+    read_model: ReadModel
+    console_sessions: ConsoleSessions
     audit_log: AuditLog
 
     @classmethod
@@ -64,6 +68,8 @@ class Repositories:
             leases=Leases(connection),
             review_queue=ReviewQueue(connection),
             replays=Replays(connection),
+            read_model=ReadModel(connection),
+            console_sessions=ConsoleSessions(connection),
             audit_log=AuditLog(connection),
         )
 

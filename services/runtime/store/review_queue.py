@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any, Final, TypedDict
+from typing import Any, Final, NotRequired, TypedDict
 
 from sqlalchemy import func, select, update
 
@@ -53,6 +53,9 @@ class MissingReference(TypedDict):
     missing: str  # what is missing, e.g. "category" (a mapping kind) or "BILL GL account"
     value: str  # the source value that has no translation, e.g. "Meals"
     fix: str  # what would fix it, e.g. the `mlc mappings set ...` command
+    # When a link mapping fixes it: its kind and source value (the console's fix form).
+    mapping_kind: NotRequired[str]
+    mapping_source: NotRequired[str]
 
 
 def _item(row: Any) -> ReviewItem:  # noqa: ANN401 - a SQLAlchemy row

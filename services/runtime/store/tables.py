@@ -39,12 +39,19 @@ __all__ = [
     "audit_log",
     "connection_credentials",
     "connections",
+    "console_sessions",
     "cross_references",
     "idempotency_ledger",
     "leases",
     "links",
     "mappings",
     "metadata",
+    "projection_dead_letters",
+    "projection_event_index",
+    "projection_link_hours",
+    "projection_link_latest",
+    "projection_link_totals",
+    "projection_positions",
     "replay_parts",
     "replay_plan",
     "replays",
@@ -309,4 +316,96 @@ replay_plan = Table(
     Column("target_ids", JsonDocument, nullable=False),
     UniqueConstraint("replay_id", "service", "topic", "entity_key"),
     Index(None, "replay_id", "id"),
+)
+
+
+# The read model (``services/control/projection.py``): what the console, ``mlc status`` and
+# ``mlc audit`` read instead of scanning topics. One consumer folds the log into these rows
+# and the position it has read to, in one transaction; deleting them all (``mlc projection
+# rebuild``) makes it fold the log again from the beginning.
+projection_positions = Table(
+    "projection_positions",
+    metadata,
+    Column("topic", String(249), primary_key=True),
+    Column("partition", Integer, primary_key=True),
+    # The next offset to fold: everything before it is in the rows below.
+    Column("next_offset", BigInteger, nullable=False),
+)
+
+# Outcomes per link, hour and status: the links page's 24-hour chart.
+projection_link_hours = Table(
+    "projection_link_hours",
+    metadata,
+    Column("link_id", String(64), primary_key=True),
+    Column("hour", UtcDateTime, primary_key=True),
+    Column("status", String(16), primary_key=True),
+    Column("count", Integer, nullable=False),
+)
+
+# Outcomes per link and status since the log began: what the counts were before the chart.
+projection_link_totals = Table(
+    "projection_link_totals",
+    metadata,
+    Column("link_id", String(64), primary_key=True),
+    Column("status", String(16), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
+# Each link's newest outcome (its lag is measured from it).
+projection_link_latest = Table(
+    "projection_link_latest",
+    metadata,
+    Column("link_id", String(64), primary_key=True),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("service", String(64), nullable=False),
+    Column("operation", String(256), nullable=False),
+    Column("entity_key", String(256), nullable=True),
+    Column("detail", Text, nullable=False),
+)
+
+projection_dead_letters = Table(
+    "projection_dead_letters",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("topic", String(249), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("service", String(64), nullable=False),
+    Column("connection_id", String(64), nullable=True),
+    Column("entity_key", String(256), nullable=True),
+    Column("correlation_id", String(64), nullable=True),
+    Column("original_topic", String(249), nullable=False),
+    Column("original_event_id", String(64), nullable=True),
+    Column("error_type", String(256), nullable=False),
+    Column("error", Text, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Index(None, "recorded_at"),
+    Index(None, "connection_id"),
+)
+
+# Where each record's and each chain's events are: ``record:<connection>:<entity key>``,
+# ``chain:<correlation id>`` and ``email:<address>`` -> topic, partition, offset.
+projection_event_index = Table(
+    "projection_event_index",
+    metadata,
+    Column("id", _SerialId, primary_key=True, autoincrement=True),
+    Column("ref", String(512), nullable=False),
+    Column("topic", String(249), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Index(None, "ref"),
+)
+
+# A person signed in to the console: the cookie's hash (never the cookie), the form token
+# every form must carry back, and when it ends (signed out, or expired).
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime, nullable=True),
+    Index(None, "expires_at"),
 )

@@ -202,6 +202,8 @@ def test_list_and_show_name_the_link_the_record_why_and_the_fix(store_url: str) 
             "value": "Meals",
             "fix": MEALS_FIX.format(link=link),
             "note": "no category for 'Meals'",
+            "mapping_kind": None,
+            "mapping_source": None,
         }
     ]
     assert (listed["note"], listed["history"]) == ("no account", [])

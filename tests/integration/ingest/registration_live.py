@@ -23,9 +23,10 @@ from starlette.routing import Mount
 from sandboxes.kit import VendorSandbox, build_app, serve
 from schemas.envelope import utcnow
 from services.control.connections import OperatorConnections
-from services.control.link_health import kafka_link_health
+from services.control.link_health import projected_link_health
 from services.control.oauth import OAuthFlow, vendor_http
 from services.control.operator_api import operator_app
+from services.control.projection import Projection, projection_running
 from services.control.webhook_registrations import WebhookRegistrations
 from services.ingest.app import IngestParts
 from services.ingest.app import build_app as build_ingest
@@ -37,7 +38,7 @@ from services.runtime.store import AuditRecord, ConnectionRecord, StateStore
 from services.runtime.vault import Vault, generate_key_ring_entry
 from services.runtime.vendor_plugin import KeyVendor, OAuthVendor, WebhookRegistrar
 from services.runtime.webhook_handshakes import HandshakeConfirmations, VendorCredentials
-from services.vendors import vendor_schedules
+from services.vendors import TOPICS, vendor_schedules
 
 __all__ = ["OPERATOR", "Knowledge", "RegistrationWorld", "audit_actions", "registration_world"]
 
@@ -134,11 +135,13 @@ async def registration_world(
                 key_vendors={vendor: made.key_vendor} if made.key_vendor else None,
                 on_active=registrations.connection_active,
             )
+            # The read model the status reads, kept as the control plane keeps it.
+            projection = Projection(store, bootstrap, [t.name for t in TOPICS])
             operations = OperatorConnections(
                 store,
                 vault,
                 lifecycle=registrations,
-                link_health=kafka_link_health(bootstrap),
+                link_health=projected_link_health(store, projection),
                 clock=clock,
             )
             settings = IngestSettings(kafka_bootstrap_servers=bootstrap, public_url=public_url)
@@ -173,6 +176,7 @@ async def registration_world(
             )
             async with (
                 serve(app, port=port),
+                projection_running(projection),
                 httpx.AsyncClient(base_url=ingest_url, headers=OPERATOR, timeout=30) as ingest,
             ):
                 yield RegistrationWorld(

@@ -39,7 +39,10 @@ def served_operations(app: Starlette) -> set[tuple[str, str]]:
     return {
         (method.lower(), route.path_format)  # a {value:path} route is documented as {value}
         for route in app.routes
-        if isinstance(route, Route) and route.path not in NOT_OPERATOR_ROUTES
+        if isinstance(route, Route)
+        and route.path not in NOT_OPERATOR_ROUTES
+        # The console's pages are HTML for people, not operations of the API document.
+        and not route.path.startswith("/console")
         for method in route.methods or ()
         if method != "HEAD"
     }

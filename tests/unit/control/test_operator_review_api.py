@@ -133,6 +133,8 @@ async def test_the_queue_lists_shows_and_filters_items_as_the_cli_prints_them(
             "value": None,
             "fix": None,
             "note": "no BILL GL account for 'Books' (id 5999): add it to account_map",
+            "mapping_kind": None,
+            "mapping_source": None,
         }
     ]
     assert closed.json() == {"items": []}
