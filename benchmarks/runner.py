@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from benchmarks.codec import measure_codec
+from benchmarks.console_pages import measure_console
 from benchmarks.consume_throughput import measure_consume
 from benchmarks.consumer_memory import measure_consumer_memory
 from benchmarks.flow_acumatica import ACUMATICA_BACKFILL, ACUMATICA_LATENCY
@@ -81,6 +82,7 @@ class Sizes:
     expense_reports: int
     expense_backfill_reports: int
     expense_backfill_budget_seconds: float
+    console_outcomes: int
 
 
 FULL = Sizes(
@@ -114,6 +116,7 @@ FULL = Sizes(
     expense_reports=15,
     expense_backfill_reports=500,
     expense_backfill_budget_seconds=900.0,
+    console_outcomes=100_000,
 )
 QUICK = Sizes(
     codec_operations=2_000,
@@ -146,6 +149,7 @@ QUICK = Sizes(
     expense_reports=2,
     expense_backfill_reports=10,
     expense_backfill_budget_seconds=120.0,
+    console_outcomes=2_000,
 )
 
 
@@ -209,6 +213,10 @@ async def run_benchmarks(sizes: Sizes, *, command: str, with_postgres: bool = Tr
                 ),
             )
             rows += await _measure_backlog(kafka.bootstrap, sizes)
+            rows += await _guarded(
+                "console pages",
+                lambda: measure_console(kafka.bootstrap, outcomes=sizes.console_outcomes),
+            )
             rows += await _measure_flow(kafka.bootstrap, sizes)
     except Exception as exc:
         # The broker failing to start is a result too.

@@ -140,6 +140,11 @@ class Projection:
     async def behind(self, topics: Sequence[str] | None = None, *, wait_seconds: float) -> int:
         """Events of ``topics`` (all by default) on the log now but not folded yet, after
         waiting up to ``wait_seconds`` for the folder to reach them; -1 when not folding."""
+        async with self._folded:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._folded.wait_for(lambda: self._consumer is not None), wait_seconds
+                )
         consumer = self._consumer
         if consumer is None:
             return -1
@@ -168,8 +173,8 @@ class Projection:
         await consumer.start()
         try:
             consumer.assign(self._partitions)
-            await self._seek_to_stored(consumer)
             self._consumer = consumer
+            await self._seek_to_stored(consumer)
             idle_since = topology_checked = time.monotonic()
             while True:
                 fetched = await consumer.getmany(timeout_ms=_POLL_MS, max_records=self._max_records)

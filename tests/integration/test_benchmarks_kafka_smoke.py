@@ -6,6 +6,7 @@ never in tests. The socket-free ones are in tests/unit/test_benchmarks_smoke.py.
 
 from __future__ import annotations
 
+from benchmarks.console_pages import PAGES, measure_console
 from benchmarks.consume_throughput import measure_consume
 from benchmarks.consumer_memory import measure_consumer_memory
 from benchmarks.kafka import bench_topic, connected_broker, fill_topic
@@ -51,3 +52,10 @@ async def test_sandbox_socket_benchmark_reports_sequential_and_concurrent_rates(
     rows = await measure_sandbox_over_socket(count=4, concurrency=2, warm_up=1)
     assert_measured(rows)
     assert [row.unit for row in rows] == ["requests/s", "requests/s"]
+
+
+async def test_console_benchmark_folds_the_log_and_times_every_page(kafka_bootstrap: str) -> None:
+    rows = await measure_console(kafka_bootstrap, outcomes=50, requests=2)
+    assert_measured(rows)
+    assert [row.unit for row in rows] == ["events/s"] + ["ms"] * len(PAGES)
+    assert all(row.target is not None for row in rows)
