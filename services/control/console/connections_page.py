@@ -38,11 +38,7 @@ def add_routes(router: APIRouter, console: Console) -> None:
         request: Request, session: SignedIn, form: dict[str, str]
     ) -> Response:
         vendor = form.get("vendor", "")
-        credentials = {
-            name.removeprefix("field:"): value
-            for name, value in form.items()
-            if name.startswith("field:") and value
-        }
+        credentials = _prefixed(form, "field:")
         try:
             view = await console.parts.operations.add_connection(
                 vendor=vendor,
@@ -58,11 +54,7 @@ def add_routes(router: APIRouter, console: Console) -> None:
         if console.parts.flow is None:
             return back("/console/connections", error="OAuth consent is not configured here")
         vendor = form.get("vendor", "")
-        options = {
-            name.removeprefix("option:"): value
-            for name, value in form.items()
-            if name.startswith("option:") and value
-        }
+        options = _prefixed(form, "option:")
         try:
             _, url = await console.parts.flow.start(
                 vendor,
@@ -142,3 +134,12 @@ def _add_account_routes(router: APIRouter, console: Console) -> None:
     router.add_api_route(
         "/connections/{connection_id}/remove", console.action(remove), methods=["POST"]
     )
+
+
+def _prefixed(form: dict[str, str], prefix: str) -> dict[str, str]:
+    """The form's filled fields named ``<prefix><name>``, by name (credentials, options)."""
+    return {
+        name.removeprefix(prefix): value
+        for name, value in form.items()
+        if name.startswith(prefix) and value
+    }
