@@ -24,6 +24,7 @@ import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -51,6 +52,8 @@ _log = structlog.get_logger(__name__)
 # events a second, small enough that one transaction stays short.
 _MAX_RECORDS = 2000
 _POLL_MS = 250
+# How long a batch gathers once its first events came: at most two transactions a second.
+_GATHER_SECONDS = 0.5
 _RETRY_SECONDS = 2.0
 # How often an idle folder checks that its positions are still the store's (a rebuild).
 _IDLE_CHECK_SECONDS = 2.0
@@ -177,7 +180,7 @@ class Projection:
             await self._seek_to_stored(consumer)
             idle_since = topology_checked = time.monotonic()
             while True:
-                fetched = await consumer.getmany(timeout_ms=_POLL_MS, max_records=self._max_records)
+                fetched = await self._gather(consumer)
                 if fetched:
                     await self._fold_batch(consumer, fetched)
                     idle_since = time.monotonic()
@@ -203,6 +206,24 @@ class Projection:
         async with self._folded:
             self._positions = {tp: self._stored.get(tp, 0) for tp in self._partitions}
             self._folded.notify_all()
+
+    async def _gather(self, consumer: AIOKafkaConsumer) -> dict[TopicPartition, list[Any]]:
+        """What the log has now, gathered for up to ``_GATHER_SECONDS`` once something came:
+        one store transaction a moment, not one per trickle of events (the store is the
+        services' too, and SQLite has one writer)."""
+        fetched: dict[TopicPartition, list[Any]] = await consumer.getmany(
+            timeout_ms=_POLL_MS, max_records=self._max_records
+        )
+        count = sum(len(records) for records in fetched.values())
+        deadline = time.monotonic() + _GATHER_SECONDS
+        while fetched and count < self._max_records and (left := deadline - time.monotonic()) > 0:
+            more = await consumer.getmany(
+                timeout_ms=max(1, int(left * 1000)), max_records=self._max_records - count
+            )
+            for tp, records in more.items():
+                fetched.setdefault(tp, []).extend(records)
+                count += len(records)
+        return fetched
 
     async def _current_partitions(self) -> list[TopicPartition]:
         counts = await partition_counts(self._bootstrap, self._topics)
