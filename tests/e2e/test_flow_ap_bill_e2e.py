@@ -63,14 +63,18 @@ class ApBillStack:
         once there are ``count``. A bill can be attempted twice (parked, and found again as
         its vendor arrived): the second attempt is ``unchanged`` and is no answer of its
         own, but a second write would be one."""
+        links = {link["id"] for link in self.info.links}
 
         async def found() -> list[Any] | None:
             logged = await read_events(
                 self.info.kafka,
                 topics=["sync.outcome"],
+                # This stack's links only: other modules on this worker share its broker,
+                # and their sandboxes number records the same way.
                 keep=lambda e: (
                     e.event.get("service") == service
                     and e.event.get("entity_key") == entity_key
+                    and e.event.get("link_id") in links
                     and e.event.get("status") != "failed"
                 ),
             )

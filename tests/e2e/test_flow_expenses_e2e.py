@@ -102,8 +102,12 @@ class ExpensesStack:
         logged = await read_events(
             self.info.kafka,
             topics=["sync.outcome"],
+            # This stack's link only: other modules on this worker share its broker, and
+            # their Expensify sandboxes number reports the same way.
             keep=lambda e: (
-                e.event.get("service") == "freshbooks" and e.event.get("entity_key") == report_id
+                e.event.get("service") == "freshbooks"
+                and e.event.get("entity_key") == report_id
+                and e.event.get("link_id") == self.link
             ),
         )
         return [e.event for e in sorted(logged, key=lambda e: str(e.event["recorded_at"]))]
