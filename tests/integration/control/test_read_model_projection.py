@@ -66,7 +66,7 @@ async def _wait_for(check: Callable[[], Awaitable[bool]], what: str) -> None:
     deadline = time.monotonic() + DEADLINE_S
     while not await check():
         assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.1)  # poll: the store has no change feed to await
 
 
 async def _totals(store: StateStore, link_id: str) -> dict[str, int]:
