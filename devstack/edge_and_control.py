@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from starlette.routing import Mount
 
 from services.control.app import control_api, read_model_projection, webhook_registrations
+from services.control.ops_gauges import control_sampler
 from services.control.projection import projection_running
 from services.control.review import kafka_event_publisher
 from services.control.settings import ControlSettings
@@ -31,6 +32,8 @@ from services.ingest.app import (
 from services.ingest.settings import IngestSettings
 from services.runtime.bus import create_broker
 from services.runtime.logging import configure_logging
+from services.runtime.observability import observed
+from services.runtime.ops_server import OpsPortError
 from services.runtime.public_server import serve_guarded
 from services.runtime.settings import SettingsError, load_settings
 from services.runtime.store import StateStore, StoreError
@@ -93,13 +96,14 @@ async def serve(edge: IngestSettings, control: ControlSettings) -> None:
             running=running,
             handshakes=edge_handshakes(store, vault),
         )
-        await serve_guarded(
-            app,
-            host=edge.ingest_host,
-            port=edge.ingest_port,
-            protocol=edge_protocol(edge, store),
-            settings=edge,
-        )
+        async with observed(edge, parts.broker, consumes=False, samplers=[control_sampler(store)]):
+            await serve_guarded(
+                app,
+                host=edge.ingest_host,
+                port=edge.ingest_port,
+                protocol=edge_protocol(edge, store),
+                settings=edge,
+            )
     finally:
         await store.close()
 
@@ -110,7 +114,7 @@ def main() -> None:
         edge = load_settings(IngestSettings)
         control = load_settings(ControlSettings)
         asyncio.run(serve(edge, control))
-    except (SettingsError, VaultError, StoreError) as exc:
+    except (SettingsError, VaultError, StoreError, OpsPortError) as exc:
         print(f"devstack.edge_and_control: {exc}", file=sys.stderr)
         raise SystemExit(EXIT_MISCONFIGURED) from None
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -215,6 +216,8 @@ class StackInfo:
     database_url: str = ""
     # Not in stack.json: vendors whose account could not be connected -> why.
     unconnected: dict[str, str] = field(default_factory=dict)
+    # process -> its ops port's base URL (/metrics, /livez, /readyz).
+    ops: dict[str, str] = field(default_factory=dict)
 
     def document(self) -> dict[str, Any]:
         return {
@@ -224,6 +227,7 @@ class StackInfo:
             "sandboxes": self.sandboxes,
             "connections": self.connections,
             "links": self.links,
+            "ops": self.ops,
         }
 
 
@@ -315,9 +319,12 @@ async def start_stack(plan: StackPlan, say: Say) -> StackInfo:
 
     port = await _serving(table, start_ingest, plan.ingest_port, repick=plan.ports_picked)
     plan = replace(plan, ingest_port=port)
+    edge = table.get(INGEST)
+    ops = {INGEST: ops_url(edge.log)} if edge is not None else {}
     services: dict[str, str] = {}
     for name in services_of(plan.flows):
-        services[name] = await _flow_service(table, name, process_env(plan, wiring, name), say)
+        ops[name] = await _flow_service(table, name, process_env(plan, wiring, name), say)
+        services[name] = "running"
 
     info = StackInfo(
         kafka=bootstrap,
@@ -326,6 +333,7 @@ async def start_stack(plan: StackPlan, say: Say) -> StackInfo:
         sandboxes=sandboxes,
         services=services,
         database_url=plan.database_url,
+        ops=ops,
     )
     earlier = _earlier_connections(plan)
     await connect_accounts(info, plan.flows, credentials, earlier=earlier, say=say)
@@ -418,6 +426,21 @@ def _logged(process: BackgroundProcess, marker: bytes) -> Callable[[], Any]:
     return check
 
 
+_OPS_LISTENING: Final = re.compile(rb'"event":\s*"ops\.listening"[^\n]*')
+_PORT_FIELD: Final = re.compile(rb'"port":\s*(\d+)')
+
+
+def ops_url(log: Path) -> str:
+    """The ops port's base URL a service named in its log (it binds any free port: no
+    port picked here can be taken before it binds)."""
+    try:
+        lines = _OPS_LISTENING.findall(log.read_bytes())
+    except OSError:
+        lines = []
+    port = _PORT_FIELD.search(lines[-1]) if lines else None  # the newest start's
+    return f"http://127.0.0.1:{int(port.group(1))}" if port else ""
+
+
 def _tail(path: Path, lines: int = 30) -> str:
     try:
         return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
@@ -484,6 +507,7 @@ async def _until_serving(table: ProcessTable, process: BackgroundProcess, url: s
 
 
 async def _flow_service(table: ProcessTable, name: str, env: Mapping[str, str], say: Say) -> str:
+    """Start service ``name`` and wait until it says so; its ops port's URL."""
     process = table.start(
         name,
         [sys.executable, "-m", f"services.{name}"],
@@ -493,7 +517,7 @@ async def _flow_service(table: ProcessTable, name: str, env: Mapping[str, str], 
     code = await _until_ready(table, process, _logged(process, b"service.started"))
     if code is None:
         say(f"started the {name} service (log {process.log})")
-        return "running"
+        return ops_url(process.log)
     msg = f"the {name} service exited with status {code}; {process.log}:\n{_tail(process.log)}"
     raise StackError(msg)
 

@@ -81,7 +81,9 @@ class AcumaticaAccess:
         )
         # Not 500: Acumatica answers business refusals (and not-found) with 500 (sheet §9).
         retry = RetryPolicy(retry_statuses=frozenset({429, 502, 503, 504}))
-        return build_client(base_url="", connection_key=connection_key, rate=rate, retry=retry)
+        return build_client(
+            vendor=VENDOR, base_url="", connection_key=connection_key, rate=rate, retry=retry
+        )
 
     async def links_from(self, source_connection_id: str) -> list[LinkRecord]:
         """Enabled people-acumatica links whose source is this (BambooHR) connection."""

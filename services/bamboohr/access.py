@@ -82,6 +82,7 @@ class BambooHRAccess:
 
     def _http(self, connection_id: str, *, base_url: str) -> httpx.AsyncClient:
         return build_client(
+            vendor=VENDOR,
             base_url=base_url,
             connection_key=f"{VENDOR}:{connection_id}",
             retry=self._retry,

@@ -84,6 +84,7 @@ class BillAccess:
         rate = RatePolicy(requests=s.requests_per_hour, per_seconds=3600.0)
         network = SlotTransport(httpx.AsyncHTTPTransport(retries=0), slots)
         return build_client(
+            vendor=VENDOR,
             base_url="",
             connection_key=connection_key,
             rate=rate,

@@ -32,6 +32,7 @@ from services.control.link_health import projected_link_health
 from services.control.oauth import OAuthFlow
 from services.control.operator_api import operator_app
 from services.control.operator_contract import HealthOut, error_responses
+from services.control.ops_gauges import control_sampler
 from services.control.projection import Projection, projection_running
 from services.control.replays import LinkReplays, kafka_range_resolver
 from services.control.review import EventPublisher, kafka_event_publisher
@@ -39,6 +40,7 @@ from services.control.settings import ControlSettings
 from services.control.webhook_registrations import ScheduleDefaults, WebhookRegistrations
 from services.runtime.bus import create_broker
 from services.runtime.logging import configure_logging
+from services.runtime.observability import observed
 from services.runtime.public_server import audited_guarded_protocol, serve_guarded
 from services.runtime.readiness import BrokerReadiness
 from services.runtime.store import StateStore
@@ -255,12 +257,15 @@ async def serve(settings: ControlSettings) -> None:
             ),
         )
         registrations = webhook_registrations(settings, store, vault)
-        await serve_guarded(
-            build_app(parts, registrations=registrations),
-            host=settings.control_host,
-            port=settings.control_port,
-            protocol=control_protocol(settings, store),
-            settings=settings,
-        )
+        async with observed(
+            settings, parts.broker, consumes=False, samplers=[control_sampler(store)]
+        ):
+            await serve_guarded(
+                build_app(parts, registrations=registrations),
+                host=settings.control_host,
+                port=settings.control_port,
+                protocol=control_protocol(settings, store),
+                settings=settings,
+            )
     finally:
         await store.close()

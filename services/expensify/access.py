@@ -94,6 +94,7 @@ class ExpensifyAccess:
             not_processed=lambda answer: is_rate_limited(answer, self._settings),
         )
         return build_client(
+            vendor=VENDOR,
             base_url="",
             connection_key=key,
             rate=first,

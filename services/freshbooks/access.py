@@ -38,7 +38,7 @@ HttpFactory = Callable[[str, str], httpx.AsyncClient]
 
 
 def _runtime_client(base_url: str, connection_key: str) -> httpx.AsyncClient:
-    return build_client(base_url=base_url, connection_key=connection_key)
+    return build_client(vendor=VENDOR, base_url=base_url, connection_key=connection_key)
 
 
 class FreshBooksAccess:
@@ -70,7 +70,9 @@ class FreshBooksAccess:
         rate = RatePolicy(requests=self._settings.requests_per_second, per_seconds=1.0)
         if connection_key.startswith("freshbooks-oauth:"):
             return _runtime_client(base_url, connection_key)
-        return build_client(base_url=base_url, connection_key=connection_key, rate=rate)
+        return build_client(
+            vendor=VENDOR, base_url=base_url, connection_key=connection_key, rate=rate
+        )
 
     async def links_from(self, source_connection_id: str) -> list[LinkRecord]:
         """Enabled people-freshbooks links whose source is this (BambooHR) connection."""

@@ -7,6 +7,7 @@ import sys
 
 from services.ingest.app import serve
 from services.ingest.settings import IngestSettings
+from services.runtime.ops_server import OpsPortError
 from services.runtime.settings import SettingsError, load_settings
 from services.runtime.store import StoreError
 from services.runtime.vault import VaultError
@@ -20,7 +21,7 @@ def main() -> None:
     try:
         settings = load_settings(IngestSettings)
         asyncio.run(serve(settings))
-    except (SettingsError, VaultError, StoreError) as exc:
+    except (SettingsError, VaultError, StoreError, OpsPortError) as exc:
         print(f"services.ingest: {exc}", file=sys.stderr)
         raise SystemExit(EXIT_MISCONFIGURED) from None
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from faststream.kafka import KafkaBroker
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
@@ -32,11 +33,13 @@ from services.ingest.settings import IngestSettings
 from services.ingest.webhooks import WebhookIntake, webhook_routes
 from services.runtime.bus import create_broker
 from services.runtime.logging import configure_logging
+from services.runtime.observability import observed
 from services.runtime.public_server import audited_guarded_protocol, healthz_route, serve_guarded
 from services.runtime.publishing import publish
 from services.runtime.settings import load_settings
 from services.runtime.store import StateStore
 from services.runtime.ticks import kafka_tick_publisher
+from services.runtime.tracing import mark_correlation, tracer_provider
 from services.runtime.vault import Vault
 from services.runtime.webhook_handshakes import (
     HandshakeConfirmations,
@@ -95,7 +98,9 @@ def build_app(
     """
 
     async def publish_raw(event: RawDelivery, topic: str) -> RawDelivery:
-        return await publish(parts.broker, event, topic=topic)
+        published = await publish(parts.broker, event, topic=topic)
+        mark_correlation(str(published.correlation_id))  # on the webhook request's span
+        return published
 
     intake = WebhookIntake(
         store=parts.store,
@@ -133,6 +138,9 @@ def build_app(
         ],
         lifespan=lifespan,
     )
+    provider = tracer_provider(parts.settings.service_name)
+    if provider is not None:  # the webhook request is where a record's trace begins
+        app.add_middleware(OpenTelemetryMiddleware, tracer_provider=provider)
     # Starlette answers a path with a slash too many by a redirect built from the Host header
     # (an open redirect); at the edge a wrong path is a 404.
     app.router.redirect_slashes = False
@@ -209,12 +217,13 @@ async def serve(settings: IngestSettings) -> None:
         app = build_app(
             parts, running=edge_running(parts), handshakes=edge_handshakes(store, vault)
         )
-        await serve_guarded(
-            app,
-            host=settings.ingest_host,
-            port=settings.ingest_port,
-            protocol=edge_protocol(settings, store),
-            settings=settings,
-        )
+        async with observed(settings, parts.broker, consumes=False):
+            await serve_guarded(
+                app,
+                host=settings.ingest_host,
+                port=settings.ingest_port,
+                protocol=edge_protocol(settings, store),
+                settings=settings,
+            )
     finally:
         await store.close()

@@ -78,6 +78,7 @@ from services.ingest.audit import record_handshake, record_refusal
 from services.ingest.registry import VENDORS, WebhookScheme
 from services.ingest.settings import IngestSettings
 from services.runtime.logging import get_logger, is_sensitive_key
+from services.runtime.metrics import WEBHOOKS, bounded
 from services.runtime.signatures import VerificationError
 from services.runtime.store import ConnectionRecord, StateStore, StoreError
 from services.runtime.vault import Vault, VaultError
@@ -167,6 +168,7 @@ class WebhookIntake:
         try:
             return await self._handle(request, vendor, connection_id)
         except Refusal as refusal:
+            WEBHOOKS.labels(bounded(vendor, self.vendors), "refused", refusal.reason).inc()
             if refusal.status < 500:  # 5xx are our trouble, not the sender's
                 client = request.client.host if request.client else None
                 await record_refusal(
@@ -439,6 +441,7 @@ class WebhookIntake:
             ) from None
         if claimed is not None:
             _log.info("webhook_duplicate", vendor=event.vendor, delivery_id=event.delivery_id)
+            WEBHOOKS.labels(event.vendor, "duplicate", "").inc()
             return JSONResponse({"status": "duplicate", "delivery_id": event.delivery_id})
         if self._running(key):
             raise in_flight
@@ -458,6 +461,7 @@ class WebhookIntake:
             raise Refusal(
                 503, "kafka_unavailable", "the delivery could not be stored", headers=retry_after
             ) from None
+        WEBHOOKS.labels(event.vendor, "accepted", "").inc()
         return JSONResponse({"status": "accepted", "delivery_id": event.delivery_id})
 
     async def _publish_then_claim(self, key: str, event: RawDelivery, topic: str) -> None:

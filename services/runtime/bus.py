@@ -12,6 +12,10 @@ Delivery guarantees (ARCHITECTURE.md) are decided here and nowhere else:
   ``NACK_ON_ERROR`` auto-commit is off, a success commits, a raised error
   seeks the partition back to the failed offset (redelivery in place), and a
   killed process never committed, so the group's next owner gets the message.
+- Watching: FastStream's Prometheus middleware counts messages consumed and published,
+  their processing time and errors by topic (:mod:`services.runtime.metrics`' registry);
+  its telemetry middleware carries traces across Kafka when tracing is configured
+  (:mod:`services.runtime.tracing`).
 - Giving up: :class:`~services.runtime.dead_letters.DeadLetterMiddleware`
   retries a failing message ``handler_max_attempts`` times with backoff, then
   sends it to ``dlq.<service>`` and lets it be committed.
@@ -26,11 +30,15 @@ from collections.abc import Collection
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaRouter
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.kafka.subscriber.usecase import DefaultSubscriber
 
 from schemas.topics import dlq_topic
 from services.runtime.dead_letters import DeadLetterMiddleware, HandlerRetryPolicy
+from services.runtime.metrics import REGISTRY
 from services.runtime.settings import RuntimeSettings
+from services.runtime.tracing import tracer_provider
 
 __all__ = ["ACK_POLICY", "create_broker", "subscriber"]
 
@@ -63,6 +71,13 @@ def create_broker(
         # Topics come from the catalog (services.runtime.topics_admin), never from a typo.
         allow_auto_create_topics=False,
         ack_policy=ACK_POLICY,
+    )
+    # Outermost first: a trace span around everything, then the bus metrics, then retries.
+    provider = tracer_provider(settings.service_name)
+    if provider is not None:
+        broker.add_middleware(KafkaTelemetryMiddleware(tracer_provider=provider))
+    broker.add_middleware(
+        KafkaPrometheusMiddleware(registry=REGISTRY, app_name=settings.service_name)
     )
     broker.add_middleware(
         DeadLetterMiddleware(

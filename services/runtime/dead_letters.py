@@ -48,6 +48,7 @@ from faststream.kafka import ConsumerRecord, KafkaBroker, KafkaPublishCommand
 
 from schemas.envelope import utcnow
 from schemas.outcomes import DeadLetter
+from services.runtime.metrics import DEAD_LETTERS
 from services.runtime.publishing import publish
 
 __all__ = [
@@ -186,6 +187,7 @@ class _DeadLetterScope(BaseMiddleware[KafkaPublishCommand, ConsumerRecord]):
         if undecodable:
             context["reason"] = "undecodable"
         await publish(self.owner.broker, letter, topic=self.owner.topic)
+        DEAD_LETTERS.labels(self.owner.service, record.topic).inc()
         ledger.forget(record_id)
         log.error(
             "handler gave up; message sent to the dead-letter topic",

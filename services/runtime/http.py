@@ -5,7 +5,8 @@
     AsyncClient (auth, timeouts, logging hooks)
       -> RetryTransport      (services.runtime.retry: backoff, Retry-After)
         -> RateLimitTransport (services.runtime.ratelimit: window + concurrency per connection)
-          -> transport        (the network, or httpx.ASGITransport around a sandbox in tests)
+          -> MeteredTransport (counts every attempt by vendor, method, status, connection)
+            -> transport      (the network, or httpx.ASGITransport around a sandbox in tests)
 
 Every retry passes through the limiter again, so retries spend the same budget as
 first tries, and a client waiting out a backoff holds no concurrency slot.
@@ -26,6 +27,12 @@ from urllib.parse import urlencode
 import httpx
 
 from services.runtime.logging import get_logger, is_sensitive_key
+from services.runtime.metrics import (
+    CALL_LABELS_EXTENSION,
+    VENDOR_CALL_SECONDS,
+    VENDOR_CALLS,
+    VENDOR_THROTTLED,
+)
 from services.runtime.ratelimit import (
     PROCESS_BUDGETS,
     BudgetRegistry,
@@ -36,6 +43,7 @@ from services.runtime.retry import ATTEMPTS_EXTENSION, RetryPolicy, RetryTranspo
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "MeteredTransport",
     "Page",
     "PaginationLoopError",
     "build_client",
@@ -66,9 +74,36 @@ def loggable_url(url: httpx.URL) -> str:
     return f"{clean}?{urlencode(pairs)}" if pairs else clean
 
 
+class MeteredTransport(httpx.AsyncBaseTransport):
+    """Counts each attempt that reaches the network (a retried call counts each try, a
+    429 among them) in ``mlc_vendor_calls_total``; a call that got no answer is 'error'."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, *, vendor: str, connection: str) -> None:
+        self._inner = inner
+        self._vendor = vendor
+        self._connection = connection
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        started = time.perf_counter()
+        status = "error"
+        try:
+            response = await self._inner.handle_async_request(request)
+            status = str(response.status_code)
+            return response
+        finally:
+            VENDOR_CALLS.labels(self._vendor, request.method, status, self._connection).inc()
+            VENDOR_CALL_SECONDS.labels(self._vendor).observe(time.perf_counter() - started)
+            if status == "429":
+                VENDOR_THROTTLED.labels(self._vendor, self._connection).inc()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 def build_client(
     *,
     base_url: str,
+    vendor: str,
     connection_key: str,
     retry: RetryPolicy | None = None,
     rate: RatePolicy | None = None,
@@ -82,19 +117,23 @@ def build_client(
 
     ``connection_key`` names the budget (clients built with the same key share it; a
     different ``rate`` for a known key raises ConflictingRatePolicyError) and appears in
-    logs. ``transport`` defaults to the network; pass ``httpx.ASGITransport(app)`` to talk
-    to an in-process sandbox. ``rate=None`` means no proactive limit.
+    logs and, with ``vendor``, in the call metrics. ``transport`` defaults to the network;
+    pass ``httpx.ASGITransport(app)`` to talk to an in-process sandbox. ``rate=None`` means
+    no proactive limit.
     """
     # httpx's own connect retries are off: RetryTransport owns every retry decision.
-    stack: httpx.AsyncBaseTransport = transport or httpx.AsyncHTTPTransport(retries=0)
+    stack: httpx.AsyncBaseTransport = MeteredTransport(
+        transport or httpx.AsyncHTTPTransport(retries=0), vendor=vendor, connection=connection_key
+    )
     if rate is not None:
         stack = RateLimitTransport(
-            stack, connection_key=connection_key, policy=rate, registry=budgets
+            stack, connection_key=connection_key, policy=rate, registry=budgets, vendor=vendor
         )
     stack = RetryTransport(stack, retry)
 
     async def stamp_start(request: httpx.Request) -> None:
         request.extensions[_STARTED_EXTENSION] = time.perf_counter()
+        request.extensions[CALL_LABELS_EXTENSION] = (vendor, connection_key)
 
     async def log_response(response: httpx.Response) -> None:
         request = response.request

@@ -28,6 +28,7 @@ import orjson
 from schemas.envelope import utcnow
 from services.runtime.leasing import held_lease
 from services.runtime.logging import get_logger
+from services.runtime.metrics import OTHER, TOKEN_REFRESHES
 from services.runtime.store import Repositories, StateStore
 from services.runtime.vault import Vault
 
@@ -165,6 +166,15 @@ class TokenKeeper:
         _log.warning("oauth.refresh_refused", subject=connection_id, action=action)
         return OAuthRefusedError(f"{error}; connection {connection_id} is broken, {action}")
 
+    async def _count_refresh(self, connection_id: str, result: str) -> None:
+        """One refresh in ``mlc_token_refreshes_total``, under the connection's vendor."""
+        try:
+            async with self._store.transaction() as repos:
+                record = await repos.connections.get(connection_id)
+        except Exception:  # the count must never turn a refresh into a failure
+            record = None
+        TOKEN_REFRESHES.labels(record.vendor if record else OTHER, result).inc()
+
     async def stored(self, connection_id: str) -> TokenSet:
         """The pair on file; :class:`OAuthRefusedError` when the connection has none."""
         async with self._store.transaction() as repos:
@@ -221,7 +231,12 @@ class TokenKeeper:
                 async with self._http(connection_id) as http:
                     fresh = await self._refresher.refresh(http, current)
             except OAuthRefusedError as error:
+                await self._count_refresh(connection_id, "refused")
                 raise await self._broken(connection_id, error) from error
+            except Exception:
+                await self._count_refresh(connection_id, "failed")
+                raise
+            await self._count_refresh(connection_id, "ok")
             async with self._store.transaction() as repos:
                 await save_tokens(repos, self._vault, connection_id, fresh)
                 await repos.audit_log.append(

@@ -17,6 +17,7 @@ from faststream.kafka import KafkaBroker
 from schemas.envelope import Event
 from schemas.outcomes import OutcomeStatus, SyncOutcome
 from services.runtime.logging import get_logger
+from services.runtime.metrics import OUTCOMES
 from services.runtime.publishing import publish
 from services.runtime.store.records import LinkRecord
 
@@ -112,6 +113,7 @@ class Outcomes:
             detail=result.detail,
         )
         await self._publisher(outcome, cause=cause)
+        OUTCOMES.labels(self._service, link.id if link else "", result.status).inc()
         _log.info(
             "sink.outcome",
             service=self._service,

@@ -73,11 +73,6 @@ class PublicServerSettings(RuntimeSettings):
         ge=1,
         description="Open connections and requests in all before uvicorn answers 503.",
     )
-    health_kafka_timeout_seconds: float = Field(
-        default=2.0,
-        gt=0,
-        description="How long /healthz waits for Kafka to answer before it says not ready.",
-    )
 
 
 async def record_connection_refusal(

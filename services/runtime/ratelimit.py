@@ -42,6 +42,8 @@ from typing import Final
 
 import httpx
 
+from services.runtime.metrics import count_wait
+
 __all__ = [
     "BULK_EXTENSION",
     "PROCESS_BUDGETS",
@@ -57,6 +59,9 @@ Clock = Callable[[], float]
 
 BULK_EXTENSION: Final = "mlc.bulk"
 """Request extension: ``True`` marks bulk work, kept out of the policy's ``reserved_share``."""
+
+# Admission without waiting still takes a few scheduler turns; below this it is not a wait.
+_NOT_A_WAIT: Final = 0.001
 
 # Float products such as 0.7 * 10 land a hair above or below the integer they mean.
 _ROUNDING_SLACK: Final = 1e-9
@@ -143,6 +148,11 @@ class SlidingWindowLog:
             self.bulk_in_flight += 1
         return None
 
+    def use(self, now: float) -> float:
+        """Share of ``requests`` taken at ``now``: in flight plus answered within the window."""
+        recent = sum(1 for at in list(self._answered) if at + self.per_seconds > now)
+        return (self.in_flight + recent) / self.requests
+
     def _until_one_leaves(self, answered: deque[float], now: float) -> float:
         return answered[0] + self.per_seconds - now if answered else math.inf
 
@@ -205,6 +215,16 @@ class ConnectionBudget:
             self.release(bulk=bulk)
             raise
 
+    def use(self) -> float:
+        """Share of the budget in use now: the fuller of the window and the slots (0..1)."""
+        shares = [0.0]
+        if self._window is not None:
+            shares.append(self._window.use(self._clock()))
+        if self._slots is not None and self.policy.max_in_flight is not None:
+            free = self._slots._value
+            shares.append((self.policy.max_in_flight - free) / self.policy.max_in_flight)
+        return max(shares)
+
     def answered(self, *, bulk: bool = False) -> None:
         """The request admitted by :meth:`acquire` (same ``bulk``) has its answer (or error)."""
         if self._window is None:
@@ -246,12 +266,15 @@ class BudgetRegistry:
     def __init__(self, *, clock: Clock = time.monotonic) -> None:
         self._clock = clock
         self._policies: dict[str, RatePolicy] = {}
+        self._vendors: dict[str, str] = {}
         self._budgets: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, dict[str, ConnectionBudget]
         ] = weakref.WeakKeyDictionary()
 
-    def register(self, connection_key: str, policy: RatePolicy) -> None:
-        """Declare ``connection_key``'s budget; a different one for the same key is refused."""
+    def register(self, connection_key: str, policy: RatePolicy, *, vendor: str = "") -> None:
+        """Declare ``connection_key``'s budget (``vendor``'s, for the metrics); a different one
+        for the same key is refused."""
+        self._vendors.setdefault(connection_key, vendor)
         known = self._policies.setdefault(connection_key, policy)
         if known != policy:
             msg = (
@@ -269,6 +292,11 @@ class BudgetRegistry:
         if budget is None:
             budget = per_loop[connection_key] = ConnectionBudget(policy, clock=self._clock)
         return budget
+
+    def usage(self) -> dict[tuple[str, ...], float]:
+        """(vendor, connection key) -> share of its budget in use, in the running loop."""
+        per_loop = self._budgets.get(asyncio.get_running_loop(), {})
+        return {(self._vendors.get(key, ""), key): budget.use() for key, budget in per_loop.items()}
 
 
 PROCESS_BUDGETS = BudgetRegistry()
@@ -308,8 +336,9 @@ class RateLimitTransport(httpx.AsyncBaseTransport):
         connection_key: str,
         policy: RatePolicy,
         registry: BudgetRegistry = PROCESS_BUDGETS,
+        vendor: str = "",
     ) -> None:
-        registry.register(connection_key, policy)
+        registry.register(connection_key, policy, vendor=vendor)
         self._inner = inner
         self._connection_key = connection_key
         self._registry = registry
@@ -318,7 +347,9 @@ class RateLimitTransport(httpx.AsyncBaseTransport):
         budget = self._registry.budget(self._connection_key)
         bulk = request.extensions.get(BULK_EXTENSION) is True
         release = partial(budget.release, bulk=bulk)
+        asked = time.monotonic()
         await budget.acquire(bulk=bulk)
+        count_wait(request.extensions, "budget", time.monotonic() - asked - _NOT_A_WAIT)
         try:
             try:
                 response = await self._inner.handle_async_request(request)

@@ -41,6 +41,7 @@ from typing import Final
 import httpx
 
 from services.runtime.logging import get_logger
+from services.runtime.metrics import count_wait
 
 __all__ = [
     "ATTEMPTS_EXTENSION",
@@ -195,6 +196,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
                 if delay is None:
                     raise
                 reason = type(exc).__name__
+                cause = "backoff"
             else:
                 unprocessed = await self._not_processed(response)
                 delay = self._wait_after_response(
@@ -204,6 +206,11 @@ class RetryTransport(httpx.AsyncBaseTransport):
                     response.extensions[ATTEMPTS_EXTENSION] = attempt
                     return response
                 reason = str(response.status_code)
+                # For the metrics: the vendor said how long, or our own backoff.
+                told = response.status_code in _RETRY_AFTER_STATUSES and (
+                    "Retry-After" in response.headers
+                )
+                cause = "retry_after" if told else "backoff"
                 await response.aclose()
             _log.info(
                 "http.retry",
@@ -214,6 +221,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
                 reason=reason,
                 wait_seconds=round(delay, 3),
             )
+            count_wait(request.extensions, cause, delay)
             await self._sleep(delay)
             attempt += 1
 

@@ -4,10 +4,11 @@ Every vendor service's ``__main__`` is ``run_service(SettingsClass, wire)``: the
 runner loads the settings, configures logging, opens the state store and the vault,
 creates the broker (dead letters to ``dlq.<service>``), lets ``wire`` attach the
 service's subscribers (and return background parts to run beside them), then waits
-for SIGTERM/SIGINT. Closing the broker finishes the message in hand and commits it
-before the process exits, so a clean stop loses and repeats nothing. A store or
-vault that cannot be opened (say a store open to other users) ends the process
-with status 2 and the reason on stderr.
+for SIGTERM/SIGINT, serving the ops port (/metrics, /livez, /readyz:
+:mod:`services.runtime.observability`) all along. Closing the broker finishes the message
+in hand and commits it before the process exits, so a clean stop loses and repeats
+nothing. A store or vault that cannot be opened (say a store open to other users), or an
+ops port that is taken, ends the process with status 2 and the reason on stderr.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from faststream.kafka import KafkaBroker
 
 from services.runtime.bus import create_broker
 from services.runtime.logging import configure_logging, get_logger
+from services.runtime.observability import observed
+from services.runtime.ops_server import OpsPortError
 from services.runtime.settings import RuntimeSettings, SettingsError, load_settings
 from services.runtime.store import StateStore, StoreError
 from services.runtime.vault import Vault, VaultError
@@ -62,15 +65,16 @@ async def serve_until_stopped(
             settings=settings, broker=create_broker(settings), store=store, vault=vault
         )
         background = await wire(parts)
-        await parts.broker.start()
-        try:
-            async with AsyncExitStack() as stack:
-                for part in background:
-                    await stack.enter_async_context(part)
-                log.info("service.started", service=settings.service_name)
-                await stop.wait()
-        finally:
-            await parts.broker.stop()
+        async with observed(settings, parts.broker, consumes=True):
+            await parts.broker.start()
+            try:
+                async with AsyncExitStack() as stack:
+                    for part in background:
+                        await stack.enter_async_context(part)
+                    log.info("service.started", service=settings.service_name)
+                    await stop.wait()
+            finally:
+                await parts.broker.stop()
     finally:
         await store.close()
         log.info("service.stopped", service=settings.service_name)
@@ -85,7 +89,7 @@ def run_service(settings_class: type[RuntimeSettings], wire: Wiring) -> int:
         return 2
     try:
         asyncio.run(serve_until_stopped(settings, wire))
-    except (SettingsError, VaultError, StoreError) as error:
+    except (SettingsError, VaultError, StoreError, OpsPortError) as error:
         # What cannot be opened (a store open to other users, a bad key ring) is the
         # operator's to fix; the message says how, a traceback would bury it.
         sys.stderr.write(f"{settings.service_name}: {error}\n")

@@ -70,6 +70,27 @@ class RuntimeSettings(BaseSettings):
         ),
     )
 
+    health_kafka_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How long /healthz and /readyz wait for Kafka to answer before not ready.",
+    )
+    ops_host: str = Field(
+        default="127.0.0.1",
+        description="Address of the ops port (/metrics, /livez, /readyz); 0.0.0.0 in containers.",
+    )
+    ops_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="The ops port; 0 takes any free port (logged as ops.listening).",
+    )
+    liveness_stall_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long the event loop may go without running before /livez says 503.",
+    )
+
     def require_master_keys(self) -> str:
         """The vault key ring text, or a SettingsError naming the variables to set."""
         if self.master_keys is not None:

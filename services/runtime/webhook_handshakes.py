@@ -72,7 +72,7 @@ def vendor_http(connection_id: str) -> httpx.AsyncClient:
 
     No base URL: vendor hosts differ per call (Zoho's accounts server vs. its API domain).
     """
-    return build_client(base_url="", connection_key=f"oauth:{connection_id}")
+    return build_client(vendor="oauth", base_url="", connection_key=f"oauth:{connection_id}")
 
 
 def trouble_reason(error: BaseException) -> str:

@@ -82,7 +82,7 @@ class ZohoAccess:
     def production_client(self, base_url: str, connection_key: str) -> httpx.AsyncClient:
         """The client the factory builds by default: the organisation's budget, retries."""
         if connection_key.startswith("zoho-oauth:"):
-            return build_client(base_url=base_url, connection_key=connection_key)
+            return build_client(vendor=VENDOR, base_url=base_url, connection_key=connection_key)
         rate = RatePolicy(
             requests=self._settings.requests_per_minute,
             per_seconds=60.0,
@@ -93,7 +93,7 @@ class ZohoAccess:
         # spent daily quota (45) is waited for by the sink, not hammered.
         retry = RetryPolicy(retry_statuses=frozenset({500, 502, 503, 504}))
         return build_client(
-            base_url=base_url, connection_key=connection_key, rate=rate, retry=retry
+            vendor=VENDOR, base_url=base_url, connection_key=connection_key, rate=rate, retry=retry
         )
 
     async def links_from(self, source_connection_id: str) -> list[LinkRecord]:

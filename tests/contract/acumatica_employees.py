@@ -135,6 +135,7 @@ class AcumaticaEmployees(SandboxCounts):
             settings=self.settings,
             holder=holder,
             http=lambda key: build_client(
+                vendor="test",
                 base_url="",
                 connection_key=f"{key}:{holder}",
                 retry=retry,

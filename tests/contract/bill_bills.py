@@ -116,7 +116,11 @@ class BillBills(SandboxCounts):
         def http(key: str, slots: SharedSlots) -> httpx.AsyncClient:
             transport = SlotTransport(httpx.ASGITransport(self.app), slots)
             return build_client(
-                base_url="", connection_key=f"{key}:{holder}", retry=retry, transport=transport
+                vendor="test",
+                base_url="",
+                connection_key=f"{key}:{holder}",
+                retry=retry,
+                transport=transport,
             )
 
         access = BillAccess(

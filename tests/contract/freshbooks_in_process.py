@@ -99,7 +99,10 @@ async def freshbooks_sink_replica(
         vault=binding.vault,
         settings=binding.settings,
         http=lambda base_url, key: build_client(
-            base_url=base_url, connection_key=key, transport=httpx.ASGITransport(binding.app)
+            vendor="test",
+            base_url=base_url,
+            connection_key=key,
+            transport=httpx.ASGITransport(binding.app),
         ),
     )
     holder = f"replica-{uuid4().hex}"

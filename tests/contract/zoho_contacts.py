@@ -109,6 +109,7 @@ class ZohoContacts(SandboxCounts):
                 max_wait_seconds=self.settings.max_quota_wait_seconds,
             ),
             http=lambda base_url, key: build_client(
+                vendor="test",
                 base_url=base_url,
                 connection_key=f"{key}:{holder}",
                 retry=retry,

@@ -277,6 +277,15 @@ class ReviewQueue(Repository):
         )
         return int(count or 0)
 
+    async def open_by_link(self) -> dict[str | None, tuple[int, datetime]]:
+        """link id (None: an item of no link) -> (open items, when the oldest was raised)."""
+        rows = await self._connection.execute(
+            select(review_queue.c.link_id, func.count(), func.min(review_queue.c.created_at))
+            .where(review_queue.c.status == "open")
+            .group_by(review_queue.c.link_id)
+        )
+        return {link_id: (int(count), oldest) for link_id, count, oldest in rows}
+
     async def _locked(self, item_id: int) -> ReviewItem | None:
         """The item, its row locked until the transaction ends (PostgreSQL; SQLite's
         transactions take the write lock up front)."""

@@ -63,7 +63,7 @@ class World:
                             retry_statuses=frozenset({429, 502, 503, 504}))  # fmt: skip
         async with (
             build_client(
-                base_url="", connection_key=f"acumatica:{uuid4().hex}", retry=retry
+                vendor="test", base_url="", connection_key=f"acumatica:{uuid4().hex}", retry=retry
             ) as http,
             AsyncExitStack() as stack,
         ):

@@ -43,7 +43,7 @@ def replica(world: SinkWorld, ahead: timedelta) -> FreshBooksAccess:
         vault=world.vault,
         refresher=FreshBooksOAuth(world.settings),
         http=lambda connection_id: build_client(
-            base_url="", connection_key=f"test-oauth:{connection_id}"
+            vendor="test", base_url="", connection_key=f"test-oauth:{connection_id}"
         ),
         clock=clock,
     )

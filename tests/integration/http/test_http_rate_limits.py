@@ -28,6 +28,7 @@ def client_for(
     server: ScriptedServer, *, connection_key: str, rate: RatePolicy, budgets: BudgetRegistry
 ) -> httpx.AsyncClient:
     return build_client(
+        vendor="test",
         base_url=server.base_url,
         connection_key=connection_key,
         rate=rate,

@@ -24,6 +24,7 @@ def client_for(
     server: ScriptedServer, retry: RetryPolicy = FAST, *, timeout: httpx.Timeout = DEFAULT_TIMEOUT
 ) -> httpx.AsyncClient:
     return build_client(
+        vendor="test",
         base_url=server.base_url,
         connection_key=f"test:{uuid.uuid4().hex}",
         retry=retry,
@@ -198,6 +199,7 @@ async def test_a_refused_connection_is_retried_then_raises_after_max_attempts(me
     # Nothing reached the server when the connection was refused, so a POST may retry too.
     network = CountingTransport()
     client = build_client(
+        vendor="test",
         base_url=refused_url(),
         connection_key=f"test:{uuid.uuid4().hex}",
         retry=FAST,

@@ -58,4 +58,5 @@ def test_stack_json_holds_exactly_the_documented_keys() -> None:
         "sandboxes",
         "connections",
         "links",
+        "ops",
     ]

@@ -122,6 +122,7 @@ async def test_the_client_logs_each_answer_without_headers_or_query_secrets(
 ) -> None:
     stream = json_logs
     client = build_client(
+        vendor="test",
         base_url="http://vendor.test",
         connection_key="conn-log",
         rate=RatePolicy(requests=10, per_seconds=1.0, max_in_flight=2),
