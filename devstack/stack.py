@@ -426,7 +426,7 @@ def _logged(process: BackgroundProcess, marker: bytes) -> Callable[[], Any]:
     return check
 
 
-_OPS_LISTENING: Final = re.compile(rb'"event":\s*"ops\.listening"[^\n]*')
+_OPS_LISTENING: Final = re.compile(rb'[^\n]*"event":\s*"ops\.listening"[^\n]*')
 _PORT_FIELD: Final = re.compile(rb'"port":\s*(\d+)')
 
 
