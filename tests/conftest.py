@@ -299,6 +299,28 @@ def chromium_executable() -> str:
             pytest.skip(f"missing optional dependency: Chromium ({exc})")
 
 
+@pytest.fixture(scope="session")
+def deploy_tools() -> Path:
+    """``.cache/deploy-tools``: kubeconform, kustomize and the schemas the checks of deploy/
+    use (``scripts/deploy-tools.sh``, pinned Go modules; installed once, one worker at a
+    time)."""
+    go = shutil.which("go") or "/usr/local/go/bin/go"  # where Go's own archive installs it
+    if not Path(go).exists():
+        pytest.skip("missing optional dependency: Go (it builds kubeconform and kustomize)")
+    with _one_at_a_time("deploy-tools"):
+        done = subprocess.run(
+            [str(ROOT / "scripts" / "deploy-tools.sh")],
+            env={**os.environ, "GO": go},
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+    if done.returncode != 0:
+        pytest.fail(f"scripts/deploy-tools.sh failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
 async def _run_as_admin(server_url: str, statement: str) -> None:
     # CREATE/DROP DATABASE cannot run inside a transaction.
     engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
