@@ -12,7 +12,7 @@ KAFKA_LIBS := .cache/kafka/libs/.fetched
 # ignored by git; the venv's own is compiled by scripts/bootstrap.sh).
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help venv kafka-jars test test-fast lint demo bench up down docs screenshots conformance clean
+.PHONY: help venv kafka-jars test test-fast lint demo bench chaos up down docs screenshots conformance clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,13 +42,16 @@ test-fast: venv ## the tests that need no broker, server or child process, in pa
 lint: venv ## ruff and mypy (strict)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy services schemas sandboxes mlc tests benchmarks devstack
+	$(VENV)/bin/mypy services schemas sandboxes mlc tests benchmarks devstack chaos
 
 demo: venv kafka-jars ## every built flow end to end (FLOW=<flow> for one): stack up, connect, link, play, stack down
 	$(PY) -m devstack.demo $(if $(FLOW),--flow $(FLOW))
 
 bench: venv kafka-jars ## run the benchmarks and write docs/benchmarks.md
 	$(PY) -m benchmarks
+
+chaos: venv kafka-jars ## the fault suite on the stack of every built flow; writes docs/reliability.md
+	$(PY) -m chaos
 
 up: venv kafka-jars ## start the local stack, connected and linked, in the background (.run/stack.json)
 	@$(PY) -m devstack.stack up

@@ -353,7 +353,14 @@ def oauth_callback_route(flow: OAuthFlow) -> Route:
         status, message = await flow.callback(
             request.path_params["vendor"], dict(request.query_params)
         )
-        return HTMLResponse(f"<p>{html.escape(message)}</p>", status_code=status)
+        # A page a person reads in the browser the vendor sent back: its tab says the result.
+        title = "connected" if status < 400 else "not connected"
+        page = (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            f"<title>ml-connector: {title}</title></head>"
+            f"<body><p>{html.escape(message)}</p></body></html>"
+        )
+        return HTMLResponse(page, status_code=status)
 
     return Route("/oauth/{vendor}/callback", callback, methods=["GET"])
 
