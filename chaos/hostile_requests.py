@@ -311,7 +311,7 @@ async def send_hostile(
     report = HostileReport()
     requests = hostile_requests(doors, count, seed=seed)
     rng = random.Random(seed + 1)
-    queue: asyncio.Queue[HostileRequest | None] = asyncio.Queue()
+    queue: asyncio.Queue[HostileRequest] = asyncio.Queue()
     for request in requests:
         queue.put_nowait(request)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -319,8 +319,6 @@ async def send_hostile(
     async def worker(http: httpx.AsyncClient) -> None:
         while not queue.empty():
             request = queue.get_nowait()
-            if request is None:
-                return
             if rng.random() < 0.02:
                 await _garbage(doors.base_url, rng, report)
             await _send(http, request, report)

@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaConsumer
 from faststream.kafka import KafkaBroker
 
 from services.runtime.logging import get_logger
+from services.runtime.readiness import BrokerReadiness
 
 __all__ = [
     "Health",
@@ -92,14 +93,12 @@ class Health:
 
 
 def broker_reachable(broker: KafkaBroker, *, timeout: float) -> ReadinessCheck:
-    """Kafka answers a metadata request within ``timeout`` seconds."""
+    """Kafka answers a metadata request within ``timeout`` seconds (the same check, and
+    cache, as the public servers' ``/healthz``: :class:`BrokerReadiness`)."""
+    readiness = BrokerReadiness(broker.ping, timeout=timeout)
 
     async def check() -> str | None:
-        try:
-            ok = await broker.ping(timeout)
-        except Exception:  # a closed or never started client: not ready
-            ok = False
-        return None if ok else f"Kafka did not answer within {timeout:g} s"
+        return None if await readiness.ready() else f"Kafka did not answer within {timeout:g} s"
 
     return check
 
