@@ -20,6 +20,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from sandboxes.kit import wait_until
+from schemas.envelope import Event
+from schemas.outcomes import SyncOutcome
 from schemas.people import EmployeeChanged
 from services.control.connections import ConnectionInputError
 from services.control.replays import LinkReplays, ReplayRequest, kafka_range_resolver
@@ -71,9 +73,9 @@ class Rig:
         )
 
     async def worker(
-        self, *, hold_seconds: float = 30.0
+        self, *, hold_seconds: float = 30.0, published: RecordingPublisher | None = None
     ) -> tuple[ReplayWorker, RecordingPublisher]:
-        published = RecordingPublisher()
+        published = published or RecordingPublisher()
         worker = ReplayWorker(
             store=self.books.store,
             outcomes=Outcomes(published, service=SERVICE),
@@ -232,11 +234,27 @@ async def test_a_dry_run_of_a_preview_link_lists_exactly_what_its_live_run_then_
         assert await rig.invited(n) == 1
 
 
+class StallingPublisher(RecordingPublisher):
+    """Records ``after`` outcomes, then never returns from the next."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__()
+        self._after = after
+
+    async def __call__(self, event: SyncOutcome, *, cause: Event) -> None:
+        await super().__call__(event, cause=cause)
+        if len(self.outcomes) >= self._after:
+            await asyncio.Event().wait()
+
+
 async def test_a_replay_killed_halfway_and_taken_over_ends_in_the_same_state(rig: Rig) -> None:
     link = await rig.first_link()
     await rig.publish([rig.hire(n) for n in range(8)])
     asked = await rig.replays.request(ReplayRequest(link_id=link))
-    doomed, published = await rig.worker(hold_seconds=1.0)
+    # It hangs after its third write, as a process does in the moment it is killed: the
+    # cancel below then always lands mid-run (the eight writes could otherwise all finish
+    # before it, and nothing would be taken over).
+    doomed, published = await rig.worker(hold_seconds=1.0, published=StallingPublisher(3))
     running = asyncio.create_task(doomed.run_once())
     await wait_until(
         lambda: len(published.outcomes) >= 3, timeout_seconds=30, message="three writes"
