@@ -6,9 +6,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+from chaos.postgres_store import PostgresServer, PostgresUnavailableError
 from chaos.report import passed, render_markdown
 from chaos.run import run_chaos
 from devstack.demo import play_flows
@@ -19,6 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = ROOT / "docs" / "reliability.md"
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
@@ -26,23 +35,57 @@ def _say(text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chaos", description=__doc__)
     parser.add_argument("--requests", type=int, default=100_000, help="hostile requests (R4)")
-    parser.add_argument("--seed", type=int, default=1, help="the generator's seed")
+    parser.add_argument("--kills", type=int, default=100, help="SIGKILLs (R1; 0: skip R1)")
+    parser.add_argument("--events", type=int, default=1_000, help="events played during R1")
+    parser.add_argument(
+        "--outage-seconds", type=float, default=60.0, help="the broker stopped (R2; 0: skip R2)"
+    )
+    parser.add_argument(
+        "--drops", type=int, default=50, help="times the store's sessions are dropped (R6)"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="the generators' seed")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     options = parser.parse_args(argv)
     flows = flows_named(None)
     env = {**os.environ, "DEMO_RUN_DIR": str(ROOT / ".run" / "chaos")}
     plan = StackPlan.for_demo(env, [flow.name for flow in flows])
+    outage_seconds = options.outage_seconds
+    if plan.kafka_bootstrap and outage_seconds:
+        _say(f"R2 skipped: it stops the stack's own broker, not {plan.kafka_bootstrap}")
+        outage_seconds = 0.0
+    # R2's second half and R6 need a store replicas share and that can be stopped.
+    server = PostgresServer(ROOT / ".cache" / "postgres-chaos", _free_port())
+    store: PostgresServer | None = server
+    try:
+        plan = replace(plan, store_url=asyncio.run(server.start(fresh=True)))
+        _say(f"the state store: PostgreSQL in {server.directory}")
+    except PostgresUnavailableError as exc:
+        _say(f"R2's store half and R6 skipped, no PostgreSQL: {exc}")
+        store = None
     _say(f"starting the stack of every built flow (logs in {plan.run_dir / 'logs'})")
     try:
         info = asyncio.run(start_stack(plan, _say))
         _say("playing every flow once (make demo's traffic), so the log and store hold work")
         asyncio.run(play_flows(info, flows))
         result = asyncio.run(
-            run_chaos(plan, info, requests=options.requests, seed=options.seed, say=_say)
+            run_chaos(
+                plan,
+                info,
+                requests=options.requests,
+                seed=options.seed,
+                say=_say,
+                kills=options.kills,
+                events=options.events,
+                outage_seconds=outage_seconds,
+                store=store,
+                drops=options.drops,
+            )
         )
     finally:
         _say("stopping the stack")
         stop_stack(plan, _say)
+        if store is not None:
+            asyncio.run(store.stop())
     command = (
         "make chaos"
         if argv is None and not sys.argv[1:]

@@ -1,4 +1,6 @@
-"""Run the fault suite on a stack: hostile requests, then a genuine delivery, then the scan."""
+"""Run the fault suite on a stack: kills (R1), the broker stopped (R2), hostile requests
+and a genuine delivery (R4), then the scan for secrets (R5), last so that it reads every
+log and message the others caused."""
 
 from __future__ import annotations
 
@@ -11,7 +13,11 @@ from datetime import datetime
 import httpx
 
 from chaos.hostile_requests import Doors, HostileReport, send_hostile
+from chaos.kills import KillReport, kill_during_traffic
+from chaos.outages import OutageReport, stop_the_broker, stop_the_store
+from chaos.postgres_store import PostgresServer
 from chaos.secret_scan import ScanReport, issued_secrets, scan, stored_secrets
+from chaos.store_faults import StoreDropReport, drop_store_connections
 from devstack.processes import ProcessTable
 from devstack.stack import INGEST, StackInfo, StackPlan
 from services.runtime.settings import RuntimeSettings
@@ -29,6 +35,10 @@ class ChaosResult:
     edge_up_after: bool
     genuine_accepted: bool
     scan: ScanReport
+    kills: KillReport | None = None  # None: R1 not run
+    outage: OutageReport | None = None  # None: R2 not run
+    store_outage: OutageReport | None = None  # None: R2's store half not run
+    store_drops: StoreDropReport | None = None  # None: R6 not run
 
 
 def doors_of(info: StackInfo) -> Doors:
@@ -75,9 +85,45 @@ async def genuine_delivery_accepted(
 
 
 async def run_chaos(
-    plan: StackPlan, info: StackInfo, *, requests: int, seed: int, say: Say
+    plan: StackPlan,
+    info: StackInfo,
+    *,
+    requests: int,
+    seed: int,
+    say: Say,
+    kills: int = 0,
+    events: int = 0,
+    outage_seconds: float = 0.0,
+    store: PostgresServer | None = None,
+    drops: int = 0,
 ) -> ChaosResult:
-    """R4 then R5 on the running stack of ``plan``."""
+    """The figures on the running stack of ``plan``: R1 with ``kills`` > 0, R2 with
+    ``outage_seconds`` > 0 (the stack's own broker; its PostgreSQL ``store`` too when
+    given), R6 with a ``store`` and ``drops`` > 0, then R4 and R5."""
+    killed: KillReport | None = None
+    if kills:
+        say(f"R1: {kills} SIGKILLs at random moments during {events:,} events over every flow")
+        killed = await kill_during_traffic(
+            plan, info, kills=kills, events=events, seed=seed, say=say
+        )
+    outage: OutageReport | None = None
+    if outage_seconds:
+        say(f"R2: the broker stopped for {outage_seconds:.0f} s mid-run")
+        outage = await stop_the_broker(
+            plan, info, outage_seconds=outage_seconds, events_before=20, seed=seed, say=say
+        )
+    store_outage: OutageReport | None = None
+    if store is not None and outage_seconds:
+        say(f"R2: the PostgreSQL store stopped for {outage_seconds:.0f} s mid-run")
+        store_outage = await stop_the_store(
+            plan, info, store, outage_seconds=outage_seconds, events_before=20, seed=seed, say=say
+        )
+    store_drops: StoreDropReport | None = None
+    if store is not None and drops:
+        say(f"R6: two replicas of every service; the store's sessions dropped {drops} times")
+        store_drops = await drop_store_connections(
+            plan, info, store, drops=drops, events=events // 2, seed=seed, say=say
+        )
     say(f"R4: {requests:,} hostile requests at {info.ingest} (seed {seed})")
     started = time.monotonic()
     hostile = await send_hostile(
@@ -102,4 +148,14 @@ async def run_chaos(
         bootstrap=info.kafka,
         topics=[topic.name for topic in TOPICS],
     )
-    return ChaosResult(hostile, hostile_seconds, edge_up, genuine, found)
+    return ChaosResult(
+        hostile,
+        hostile_seconds,
+        edge_up,
+        genuine,
+        found,
+        killed,
+        outage,
+        store_outage,
+        store_drops,
+    )

@@ -46,16 +46,26 @@ class ProcessTable:
         self.logs = run_dir / "logs"
 
     def start(
-        self, name: str, argv: Sequence[str], *, env: Mapping[str, str], cwd: Path
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        cwd: Path,
+        append_log: bool = False,
     ) -> BackgroundProcess:
-        """Start ``argv`` in the background unless ``name`` is already running."""
+        """Start ``argv`` in the background unless ``name`` is already running.
+
+        ``append_log`` keeps what an earlier process of that name wrote (a restart after a
+        crash: its last lines are the evidence).
+        """
         running = self.get(name)
         if running is not None:
             return running
         self.pids.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(parents=True, exist_ok=True)
         log = self.logs / f"{name}.log"
-        with log.open("wb") as out:
+        with log.open("ab" if append_log else "wb") as out:
             process = subprocess.Popen(  # noqa: S603 - our own interpreter and modules
                 list(argv),
                 env=dict(env),

@@ -71,8 +71,11 @@ __all__ = [
     "StackPlan",
     "Wiring",
     "main",
+    "ops_url",
     "process_env",
+    "start_kafka",
     "start_stack",
+    "stop_kafka",
     "stop_stack",
 ]
 
@@ -107,6 +110,9 @@ class StackPlan:
     # The ports were picked free here (not named by a person): one taken by another
     # process before ours bound it is replaced by another free one.
     ports_picked: bool = False
+    # The state store: None for the run dir's SQLite file; a PostgreSQL URL for a store
+    # several replicas share (the fault suite's), kept as it is (not emptied when fresh).
+    store_url: str | None = None
 
     @classmethod
     def for_up(cls, env: Mapping[str, str]) -> StackPlan:
@@ -148,7 +154,7 @@ class StackPlan:
 
     @property
     def database_url(self) -> str:
-        return f"sqlite+aiosqlite:///{self.run_dir / 'state.db'}"
+        return self.store_url or f"sqlite+aiosqlite:///{self.run_dir / 'state.db'}"
 
     @property
     def kafka_dir(self) -> Path:
@@ -296,7 +302,7 @@ async def start_stack(plan: StackPlan, say: Say) -> StackInfo:
             leftover.unlink()
         (plan.run_dir / "stack.json").unlink(missing_ok=True)
 
-    bootstrap = await _kafka(plan, say)
+    bootstrap = await start_kafka(plan, say)
     sandboxes = await _sandboxes(plan, table, say)
     credentials = {vendor: await _credentials(url) for vendor, url in sandboxes.items()}
 
@@ -351,7 +357,9 @@ async def start_stack(plan: StackPlan, say: Say) -> StackInfo:
     return info
 
 
-async def _kafka(plan: StackPlan, say: Say) -> str:
+async def start_kafka(plan: StackPlan, say: Say) -> str:
+    """The plan's broker: an external one as is, else ours started (again, on its data
+    unless the plan is fresh); the catalog's topics ensured either way. Its bootstrap."""
     if plan.kafka_bootstrap:
         say(f"using the running Kafka at {plan.kafka_bootstrap}")
         bootstrap = plan.kafka_bootstrap

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,10 +25,10 @@ from typing import Any
 import httpx
 
 from devstack.processes import BackgroundProcess
+from devstack.service_processes import ServiceProcesses
 from devstack.stack import StackInfo, StackPlan, start_stack, stop_stack
 from sandboxes.kit import wait_until
 from services.runtime.audit_trail import read_events
-from tests.e2e.service_processes import ServiceProcesses
 
 __all__ = ["PeopleFlowStack", "Request", "running_flow", "said"]
 
@@ -282,12 +282,20 @@ class PeopleFlowStack:
 
 @asynccontextmanager
 async def running_flow(
-    kafka_bootstrap: str, run_dir: Path, flow: str, target_vendor: str
+    kafka_bootstrap: str | None,
+    run_dir: Path,
+    flow: str,
+    target_vendor: str,
+    *,
+    store_url: str | None = None,
 ) -> AsyncIterator[PeopleFlowStack]:
-    """The dev stack of ``flow`` alone on the test session's broker, its backfill answered."""
-    plan = StackPlan.for_demo(
-        {"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "DEMO_RUN_DIR": str(run_dir)}, [flow]
-    )
+    """The dev stack of ``flow`` alone on the test session's broker (None: on a broker of
+    its own, which a test may stop), its backfill answered; its state store in the run
+    dir, or the PostgreSQL database ``store_url``."""
+    env = {"DEMO_RUN_DIR": str(run_dir)}
+    if kafka_bootstrap is not None:
+        env["KAFKA_BOOTSTRAP_SERVERS"] = kafka_bootstrap
+    plan = replace(StackPlan.for_demo(env, [flow]), store_url=store_url)
     try:
         info = await start_stack(plan, lambda _: None)
         assert info.services == {"bamboohr": "running", target_vendor: "running"}

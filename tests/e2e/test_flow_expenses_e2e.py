@@ -18,11 +18,11 @@ from typing import Any
 import httpx
 import pytest
 
+from devstack.service_processes import ServiceProcesses
 from devstack.stack import StackInfo, StackPlan, start_stack, stop_stack
 from sandboxes.kit import wait_until
 from services.runtime.audit_trail import read_events
 from services.runtime.store import StateStore
-from tests.e2e.service_processes import ServiceProcesses
 
 PRIYA = "priya.raman@acmecreative.example"
 HANNAH = "hannah.kim@acmecreative.example"
