@@ -21,6 +21,7 @@ from services.control.ops_gauges import control_sampler
 from services.control.projection import projection_running
 from services.control.review import kafka_event_publisher
 from services.control.settings import ControlSettings
+from services.ingest.app import ACTOR as EDGE_ACTOR
 from services.ingest.app import (
     IngestParts,
     Running,
@@ -103,6 +104,8 @@ async def serve(edge: IngestSettings, control: ControlSettings) -> None:
                 port=edge.ingest_port,
                 protocol=edge_protocol(edge, store),
                 settings=edge,
+                store=store,
+                actor=EDGE_ACTOR,
             )
     finally:
         await store.close()

@@ -266,6 +266,8 @@ async def serve(settings: ControlSettings) -> None:
                 port=settings.control_port,
                 protocol=control_protocol(settings, store),
                 settings=settings,
+                store=store,
+                actor=ACTOR,
             )
     finally:
         await store.close()

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute
 from starlette.types import Lifespan
@@ -89,6 +90,7 @@ from services.control.review import (
 )
 from services.control.sync_now import LINK_SCHEDULE, request_sync
 from services.control.webhook_registrations import REGISTRATION_KEY
+from services.runtime.outages import is_outage
 from services.runtime.schedule_specs import SCHEDULES_KEY
 from services.runtime.store import LinkRecord, StateStore
 from services.runtime.ticks import TickPublisher
@@ -512,11 +514,22 @@ def install_error_answers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         return _error(exc.status_code, str(exc.detail), dict(exc.headers or {}))
 
+    async def store(_: Request, exc: Exception) -> Response:
+        # The store down is not the caller's fault: come back; a value PostgreSQL cannot
+        # hold (SQLSTATE class 22: a NUL, a number out of range) is.
+        if is_outage(exc):
+            return _error(503, "the state store is unavailable", {"Retry-After": "5"})
+        state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+        if isinstance(state, str) and state.startswith("22"):
+            return _error(400, "a value in the request cannot be stored")
+        raise exc
+
     for error_type in _ERROR_STATUS:
         app.add_exception_handler(error_type, domain)
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(ValueError, malformed)
     app.add_exception_handler(StarletteHTTPException, http)
+    app.add_exception_handler(SQLAlchemyError, store)
 
 
 def _sync_out(tick: ReconcileTick) -> SyncOut:

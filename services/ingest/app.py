@@ -224,6 +224,8 @@ async def serve(settings: IngestSettings) -> None:
                 port=settings.ingest_port,
                 protocol=edge_protocol(settings, store),
                 settings=settings,
+                store=store,
+                actor=ACTOR,
             )
     finally:
         await store.close()

@@ -13,6 +13,11 @@ that policy and decides how long the loop goes on:
   (original bytes, topic/partition/offset/key, attempts, error) to the
   service's dead-letter topic, waits for the ack, and swallows the error, so
   the message is committed and the partition moves on;
+- a message that fails because the state store or Kafka is down
+  (:func:`services.runtime.outages.is_outage`) is not at fault: it waits in place,
+  redelivered with a backoff up to ``HandlerRetryPolicy.max_outage_backoff_s``, for as
+  long as the outage lasts, and is never dead-lettered for it (every message behind it
+  would be next);
 - a message that can never be handled, whatever the retries (it cannot be decoded: not
   an event, an unknown type or version, a vendor body of no known shape), says so by
   raising :class:`UndecodableMessageError`: it is dead-lettered at once, with its cause,
@@ -49,6 +54,7 @@ from faststream.kafka import ConsumerRecord, KafkaBroker, KafkaPublishCommand
 from schemas.envelope import utcnow
 from schemas.outcomes import DeadLetter
 from services.runtime.metrics import DEAD_LETTERS
+from services.runtime.outages import is_outage
 from services.runtime.publishing import publish
 
 __all__ = [
@@ -85,10 +91,13 @@ class HandlerRetryPolicy:
     max_attempts: int = 5
     first_backoff_s: float = 0.2
     max_backoff_s: float = 5.0
+    # Waits while the store or Kafka is down are longer: they last as long as it does.
+    max_outage_backoff_s: float = 30.0
 
-    def backoff_s(self, failures: int) -> float:
+    def backoff_s(self, failures: int, *, outage: bool = False) -> float:
         """Wait after the ``failures``-th failure: exponential, capped, with full jitter."""
-        ceiling = min(self.max_backoff_s, self.first_backoff_s * 2 ** (failures - 1))
+        cap = self.max_outage_backoff_s if outage else self.max_backoff_s
+        ceiling = min(cap, self.first_backoff_s * 2 ** (min(failures, 32) - 1))
         # Jitter spreads the retries of many consumers hitting one sick dependency.
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - timing, not security
 
@@ -132,6 +141,8 @@ class DeadLetterMiddleware:
         self.topic = topic
         self.retry = retry
         self.ledger = ledger or AttemptLedger()
+        # Waits for the store or Kafka, apart: they never count towards dead-lettering.
+        self.outage_waits = AttemptLedger()
 
     def __call__(self, msg: RawKafkaMessage, /, *, context: ContextRepo) -> _DeadLetterScope:
         return _DeadLetterScope(msg, context=context, owner=self)
@@ -160,9 +171,22 @@ class _DeadLetterScope(BaseMiddleware[KafkaPublishCommand, ConsumerRecord]):
         ledger = self.owner.ledger
         if exc_val is None:
             ledger.forget(record_id)
+            self.owner.outage_waits.forget(record_id)
             return False
         # Shutdown, or an explicit ack/nack/reject raised by the handler: not a failure.
         if not isinstance(exc_val, Exception) or isinstance(exc_val, HandlerException):
+            return False
+        if is_outage(exc_val):
+            waits = self.owner.outage_waits.record_failure(record_id)
+            log.warning(
+                "the store or Kafka is down; the message waits and is delivered again",
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                waits=waits,
+                error_type=_qualified_name(type(exc_val)),
+            )
+            await asyncio.sleep(self.owner.retry.backoff_s(waits, outage=True))
             return False
 
         failures = ledger.record_failure(record_id)

@@ -25,6 +25,7 @@ from services.runtime.readiness import BrokerReadiness
 from services.runtime.server_limits import ConnectionRefused, ServerLimits, guarded_protocol
 from services.runtime.settings import RuntimeSettings
 from services.runtime.store import StateStore, StoreError
+from services.runtime.url_guard import CONTROL_CHARACTER_REASON, ControlCharacterGuard
 
 __all__ = [
     "CONNECTION_REFUSED_ACTION",
@@ -147,14 +148,24 @@ async def serve_guarded(
     port: int,
     protocol: type[asyncio.Protocol],
     settings: PublicServerSettings,
+    store: StateStore,
+    actor: str,
 ) -> None:
     """Serve ``app`` with uvicorn behind ``protocol`` (the guard) until stopped.
 
     No proxy headers (the client address is the socket's: the per-address cap depends on
-    it) and uvicorn's own connection limit as the outer bound; logging is ours.
+    it) and uvicorn's own connection limit as the outer bound; logging is ours. A URL with
+    a control character is refused with 400 before ``app`` sees it, written to the audit
+    log as ``actor``'s ``http.refused``.
     """
+
+    async def refused(client: str | None) -> bool:
+        return await record_connection_refusal(
+            store, actor=actor, reason=CONTROL_CHARACTER_REASON, status=400, client=client
+        )
+
     config = uvicorn.Config(
-        app,
+        ControlCharacterGuard(app, refused=refused),
         host=host,
         port=port,
         log_config=None,

@@ -7,6 +7,8 @@ its sessions and stop it.
   hire is one FreshBooks team member, and no process had to be restarted.
 - R2: the store stopped while hires go on: the edge answers a signed delivery 503 with
   ``Retry-After``; started again, every hire lands once and nothing was restarted.
+- R4 on PostgreSQL: hostile requests get no 5xx from it either (it refuses strings SQLite
+  takes, such as one with a NUL).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from chaos.hostile_requests import send_hostile
 from chaos.outages import stop_the_store
 from chaos.postgres_store import PostgresServer
+from chaos.run import doors_of
 from chaos.store_faults import drop_store_connections
 from devstack.stack import ROOT
 from tests.e2e.flow_people_stack import PeopleFlowStack, running_flow
@@ -89,3 +93,11 @@ async def test_the_store_stopped_mid_run_costs_nothing_and_restarts_no_service(
     assert report.census.total_duplicated == 0, report.census.examples
     assert sum(report.census.landed.values()) == report.effects_expected == report.events
     assert report.restarted == []
+
+
+async def test_hostile_requests_get_no_5xx_from_a_postgresql_store(flow: PeopleFlowStack) -> None:
+    report = await send_hostile(doors_of(flow.info), 800, seed=8)
+
+    assert report.sent >= 800
+    assert report.server_errors == 0, report.examples
+    assert report.unclear_refusals == 0, report.examples

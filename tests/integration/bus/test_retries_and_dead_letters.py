@@ -8,6 +8,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka.annotations import KafkaMessage
+from sqlalchemy.exc import OperationalError
 
 from sandboxes.kit import wait_until
 from schemas.outcomes import DeadLetter
@@ -145,6 +146,51 @@ async def test_a_message_that_fails_fewer_times_than_the_limit_is_delivered_agai
         await broker.stop()
 
     assert deliveries == [b'{"bill": "B-1"}'] * MAX_ATTEMPTS
+    assert await _message_count(kafka_bootstrap, dlq) == 0
+
+
+async def test_a_message_failing_while_the_store_is_down_waits_past_the_limit_not_dead_lettered(
+    kafka_bootstrap: str,
+    kafka_topic: Callable[..., Awaitable[str]],
+    unique_name: Callable[[str], str],
+) -> None:
+    topic = await kafka_topic("employees")
+    dlq = await kafka_topic("dlq")
+    service = unique_name("sink")
+    settings = RuntimeSettings(service_name=service, kafka_bootstrap_servers=kafka_bootstrap)
+    outage_retry = HandlerRetryPolicy(
+        max_attempts=MAX_ATTEMPTS,
+        first_backoff_s=0.01,
+        max_backoff_s=0.05,
+        max_outage_backoff_s=0.05,
+    )
+    broker = create_broker(settings, dead_letter_topic=dlq, retry=outage_retry)
+    deliveries: list[bytes] = []
+    # Three times the dead-letter limit: a message's own fault would be given up by then.
+    outage_lasts = 3 * MAX_ATTEMPTS
+
+    @subscriber(broker, topic, group_id=service)
+    async def write_employee(message: KafkaMessage) -> None:
+        deliveries.append(message.body)
+        if len(deliveries) <= outage_lasts:
+            try:
+                raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
+            except ConnectionRefusedError as refused:
+                raise OperationalError("SELECT 1", {}, refused) from refused
+
+    await broker.start()
+    try:
+        await broker.publish(b'{"employee": "E-1"}', topic, key=b"conn-9:employee-1")
+        await wait_until(
+            lambda: _committed_offset_is(kafka_bootstrap, service, topic, 1),
+            timeout_seconds=60,
+            message="the employee to be written once the store is back, and committed",
+            details=lambda: f"deliveries={len(deliveries)}",
+        )
+    finally:
+        await broker.stop()
+
+    assert deliveries == [b'{"employee": "E-1"}'] * (outage_lasts + 1)
     assert await _message_count(kafka_bootstrap, dlq) == 0
 
 

@@ -243,6 +243,14 @@ async def test_a_failed_delivery_is_retried_after_the_configured_delay_on_the_sa
         webhook_receiver.answers = [500]
         await client.post("/_sandbox/actions/create_bill_vendor", json={"vendor_name": "Figma"})
         first = (await _received(webhook_receiver, 2))[1]
+
+        async def failure_recorded() -> bool:
+            # The receiver has the request before the sandbox has the 500 and schedules the
+            # retry: moved on before that, the clock would not reach the retry's due time.
+            answer = await client.get("/_sandbox/webhooks")
+            return any(d["outcome"] == "failed" for d in answer.json()["deliveries"])
+
+        await wait_until(failure_recorded, timeout_seconds=30, message="the failure recorded")
         await client.post("/_sandbox/clock", json={"advance_seconds": 60})
         retried = (await _received(webhook_receiver, 3))[2]
         assert retried.body == first.body
