@@ -43,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--drops", type=int, default=50, help="times the store's sessions are dropped (R6)"
     )
+    parser.add_argument(
+        "--rotations", type=int, default=1_000, help="refresh-token rotations (R3; 0: no R3)"
+    )
     parser.add_argument("--seed", type=int, default=1, help="the generators' seed")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     options = parser.parse_args(argv)
@@ -79,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
                 outage_seconds=outage_seconds,
                 store=store,
                 drops=options.drops,
+                storms=options.rotations > 0,
+                rotations=options.rotations,
             )
         )
     finally:

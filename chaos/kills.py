@@ -9,7 +9,7 @@ kill waits until it is back. Between kills the traffic plays its share of the ev
 the kills land while deliveries, fetches and writes are under way.
 
 After the last kill the run settles: the vendors retry what the dead edge never answered
-(their clocks moved on, :func:`chaos.workload.nudge_sources`) and Expensify is polled,
+(brought forward, :func:`chaos.workload.nudge_sources`) and Expensify is polled,
 until every effect landed or nothing moved for a while. :func:`chaos.workload.census`
 then counts every effect in the target sandboxes.
 """

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from chaos.outages import OutageReport
 from chaos.run import ChaosResult
+from chaos.vendor_storms import storm_markdown, storm_passed
 from chaos.workload import Census
 
 __all__ = ["passed", "render_markdown", "verdict_line"]
@@ -23,6 +24,8 @@ def passed(result: ChaosResult) -> dict[str, bool]:
     outages = [o for o in (result.outage, result.store_outage) if o is not None]
     if outages:
         verdicts["R2"] = all(_outage_met(outage) for outage in outages)
+    if result.storms is not None:
+        verdicts["R3"] = storm_passed(result.storms)
     if result.store_drops is not None:
         drops = result.store_drops.census
         verdicts["R6"] = (
@@ -93,6 +96,32 @@ def _outage_rows(result: ChaosResult) -> list[str]:
     return rows
 
 
+def _storm_rows(result: ChaosResult) -> list[str]:
+    report = result.storms
+    if report is None:
+        return []
+    storms = report.storms
+    lost = sum(storm.lost for storm in storms)
+    doubled = sum(storm.duplicated for storm in storms)
+    effects = sum(storm.effects for storm in storms)
+    rows = [
+        f"| R3 storms ({len(storms)} over {len({s.vendor for s in storms})} vendors): effects "
+        f"lost / duplicated | {lost:,} / {doubled:,} of {effects:,} | 0 / 0 | "
+        f"{_met(lost == 0 and doubled == 0)} |",
+    ]
+    rotation = report.rotation
+    if rotation is not None:
+        kept = not rotation.connection_lost and rotation.refresh_refused == 0
+        rows.append(
+            f"| R3 refresh-token rotations under two replicas, connection kept | "
+            f"{rotation.rotations:,} of {report.rotations_asked:,}, "
+            f"{'kept' if kept else 'LOST'} | {report.rotations_asked:,}, kept | "
+            f"{_met(kept and rotation.rotations >= report.rotations_asked)} |"
+        )
+    rows.append(f"| R3 verdict (every storm row below) | | | {_met(storm_passed(report))} |")
+    return rows
+
+
 def _drop_rows(result: ChaosResult) -> list[str]:
     drops = result.store_drops
     if drops is None:
@@ -131,7 +160,7 @@ def _kill_section(result: ChaosResult) -> list[str]:
         "once with the same command and environment, as a supervisor would, and was back in at",
         f"most {kills.slowest_restart_seconds:.0f} s. The run then settled in "
         f"{kills.settle_seconds:.0f} s (the vendors retried what the dead edge never answered,",
-        "their clocks moved on; Expensify was polled). Expected effects: "
+        "their retries brought forward; Expensify was polled). Expected effects: "
         f"{kills.effects_expected:,} ({_by_kind(kills.census)}).",
         "",
         "What it means: a process may die at any instruction (before or after its Kafka ack,",
@@ -194,6 +223,18 @@ def _drop_section(result: ChaosResult) -> list[str]:
     return lines + [f"- {example}" for example in drops.census.examples] + [""]
 
 
+def _not_run(result: ChaosResult) -> list[str]:
+    """The figures this run skipped (options set to 0, or no PostgreSQL to be had)."""
+    absent = {
+        "R1 (`--kills 0`)": result.kills,
+        "R2, the broker (`--outage-seconds 0`, or a broker from outside)": result.outage,
+        "R2, the store (no PostgreSQL, or `--outage-seconds 0`)": result.store_outage,
+        "R3 (`--rotations 0`)": result.storms,
+        "R6 (no PostgreSQL, or `--drops 0`)": result.store_drops,
+    }
+    return [f"- {figure}" for figure, ran in absent.items() if ran is None]
+
+
 def _verdicts(verdicts: dict[str, bool]) -> str:
     return ", ".join(f"{name} {'met' if ok else 'MISSED'}" for name, ok in verdicts.items())
 
@@ -207,8 +248,9 @@ def render_markdown(result: ChaosResult, *, command: str, requests: int, seed: i
         "# Reliability: the fault suite's figures",
         "",
         "Written by `make chaos` (`python -m chaos`); do not edit by hand. Short versions run",
-        "in `make test`: R1 and R2 on flow 1 (`tests/e2e/test_chaos_faults_short.py`), R4",
-        "and R5 (`tests/e2e/test_chaos_short.py`).",
+        "in `make test` on flow 1: R1 and R2's broker (`tests/e2e/test_chaos_faults_short.py`),",
+        "R2's store, R6 and R4 on PostgreSQL (`tests/e2e/test_chaos_store_short.py`), R3",
+        "(`tests/e2e/test_chaos_storms_short.py`), R4 and R5 (`tests/e2e/test_chaos_short.py`).",
         "",
         f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, {platform.system()} {platform.release()}",
@@ -220,6 +262,7 @@ def render_markdown(result: ChaosResult, *, command: str, requests: int, seed: i
         "|---|---|---|---|",
         *_kill_rows(result),
         *_outage_rows(result),
+        *_storm_rows(result),
         *_drop_rows(result),
         f"| R4 hostile requests: 5xx | {hostile.server_errors:,} of {hostile.sent:,} | 0 | "
         f"{'met' if hostile.server_errors == 0 else 'MISSED'} |",
@@ -236,6 +279,7 @@ def render_markdown(result: ChaosResult, *, command: str, requests: int, seed: i
         "",
         *_kill_section(result),
         *_outage_section(result),
+        *(storm_markdown(result.storms) if result.storms is not None else []),
         *_drop_section(result),
         "## R4: hostile requests",
         "",
@@ -259,8 +303,9 @@ def render_markdown(result: ChaosResult, *, command: str, requests: int, seed: i
         f"{found.secrets} secrets (everything the sandboxes hold under a secret's name, every "
         "credential in the store decrypted, the operator token and the vault key), each looked "
         "for as is, URL- and form-encoded, and base64 (standard, URL-safe), in "
-        f"{found.files:,} files ({found.bytes_scanned / 1e6:.0f} MB: the store and its WAL, "
-        f"every log, Kafka's own data) and {found.messages:,} messages on every topic.",
+        f"{found.files:,} files ({found.bytes_scanned / 1e6:.0f} MB: the store (PostgreSQL's "
+        "cluster, or the SQLite file and its WAL), every log, Kafka's own data) and "
+        f"{found.messages:,} messages on every topic.",
         "",
         "What it means: no secret is anywhere in clear or trivially encoded; the store and",
         "the key files are owner-only.",
@@ -270,12 +315,9 @@ def render_markdown(result: ChaosResult, *, command: str, requests: int, seed: i
     lines += [f"- loose mode: {mode}" for mode in found.loose_modes]
     lines += [
         "",
-        "## Not measured by `make chaos` yet",
+        "## Not run this time",
         "",
-        "- R3 (vendor storms per vendor, refresh-token rotation 1,000 times under two",
-        "  replicas) has no figure here yet. Parts of it are end-to-end tests of each flow",
-        "  (429 and 503 storms, an expired token met by two handlers at once), which pass in",
-        "  `make test` but are not run at this scale or across every flow.",
+        *(_not_run(result) or ["- Nothing: every figure ran."]),
         "",
         f"Verdicts: {_verdicts(verdicts)}.",
         "",

@@ -18,6 +18,7 @@ from chaos.outages import OutageReport, stop_the_broker, stop_the_store
 from chaos.postgres_store import PostgresServer
 from chaos.secret_scan import ScanReport, issued_secrets, scan, stored_secrets
 from chaos.store_faults import StoreDropReport, drop_store_connections
+from chaos.vendor_storms import StormReport, measure_vendor_storms
 from devstack.processes import ProcessTable
 from devstack.stack import INGEST, StackInfo, StackPlan
 from services.runtime.settings import RuntimeSettings
@@ -39,6 +40,7 @@ class ChaosResult:
     outage: OutageReport | None = None  # None: R2 not run
     store_outage: OutageReport | None = None  # None: R2's store half not run
     store_drops: StoreDropReport | None = None  # None: R6 not run
+    storms: StormReport | None = None  # None: R3 not run
 
 
 def doors_of(info: StackInfo) -> Doors:
@@ -96,10 +98,16 @@ async def run_chaos(
     outage_seconds: float = 0.0,
     store: PostgresServer | None = None,
     drops: int = 0,
+    storms: bool = False,
+    rotations: int = 0,
 ) -> ChaosResult:
     """The figures on the running stack of ``plan``: R1 with ``kills`` > 0, R2 with
     ``outage_seconds`` > 0 (the stack's own broker; its PostgreSQL ``store`` too when
-    given), R6 with a ``store`` and ``drops`` > 0, then R4 and R5."""
+    given), R6 with a ``store`` and ``drops`` > 0, R3 with ``storms`` (``rotations``
+    refresh-token rotations), then R4 and R5.
+
+    R3 comes after the others: its revoked-token storm reconnects vendors, which changes
+    the stack's connections and links (``info`` is updated in place)."""
     killed: KillReport | None = None
     if kills:
         say(f"R1: {kills} SIGKILLs at random moments during {events:,} events over every flow")
@@ -124,6 +132,10 @@ async def run_chaos(
         store_drops = await drop_store_connections(
             plan, info, store, drops=drops, events=events // 2, seed=seed, say=say
         )
+    stormed: StormReport | None = None
+    if storms:
+        say(f"R3: vendor storms, then {rotations:,} refresh-token rotations under two replicas")
+        stormed = await measure_vendor_storms(plan, info, say=say, rotations=rotations)
     say(f"R4: {requests:,} hostile requests at {info.ingest} (seed {seed})")
     started = time.monotonic()
     hostile = await send_hostile(
@@ -147,6 +159,7 @@ async def run_chaos(
         run_dir=plan.run_dir,
         bootstrap=info.kafka,
         topics=[topic.name for topic in TOPICS],
+        store_dir=store.directory if store is not None else None,
     )
     return ChaosResult(
         hostile,
@@ -158,4 +171,5 @@ async def run_chaos(
         outage,
         store_outage,
         store_drops,
+        stormed,
     )

@@ -153,14 +153,21 @@ def _search(
 
 
 def scan_files(
-    secrets: Mapping[str, str], run_dir: Path, report: ScanReport, client_ids: Iterable[str] = ()
+    secrets: Mapping[str, str],
+    run_dir: Path,
+    report: ScanReport,
+    client_ids: Iterable[str] = (),
+    *,
+    store_dir: Path | None = None,
 ) -> None:
-    """Every form of every secret in the run directory's files; state files owner-only."""
+    """Every form of every secret in the run directory's files (and a PostgreSQL store's
+    cluster in ``store_dir``); state files owner-only."""
     patterns = {secret: encodings(secret, client_ids) for secret in secrets}
     run_mode = stat.S_IMODE(run_dir.stat().st_mode)
     if run_mode & 0o077:
         report.loose_modes.append(f"{run_dir} {run_mode:o}")
-    for path in sorted(p for p in run_dir.rglob("*") if p.is_file()):
+    trees = [run_dir, *([store_dir] if store_dir is not None else [])]
+    for path in sorted(p for tree in trees for p in tree.rglob("*") if p.is_file()):
         mode = stat.S_IMODE(path.stat().st_mode)
         if (path.name.startswith("state.db") or path.name in _OPERATORS_COPIES) and mode & 0o077:
             report.loose_modes.append(f"{path} {mode:o}")
@@ -218,10 +225,12 @@ async def scan(
     bootstrap: str,
     topics: Iterable[str],
     client_ids: Iterable[str] = (),
+    store_dir: Path | None = None,
 ) -> ScanReport:
-    """Look for every form of every secret in the run directory's files and on ``topics``."""
+    """Look for every form of every secret in the run directory's files (and the
+    PostgreSQL store's in ``store_dir``) and on ``topics``."""
     ids = list(client_ids)
     report = ScanReport(secrets=len(secrets))
-    scan_files(secrets, run_dir, report, ids)
+    scan_files(secrets, run_dir, report, ids, store_dir=store_dir)
     await scan_topics(secrets, bootstrap, topics, report, ids)
     return report

@@ -43,9 +43,6 @@ _JOB_TITLE: Final = "Software Engineer"
 _FRESHBOOKS_VENDOR: Final = 101  # a seeded vendor that is also in BILL
 _OFFICE_SUPPLIES: Final = 3012  # matched to BILL's account by name
 _REPORTER: Final = "priya.raman@acmecreative.example"  # an Expensify policy member
-# The vendors retry a refused webhook minutes later on their own clock (BambooHR 300 s
-# first): moving it on stands for the minutes a real outage lasts.
-RETRY_CLOCK_STEP_SECONDS: Final = 400
 
 
 @dataclass
@@ -194,15 +191,13 @@ def expected_effects(info: StackInfo, played: Played) -> int:
 
 
 async def nudge_sources(info: StackInfo, http: httpx.AsyncClient) -> None:
-    """What the minutes after an outage bring: the vendors retry refused webhooks (their
-    clocks moved on) and the next Expensify poll runs (``mlc connections sync``)."""
-    for vendor in ("bamboohr", "freshbooks"):
-        if vendor in info.sandboxes:
-            answer = await http.post(
-                f"{info.sandboxes[vendor]}/_sandbox/clock",
-                json={"advance_seconds": RETRY_CLOCK_STEP_SECONDS},
-            )
-            answer.raise_for_status()
+    """What the minutes after an outage bring: the vendors send the webhooks they are
+    retrying (brought forward, ``/_sandbox/webhooks/retry-now``: their clocks stay with
+    ours, or the edge would refuse the retries' signatures as too new), and the next
+    Expensify poll runs (``mlc connections sync``)."""
+    for base in info.sandboxes.values():
+        answer = await http.post(f"{base}/_sandbox/webhooks/retry-now")
+        answer.raise_for_status()
     if "expensify" in info.connections:
         await request_reconcile(info, info.connections["expensify"])
 

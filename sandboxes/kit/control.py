@@ -30,6 +30,7 @@ ENDPOINTS = (
     "GET|POST|DELETE /_sandbox/faults",
     "GET|POST /_sandbox/clock",
     "GET|POST|PUT|DELETE /_sandbox/webhooks",
+    "POST /_sandbox/webhooks/retry-now",
     "GET|POST /_sandbox/limits",
     "GET /_sandbox/actions",
     "POST /_sandbox/actions/{name}",
@@ -139,6 +140,9 @@ def control_routes(sandbox: VendorSandbox) -> list[Route]:  # noqa: PLR0915 - on
             }
         )
 
+    async def retry_now(_: Request) -> JSONResponse:
+        return JSONResponse({"due_now": sandbox.webhooks.retry_now()})
+
     async def limits(request: Request) -> JSONResponse:
         if request.method == "POST":
             body = await _json_body(request)
@@ -186,6 +190,7 @@ def control_routes(sandbox: VendorSandbox) -> list[Route]:  # noqa: PLR0915 - on
         ("/_sandbox/faults", faults, ["GET", "POST", "DELETE"]),
         ("/_sandbox/clock", clock, ["GET", "POST"]),
         ("/_sandbox/webhooks", webhooks, ["GET", "POST", "PUT", "DELETE"]),
+        ("/_sandbox/webhooks/retry-now", retry_now, ["POST"]),
         ("/_sandbox/limits", limits, ["GET", "POST"]),
         ("/_sandbox/actions", action_list, ["GET"]),
         ("/_sandbox/actions/{name}", action, ["POST"]),

@@ -115,6 +115,30 @@ async def test_a_failed_delivery_is_retried_after_the_vendor_delay_on_the_clock(
         assert [(r["attempt"], r["status"]) for r in records] == [(1, 503), (2, 200)]
 
 
+async def test_retry_now_sends_a_waiting_retry_without_moving_the_clock(
+    connect: Connector, webhook_receiver: WebhookReceiver
+) -> None:
+    webhook_receiver.answers = [503]
+    async with connect(ToySandbox()) as client:
+        await client.post("/hooks", json={"url": webhook_receiver.url})
+        await client.post("/widgets", json={"name": "A"})
+
+        async def recorded() -> bool:
+            state: dict[str, Any] = (await client.get("/_sandbox/webhooks")).json()
+            return bool(state["deliveries"]) and state["pending"] == 1
+
+        await wait_until(recorded, timeout_seconds=30, message="first attempt recorded")
+        before = (await client.get("/_sandbox/clock")).json()["offset_seconds"]
+        answer = await client.post("/_sandbox/webhooks/retry-now")
+        records = await _deliveries(client, 2)
+
+        assert answer.json() == {"due_now": 1}
+        assert [(r["attempt"], r["status"]) for r in records] == [(1, 503), (2, 200)]
+        assert (await client.get("/_sandbox/clock")).json()["offset_seconds"] == before
+        # Nothing waits any more: a second call has nothing to bring forward.
+        assert (await client.post("/_sandbox/webhooks/retry-now")).json() == {"due_now": 0}
+
+
 async def test_the_url_override_sends_every_delivery_to_one_place(
     connect: Connector, webhook_receiver: WebhookReceiver
 ) -> None:
