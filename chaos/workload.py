@@ -194,7 +194,18 @@ async def nudge_sources(info: StackInfo, http: httpx.AsyncClient) -> None:
     """What the minutes after an outage bring: the vendors send the webhooks they are
     retrying (brought forward, ``/_sandbox/webhooks/retry-now``: their clocks stay with
     ours, or the edge would refuse the retries' signatures as too new), and the next
-    Expensify poll runs (``mlc connections sync``)."""
+    Expensify poll runs (``mlc connections sync``).
+
+    Only once the edge says it is ready (``/healthz`` asks Kafka): a real vendor's retries
+    are minutes apart, and bringing them forward while the edge is known to be down would
+    spend a vendor's few retries (FreshBooks has two) in seconds.
+    """
+    try:
+        ready = (await http.get(f"{info.ingest}/healthz")).status_code == 200
+    except httpx.HTTPError:
+        ready = False
+    if not ready:
+        return
     for base in info.sandboxes.values():
         answer = await http.post(f"{base}/_sandbox/webhooks/retry-now")
         answer.raise_for_status()

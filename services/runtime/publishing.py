@@ -21,6 +21,7 @@ import orjson
 from faststream.kafka import KafkaBroker
 
 from schemas.envelope import Event, utcnow
+from services.runtime.producer_renewal import publish_renewing
 
 __all__ = [
     "CONTENT_TYPE",
@@ -79,18 +80,23 @@ async def publish(
 
     The topic is the event class's ``topic_name`` unless ``topic`` is given
     (events such as ``DeadLetter`` or ``RawDelivery`` have a topic per service
-    or vendor). Returns the event as it was published.
+    or vendor). A producer the broker fenced off is replaced and the send made again
+    (:mod:`services.runtime.producer_renewal`). Returns the event as it was published.
     """
     target = topic or type(event).topic_name
     if not target:
         msg = f"{type(event).__name__} has no topic_name; pass topic="
         raise ValueError(msg)
     stamped = stamp(event, cause=cause)
-    await broker.publish(
-        encode_event(stamped),
-        topic=target,
-        key=stamped.key.encode(),
-        headers={"content-type": CONTENT_TYPE, "event-type": stamped.type},
-        correlation_id=str(stamped.correlation_id),
+    body = encode_event(stamped)
+    await publish_renewing(
+        broker,
+        lambda: broker.publish(
+            body,
+            topic=target,
+            key=stamped.key.encode(),
+            headers={"content-type": CONTENT_TYPE, "event-type": stamped.type},
+            correlation_id=str(stamped.correlation_id),
+        ),
     )
     return stamped

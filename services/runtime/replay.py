@@ -31,6 +31,7 @@ from schemas.outcomes import DeadLetter
 from schemas.topics import Topic
 from services.runtime.audit_trail import read_events, read_places
 from services.runtime.log_index import LogPlace
+from services.runtime.producer_renewal import publish_renewing
 from services.runtime.publishing import CONTENT_TYPE
 from services.runtime.store import StateStore
 
@@ -155,11 +156,10 @@ async def replay(broker: KafkaBroker, found: FoundDeadLetter) -> Replayed:
         event_type = orjson.loads(value).get("type")
         if isinstance(event_type, str):
             headers["event-type"] = event_type
-    await broker.publish(
-        value,
-        topic=letter.original_topic,
-        key=letter.original_key.encode("utf-8") if letter.original_key is not None else None,
-        headers=headers,
+    key = letter.original_key.encode("utf-8") if letter.original_key is not None else None
+    await publish_renewing(
+        broker,
+        lambda: broker.publish(value, topic=letter.original_topic, key=key, headers=headers),
     )
     return Replayed(letter.original_topic, letter.original_key, new_id)
 
