@@ -17,14 +17,15 @@ again does not write it twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, TypeVar
 
 import aiokafka
 from aiokafka.errors import OutOfOrderSequenceNumber, ProducerFenced
-from faststream._internal.parser import DefaultCodec
 from faststream.kafka import KafkaBroker
+from faststream.kafka.publisher.state import RealProducer
 
 from services.runtime.logging import get_logger
 
@@ -54,14 +55,16 @@ class ProducerRenewal:
                 return
             config: Any = broker.config
             # FastStream keeps the producer's options only as the broker's connection
-            # arguments; a new aiokafka producer from them is what `broker.start` makes.
+            # arguments; a new aiokafka producer from them is what `broker.start` makes. It
+            # is started before it replaces the dead one, so no send ever finds none.
             options: dict[str, Any] = dict(broker._connection_kwargs)
-            await config.producer.disconnect()
-            await config.producer.connect(
-                aiokafka.AIOKafkaProducer(**options),
-                serializer=config.fd_config._serializer,
-                codec=config.broker_codec or DefaultCodec(),
-            )
+            fresh = aiokafka.AIOKafkaProducer(**options)
+            await fresh.start()
+            holder = config.producer
+            dead = holder._producer
+            holder._producer = RealProducer(fresh)
+            with contextlib.suppress(Exception):  # it is dead: its stop may raise the same
+                await dead.stop()
             self.generation += 1
             _log.warning("kafka.producer_renewed", generation=self.generation)
 
