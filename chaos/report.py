@@ -33,6 +33,8 @@ def passed(result: ChaosResult) -> dict[str, bool]:
             and drops.total_duplicated == 0
             and not result.store_drops.restarted
         )
+    for name in result.broke_off:
+        verdicts[name.split(" ")[0]] = False
     return verdicts | {
         "R4": hostile.server_errors == 0
         and hostile.unclear_refusals == 0
@@ -226,13 +228,17 @@ def _drop_section(result: ChaosResult) -> list[str]:
 def _not_run(result: ChaosResult) -> list[str]:
     """The figures this run skipped (options set to 0, or no PostgreSQL to be had)."""
     absent = {
-        "R1 (`--kills 0`)": result.kills,
-        "R2, the broker (`--outage-seconds 0`, or a broker from outside)": result.outage,
-        "R2, the store (no PostgreSQL, or `--outage-seconds 0`)": result.store_outage,
-        "R3 (`--rotations 0`)": result.storms,
-        "R6 (no PostgreSQL, or `--drops 0`)": result.store_drops,
+        "R1": ("`--kills 0`", result.kills),
+        "R2 (Kafka)": ("`--outage-seconds 0`, or a broker from outside", result.outage),
+        "R2 (PostgreSQL)": ("no PostgreSQL, or `--outage-seconds 0`", result.store_outage),
+        "R3": ("`--rotations 0`", result.storms),
+        "R6": ("no PostgreSQL, or `--drops 0`", result.store_drops),
     }
-    return [f"- {figure}" for figure, ran in absent.items() if ran is None]
+    return [
+        f"- {name} ({why})"
+        for name, (why, ran) in absent.items()
+        if ran is None and name not in result.broke_off
+    ]
 
 
 def _verdicts(verdicts: dict[str, bool]) -> str:
@@ -260,6 +266,10 @@ def render_markdown(result: ChaosResult, *, command: str, requests: int, seed: i
         "",
         "| figure | result | target | verdict |",
         "|---|---|---|---|",
+        *(
+            f"| {name} broke off before its count | {why} | a count | MISSED |"
+            for name, why in result.broke_off.items()
+        ),
         *_kill_rows(result),
         *_outage_rows(result),
         *_storm_rows(result),

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 import httpx
 
@@ -27,6 +28,7 @@ from services.vendors import TOPICS
 __all__ = ["ChaosResult", "doors_of", "genuine_delivery_accepted", "run_chaos"]
 
 Say = Callable[[str], None]
+T = TypeVar("T")
 
 
 @dataclass
@@ -41,6 +43,8 @@ class ChaosResult:
     store_outage: OutageReport | None = None  # None: R2's store half not run
     store_drops: StoreDropReport | None = None  # None: R6 not run
     storms: StormReport | None = None  # None: R3 not run
+    # Figures that broke off before their count (figure -> the error): each MISSED.
+    broke_off: dict[str, str] = field(default_factory=dict)
 
 
 def doors_of(info: StackInfo) -> Doors:
@@ -108,34 +112,63 @@ async def run_chaos(
 
     R3 comes after the others: its revoked-token storm reconnects vendors, which changes
     the stack's connections and links (``info`` is updated in place)."""
+    broke_off: dict[str, str] = {}
+
+    async def figure(name: str, measure: Awaitable[T]) -> T | None:
+        # A figure that breaks off is that figure's finding (MISSED, with why); the
+        # others still run and the page is still written.
+        try:
+            return await measure
+        except Exception as error:
+            broke_off[name] = f"{type(error).__name__}: {str(error)[:300]}"
+            say(f"  {name} broke off: {broke_off[name]}")
+            return None
+
     killed: KillReport | None = None
     if kills:
         say(f"R1: {kills} SIGKILLs at random moments during {events:,} events over every flow")
-        killed = await kill_during_traffic(
-            plan, info, kills=kills, events=events, seed=seed, say=say
+        killed = await figure(
+            "R1", kill_during_traffic(plan, info, kills=kills, events=events, seed=seed, say=say)
         )
     outage: OutageReport | None = None
     if outage_seconds:
         say(f"R2: the broker stopped for {outage_seconds:.0f} s mid-run")
-        outage = await stop_the_broker(
-            plan, info, outage_seconds=outage_seconds, events_before=20, seed=seed, say=say
+        outage = await figure(
+            "R2 (Kafka)",
+            stop_the_broker(
+                plan, info, outage_seconds=outage_seconds, events_before=20, seed=seed, say=say
+            ),
         )
     store_outage: OutageReport | None = None
     if store is not None and outage_seconds:
         say(f"R2: the PostgreSQL store stopped for {outage_seconds:.0f} s mid-run")
-        store_outage = await stop_the_store(
-            plan, info, store, outage_seconds=outage_seconds, events_before=20, seed=seed, say=say
+        store_outage = await figure(
+            "R2 (PostgreSQL)",
+            stop_the_store(
+                plan,
+                info,
+                store,
+                outage_seconds=outage_seconds,
+                events_before=20,
+                seed=seed,
+                say=say,
+            ),
         )
     store_drops: StoreDropReport | None = None
     if store is not None and drops:
         say(f"R6: two replicas of every service; the store's sessions dropped {drops} times")
-        store_drops = await drop_store_connections(
-            plan, info, store, drops=drops, events=events // 2, seed=seed, say=say
+        store_drops = await figure(
+            "R6",
+            drop_store_connections(
+                plan, info, store, drops=drops, events=events // 2, seed=seed, say=say
+            ),
         )
     stormed: StormReport | None = None
     if storms:
         say(f"R3: vendor storms, then {rotations:,} refresh-token rotations under two replicas")
-        stormed = await measure_vendor_storms(plan, info, say=say, rotations=rotations)
+        stormed = await figure(
+            "R3", measure_vendor_storms(plan, info, say=say, rotations=rotations)
+        )
     say(f"R4: {requests:,} hostile requests at {info.ingest} (seed {seed})")
     started = time.monotonic()
     hostile = await send_hostile(
@@ -172,4 +205,5 @@ async def run_chaos(
         store_outage,
         store_drops,
         stormed,
+        broke_off,
     )

@@ -113,3 +113,12 @@ def test_one_lost_effect_one_duplicate_or_one_restart_misses_its_figure() -> Non
     assert passed(restarted)["R2"] is False
     unanswered = replace(_result(), outage=_outage("Kafka", status=500))
     assert passed(unanswered)["R2"] is False
+
+
+def test_a_figure_that_broke_off_is_missed_with_its_reason_and_not_listed_as_skipped() -> None:
+    result = replace(_result(), outage=None, broke_off={"R2 (Kafka)": "TimeoutError: no answer"})
+
+    assert passed(result)["R2"] is False
+    page = render_markdown(result, command="make chaos", requests=1_000, seed=1)
+    assert "| R2 (Kafka) broke off before its count | TimeoutError: no answer |" in page
+    assert "- R2 (Kafka) (" not in page
