@@ -129,9 +129,10 @@ VENDORS: Final[Mapping[str, VendorStorms]] = {
         # the token out of its access log (R5 scans every log).
         revoke_in="form",
     ),
-    # A password connection: an API session (cookie) closed after 10 idle minutes.
+    # A password connection: an API session (cookie) closed after 10 idle minutes. Its API
+    # lives under the instance's path (/AcumaticaERP/entity/...), so no anchor.
     "acumatica": VendorStorms(
-        api=r"^/entity/(?!auth/)",
+        api=r"/entity/(?!auth/)",
         records={"people-acumatica": "hire"},
         effects=("Acumatica employee",),
         session_idle_seconds=600.0,
