@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -16,16 +15,10 @@ from chaos.report import passed, render_markdown
 from chaos.run import run_chaos
 from devstack.demo import play_flows
 from devstack.flows import flows_named
-from devstack.stack import StackPlan, start_stack, stop_stack
+from devstack.stack import StackPlan, free_port, start_stack, stop_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = ROOT / "docs" / "reliability.md"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _say(text: str) -> None:
@@ -57,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"R2 skipped: it stops the stack's own broker, not {plan.kafka_bootstrap}")
         outage_seconds = 0.0
     # R2's second half and R6 need a store replicas share and that can be stopped.
-    server = PostgresServer(ROOT / ".cache" / "postgres-chaos", _free_port())
+    server = PostgresServer(ROOT / ".cache" / "postgres-chaos", free_port())
     store: PostgresServer | None = server
     try:
         plan = replace(plan, store_url=asyncio.run(server.start(fresh=True)))

@@ -70,6 +70,7 @@ __all__ = [
     "StackInfo",
     "StackPlan",
     "Wiring",
+    "free_port",
     "main",
     "ops_url",
     "process_env",
@@ -140,9 +141,9 @@ class StackPlan:
             # DEMO_RUN_DIR lets a test run the demo beside a person's.
             run_dir=Path(env.get("DEMO_RUN_DIR") or ROOT / ".run" / "demo"),
             sandboxes=vendors,
-            sandbox_ports={vendor: _free_port() for vendor in vendors},
-            ingest_port=_free_port(),
-            kafka_port=_free_port(),
+            sandbox_ports={vendor: free_port() for vendor in vendors},
+            ingest_port=free_port(),
+            kafka_port=free_port(),
             flows=chosen,
             settings=caller_settings(env),
             kafka_bootstrap=_external_kafka(env),
@@ -241,7 +242,8 @@ def _external_kafka(env: Mapping[str, str]) -> str | None:
     return env.get("MLC_KAFKA_BOOTSTRAP_SERVERS") or env.get("KAFKA_BOOTSTRAP_SERVERS") or None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (another process may take it before it is bound)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -502,7 +504,7 @@ async def _serving(
         if not (repick and taken and attempt < _PORT_TRIES):
             msg = f"{process.name} exited with status {code}; {process.log}:\n{_tail(process.log)}"
             raise StackError(msg)
-        port = _free_port()
+        port = free_port()
     raise AssertionError("unreachable: the last try returns or raises")
 
 

@@ -13,7 +13,6 @@ its sessions and stop it.
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import AsyncIterator
 
@@ -24,14 +23,8 @@ from chaos.outages import stop_the_store
 from chaos.postgres_store import PostgresServer
 from chaos.run import doors_of
 from chaos.store_faults import drop_store_connections
-from devstack.stack import ROOT
+from devstack.stack import ROOT, free_port
 from tests.e2e.flow_people_stack import PeopleFlowStack, running_flow
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +33,7 @@ async def store(postgres_server_url: str) -> AsyncIterator[PostgresServer]:
     is installed): stopping it touches no other test."""
     del postgres_server_url
     # Under .cache/, not the test's tmp dir: as root the server runs as 'postgres'.
-    server = PostgresServer(
-        ROOT / ".cache" / f"postgres-chaos-{uuid.uuid4().hex[:8]}", _free_port()
-    )
+    server = PostgresServer(ROOT / ".cache" / f"postgres-chaos-{uuid.uuid4().hex[:8]}", free_port())
     await server.start(fresh=True)
     try:
         yield server

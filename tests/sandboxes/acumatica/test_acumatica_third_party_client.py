@@ -20,7 +20,7 @@ from sandboxes.kit import build_app, serve
 from tests.sandboxes.acumatica.acumatica_helpers import INSTANCE, quiet_sandbox
 
 easy_acumatica = pytest.importorskip(
-    "easy_acumatica", reason="easy-acumatica (dev dependency) not installed"
+    "easy_acumatica", reason="missing optional dependency: easy-acumatica (dev)"
 )
 
 

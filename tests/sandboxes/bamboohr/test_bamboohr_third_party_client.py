@@ -12,7 +12,9 @@ from sandboxes.bamboohr.seed import ADMIN_API_KEY
 from tests.sandboxes.bamboohr.bamboo_helpers import ACTIVE_EMPLOYEE
 from tests.sandboxes.sandbox_harness import run_over_socket as over_socket_client
 
-PyBambooHR = pytest.importorskip("PyBambooHR.PyBambooHR", reason="pybamboohr not installed")
+PyBambooHR = pytest.importorskip(
+    "PyBambooHR.PyBambooHR", reason="missing optional dependency: PyBambooHR (dev)"
+)
 
 
 async def test_pybamboohr_reads_creates_updates_and_polls_through_the_gateway_form() -> None:

@@ -14,7 +14,9 @@ from sandboxes.freshbooks.seed import ACCOUNT_ID, BUSINESS_UUID
 from tests.sandboxes.freshbooks.fb_helpers import credentials
 from tests.sandboxes.sandbox_harness import run_over_socket
 
-freshbooks = pytest.importorskip("freshbooks", reason="freshbooks-sdk not installed")
+freshbooks = pytest.importorskip(
+    "freshbooks", reason="missing optional dependency: freshbooks-sdk (dev)"
+)
 
 
 async def test_the_sdk_authorises_reads_creates_deletes_and_refreshes_with_rotation(

@@ -18,7 +18,7 @@ from sandboxes.zoho.app import ZohoSandbox
 from tests.sandboxes.sandbox_harness import run_over_socket
 from tests.sandboxes.zoho.zoho_helpers import LIAM, sign_in
 
-pyzohoapi = pytest.importorskip("pyzohoapi", reason="pyzohoapi (dev dependency) not installed")
+pyzohoapi = pytest.importorskip("pyzohoapi", reason="missing optional dependency: pyzohoapi (dev)")
 
 
 def _books(origin: str, session_credentials: dict[str, Any], refresh_token: str) -> Any:
