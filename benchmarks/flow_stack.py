@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -34,6 +33,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from devstack.flows import Flow, flows_named
+from devstack.ports import free_port
 from devstack.stack import StackInfo, StackPlan, start_stack, stop_stack
 from services.runtime.topics_admin import partition_counts
 
@@ -42,12 +42,6 @@ __all__ = ["FlowStack", "FlowWatch", "LoggedRequest", "flow_stack"]
 EMPLOYEE_TOPIC = "people.employee"
 OUTCOME_TOPIC = "sync.outcome"
 SETTLE_TIMEOUT_SECONDS = 240.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,10 +224,10 @@ async def flow_stack(
         plan = StackPlan(
             run_dir=run_dir or Path(scratch),
             sandboxes=(flow.source, flow.target),
-            sandbox_ports={flow.source: _free_port(), flow.target: _free_port()},
+            sandbox_ports={flow.source: free_port(), flow.target: free_port()},
             flows=(flow,),
-            ingest_port=_free_port(),
-            kafka_port=_free_port(),  # unused: the broker is given
+            ingest_port=free_port(),
+            kafka_port=free_port(),  # unused: the broker is given
             kafka_bootstrap=bootstrap,
             fresh=True,
         )

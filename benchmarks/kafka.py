@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 import sys
 import tempfile
 import uuid
@@ -25,6 +24,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka import KafkaBroker
 
 from benchmarks.events import sample_employee
+from devstack.ports import free_port
 from schemas.topics import Topic
 from services.runtime import RuntimeSettings, create_broker, ensure_topics, publish
 
@@ -77,12 +77,6 @@ def quiet_message_logs() -> None:
     logging.getLogger("faststream").setLevel(logging.WARNING)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _bundled_kafka_version() -> str:
     jars = sorted(KAFKA_LIBS.glob("kafka_2.13-*.jar"))
     if not jars:
@@ -113,12 +107,12 @@ async def kafka_under_test() -> AsyncIterator[KafkaUnderTest]:
         yield KafkaUnderTest(bootstrap=external, description=f"external broker at {external}")
         return
     with tempfile.TemporaryDirectory(prefix="mlc-bench-kafka-") as data_dir:
-        port = _free_port()
+        port = free_port()
         env = {
             **os.environ,
             "KAFKA_DATA_DIR": data_dir,
             "KAFKA_PORT": str(port),
-            "KAFKA_CONTROLLER_PORT": str(_free_port()),
+            "KAFKA_CONTROLLER_PORT": str(free_port()),
             "PYTHON": sys.executable,
         }
         await _run_script("start.sh", env)

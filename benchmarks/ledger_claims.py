@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -27,6 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from benchmarks.results import Measurement, Target, rate_of_async, skipped
+from devstack.ports import free_port
 from services.runtime import StateStore
 
 __all__ = ["TARGETS", "PostgresUnavailableError", "measure_ledger", "postgres_database"]
@@ -75,12 +75,6 @@ async def _claim_rate(url: str, *, count: int, warm_up: int) -> float:
         await store.close()
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def _script(*arguments: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         *arguments, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
@@ -108,7 +102,7 @@ async def _postgres_server() -> AsyncIterator[str]:
     # Under .cache/, not /tmp: a root-run script hands the cluster to the 'postgres'
     # user, who cannot enter a private temporary directory.
     directory = ROOT / ".cache" / f"postgres-bench-{uuid.uuid4().hex[:8]}"
-    status, out, err = await _script(str(POSTGRES_START), str(directory), str(_free_port()))
+    status, out, err = await _script(str(POSTGRES_START), str(directory), str(free_port()))
     if status != 0:
         shutil.rmtree(directory, ignore_errors=True)
         reason = "not installed" if status == POSTGRES_NOT_INSTALLED else f"exit {status}"

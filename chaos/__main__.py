@@ -15,7 +15,8 @@ from chaos.report import passed, render_markdown
 from chaos.run import run_chaos
 from devstack.demo import play_flows
 from devstack.flows import flows_named
-from devstack.stack import StackPlan, free_port, start_stack, stop_stack
+from devstack.ports import free_port
+from devstack.stack import StackPlan, start_stack, stop_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = ROOT / "docs" / "reliability.md"

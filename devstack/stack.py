@@ -37,7 +37,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -52,6 +51,7 @@ import orjson
 from devstack.accounts import AccountError, connect_accounts, link_flows
 from devstack.environment import caller_settings, process_environment
 from devstack.flows import FLOWS, Flow, flows_named, services_of
+from devstack.ports import free_port
 from devstack.processes import BackgroundProcess, ProcessTable
 from sandboxes import available_vendors, port_offset
 from services.runtime.store import StoreError, migrate
@@ -70,7 +70,6 @@ __all__ = [
     "StackInfo",
     "StackPlan",
     "Wiring",
-    "free_port",
     "main",
     "ops_url",
     "process_env",
@@ -240,13 +239,6 @@ class StackInfo:
 
 def _external_kafka(env: Mapping[str, str]) -> str | None:
     return env.get("MLC_KAFKA_BOOTSTRAP_SERVERS") or env.get("KAFKA_BOOTSTRAP_SERVERS") or None
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 now (another process may take it before it is bound)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _private_run_dir(run_dir: Path) -> None:

@@ -38,7 +38,6 @@ import fcntl
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import uuid
@@ -52,6 +51,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from devstack.console_browser import ChromiumMissingError, chromium_path
+from devstack.ports import free_port
 from schemas.topics import Topic
 from services.runtime.store import StateStore
 from services.runtime.topics_admin import ensure_topics
@@ -122,12 +122,6 @@ def _one_at_a_time(name: str) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def _kafka_script(name: str, env: dict[str, str]) -> tuple[int, str]:
     """Run ``deploy/kafka/<name>``: its exit status and its output."""
     process = await asyncio.create_subprocess_exec(
@@ -164,8 +158,8 @@ async def _start_kafka(tmp_path_factory: pytest.TempPathFactory) -> dict[str, st
         env = {
             **os.environ,
             "KAFKA_DATA_DIR": str(tmp_path_factory.mktemp("kafka")),
-            "KAFKA_PORT": str(_free_port()),
-            "KAFKA_CONTROLLER_PORT": str(_free_port()),
+            "KAFKA_PORT": str(free_port()),
+            "KAFKA_CONTROLLER_PORT": str(free_port()),
             "KAFKA_START_TIMEOUT": str(KAFKA_START_TIMEOUT_S),
             "PYTHON": sys.executable,
         }
@@ -259,7 +253,7 @@ def postgres_server_url() -> Iterator[str]:
     with _one_at_a_time("apt"):
         for _ in range(POSTGRES_START_ATTEMPTS):
             result = subprocess.run(
-                [str(POSTGRES_START), str(directory), str(_free_port())],
+                [str(POSTGRES_START), str(directory), str(free_port())],
                 capture_output=True,
                 text=True,
                 timeout=POSTGRES_START_TIMEOUT_S,

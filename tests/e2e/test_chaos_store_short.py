@@ -23,7 +23,8 @@ from chaos.outages import stop_the_store
 from chaos.postgres_store import PostgresServer
 from chaos.run import doors_of
 from chaos.store_faults import drop_store_connections
-from devstack.stack import ROOT, free_port
+from devstack.ports import free_port
+from devstack.stack import ROOT
 from tests.e2e.flow_people_stack import PeopleFlowStack, running_flow
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -14,37 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devstack.ports import free_port, free_port_run
 from sandboxes import VENDORS
 
 # Starts Python processes (seconds each): left out of `make test-fast`.
 pytestmark = pytest.mark.process
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _free_port_run(length: int) -> int:
-    """A base port whose next ``length`` ports are all free right now."""
-    for _ in range(50):
-        base = _free_port()
-        sockets = []
-        try:
-            for port in range(base, base + length):
-                probe = socket.socket()
-                sockets.append(probe)
-                probe.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        finally:
-            for probe in sockets:
-                probe.close()
-        return base
-    raise RuntimeError(f"no run of {length} free ports found")
 
 
 @contextmanager
@@ -74,7 +49,7 @@ def _wait_for(url: str, process: subprocess.Popen[bytes]) -> httpx.Response:
 
 
 def test_one_vendor_runs_on_the_port_given_with_its_default_seed() -> None:
-    port = _free_port()
+    port = free_port()
     with _running("bamboohr", "--port", str(port)) as process:
         index = _wait_for(f"http://127.0.0.1:{port}/_sandbox", process)
         assert index.json()["vendor"] == "bamboohr"
@@ -85,19 +60,19 @@ def test_one_vendor_runs_on_the_port_given_with_its_default_seed() -> None:
 def test_empty_and_seed_file_options_replace_the_default_seed(tmp_path: Path) -> None:
     seed = tmp_path / "seed.json"
     seed.write_text(json.dumps({"employees": [{"id": "7", "firstName": "Solo"}]}))
-    port = _free_port()
+    port = free_port()
     with _running("bamboohr", "--port", str(port), "--seed", str(seed)) as process:
         _wait_for(f"http://127.0.0.1:{port}/_sandbox", process)
         employees = httpx.get(f"http://127.0.0.1:{port}/_sandbox/state/employees").json()
         assert employees == [{"id": "7", "firstName": "Solo"}]
-    port = _free_port()
+    port = free_port()
     with _running("bamboohr", "--port", str(port), "--empty") as process:
         _wait_for(f"http://127.0.0.1:{port}/_sandbox", process)
         assert httpx.get(f"http://127.0.0.1:{port}/_sandbox/state/employees").json() == []
 
 
 def test_all_runs_every_built_sandbox_from_the_base_port_in_vendor_order() -> None:
-    base = _free_port_run(len(VENDORS))
+    base = free_port_run(len(VENDORS))
     with _running("all", "--base-port", str(base)) as process:
         index = _wait_for(f"http://127.0.0.1:{base}/_sandbox", process)
         assert index.json()["vendor"] == "bamboohr"

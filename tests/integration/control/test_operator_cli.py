@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
+from devstack.ports import free_port
 from mlc.app import app
 from sandboxes.kit.server import serve
 from services.control.connections import OperatorConnections
@@ -126,9 +126,7 @@ async def test_a_wrong_token_says_to_set_the_operator_token(
 
 
 async def test_an_unreachable_service_says_how_to_start_it() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     # The port was free a moment ago and nothing listens on it now.
     answer = await _mlc(f"http://127.0.0.1:{port}", "links", "list")
     assert answer.exit_code == 1

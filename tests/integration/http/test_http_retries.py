@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import socket
 import time
 import uuid
 from datetime import UTC, datetime
@@ -12,6 +11,7 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
+from devstack.ports import free_port
 from services.runtime.http import DEFAULT_TIMEOUT, build_client
 from services.runtime.ratelimit import BudgetRegistry
 from services.runtime.retry import ATTEMPTS_EXTENSION, RetryPolicy
@@ -50,10 +50,7 @@ class CountingTransport(httpx.AsyncBaseTransport):
 
 def refused_url() -> str:
     """A URL on 127.0.0.1 where nothing listens (the port was just free)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 async def test_a_429_with_retry_after_seconds_is_retried_no_sooner_than_asked(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -22,6 +21,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from devstack.ports import free_port
 from sandboxes.kit import serve
 from schemas.envelope import utcnow
 from services.ingest.app import IngestParts, build_app
@@ -89,23 +89,17 @@ async def raw_deliveries(bootstrap: str, topic: str, connection_id: str) -> list
     return found
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class PrivateKafka:
     """A single-node broker for one test, which the test may stop and start again."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
         self._env = {
             **os.environ,
             "KAFKA_DATA_DIR": str(data_dir),
             "KAFKA_PORT": str(self.port),
-            "KAFKA_CONTROLLER_PORT": str(_free_port()),
+            "KAFKA_CONTROLLER_PORT": str(free_port()),
             "KAFKA_START_TIMEOUT": "120",
             "PYTHON": sys.executable,
         }

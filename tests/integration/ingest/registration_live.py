@@ -9,7 +9,6 @@ URL; the sandbox's delivery override then sends to the local ingest instead.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any
 import httpx
 from starlette.routing import Mount
 
+from devstack.ports import free_port
 from sandboxes.kit import VendorSandbox, build_app, serve
 from schemas.envelope import utcnow
 from services.control.connections import OperatorConnections
@@ -80,12 +80,6 @@ class RegistrationWorld:
         return sorted(c.field for c in stored)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @asynccontextmanager
 async def registration_world(
     tmp_path: Path,
@@ -108,7 +102,7 @@ async def registration_world(
     if store is None:
         store = await StateStore.open(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
     vault = Vault.from_text(generate_key_ring_entry("k1"))
-    port = _free_port()
+    port = free_port()
     ingest_url = f"http://127.0.0.1:{port}"
     public_url = "https://hooks.example.test" if https_public_url else ingest_url
     try:

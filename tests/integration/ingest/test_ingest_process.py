@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from devstack.ports import free_port
 from sandboxes.kit import serve, wait_until
 from services.ingest.app import IngestParts, build_app
 from services.ingest.settings import IngestSettings
@@ -22,12 +22,6 @@ from services.runtime.vault import generate_key_ring_entry
 from tests.unit.ingest.ingest_harness import new_vault, open_store
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @asynccontextmanager
@@ -83,7 +77,7 @@ OPERATOR = {"Authorization": "Bearer process-test-token"}
 async def test_the_edge_process_serves_webhooks_only_and_exits_on_sigterm(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = _env(kafka_bootstrap, tmp_path, MLC_INGEST_PORT=str(port))
     async with _running("services.ingest", env, port) as (client, process):
         first = await client.post("/webhooks/bamboohr/nobody", content=b"{}")
@@ -103,7 +97,7 @@ async def test_the_edge_process_serves_webhooks_only_and_exits_on_sigterm(
 async def test_the_control_process_serves_the_operator_api_and_oauth_and_exits_on_sigterm(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = _env(kafka_bootstrap, tmp_path, MLC_CONTROL_PORT=str(port))
     async with _running("services.control", env, port) as (client, process):
         health = await client.get("/healthz")
@@ -126,7 +120,7 @@ async def test_the_control_process_serves_the_operator_api_and_oauth_and_exits_o
 async def test_the_local_stacks_one_process_serves_webhooks_operator_api_and_oauth(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = _env(kafka_bootstrap, tmp_path, MLC_INGEST_PORT=str(port))
     async with _running("devstack.edge_and_control", env, port) as (client, process):
         first = await client.post("/webhooks/bamboohr/nobody", content=b"{}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devstack.ports import free_port
 from sandboxes.conformance import VENDORS
 from sandboxes.zoho.conformance import replay_zoho
 
@@ -77,15 +77,9 @@ async def test_recorded_calls_are_replayed_onto_the_seed_and_missing_keys_report
     assert "zoho" in VENDORS
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.process  # starts Python processes: not in make test-fast
 def test_python_m_sandboxes_zoho_serves_the_default_seed_on_the_port_given() -> None:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "sandboxes", "zoho", "--port", str(port)],
         cwd=ROOT,
