@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.report import render_markdown
-from benchmarks.runner import FULL, QUICK, run_benchmarks
+from benchmarks.runner import FULL, GROUPS, QUICK, run_benchmarks
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
@@ -22,16 +22,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--output",
         type=Path,
-        default=DEFAULT_OUTPUT,
-        help="where the markdown report goes (default: docs/benchmarks.md)",
+        default=None,
+        help="where the markdown report goes (default: docs/benchmarks.md for a full run; "
+        "a run with --quick or --only writes none unless given one)",
     )
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="tiny sizes to check the benchmarks run; the report is not written",
+        help="tiny sizes to check the benchmarks run; no report is written unless --output",
     )
     parser.add_argument(
         "--no-postgres", action="store_true", help="skip the PostgreSQL ledger benchmark"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=GROUPS,
+        help="run only this group of benchmarks (repeatable): " + ", ".join(GROUPS),
     )
     options = parser.parse_args(argv)
     arguments = " ".join(sys.argv[1:] if argv is None else argv)
@@ -40,10 +47,13 @@ def main(argv: list[str] | None = None) -> int:
             QUICK if options.quick else FULL,
             command=f"make bench  (python -m benchmarks{' ' + arguments if arguments else ''})",
             with_postgres=not options.no_postgres,
+            groups=options.only or GROUPS,
         )
     )
-    if not options.quick:
-        output: Path = options.output
+    output: Path | None = options.output
+    if output is None and not options.quick and not options.only:
+        output = DEFAULT_OUTPUT
+    if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(render_markdown(report), encoding="utf-8")
         print(f"==> wrote {output}")

@@ -31,7 +31,7 @@ from typing import Any
 from benchmarks.flow_stack import FlowStack, LoggedRequest
 from benchmarks.results import Measurement, Target
 
-__all__ = ["FRESHBOOKS", "BackfillCase", "describe_calls", "measure_backfill"]
+__all__ = ["FRESHBOOKS", "BackfillCase", "describe_calls", "hire_quietly", "measure_backfill"]
 
 TARGETS = {
     "rate": Target(
@@ -108,7 +108,7 @@ def _new_people(template: dict[str, Any], *, first_id: int, count: int) -> list[
     return people
 
 
-async def _hire_quietly(stack: FlowStack, count: int) -> set[str]:
+async def hire_quietly(stack: FlowStack, count: int) -> set[str]:
     """Add ``count`` people to the BambooHR company without webhooks; their ids."""
     employees = await stack.state(stack.bamboohr, "employees")
     template = next(e for e in employees if e.get("status") == "Active")
@@ -146,7 +146,7 @@ async def measure_backfill(
 ) -> list[Measurement]:
     """Backfill ``employees`` new people; employees/s and the vendor calls it took."""
     await stack.settle()
-    wanted = await _hire_quietly(stack, employees)
+    wanted = await hire_quietly(stack, employees)
     for sandbox in (stack.bamboohr, stack.target):
         await stack.forget_requests(sandbox)
     requested_at = datetime.now(UTC)

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -216,9 +216,16 @@ def _ignore(_: str) -> None:
 
 @asynccontextmanager
 async def flow_stack(
-    bootstrap: str, *, flow_name: str = "people-freshbooks", run_dir: Path | None = None
+    bootstrap: str,
+    *,
+    flow_name: str = "people-freshbooks",
+    run_dir: Path | None = None,
+    settings: Mapping[str, str] | None = None,
 ) -> AsyncIterator[FlowStack]:
-    """The stack of flow ``flow_name`` on ``bootstrap``, running for the block."""
+    """The stack of flow ``flow_name`` on ``bootstrap``, running for the block.
+
+    ``settings``: ``MLC_*`` variables for every process of the stack (a raised budget, say).
+    """
     [flow] = flows_named([flow_name])
     with tempfile.TemporaryDirectory(prefix="mlc-bench-flow-") as scratch:
         plan = StackPlan(
@@ -229,6 +236,7 @@ async def flow_stack(
             ingest_port=free_port(),
             kafka_port=free_port(),  # unused: the broker is given
             kafka_bootstrap=bootstrap,
+            settings=dict(settings or {}),
             fresh=True,
         )
         try:

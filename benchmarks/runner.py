@@ -8,9 +8,10 @@ and the run goes on.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Final
 
 from benchmarks.codec import measure_codec
 from benchmarks.console_pages import measure_console
@@ -21,6 +22,7 @@ from benchmarks.flow_ap_bill import measure_ap_bill
 from benchmarks.flow_backfill import FRESHBOOKS as FRESHBOOKS_BACKFILL
 from benchmarks.flow_backfill import BackfillCase, measure_backfill
 from benchmarks.flow_expenses import measure_expenses
+from benchmarks.flow_freshness import measure_freshness
 from benchmarks.flow_latency import FRESHBOOKS as FRESHBOOKS_LATENCY
 from benchmarks.flow_latency import LatencyCase, measure_webhook_to_write
 from benchmarks.flow_stack import flow_stack
@@ -40,7 +42,11 @@ from benchmarks.results import Measurement, failed
 from benchmarks.sandbox_requests import measure_sandbox_in_process, measure_sandbox_over_socket
 from benchmarks.vault_roundtrip import measure_vault
 
-__all__ = ["FULL", "QUICK", "Sizes", "run_benchmarks"]
+__all__ = ["FULL", "GROUPS", "QUICK", "Sizes", "run_benchmarks"]
+
+GROUPS: Final = ("spine", "flows", "freshness")
+"""What ``--only`` can pick: the spine's benchmarks (codec to console pages), flows 1 to 5
+(a stack each, the timed changes and a backfill), flow 1's freshness with limits off."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +89,8 @@ class Sizes:
     expense_backfill_reports: int
     expense_backfill_budget_seconds: float
     console_outcomes: int
+    freshness_changes_per_second: float
+    freshness_seconds: float
 
 
 FULL = Sizes(
@@ -117,6 +125,8 @@ FULL = Sizes(
     expense_backfill_reports=500,
     expense_backfill_budget_seconds=900.0,
     console_outcomes=100_000,
+    freshness_changes_per_second=50.0,
+    freshness_seconds=60.0,
 )
 QUICK = Sizes(
     codec_operations=2_000,
@@ -150,6 +160,8 @@ QUICK = Sizes(
     expense_backfill_reports=10,
     expense_backfill_budget_seconds=120.0,
     console_outcomes=2_000,
+    freshness_changes_per_second=5.0,
+    freshness_seconds=3.0,
 )
 
 
@@ -175,12 +187,62 @@ async def _sync(rows: list[Measurement]) -> list[Measurement]:
     return rows
 
 
-async def run_benchmarks(sizes: Sizes, *, command: str, with_postgres: bool = True) -> Report:
-    """Run every benchmark with ``sizes`` and print the table; the report is returned."""
+async def run_benchmarks(
+    sizes: Sizes,
+    *,
+    command: str,
+    with_postgres: bool = True,
+    groups: Collection[str] = GROUPS,
+) -> Report:
+    """Run the benchmarks of ``groups`` (:data:`GROUPS`) with ``sizes`` and print the table;
+    the report is returned."""
+    unknown = set(groups) - set(GROUPS)
+    if unknown:
+        msg = f"unknown benchmark group(s) {', '.join(sorted(unknown))}; known: {', '.join(GROUPS)}"
+        raise ValueError(msg)
     started_at = datetime.now(UTC)
     started = time.perf_counter()
     machine = describe_machine()
     quiet_message_logs()
+    rows: list[Measurement] = []
+    if "spine" in groups:
+        rows += await _measure_spine_cpu(sizes, with_postgres=with_postgres)
+    _say("starting Kafka (or using KAFKA_BOOTSTRAP_SERVERS)")
+    kafka_description = "not started"
+    try:
+        async with kafka_under_test() as kafka:
+            kafka_description = kafka.description
+            if "spine" in groups:
+                rows += await _measure_spine_kafka(kafka.bootstrap, sizes)
+            if "flows" in groups:
+                rows += await _measure_flow(kafka.bootstrap, sizes)
+            if "freshness" in groups:
+                rows += await _guarded(
+                    "flow 1 freshness with the vendors' limits off",
+                    lambda: measure_freshness(
+                        kafka.bootstrap,
+                        per_second=sizes.freshness_changes_per_second,
+                        seconds=sizes.freshness_seconds,
+                    ),
+                )
+    except Exception as exc:
+        # The broker failing to start is a result too.
+        rows.append(failed("Kafka broker", exc))
+
+    report = Report(
+        measurements=rows,
+        machine=machine.rows(kafka=kafka_description),
+        started_at=started_at,
+        duration_s=time.perf_counter() - started,
+        command=command,
+    )
+    print()
+    print(render_table(rows))
+    return report
+
+
+async def _measure_spine_cpu(sizes: Sizes, *, with_postgres: bool) -> list[Measurement]:
+    """The CPU-only benchmarks, before the broker's JVM shares the cores."""
     rows: list[Measurement] = []
     rows += await _guarded(
         "encode/decode", lambda: _sync(measure_codec(count=sizes.codec_operations))
@@ -199,39 +261,23 @@ async def run_benchmarks(sizes: Sizes, *, command: str, with_postgres: bool = Tr
         lambda: measure_sandbox_over_socket(count=sizes.sandbox_socket_requests),
     )
 
-    _say("starting Kafka (or using KAFKA_BOOTSTRAP_SERVERS)")
-    kafka_description = "not started"
-    try:
-        async with kafka_under_test() as kafka:
-            kafka_description = kafka.description
-            rows += await _guarded(
-                "publish",
-                lambda: measure_publish(
-                    kafka.bootstrap,
-                    events=sizes.publish_events,
-                    concurrency=sizes.publish_concurrency,
-                ),
-            )
-            rows += await _measure_backlog(kafka.bootstrap, sizes)
-            rows += await _guarded(
-                "console pages",
-                lambda: measure_console(kafka.bootstrap, outcomes=sizes.console_outcomes),
-            )
-            rows += await _measure_flow(kafka.bootstrap, sizes)
-    except Exception as exc:
-        # The broker failing to start is a result too.
-        rows.append(failed("Kafka broker", exc))
+    return rows
 
-    report = Report(
-        measurements=rows,
-        machine=machine.rows(kafka=kafka_description),
-        started_at=started_at,
-        duration_s=time.perf_counter() - started,
-        command=command,
+
+async def _measure_spine_kafka(bootstrap: str, sizes: Sizes) -> list[Measurement]:
+    """The spine's benchmarks on the broker: publishing, consuming, the console's pages."""
+    rows: list[Measurement] = []
+    rows += await _guarded(
+        "publish",
+        lambda: measure_publish(
+            bootstrap, events=sizes.publish_events, concurrency=sizes.publish_concurrency
+        ),
     )
-    print()
-    print(render_table(rows))
-    return report
+    rows += await _measure_backlog(bootstrap, sizes)
+    rows += await _guarded(
+        "console pages", lambda: measure_console(bootstrap, outcomes=sizes.console_outcomes)
+    )
+    return rows
 
 
 async def _measure_backlog(bootstrap: str, sizes: Sizes) -> list[Measurement]:

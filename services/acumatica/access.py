@@ -94,7 +94,7 @@ class AcumaticaAccess:
         known = self._clients.get(connection_id)
         if known is not None:
             return known
-        async with self._store.transaction() as repos:
+        async with self._store.reading() as repos:
             record = await repos.connections.get(connection_id)
             stored = await repos.credentials.get(connection_id, PASSWORD_FIELD)
             consented = await repos.credentials.get(connection_id, TOKENS_FIELD)

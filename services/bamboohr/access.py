@@ -90,7 +90,7 @@ class BambooHRAccess:
         )
 
     async def connection(self, connection_id: str) -> ConnectionRecord:
-        async with self._store.transaction() as repos:
+        async with self._store.reading() as repos:
             record = await repos.connections.get(connection_id)
         if record is None or record.vendor != VENDOR:
             msg = f"{connection_id!r} is not a BambooHR connection"
@@ -102,7 +102,7 @@ class BambooHRAccess:
             company_url = self._auth.company_url(
                 {"subdomain": record.settings.get("company_domain", "")}
             )
-            async with self._store.transaction() as repos:
+            async with self._store.reading() as repos:
                 stored = await repos.credentials.get(record.id, _API_KEY_FIELD)
             if stored is None:
                 msg = f"connection {record.id} has no API key on file"

@@ -345,7 +345,7 @@ class BambooHRSource:
         values = list_values(employee, changed_aliases)
         if not values:
             return False
-        async with self._store.transaction() as repos:
+        async with self._store.reading() as repos:
             text = await repos.watermarks.get(self._service, connection_id, LIST_NAMES_WATERMARK)
         known: dict[str, list[str]] = orjson.loads(text) if text else {}
         return any(
@@ -353,7 +353,7 @@ class BambooHRSource:
         )
 
     async def _mark(self, connection_id: str, name: str) -> datetime | None:
-        async with self._store.transaction() as repos:
+        async with self._store.reading() as repos:
             text = await repos.watermarks.get(self._service, connection_id, name)
         return parse_bamboo_time(text)
 

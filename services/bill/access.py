@@ -28,7 +28,7 @@ from services.bill.client import BillClient
 from services.bill.session import BillApiSession, error_code, login_body
 from services.bill.settings import BillSettings
 from services.runtime.flow_links import flow_links
-from services.runtime.http import build_client
+from services.runtime.http import build_client, network_transport
 from services.runtime.oauth_tokens import OAuthRefusedError
 from services.runtime.ratelimit import RatePolicy
 from services.runtime.retry import RetryPolicy
@@ -82,7 +82,7 @@ class BillAccess:
         """The network behind the organisation's slots, the hourly budget and the retries."""
         s = self._settings
         rate = RatePolicy(requests=s.requests_per_hour, per_seconds=3600.0)
-        network = SlotTransport(httpx.AsyncHTTPTransport(retries=0), slots)
+        network = SlotTransport(network_transport(), slots)
         return build_client(
             vendor=VENDOR,
             base_url="",
@@ -105,7 +105,7 @@ class BillAccess:
         known = self._clients.get(connection_id)
         if known is not None:
             return known
-        async with self._store.transaction() as repos:
+        async with self._store.reading() as repos:
             record = await repos.connections.get(connection_id)
             stored = {f: await repos.credentials.get(connection_id, f) for f in _SECRET_FIELDS}
         if record is None or record.vendor != VENDOR:

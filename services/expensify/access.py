@@ -21,7 +21,7 @@ import httpx
 from services.expensify.client import ExpensifyClient, is_rate_limited
 from services.expensify.settings import ExpensifySettings
 from services.runtime.flow_links import flow_links
-from services.runtime.http import build_client
+from services.runtime.http import build_client, network_transport
 from services.runtime.oauth_tokens import OAuthRefusedError
 from services.runtime.ratelimit import (
     PROCESS_BUDGETS,
@@ -77,7 +77,7 @@ class ExpensifyAccess:
     def _http(self, partner_user_id: str) -> httpx.AsyncClient:
         """The network behind every rate window of the credential, and the retries."""
         windows = self._settings.rate_windows
-        network: httpx.AsyncBaseTransport = self._transport or httpx.AsyncHTTPTransport(retries=0)
+        network: httpx.AsyncBaseTransport = self._transport or network_transport()
         key = f"expensify:{partner_user_id}"
         for jobs, seconds in windows[1:]:
             network = RateLimitTransport(

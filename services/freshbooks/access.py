@@ -99,7 +99,7 @@ class FreshBooksAccess:
         known = self._clients.get(connection_id)
         if known is not None:
             return known
-        async with self._store.transaction() as repos:
+        async with self._store.reading() as repos:
             record = await repos.connections.get(connection_id)
         if record is None or record.vendor != VENDOR:
             msg = f"connection {connection_id} is not a FreshBooks connection"

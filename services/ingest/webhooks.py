@@ -260,7 +260,7 @@ class WebhookIntake:
         if not connection_id or len(connection_id) > _MAX_ID_CHARS:
             raise unknown
         try:
-            async with self.store.transaction() as tx:
+            async with self.store.reading() as tx:
                 connection = await tx.connections.get(connection_id)
         except _STORE_ERRORS as exc:
             raise self._unavailable(
@@ -361,7 +361,7 @@ class WebhookIntake:
 
     async def _secrets(self, connection_id: str) -> list[str]:
         try:
-            async with self.store.transaction() as tx:
+            async with self.store.reading() as tx:
                 stored = await tx.credentials.list(connection_id=connection_id)
         except _STORE_ERRORS as exc:
             raise self._unavailable(
@@ -433,7 +433,7 @@ class WebhookIntake:
         if self._running(key):
             raise in_flight
         try:
-            async with self.store.transaction() as tx:
+            async with self.store.reading() as tx:
                 claimed = await tx.ledger.get(LEDGER_SERVICE, key)
         except _STORE_ERRORS as exc:
             raise self._unavailable(

@@ -14,7 +14,7 @@ async def flow_links(
     store: StateStore, connection_id: str, flow: str, *, end: Literal["source", "target"]
 ) -> list[LinkRecord]:
     """Enabled ``flow`` links whose ``end`` (source or target) is ``connection_id``."""
-    async with store.transaction() as repos:
+    async with store.reading() as repos:
         links = await repos.links.list(connection_id=connection_id, enabled_only=True)
     return [
         link

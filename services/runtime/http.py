@@ -18,6 +18,8 @@ status and the time taken; never a header.
 
 from __future__ import annotations
 
+import functools
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -48,6 +50,7 @@ __all__ = [
     "PaginationLoopError",
     "build_client",
     "loggable_url",
+    "network_transport",
     "paginate",
 ]
 
@@ -62,6 +65,23 @@ _log = get_logger(__name__)
 
 T = TypeVar("T")
 C = TypeVar("C", bound=Hashable)
+
+
+@functools.cache
+def _shared_ssl_context() -> ssl.SSLContext:
+    """The process's one TLS client context (certifi's roots, or ``SSL_CERT_FILE``/``_DIR``).
+
+    Building it loads every root certificate: 20-140 ms of CPU here, which a transport
+    built per delivery paid each time (most of a webhook's handling in the BambooHR
+    source). A context is safe to share between transports, loops and threads.
+    """
+    return httpx.create_ssl_context()
+
+
+def network_transport() -> httpx.AsyncHTTPTransport:
+    """A transport to the network for one client: no connect retries of its own (the
+    RetryTransport above it decides every retry), the process's one TLS context."""
+    return httpx.AsyncHTTPTransport(retries=0, verify=_shared_ssl_context())
 
 
 def loggable_url(url: httpx.URL) -> str:
@@ -121,9 +141,10 @@ def build_client(
     pass ``httpx.ASGITransport(app)`` to talk to an in-process sandbox. ``rate=None`` means
     no proactive limit.
     """
-    # httpx's own connect retries are off: RetryTransport owns every retry decision.
     stack: httpx.AsyncBaseTransport = MeteredTransport(
-        transport or httpx.AsyncHTTPTransport(retries=0), vendor=vendor, connection=connection_key
+        transport or network_transport(),
+        vendor=vendor,
+        connection=connection_key,
     )
     if rate is not None:
         stack = RateLimitTransport(

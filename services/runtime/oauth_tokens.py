@@ -169,7 +169,7 @@ class TokenKeeper:
     async def _count_refresh(self, connection_id: str, result: str) -> None:
         """One refresh in ``mlc_token_refreshes_total``, under the connection's vendor."""
         try:
-            async with self._store.transaction() as repos:
+            async with self._store.reading() as repos:
                 record = await repos.connections.get(connection_id)
         except Exception:  # the count must never turn a refresh into a failure
             record = None
@@ -177,7 +177,7 @@ class TokenKeeper:
 
     async def stored(self, connection_id: str) -> TokenSet:
         """The pair on file; :class:`OAuthRefusedError` when the connection has none."""
-        async with self._store.transaction() as repos:
+        async with self._store.reading() as repos:
             row = await repos.credentials.get(connection_id, TOKENS_FIELD)
         if row is None:
             msg = f"connection {connection_id} has no OAuth tokens (consent never completed)"

@@ -136,7 +136,7 @@ class SharedSession:
         self._open = True
 
     async def _stored(self) -> str:
-        async with self._store.transaction() as repos:
+        async with self._store.reading() as repos:
             stored = await repos.credentials.get(self.connection_id, self._field)
         if stored is None:
             return ""

@@ -83,7 +83,7 @@ class PublishedSnapshots:
     ) -> dict[str, Any] | None:
         """The payload last published for the record, or None if none was."""
         name = f"{_PREFIX}{event_type}:{entity_key}"
-        async with self._store.transaction() as repos:
+        async with self._store.reading() as repos:
             text = await repos.watermarks.get(self._service, connection_id, name)
         if text is None:
             return None

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from benchmarks.codec import measure_codec
+from benchmarks.flow_latency import _Sent, _this_or_later
 from benchmarks.ledger_claims import measure_ledger
 from benchmarks.report import Report, render_markdown, render_table
 from benchmarks.results import Measurement, Target, failed, percentile, skipped
+from benchmarks.runner import QUICK, run_benchmarks
 from benchmarks.sandbox_requests import measure_sandbox_in_process
 from benchmarks.vault_roundtrip import measure_vault
 
@@ -101,3 +105,24 @@ def test_the_report_lists_every_row_with_its_verdict_and_the_reason_for_each_tar
     table = render_table(rows)
     assert table.splitlines()[0].split() == ["benchmark", "result", "target", "met"]
     assert "MISSED" in table
+
+
+def test_a_rename_counts_a_later_one_of_the_same_person_as_its_landing() -> None:
+    moment = datetime(2026, 12, 5, tzinfo=UTC)
+    sent = [
+        _Sent("7", "a-1", moment),
+        _Sent("8", "b-1", moment),
+        _Sent("7", "a-2", moment),
+        _Sent("7", "a-3", moment),
+    ]
+    assert _this_or_later(sent) == [
+        frozenset({"a-1", "a-2", "a-3"}),
+        frozenset({"b-1"}),
+        frozenset({"a-2", "a-3"}),
+        frozenset({"a-3"}),
+    ]
+
+
+async def test_an_unknown_benchmark_group_is_refused_before_anything_runs() -> None:
+    with pytest.raises(ValueError, match="unknown benchmark group"):
+        await run_benchmarks(QUICK, command="test", groups=["spine", "nonsense"])

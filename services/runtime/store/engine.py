@@ -6,7 +6,10 @@ the writer), foreign keys (off by default in SQLite) and a busy timeout (a
 writer waits for the file lock instead of failing at once). Every transaction
 starts with ``BEGIN IMMEDIATE``: the write lock is taken up front, so two
 writers queue on the busy timeout rather than both reading a snapshot and one
-failing with "database is locked" when it tries to upgrade to a write.
+failing with "database is locked" when it tries to upgrade to a write. A transaction
+that only reads (``StateStore.reading``) begins deferred instead: it takes no lock, so
+the lookups every message makes (its connection, its credentials) never queue behind
+another process's writes; it may not write (``PRAGMA query_only``).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from services.runtime.store.file_modes import (
     make_owner_only_directories,
 )
 
-__all__ = ["DATABASE_URL_VARIABLE", "create_engine", "describe_url"]
+__all__ = ["DATABASE_URL_VARIABLE", "READ_ONLY_OPTION", "create_engine", "describe_url"]
 
 DATABASE_URL_VARIABLE = "MLC_DATABASE_URL"
 
@@ -37,6 +40,8 @@ POSTGRES_DRIVER = "postgresql+asyncpg"
 
 # How long connecting to PostgreSQL may take before it counts as unreachable, in seconds.
 POSTGRES_CONNECT_TIMEOUT_S = 10.0
+READ_ONLY_OPTION = "mlc_read_only"
+"""Execution option of a connection whose transactions only read (``StateStore.reading``)."""
 # How long a SQLite writer waits for another process's write lock, in seconds.
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
@@ -140,8 +145,20 @@ def _create_sqlite_engine(url: URL, *, echo: bool) -> AsyncEngine:
             cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _begin_immediate(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    def _begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            # A reader takes no lock: it sees the last commit and never waits for a writer.
+            # query_only makes a write in it fail at once instead of upgrading its lock.
+            connection.exec_driver_sql("PRAGMA query_only = ON")
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine.sync_engine, "commit")
+    @event.listens_for(engine.sync_engine, "rollback")
+    def _end(connection: Connection) -> None:
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("PRAGMA query_only = OFF")
 
     return engine
 

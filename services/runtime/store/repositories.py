@@ -24,7 +24,7 @@ from services.runtime.settings import RuntimeSettings
 from services.runtime.store.audit_log import AuditLog
 from services.runtime.store.configuration import Connections, Credentials, Links, Mappings
 from services.runtime.store.console_sessions import ConsoleSessions
-from services.runtime.store.engine import create_engine
+from services.runtime.store.engine import READ_ONLY_OPTION, create_engine
 from services.runtime.store.leases import Leases
 from services.runtime.store.read_model import ReadModel
 from services.runtime.store.replays import Replays
@@ -108,6 +108,21 @@ class StateStore:
         """One transaction: committed when the block ends, rolled back if it raises."""
         async with self._engine.begin() as connection:
             yield Repositories.bound_to(connection)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Repositories]:
+        """One transaction that only reads: it waits for no writer and takes no lock.
+
+        For lookups (a connection, its credentials, a watermark) that decide nothing
+        written in the same breath; read-then-write sequences stay in :meth:`transaction`.
+        A write in it fails (SQLite: ``query_only``; PostgreSQL: a read-only transaction).
+        """
+        async with self._engine.connect() as connection:
+            reader = await connection.execution_options(
+                **{READ_ONLY_OPTION: True, "postgresql_readonly": True}
+            )
+            async with reader.begin():
+                yield Repositories.bound_to(reader)
 
     async def close(self) -> None:
         await self._engine.dispose()

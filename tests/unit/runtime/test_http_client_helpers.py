@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import ssl
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -21,6 +22,7 @@ from services.runtime.http import (
     PaginationLoopError,
     build_client,
     loggable_url,
+    network_transport,
     paginate,
 )
 from services.runtime.logging import configure_logging
@@ -149,3 +151,14 @@ async def test_the_client_logs_each_answer_without_headers_or_query_secrets(
 def test_the_default_timeouts_are_five_seconds_to_connect_and_thirty_to_read() -> None:
     assert DEFAULT_TIMEOUT.connect == 5.0
     assert DEFAULT_TIMEOUT.read == 30.0
+
+
+def test_every_network_transport_shares_the_process_tls_context() -> None:
+    # Building a TLS context loads every root certificate (tens of ms of CPU): a client
+    # built per message must not pay it each time.
+    first, second = network_transport(), network_transport()
+    # httpcore keeps the context private; reading it is the point of this test.
+    contexts = [transport._pool._ssl_context for transport in (first, second)]
+    assert contexts[0] is not None
+    assert contexts[0] is contexts[1]
+    assert contexts[0].verify_mode is ssl.CERT_REQUIRED
