@@ -239,6 +239,13 @@ class FreshBooksClient:
                 found.append(staff)
         return found
 
+    async def all_staff(self) -> list[Staff]:
+        """Every active and archived staff record of the account, page by page."""
+        return [
+            Staff.model_validate(item)
+            async for item in self._accounting_list(STAFF_LIST, "staffs", [])
+        ]
+
     async def get_staff(self, staff_id: int) -> Staff | None:
         result = await self._result("GET", self._staff(staff_id), missing_ok=True)
         return None if result is None else Staff.model_validate(result["staff"])

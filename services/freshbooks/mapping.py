@@ -61,7 +61,7 @@ from urllib.parse import parse_qsl
 from schemas.ap import BillPaid
 from schemas.expense import ExpenseLine, ExpenseReportApproved
 from schemas.people import EmployeeChanged
-from services.freshbooks.models import Staff
+from services.freshbooks.models import Staff, TeamMember
 
 __all__ = [
     "NO_CREATE_REVIEW",
@@ -150,6 +150,16 @@ def invitation_body(event: EmployeeChanged, *, business_id: str, capacity: str) 
         "first_name": event.preferred_name or event.first_name,
         "last_name": event.last_name,
     }
+
+
+def invited_member(uuid: str, invitation: Mapping[str, Any]) -> TeamMember:
+    """The team member an invitation we sent made: pending (no identity yet), active."""
+    return TeamMember(
+        uuid=uuid,
+        email=str(invitation.get("to_email") or "") or None,
+        first_name=invitation.get("first_name"),
+        last_name=invitation.get("last_name"),
+    )
 
 
 @dataclass(frozen=True, slots=True)

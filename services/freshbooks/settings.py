@@ -70,8 +70,9 @@ class FreshBooksSettings(BaseSettings):
     team_directory_max_age_seconds: float = Field(
         default=300.0,
         gt=0,
-        description="How long a listing of the team members serves email matches before the "
-        "team is listed again (our own invitations are added to it as they are sent).",
+        description="How long a listing of the team members, and one of the staff, serve "
+        "email matches before they are listed again (our own invitations and staff writes "
+        "are added as they are made).",
     )
     person_lease_seconds: float = Field(
         default=30.0,

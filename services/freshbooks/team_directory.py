@@ -1,85 +1,48 @@
-"""The business's team members by email and uuid: listed once, kept current by our invites.
+"""The FreshBooks people a process knows by email: staff and team members, listed once.
 
 FreshBooks has no team-member lookup by email (sheet section 7.1: list and get by uuid
-only), so matching a new hire by email means listing the whole team. Doing that per
-person made a backfill cost two full listings per employee: quadratic in the team's size
-against a vendor limit of a few requests per second. The directory lists the team once
-per business (again after ``max_age``), adds the members our own invitations create, and
-lists again whenever the store says something may have happened that this process did not
-see: a cross-reference naming a member it does not hold, or an invitation marked as sent
-by an attempt that never recorded its outcome (a crash, or another replica).
+only), and a staff lookup by email is one call per person. Matching every new hire that
+way made a backfill cost a lookup per person on top of its invitation, against a limit of
+a few requests a second. The directories (the runtime's ``listed_directory.py``) list
+the account's staff and the business's team once, again after
+``MLC_FRESHBOOKS_TEAM_DIRECTORY_MAX_AGE_SECONDS``, take in the members our invitations
+create and the staff our writes change, and list again when the store says something may
+have happened that this process did not see (a cross-reference naming a record they do
+not hold, an invitation marked as sent by an attempt that never recorded its outcome).
+
+What they can miss is someone made by hand in FreshBooks since the listing, for at most
+that long; and an invitee accepting (FreshBooks then makes their staff record), which the
+people sink checks for with one staff lookup whenever the person it matches is a pending
+invitation.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 
-from schemas.envelope import utcnow
-from services.freshbooks.client import FreshBooksClient
-from services.freshbooks.models import TeamMember
+from services.freshbooks.models import Staff, TeamMember
+from services.runtime.listed_directory import ListedDirectory
 
-__all__ = ["TeamDirectory"]
+__all__ = ["PeopleDirectories"]
 
 
-@dataclass
-class _Team:
-    listed_at: datetime
-    by_uuid: dict[str, TeamMember] = field(default_factory=dict)
-    by_email: dict[str, TeamMember] = field(default_factory=dict)
+@dataclass(frozen=True, slots=True)
+class PeopleDirectories:
+    """One per process, shared by every link whose target is the same account."""
 
-    def add(self, member: TeamMember) -> None:
-        self.by_uuid[member.uuid] = member
-        email = (member.email or "").strip().lower()
-        if email:
-            self.by_email.setdefault(email, member)
+    staff: ListedDirectory[Staff]
+    """Per ``account_id``, by staff id."""
+    team: ListedDirectory[TeamMember]
+    """Per ``business_id``, by uuid."""
 
-
-class TeamDirectory:
-    """One per process, shared by every link whose target is the same business."""
-
-    def __init__(self, *, max_age: timedelta, clock: Callable[[], datetime] = utcnow) -> None:
-        self._max_age = max_age
-        self._clock = clock
-        self._teams: dict[str, _Team] = {}
-        self._lock = asyncio.Lock()
-
-    async def find(
-        self,
-        client: FreshBooksClient,
-        *,
-        email: str,
-        uuid: str | None = None,
-        relist: bool = False,
-    ) -> TeamMember | None:
-        """The member with ``uuid`` (else ``email``); ``relist`` when the store saw more."""
-        team = await self._team(client, relist=relist)
-        found = _look_up(team, email, uuid)
-        if found is None and uuid is not None and not relist:
-            # Our own bookkeeping names a member we do not hold: someone else invited it.
-            found = _look_up(await self._team(client, relist=True), email, uuid)
-        return found
-
-    def remember(self, client: FreshBooksClient, member: TeamMember) -> None:
-        """A member we just invited (read back by uuid), without listing the team again."""
-        team = self._teams.get(client.business_id)
-        if team is not None:
-            team.add(member)
-
-    async def _team(self, client: FreshBooksClient, *, relist: bool) -> _Team:
-        async with self._lock:
-            team = self._teams.get(client.business_id)
-            if relist or team is None or self._clock() - team.listed_at > self._max_age:
-                team = _Team(listed_at=self._clock())
-                for member in await client.team_members():
-                    team.add(member)
-                self._teams[client.business_id] = team
-            return team
+    @classmethod
+    def kept_for(cls, max_age: timedelta) -> PeopleDirectories:
+        return cls(
+            staff=ListedDirectory(max_age=max_age, id_of=lambda s: str(s.id), email_of=_email),
+            team=ListedDirectory(max_age=max_age, id_of=lambda m: m.uuid, email_of=_email),
+        )
 
 
-def _look_up(team: _Team, email: str, uuid: str | None) -> TeamMember | None:
-    if uuid is not None and uuid in team.by_uuid:
-        return team.by_uuid[uuid]
-    return team.by_email.get(email)
+def _email(record: Staff | TeamMember) -> str | None:
+    return record.email

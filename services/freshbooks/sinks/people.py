@@ -5,12 +5,16 @@ lease per (link, employee), revision and fingerprint, find before create, compar
 cross-references, an announced create). What is FreshBooks' is here and in
 ``mapping.py`` (what is sent for a hire, a change, a termination):
 
-- Find: the staff cross-reference, then staff by work email, then team members by email
-  (a pending invitation) in the process's :class:`TeamDirectory`. While a create is
+- Find: the staff cross-reference (one GET), else the work email in the process's
+  staff and team listings (:class:`~services.freshbooks.team_directory.PeopleDirectories`,
+  no call once listed). A match that is only a pending invitation is looked up by email
+  among the staff (one call): the invitee may have accepted since. While a create is
   announced and unrecorded (a crash after FreshBooks took the invitation, or another
-  replica), the team is listed afresh instead of trusting the directory.
+  replica), both are listed afresh instead of trusting them.
 - Write: invite (or create staff, per ``person_create``), then the staff PUTs of
-  :func:`~services.freshbooks.mapping.staff_puts`, each visibility change alone.
+  :func:`~services.freshbooks.mapping.staff_puts`, each visibility change alone. The
+  invited member is remembered as sent (uuid from the answer), not read back; a new
+  person in a backfill costs one call.
 - Bookkeeping beside the cross-references: the person's department for expense
   attribution (mapping kind :data:`DEPARTMENT_BY_EMAIL`).
 """
@@ -35,13 +39,14 @@ from services.freshbooks.mapping import (
     HireRequest,
     MappingError,
     hire,
+    invited_member,
     person_email,
     staff_fields,
     staff_puts,
 )
 from services.freshbooks.models import Staff, TeamMember
 from services.freshbooks.settings import FreshBooksSettings
-from services.freshbooks.team_directory import TeamDirectory
+from services.freshbooks.team_directory import PeopleDirectories
 from services.runtime.outcomes import Outcomes, WriteResult
 from services.runtime.store import Repositories, StateStore
 from services.runtime.store.records import LinkRecord
@@ -69,7 +74,7 @@ class PeopleSink:
         settings: FreshBooksSettings,
         outcomes: Outcomes,
         holder: str,
-        directory: TeamDirectory | None = None,
+        directories: PeopleDirectories | None = None,
         upsert: IdempotentUpsert | None = None,
     ) -> None:
         """``holder`` names this replica in leases; ``upsert`` replaces the kit's default."""
@@ -82,8 +87,8 @@ class PeopleSink:
             holder=holder,
             lease_ttl=timedelta(seconds=settings.person_lease_seconds),
         )
-        self._directory = directory or TeamDirectory(
-            max_age=timedelta(seconds=settings.team_directory_max_age_seconds)
+        self._directories = directories or PeopleDirectories.kept_for(
+            timedelta(seconds=settings.team_directory_max_age_seconds)
         )
 
     async def employee_changed(self, event: EmployeeChanged) -> None:
@@ -124,7 +129,7 @@ class PeopleSink:
             store=self._store,
             client=await self._access.client(link.target_connection_id),
             settings=self._settings,
-            directory=self._directory,
+            directories=self._directories,
         )
 
 
@@ -143,7 +148,7 @@ class _Person:
         store: StateStore,
         client: FreshBooksClient,
         settings: FreshBooksSettings,
-        directory: TeamDirectory,
+        directories: PeopleDirectories,
     ) -> None:
         self._event = event
         self._email = email
@@ -151,7 +156,7 @@ class _Person:
         self._store = store
         self._client = client
         self._settings = settings
-        self._directory = directory
+        self._directories = directories
         self._staff: Staff | None = None
         self._member: TeamMember | None = None
         self._department_before: str | None = None
@@ -173,18 +178,26 @@ class _Person:
             )
         staff_ref = known.references.get(STAFF)
         member_ref = known.references.get(TEAM_MEMBER)
-        staff = await self._client.get_staff(int(staff_ref.target_id)) if staff_ref else None
+        relist = known.pending_create
+        client = self._client
+        staff = await client.get_staff(int(staff_ref.target_id)) if staff_ref else None
         if staff is None:
-            matches = await self._client.find_staff_by_email(self._email)
-            staff = min(matches, key=lambda s: s.id) if matches else None
-        self._staff = staff
-        if staff is None and self._settings.person_create == "invitation":
-            self._member = await self._directory.find(
-                self._client,
-                email=self._email,
-                uuid=member_ref.target_id if member_ref else None,
-                relist=known.pending_create,
+            staff = await self._directories.staff.find(
+                client.account_id, client.all_staff, email=self._email, relist=relist
             )
+        if staff is None and self._settings.person_create == "invitation":
+            self._member = await self._directories.team.find(
+                client.business_id,
+                client.team_members,
+                email=self._email,
+                record_id=member_ref.target_id if member_ref else None,
+                relist=relist,
+            )
+            if self._member is not None:
+                # An invitation we know of: accepted since, it has a staff record now.
+                matches = await client.find_staff_by_email(self._email)
+                staff = min(matches, key=lambda s: s.id) if matches else None
+        self._staff = staff
 
     async def write(self, announce_create: AnnounceCreate) -> Written:
         return await self._make_true(announce_create)
@@ -213,7 +226,8 @@ class _Person:
         if staff is not None:
             for put in staff_puts(staff, event):
                 if announce_create is not None:
-                    await self._client.put_staff(staff.id, put.fields)
+                    changed = await self._client.put_staff(staff.id, put.fields)
+                    self._directories.staff.remember(self._client.account_id, changed)
                 written.operations.append(put.operation)
                 if put.operation in _DEACTIVATIONS and not hiring:
                     written.action = "deactivate"  # a new person made inactive is a create
@@ -246,15 +260,20 @@ class _Person:
 
     async def _create(self, request: HireRequest) -> None:
         """Send ``request``: the new staff record, or the invited team member."""
+        client, directories = self._client, self._directories
         if request.operation == "create_staff":
-            self._staff = await self._client.create_staff(request.body)
+            self._staff = await client.create_staff(request.body)
+            directories.staff.remember(client.account_id, self._staff)
             return
-        uuid = await self._client.invite(request.body)
-        member = await self._client.team_member(uuid) if uuid else None
-        if member is not None:
-            self._directory.remember(self._client, member)
+        uuid = await client.invite(request.body)
+        member: TeamMember | None
+        if uuid is not None:
+            member = invited_member(uuid, request.body)
+            directories.team.remember(client.business_id, member)
         else:  # the answer named no uuid [inferred shape]: find it by email
-            member = await self._directory.find(self._client, email=self._email, relist=True)
+            member = await directories.team.find(
+                client.business_id, client.team_members, email=self._email, relist=True
+            )
         self._member = member
 
     async def record(self, repos: Repositories, written: Written) -> None:

@@ -15,9 +15,8 @@ from sandboxes.freshbooks.app import FreshBooksSandbox
 from sandboxes.freshbooks.settings import FreshBooksSandboxSettings
 from schemas.people import EmployeeChanged
 from services.freshbooks.access import FreshBooksAccess
-from services.freshbooks.mapping import staff_fields
 from services.freshbooks.sinks.people import PeopleSink
-from services.freshbooks.team_directory import TeamDirectory
+from services.freshbooks.team_directory import PeopleDirectories
 from services.runtime.outcomes import Outcomes, WriteResult
 from services.runtime.store.records import LinkRecord
 from services.runtime.upsert import PENDING_CREATE, IdempotentUpsert
@@ -78,7 +77,7 @@ class Replica:
             outcomes=Outcomes(_NoBus(), service="freshbooks"),
             holder=holder,
             # Long-lived like a real process's: a listing taken before a crash is still warm.
-            directory=TeamDirectory(max_age=timedelta(hours=1)),
+            directories=PeopleDirectories.kept_for(timedelta(hours=1)),
             upsert=IdempotentUpsert(
                 store=world.store,
                 holder=holder,
@@ -163,18 +162,22 @@ async def test_staff_mode_creates_staff_once_even_after_a_crash_before_the_bookk
 ) -> None:
     world = staff_world
     replica = Replica(world)
+    crashing = Replica(world, crash_before_bookkeeping=True)
     hired = employee(world, "604")
     try:
+        # The replica has listed the staff already, before the crash.
         assert await replica.apply(hired) == "applied"
         [created] = await world.staff_with_email("maya.604@acmecreative.example")
 
         second = employee(world, "605")
-        client = await replica.connections.client(world.freshbooks_connection_id)
-        await client.create_staff(staff_fields(second))  # the crashed attempt's create
+        # Another process creates 605, and dies before its bookkeeping.
+        with pytest.raises(SimulatedCrashError):
+            await crashing.apply(second)
         assert await replica.apply(second) == "applied"
         assert await replica.apply(second) == "unchanged"  # and a redelivery
     finally:
         await replica.connections.aclose()
+        await crashing.connections.aclose()
 
     assert created["fname"] == "Maya"
     assert len(await world.staff_with_email("maya.605@acmecreative.example")) == 1
