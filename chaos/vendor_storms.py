@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -46,7 +47,7 @@ from devstack.accounts import deliver_webhooks_to_ingest
 from devstack.consent import connect_with_consent
 from devstack.flows import LINK_OPTIONS
 from devstack.processes import ProcessTable
-from devstack.service_processes import ServiceProcesses
+from devstack.service_processes import ServiceProcesses, log_size
 from devstack.stack import StackInfo, StackPlan
 from services.runtime.audit_trail import read_events
 from services.runtime.oauth_tokens import TOKENS_FIELD, TokenSet, load_tokens
@@ -382,8 +383,10 @@ class _Run:
         if counted.total_lost == 0:
             return 0, 0, examples
         outcomes = await self._outcomes()
+        # One census read for all: how many of each record's effects are missing.
+        missing_of = Counter(key for keys in counted.missing.values() for key in keys)
         for played in _single_records(traffic.played):
-            missing = (await census(self.info, self.http, played)).total_lost
+            missing = missing_of[_key_of(played)]
             if not missing:
                 continue
             cause = await self._cause(played, outcomes)
@@ -683,7 +686,7 @@ class _Run:
         table = ProcessTable(self.plan.run_dir)
         name = f"{vendor}-{_REPLICA}"
         logs = {vendor: table.logs / f"{vendor}.log", name: table.logs / f"{name}.log"}
-        offsets = {n: _size(path) for n, path in logs.items()}
+        offsets = {n: log_size(path) for n, path in logs.items()}
         replica = await processes.start_replica(vendor, _REPLICA)
         traffic = self._traffic(vendor, "rot")
         lost_at: int | None = None
@@ -792,13 +795,6 @@ async def _stored_tokens(plan: StackPlan, connection_id: str) -> TokenSet:
     if row is None:
         raise RuntimeError(f"connection {connection_id} holds no OAuth tokens")
     return load_tokens(vault.decrypt(row.token, connection_id=connection_id, field=TOKENS_FIELD))
-
-
-def _size(path: Path) -> int:
-    try:
-        return int(path.stat().st_size)
-    except OSError:
-        return 0
 
 
 def _count_in(path: Path, offset: int, marker: bytes) -> int:

@@ -68,6 +68,9 @@ class Census:
     lost: dict[str, int]
     duplicated: dict[str, int]
     examples: list[str]
+    missing: dict[str, list[str]] = field(default_factory=dict)
+    """Per effect kind, the keys of the events played (hire emails, bill numbers, report
+    ids) whose effect is not there."""
 
     @property
     def effects(self) -> int:
@@ -251,23 +254,26 @@ async def census(info: StackInfo, http: httpx.AsyncClient, played: Played) -> Ce
         )
     if "expenses" in flows:
         books = await state("freshbooks", "bills")
-        live = [b for b in books if b.get("vis_state") == 0]
+        numbers = [str(b.get("bill_number") or "") for b in books if b.get("vis_state") == 0]
+        # A report's bill is numbered EXP-<report>; the report id is what was played.
         counts["FreshBooks bill of a report"] = (
-            [f"EXP-{report}" for report in played.reports],
-            _keys(live, lambda b: str(b.get("bill_number") or "")),
+            played.reports,
+            Counter(n.removeprefix("EXP-").lower() for n in numbers if n.startswith("EXP-")),
         )
     landed: dict[str, int] = {}
     lost: dict[str, int] = {}
     duplicated: dict[str, int] = {}
     examples: list[str] = []
+    missing_keys: dict[str, list[str]] = {}
     for kind, (keys, found) in counts.items():
         landed[kind] = sum(1 for key in keys if found[key.lower()] == 1)
         missing = [key for key in keys if found[key.lower()] == 0]
         doubled = [key for key in keys if found[key.lower()] > 1]
         lost[kind], duplicated[kind] = len(missing), len(doubled)
+        missing_keys[kind] = missing
         examples += [f"{kind} for {key}: none" for key in missing[:3]]
         examples += [f"{kind} for {key}: {found[key.lower()]}" for key in doubled[:3]]
-    return Census(landed, lost, duplicated, examples)
+    return Census(landed, lost, duplicated, examples, missing_keys)
 
 
 def _email(record: dict[str, Any]) -> str:

@@ -16,7 +16,7 @@ from devstack.processes import BackgroundProcess, ProcessTable
 from devstack.stack import INGEST, ROOT, StackPlan
 from sandboxes.kit import wait_until
 
-__all__ = ["RESTART_TIMEOUT_SECONDS", "ServiceProcesses"]
+__all__ = ["RESTART_TIMEOUT_SECONDS", "ServiceProcesses", "log_size"]
 
 # A restarted consumer joins its group only once the killed one's session expired.
 RESTART_TIMEOUT_SECONDS = 120.0
@@ -80,7 +80,7 @@ class ServiceProcesses:
         self, name: str, argv: tuple[str, ...], env: dict[str, str]
     ) -> BackgroundProcess:
         table = ProcessTable(self.plan.run_dir)
-        written = _size(table.logs / f"{name}.log")
+        written = log_size(table.logs / f"{name}.log")
         started = table.start(name, argv, env=env, cwd=ROOT, append_log=True)
 
         def log_tail() -> str:
@@ -128,8 +128,12 @@ class ServiceProcesses:
         return started
 
 
-def _size(path: Path) -> int:
-    return path.stat().st_size if path.exists() else 0
+def log_size(path: Path) -> int:
+    """How many bytes a log holds now (0 when there is none yet): where new lines start."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _environment(pid: int) -> dict[str, str]:
