@@ -17,6 +17,7 @@ from benchmarks.codec import measure_codec
 from benchmarks.console_pages import measure_console
 from benchmarks.consume_throughput import measure_consume
 from benchmarks.consumer_memory import measure_consumer_memory
+from benchmarks.edge_throughput import measure_edge
 from benchmarks.flow_acumatica import ACUMATICA_BACKFILL, ACUMATICA_LATENCY
 from benchmarks.flow_ap_bill import measure_ap_bill
 from benchmarks.flow_backfill import FRESHBOOKS as FRESHBOOKS_BACKFILL
@@ -44,9 +45,10 @@ from benchmarks.vault_roundtrip import measure_vault
 
 __all__ = ["FULL", "GROUPS", "QUICK", "Sizes", "run_benchmarks"]
 
-GROUPS: Final = ("spine", "flows", "freshness")
-"""What ``--only`` can pick: the spine's benchmarks (codec to console pages), flows 1 to 5
-(a stack each, the timed changes and a backfill), flow 1's freshness with limits off."""
+GROUPS: Final = ("spine", "edge", "flows", "freshness")
+"""What ``--only`` can pick: the spine's benchmarks (codec to console pages), the webhook
+edge against a bare endpoint, flows 1 to 5 (a stack each, the timed changes and a
+backfill), flow 1's freshness with limits off."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,8 @@ class Sizes:
     console_outcomes: int
     freshness_changes_per_second: float
     freshness_seconds: float
+    edge_deliveries: int
+    edge_concurrency: int
 
 
 FULL = Sizes(
@@ -127,6 +131,8 @@ FULL = Sizes(
     console_outcomes=100_000,
     freshness_changes_per_second=50.0,
     freshness_seconds=60.0,
+    edge_deliveries=5_000,
+    edge_concurrency=32,
 )
 QUICK = Sizes(
     codec_operations=2_000,
@@ -162,6 +168,8 @@ QUICK = Sizes(
     console_outcomes=2_000,
     freshness_changes_per_second=5.0,
     freshness_seconds=3.0,
+    edge_deliveries=200,
+    edge_concurrency=8,
 )
 
 
@@ -214,6 +222,15 @@ async def run_benchmarks(
             kafka_description = kafka.description
             if "spine" in groups:
                 rows += await _measure_spine_kafka(kafka.bootstrap, sizes)
+            if "edge" in groups:
+                rows += await _guarded(
+                    "the webhook edge against a bare uvicorn endpoint",
+                    lambda: measure_edge(
+                        kafka.bootstrap,
+                        deliveries=sizes.edge_deliveries,
+                        concurrency=sizes.edge_concurrency,
+                    ),
+                )
             if "flows" in groups:
                 rows += await _measure_flow(kafka.bootstrap, sizes)
             if "freshness" in groups:

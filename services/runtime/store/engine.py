@@ -7,9 +7,11 @@ writer waits for the file lock instead of failing at once). Every transaction
 starts with ``BEGIN IMMEDIATE``: the write lock is taken up front, so two
 writers queue on the busy timeout rather than both reading a snapshot and one
 failing with "database is locked" when it tries to upgrade to a write. A transaction
-that only reads (``StateStore.reading``) begins deferred instead: it takes no lock, so
-the lookups every message makes (its connection, its credentials) never queue behind
-another process's writes; it may not write (``PRAGMA query_only``).
+that only reads (``StateStore.reading``) runs on a reader engine of its own instead
+(``read_only=True``): its transactions begin deferred and take no lock, so the lookups
+every message makes (its connection, its credentials) never queue behind another
+process's writes, and its connections may not write (SQLite ``PRAGMA query_only``, set
+once per connection; PostgreSQL read-only transactions).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from services.runtime.store.file_modes import (
     make_owner_only_directories,
 )
 
-__all__ = ["DATABASE_URL_VARIABLE", "READ_ONLY_OPTION", "create_engine", "describe_url"]
+__all__ = ["DATABASE_URL_VARIABLE", "create_engine", "describe_url", "is_in_memory"]
 
 DATABASE_URL_VARIABLE = "MLC_DATABASE_URL"
 
@@ -40,8 +42,6 @@ POSTGRES_DRIVER = "postgresql+asyncpg"
 
 # How long connecting to PostgreSQL may take before it counts as unreachable, in seconds.
 POSTGRES_CONNECT_TIMEOUT_S = 10.0
-READ_ONLY_OPTION = "mlc_read_only"
-"""Execution option of a connection whose transactions only read (``StateStore.reading``)."""
 # How long a SQLite writer waits for another process's write lock, in seconds.
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
@@ -54,7 +54,7 @@ def describe_url(url: str | URL) -> str:
         return "<unparseable URL>"
 
 
-def create_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str | URL, *, echo: bool = False, read_only: bool = False) -> AsyncEngine:
     """An async engine for ``sqlite+aiosqlite:///path`` or ``postgresql+asyncpg://...``.
 
     For SQLite the file is created owner-only (0600) with any missing directory
@@ -67,13 +67,14 @@ def create_engine(url: str | URL, *, echo: bool = False) -> AsyncEngine:
     parsed = _parse(url)
     driver = parsed.drivername
     if driver == SQLITE_DRIVER:
-        return _create_sqlite_engine(parsed, echo=echo)
+        return _create_sqlite_engine(parsed, echo=echo, read_only=read_only)
     if driver == POSTGRES_DRIVER:
         return _create_async_engine(
             parsed,
             echo=echo,
             pool_pre_ping=True,
             connect_args={"timeout": POSTGRES_CONNECT_TIMEOUT_S},
+            execution_options={"postgresql_readonly": True} if read_only else {},
         )
     msg = (
         f"{DATABASE_URL_VARIABLE}={describe_url(parsed)} uses the driver {driver!r}; "
@@ -101,9 +102,18 @@ def _create_async_engine(url: URL, *, echo: bool, **options: Any) -> AsyncEngine
         raise StoreError(msg) from None
 
 
-def _create_sqlite_engine(url: URL, *, echo: bool) -> AsyncEngine:
+def is_in_memory(url: str | URL) -> bool:
+    """An in-memory SQLite database: it lives in its one connection, so one engine only."""
+    parsed = _parse(url)
+    database = parsed.database or ""
+    return parsed.drivername == SQLITE_DRIVER and (
+        database in ("", ":memory:") or database.startswith("file::memory:")
+    )
+
+
+def _create_sqlite_engine(url: URL, *, echo: bool, read_only: bool) -> AsyncEngine:
     database = url.database or ""
-    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+    in_memory = is_in_memory(url)
     if not in_memory:
         path = Path(database).expanduser()
         try:
@@ -141,24 +151,18 @@ def _create_sqlite_engine(url: URL, *, echo: bool) -> AsyncEngine:
             # WAL with synchronous=NORMAL is durable across application crashes,
             # and a power loss can lose only the last commits, never corrupt.
             cursor.execute("PRAGMA synchronous = NORMAL")
+            if read_only:
+                # A write through a reader fails at once instead of taking the write lock.
+                cursor.execute("PRAGMA query_only = ON")
         finally:
             cursor.close()
 
+    # A reader takes no lock: it sees the last commit and never waits for a writer.
+    begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(connection: Connection) -> None:
-        if connection.get_execution_options().get(READ_ONLY_OPTION):
-            # A reader takes no lock: it sees the last commit and never waits for a writer.
-            # query_only makes a write in it fail at once instead of upgrading its lock.
-            connection.exec_driver_sql("PRAGMA query_only = ON")
-            connection.exec_driver_sql("BEGIN")
-        else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-    @event.listens_for(engine.sync_engine, "commit")
-    @event.listens_for(engine.sync_engine, "rollback")
-    def _end(connection: Connection) -> None:
-        if connection.get_execution_options().get(READ_ONLY_OPTION):
-            connection.exec_driver_sql("PRAGMA query_only = OFF")
+        connection.exec_driver_sql(begin)
 
     return engine
 

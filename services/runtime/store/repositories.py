@@ -24,7 +24,7 @@ from services.runtime.settings import RuntimeSettings
 from services.runtime.store.audit_log import AuditLog
 from services.runtime.store.configuration import Connections, Credentials, Links, Mappings
 from services.runtime.store.console_sessions import ConsoleSessions
-from services.runtime.store.engine import READ_ONLY_OPTION, create_engine
+from services.runtime.store.engine import create_engine, is_in_memory
 from services.runtime.store.leases import Leases
 from services.runtime.store.read_model import ReadModel
 from services.runtime.store.replays import Replays
@@ -77,8 +77,11 @@ class Repositories:
 class StateStore:
     """An open state store: an engine plus transactions over it."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, reader: AsyncEngine | None = None) -> None:
+        """``reader``: the engine :meth:`reading` uses (``create_engine(read_only=True)``);
+        without one, reads run on ``engine``."""
         self._engine = engine
+        self._reader = reader
 
     @classmethod
     async def open(cls, url: str, *, run_migrations: bool = True) -> StateStore:
@@ -90,7 +93,8 @@ class StateStore:
             except BaseException:
                 await engine.dispose()
                 raise
-        return cls(engine)
+        reader = None if is_in_memory(url) else create_engine(url, read_only=True)
+        return cls(engine, reader)
 
     @classmethod
     async def from_settings(
@@ -117,12 +121,10 @@ class StateStore:
         written in the same breath; read-then-write sequences stay in :meth:`transaction`.
         A write in it fails (SQLite: ``query_only``; PostgreSQL: a read-only transaction).
         """
-        async with self._engine.connect() as connection:
-            reader = await connection.execution_options(
-                **{READ_ONLY_OPTION: True, "postgresql_readonly": True}
-            )
-            async with reader.begin():
-                yield Repositories.bound_to(reader)
+        async with (self._reader or self._engine).begin() as connection:
+            yield Repositories.bound_to(connection)
 
     async def close(self) -> None:
         await self._engine.dispose()
+        if self._reader is not None:
+            await self._reader.dispose()
