@@ -144,6 +144,7 @@ class FlowStack:
     watch: FlowWatch
     http: httpx.AsyncClient
     flow: Flow
+    run_dir: Path
 
     @property
     def source(self) -> str:
@@ -249,7 +250,9 @@ async def flow_stack(
             await watch.start()
             try:
                 async with httpx.AsyncClient(timeout=60.0) as client:
-                    yield FlowStack(info=info, watch=watch, http=client, flow=flow)
+                    yield FlowStack(
+                        info=info, watch=watch, http=client, flow=flow, run_dir=plan.run_dir
+                    )
             finally:
                 await watch.stop()
         finally:

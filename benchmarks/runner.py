@@ -41,6 +41,7 @@ from benchmarks.publish_throughput import measure_publish
 from benchmarks.report import Report, render_table
 from benchmarks.results import Measurement, failed
 from benchmarks.sandbox_requests import measure_sandbox_in_process, measure_sandbox_over_socket
+from benchmarks.service_footprint import measure_footprint
 from benchmarks.vault_roundtrip import measure_vault
 
 __all__ = ["FULL", "GROUPS", "QUICK", "Sizes", "run_benchmarks"]
@@ -383,7 +384,7 @@ async def _measure_expenses(bootstrap: str, sizes: Sizes) -> list[Measurement]:
     _say("starting flow 5's stack (sandboxes, ingest, expensify, freshbooks, consent, link)")
     try:
         async with flow_stack(bootstrap, flow_name="expenses") as stack:
-            return await _guarded(
+            rows = await _guarded(
                 f"flow 5: reports and a backfill of {sizes.expense_backfill_reports:,} reports",
                 lambda: measure_expenses(
                     stack,
@@ -392,6 +393,17 @@ async def _measure_expenses(bootstrap: str, sizes: Sizes) -> list[Measurement]:
                     budget_seconds=sizes.expense_backfill_budget_seconds,
                 ),
             )
+            rows += await _guarded(
+                "flow 5: memory of each service",
+                lambda: _sync(
+                    measure_footprint(
+                        stack,
+                        "flow 5",
+                        work=f"a backfill of {sizes.expense_backfill_reports:,} reports",
+                    )
+                ),
+            )
+            return rows
     except Exception as exc:
         # The stack not starting (or not stopping) is a result too.
         return [failed("flow 5 stack", exc)]
@@ -402,7 +414,7 @@ async def _measure_ap_bill(bootstrap: str, sizes: Sizes) -> list[Measurement]:
     _say("starting flow 4's stack (sandboxes, ingest, freshbooks, bill, consent, link)")
     try:
         async with flow_stack(bootstrap, flow_name="ap-bill") as stack:
-            return await _guarded(
+            rows = await _guarded(
                 f"flow 4: bills, payments and a backfill of {sizes.ap_backfill_bills:,} bills",
                 lambda: measure_ap_bill(
                     stack,
@@ -413,6 +425,17 @@ async def _measure_ap_bill(bootstrap: str, sizes: Sizes) -> list[Measurement]:
                     budget_seconds=sizes.ap_backfill_budget_seconds,
                 ),
             )
+            rows += await _guarded(
+                "flow 4: memory of each service",
+                lambda: _sync(
+                    measure_footprint(
+                        stack,
+                        "flow 4",
+                        work=f"bills, payments and a backfill of {sizes.ap_backfill_bills:,} bills",
+                    )
+                ),
+            )
+            return rows
     except Exception as exc:
         # The stack not starting (or not stopping) is a result too.
         return [failed("flow 4 stack", exc)]
@@ -449,6 +472,16 @@ async def _measure_one_flow(bootstrap: str, run: _FlowRun) -> list[Measurement]:
                 f"{run.title}: backfill of {run.employees:,} employees",
                 lambda: measure_backfill(
                     stack, run.backfill, employees=run.employees, budget_seconds=run.budget_seconds
+                ),
+            )
+            rows += await _guarded(
+                f"{run.title}: memory of each service",
+                lambda: _sync(
+                    measure_footprint(
+                        stack,
+                        run.title,
+                        work=f"the timed changes and a backfill of {run.employees:,} employees",
+                    )
                 ),
             )
     except Exception as exc:
