@@ -16,7 +16,13 @@ from dataclasses import dataclass
 import uvicorn
 from starlette.types import ASGIApp
 
-__all__ = ["RunningServer", "ServerStartError", "run_servers", "serve"]
+__all__ = ["KEEP_ALIVE_SECONDS", "RunningServer", "ServerStartError", "run_servers", "serve"]
+
+KEEP_ALIVE_SECONDS = 120
+"""How long a sandbox keeps an idle connection open. uvicorn's default, 5 s, is also
+httpx's: a client reusing a connection idle for just under 5 s sent its request into a
+socket the sandbox was closing, and read a reset (``ReadError``) instead of an answer,
+once in a while under load. Kept open far longer, the client always closes first."""
 
 
 class ServerStartError(RuntimeError):
@@ -102,7 +108,12 @@ async def serve(
     sock = _bind(host, port)
     actual_port = int(sock.getsockname()[1])
     config = uvicorn.Config(
-        app, log_level=log_level, lifespan="on", access_log=False, http=http or "h11"
+        app,
+        log_level=log_level,
+        lifespan="on",
+        access_log=False,
+        http=http or "h11",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     server = _EmbeddedServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -125,7 +136,14 @@ async def serve(
 async def _serve_all(apps: Sequence[tuple[str, ASGIApp, int]], host: str) -> None:
     servers = []
     for name, app, port in apps:
-        config = uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on")
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="info",
+            lifespan="on",
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
         servers.append(uvicorn.Server(config))
         print(f"sandbox {name}: http://{host}:{port}", flush=True)
     await asyncio.gather(*(server.serve() for server in servers))
