@@ -1,4 +1,5 @@
-"""Flows 1, 4 and 5: their benchmarks run at tiny sizes on the real stack, rows well formed.
+"""Flows 1, 4 and 5, flow 1's freshness and the edge: their benchmarks run at tiny sizes on
+the real stack, rows well formed.
 
 No timing is asserted: speed targets live in the benchmarks (docs/benchmarks.md),
 never in tests. What is asserted is that each benchmark measured the flow it names:
@@ -13,14 +14,17 @@ from __future__ import annotations
 
 import time
 
+from benchmarks.edge_throughput import measure_edge
 from benchmarks.flow_ap_bill import measure_ap_bill
 from benchmarks.flow_backfill import FRESHBOOKS as FRESHBOOKS_BACKFILL
 from benchmarks.flow_backfill import measure_backfill
 from benchmarks.flow_expenses import measure_expenses
+from benchmarks.flow_freshness import measure_freshness
 from benchmarks.flow_latency import FRESHBOOKS as FRESHBOOKS_LATENCY
 from benchmarks.flow_latency import measure_webhook_to_write
 from benchmarks.flow_stack import flow_stack
 from benchmarks.results import Measurement
+from benchmarks.service_footprint import measure_footprint
 
 
 def assert_measured(rows: list[Measurement]) -> None:
@@ -67,6 +71,40 @@ async def test_flow_benchmarks_time_renames_to_freshbooks_and_backfill_new_peopl
             if r.method == "POST" and r.path.endswith("/users/invitation")
         ]
         assert invited, backfill[0].note
+
+        footprint = measure_footprint(stack, "flow 1", work="the smoke run")
+        assert_measured(footprint)
+        assert {row.name.split(": ")[1].split(" ")[0] for row in footprint} == {
+            "ingest",
+            "bamboohr",
+            "freshbooks",
+        }
+        assert all(row.unit == "MB" and "peak" in row.note for row in footprint)
+
+
+async def test_the_freshness_benchmark_grows_the_staff_and_times_renames_with_limits_off(
+    kafka_bootstrap: str,
+) -> None:
+    rows = await measure_freshness(kafka_bootstrap, per_second=4.0, seconds=2.0)
+    assert_measured(rows)
+    assert [row.unit for row in rows] == ["ms", "ms"]
+    # 4/s needs 12 people who are FreshBooks staff: the seed has 8, so the run grew it.
+    assert "8 renames at 4/s for 2 s over 12 linked employees" in rows[0].note, rows[0].note
+    assert "0 429s" in rows[0].note
+
+
+async def test_the_edge_benchmark_measures_the_edge_and_a_bare_endpoint_side_by_side(
+    kafka_bootstrap: str,
+) -> None:
+    rows = await measure_edge(kafka_bootstrap, deliveries=40, concurrency=4)
+    edge, bare, ratio = rows
+    assert edge.value is not None
+    assert edge.value > 0
+    assert "'200 accepted': 40" in edge.note, edge.note
+    assert bare.value is not None
+    assert bare.value > 0
+    assert ratio.target is not None
+    assert ratio.value == edge.value / bare.value
 
 
 async def test_flow_4_benchmark_times_bills_and_payments_and_backfills_bills(
