@@ -161,6 +161,10 @@ _BURSTS: Final[Mapping[BurstKind, tuple[tuple[int, float | None], ...]]] = {
 _FAULTS_PER_RECORD: Final = 2
 # The most the run waits for a storm's records once nothing lands any more.
 _QUIET_SECONDS: Final = 60.0
+_DRAIN_SECONDS: Final = 1800.0
+# services.runtime.consumer_lag samples every 15 s; reading faster shows the same sample.
+_LAG_SAMPLE_SECONDS: Final = 15.0
+_LAG_LINE = re.compile(r"^mlc_consumer_lag_messages\{[^}]*\}\s+([0-9.eE+-]+)$", re.MULTILINE)
 _WAITING: Final = frozenset({"waiting", "needs_review", "failed"})
 # Two hires a round: with two replicas both may meet the expired token at once.
 _RECORDS_PER_ROTATION: Final = 2
@@ -276,6 +280,10 @@ async def measure_vendor_storms(
             kinds = _record_kinds(storms_of, flows)
             if vendor not in info.sandboxes or not kinds or storms_of.revoke_path is None:
                 continue
+            # The rotation's hires, and the backfill of the last reconnect, still queue at
+            # the slower vendors (Zoho's 100 calls a minute): a storm's few records would
+            # wait behind them and read as lost.
+            await run.drained()
             storms.append(
                 await _guarded(
                     vendor, "revoked token", run.revoked(vendor, kinds, records_per_storm), say
@@ -555,6 +563,24 @@ class _Run:
             vendor, "session expiry", traffic, counted, counts, fired=len(refused), started=started
         )
 
+    async def drained(self) -> None:
+        """Wait until no consumer of the stack is behind (every process's
+        ``mlc_consumer_lag_messages`` at 0 twice in a row), at most :data:`_DRAIN_SECONDS`."""
+        deadline = time.monotonic() + _DRAIN_SECONDS
+        quiet_reads = 0
+        said_at = 0.0
+        while quiet_reads < 2:
+            behind = await _consumer_lag(self.info, self.http)
+            quiet_reads = quiet_reads + 1 if behind == 0 else 0
+            now = time.monotonic()
+            if now > deadline:
+                self.say(f"  still {behind:,.0f} messages behind after {_DRAIN_SECONDS:.0f} s")
+                return
+            if behind and now - said_at > NUDGE_EVERY_SECONDS:
+                self.say(f"  waiting for the consumers to catch up: {behind:,.0f} behind")
+                said_at = now
+            await asyncio.sleep(_LAG_SAMPLE_SECONDS)  # poll: lag is sampled this often
+
     async def revoked(self, vendor: str, kinds: list[RecordKind], records: int) -> StormResult:
         storms_of = VENDORS[vendor]
         connection_id = self.info.connections[vendor]
@@ -773,6 +799,18 @@ def _single_records(played: Played) -> list[Played]:
         *(Played(bills=[b]) for b in played.bills),
         *(Played(reports=[r]) for r in played.reports),
     ]
+
+
+async def _consumer_lag(info: StackInfo, http: httpx.AsyncClient) -> float:
+    """Messages not yet handled, summed over every process's ops ``/metrics``."""
+    behind = 0.0
+    for url in info.ops.values():
+        try:
+            answer = await http.get(f"{url}/metrics")
+        except httpx.TransportError:
+            continue  # a process restarting: the next read counts it
+        behind += sum(float(value) for value in _LAG_LINE.findall(answer.text))
+    return behind
 
 
 def _key_of(played: Played) -> str:

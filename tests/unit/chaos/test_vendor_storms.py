@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import httpx
+
 from chaos.vendor_storms import (
     RotationResult,
     StormReport,
     StormResult,
+    _consumer_lag,
     storm_markdown,
     storm_passed,
 )
+from devstack.stack import StackInfo
 
 
 def _storm(**changes: object) -> StormResult:
@@ -106,3 +110,30 @@ def test_the_page_shows_the_reports_figures_and_verdicts() -> None:
     assert "Reconnected as c2: 7 of 7 effects then landed once." in text
     assert "| 37 of 37 | 0 | no | 74 | 74 | 0 | 0 | freshbooks 40, freshbooks-2 34 | met |" in text
     assert "What it means:" in text
+
+
+async def test_the_lag_read_before_a_revoked_token_storm_sums_every_process_and_partition() -> None:
+    pages = {
+        "bamboohr": (
+            "# HELP mlc_consumer_lag_messages ...\n"
+            'mlc_consumer_lag_messages{group="bamboohr",topic="raw.bamboohr",partition="0"} 3.0\n'
+            'mlc_consumer_lag_messages{group="bamboohr",topic="raw.bamboohr",partition="1"} 0.0\n'
+            "mlc_other_total 99.0\n"
+        ),
+        "zoho": (
+            'mlc_consumer_lag_messages{group="zoho",topic="people.employee",partition="4"} 512.0\n'
+        ),
+    }
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text=pages[request.url.host])
+
+    info = StackInfo(
+        kafka="k",
+        ingest="http://ingest",
+        operator_token="t",
+        sandboxes={},
+        ops={"bamboohr": "http://bamboohr", "zoho": "http://zoho"},
+    )
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+        assert await _consumer_lag(info, http) == 515.0
