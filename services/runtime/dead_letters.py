@@ -17,7 +17,9 @@ that policy and decides how long the loop goes on:
   (:func:`services.runtime.outages.is_outage`) is not at fault: it waits in place,
   redelivered with a backoff up to ``HandlerRetryPolicy.max_outage_backoff_s``, for as
   long as the outage lasts, and is never dead-lettered for it (every message behind it
-  would be next);
+  would be next); so does a message a vendor refused for our request rate
+  (:class:`~services.runtime.outages.VendorThrottledError`, a 429): it waits for the
+  vendor's window to turn;
 - a message that can never be handled, whatever the retries (it cannot be decoded: not
   an event, an unknown type or version, a vendor body of no known shape), says so by
   raising :class:`UndecodableMessageError`: it is dead-lettered at once, with its cause,
@@ -54,7 +56,7 @@ from faststream.kafka import ConsumerRecord, KafkaBroker, KafkaPublishCommand
 from schemas.envelope import utcnow
 from schemas.outcomes import DeadLetter
 from services.runtime.metrics import DEAD_LETTERS
-from services.runtime.outages import is_outage
+from services.runtime.outages import is_outage, is_throttled
 from services.runtime.publishing import publish
 
 __all__ = [
@@ -176,10 +178,11 @@ class _DeadLetterScope(BaseMiddleware[KafkaPublishCommand, ConsumerRecord]):
         # Shutdown, or an explicit ack/nack/reject raised by the handler: not a failure.
         if not isinstance(exc_val, Exception) or isinstance(exc_val, HandlerException):
             return False
-        if is_outage(exc_val):
+        if is_outage(exc_val) or is_throttled(exc_val):
             waits = self.owner.outage_waits.record_failure(record_id)
             log.warning(
-                "the store or Kafka is down; the message waits and is delivered again",
+                "the store or Kafka is down, or the vendor throttles us; the message waits "
+                "and is delivered again",
                 topic=record.topic,
                 partition=record.partition,
                 offset=record.offset,

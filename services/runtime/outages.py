@@ -23,7 +23,7 @@ from aiokafka.errors import (
 )
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-__all__ = ["is_outage"]
+__all__ = ["VendorThrottledError", "is_outage", "is_throttled"]
 
 _UNREACHABLE: Final = (
     ConnectionError,  # refused or reset, outside an HTTP error: the store driver's
@@ -38,6 +38,28 @@ _UNREACHABLE: Final = (
 # resources (too many connections).
 _STORE_DOWN_STATES: Final = ("08", "57P", "53")
 _CHAIN_DEPTH: Final = 8  # an outage is found within a few causes, or not at all
+
+
+class VendorThrottledError(Exception):
+    """A vendor said "not now" to our request rate (a 429, or its body's code for one).
+
+    Vendor clients raise their own error for it, with this as a base: every message behind
+    this one would meet the same answer until the vendor's window turns, so the message
+    waits in place like an outage instead of spending its attempts and being dead-lettered.
+    (A vendor's daily quota spent is not this: its sink parks the work until the reset.)
+    """
+
+
+def is_throttled(error: BaseException) -> bool:
+    """Whether ``error``, or an error it was raised from, is a vendor's throttling."""
+    seen: BaseException | None = error
+    for _ in range(_CHAIN_DEPTH):
+        if seen is None:
+            return False
+        if isinstance(seen, VendorThrottledError):
+            return True
+        seen = seen.__cause__
+    return False
 
 
 def is_outage(error: BaseException) -> bool:

@@ -24,6 +24,7 @@ import httpx
 
 from schemas.envelope import utcnow
 from services.runtime.oauth_tokens import TokenKeeper, VendorCallError
+from services.runtime.outages import VendorThrottledError
 from services.runtime.url_paths import vendor_url_path
 from services.runtime.vendor_quota import VendorQuota
 from services.zoho.models import Contact, ContactRow, ReportingTag
@@ -35,6 +36,7 @@ __all__ = [
     "ZohoNotFoundError",
     "ZohoQuotaSpentError",
     "ZohoRejectedError",
+    "ZohoThrottledError",
     "ZohoUnavailableError",
     "api_path",
     "books_get",
@@ -61,6 +63,11 @@ def api_path(template: str, **values: str | int) -> str:
 
 class ZohoUnavailableError(VendorCallError):
     """Zoho did not do it now (per-minute or concurrency 429, 5xx): try the message later."""
+
+
+class ZohoThrottledError(ZohoUnavailableError, VendorThrottledError):
+    """Zoho's per-minute or concurrency limit (429, code 44 or its concurrency code): the
+    message waits in place until the window turns, never dead-lettered for it."""
 
 
 class ZohoRejectedError(VendorCallError):
@@ -124,8 +131,9 @@ def refusal(what: str, answer: httpx.Response, *, now: datetime) -> VendorCallEr
         quota = quota_of(answer, now=now)
         resets_at = quota.resets_at if quota else now + timedelta(hours=1)
         return ZohoQuotaSpentError(text, resets_at=resets_at, quota=quota)
-    if answer.status_code == 429 or answer.status_code >= 500 or code == CONCURRENCY_CODE:
-        return ZohoUnavailableError(text)
+    if answer.status_code == 429 or code == CONCURRENCY_CODE or answer.status_code >= 500:
+        throttled = answer.status_code == 429 or code == CONCURRENCY_CODE
+        return ZohoThrottledError(text) if throttled else ZohoUnavailableError(text)
     if code == NOT_FOUND_CODE or answer.status_code == 404:
         return ZohoNotFoundError(text, status=answer.status_code, code=code)
     return ZohoRejectedError(text, status=answer.status_code, code=code)

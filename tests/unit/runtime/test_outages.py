@@ -8,7 +8,7 @@ import pytest
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from services.runtime.outages import is_outage
+from services.runtime.outages import VendorThrottledError, is_outage, is_throttled
 
 
 class _DriverError(Exception):
@@ -82,3 +82,16 @@ def test_an_error_merely_raised_while_handling_an_outage_is_not_one() -> None:
     bug.__context__ = ConnectionRefusedError(111, "refused")
 
     assert not is_outage(bug)
+
+
+def test_a_vendor_throttling_us_is_waited_out_wherever_it_sits_in_the_causes() -> None:
+    class SomeVendorThrottledError(VendorThrottledError):
+        pass
+
+    throttled = SomeVendorThrottledError("429: too many requests per minute")
+    wrapped = RuntimeError("the sink gave up this try")
+    wrapped.__cause__ = throttled
+    assert is_throttled(throttled)
+    assert is_throttled(wrapped)
+    assert not is_throttled(RuntimeError("a 400 is the message's own fault"))
+    assert not is_outage(throttled)  # a vendor's answer, not our store or broker
