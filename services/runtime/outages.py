@@ -11,6 +11,7 @@ dependency is back.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Final
 
 import httpx
@@ -52,14 +53,7 @@ class VendorThrottledError(Exception):
 
 def is_throttled(error: BaseException) -> bool:
     """Whether ``error``, or an error it was raised from, is a vendor's throttling."""
-    seen: BaseException | None = error
-    for _ in range(_CHAIN_DEPTH):
-        if seen is None:
-            return False
-        if isinstance(seen, VendorThrottledError):
-            return True
-        seen = seen.__cause__
-    return False
+    return any(isinstance(seen, VendorThrottledError) for seen in _causes(error))
 
 
 def is_outage(error: BaseException) -> bool:
@@ -70,14 +64,22 @@ def is_outage(error: BaseException) -> bool:
     (httpx's error, raised from the socket's) is the vendor's matter, which its sink
     decides, not an outage of ours.
     """
-    seen: BaseException | None = error
-    for _ in range(_CHAIN_DEPTH):
-        if seen is None or isinstance(seen, httpx.HTTPError):
+    for seen in _causes(error):
+        if isinstance(seen, httpx.HTTPError):
             return False
         if _is_outage_itself(seen):
             return True
-        seen = seen.__cause__
     return False
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and the errors it was explicitly raised from, nearest first."""
+    seen: BaseException | None = error
+    for _ in range(_CHAIN_DEPTH):
+        if seen is None:
+            return
+        yield seen
+        seen = seen.__cause__
 
 
 def _is_outage_itself(error: BaseException) -> bool:
