@@ -56,8 +56,12 @@ class AcumaticaAccess:
         settings: AcumaticaSettings,
         http: HttpFactory | None = None,
         holder: str | None = None,
+        share_budgets: bool = True,
     ) -> None:
+        """``share_budgets``: count each connection's request window in ``store`` across
+        replicas (``MLC_SHARED_BUDGETS``); off, each process keeps its own."""
         self._store = store
+        self._shared_in = store if share_budgets else None
         self._vault = vault
         self._settings = settings
         self._http = http or self.production_client
@@ -82,7 +86,12 @@ class AcumaticaAccess:
         # Not 500: Acumatica answers business refusals (and not-found) with 500 (sheet §9).
         retry = RetryPolicy(retry_statuses=frozenset({429, 502, 503, 504}))
         return build_client(
-            vendor=VENDOR, base_url="", connection_key=connection_key, rate=rate, retry=retry
+            vendor=VENDOR,
+            base_url="",
+            connection_key=connection_key,
+            rate=rate,
+            retry=retry,
+            shared_in=self._shared_in,
         )
 
     async def links_from(self, source_connection_id: str) -> list[LinkRecord]:

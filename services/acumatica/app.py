@@ -29,7 +29,13 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
     vendor = load_settings(AcumaticaSettings)
     service = parts.settings.service_name
     holder = f"{service}-{uuid4().hex}"
-    access = AcumaticaAccess(store=parts.store, vault=parts.vault, settings=vendor, holder=holder)
+    access = AcumaticaAccess(
+        store=parts.store,
+        vault=parts.vault,
+        settings=vendor,
+        holder=holder,
+        share_budgets=parts.settings.shared_budgets,
+    )
     outcomes = Outcomes(BusPublisher(parts.broker), service=service)
     employees = EmployeesSink(
         store=parts.store, access=access, settings=vendor, outcomes=outcomes, holder=holder

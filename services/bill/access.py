@@ -58,8 +58,12 @@ class BillAccess:
         settings: BillSettings,
         http: HttpFactory | None = None,
         holder: str | None = None,
+        share_budgets: bool = True,
     ) -> None:
+        """``share_budgets``: count each connection's request window in ``store`` across
+        replicas (``MLC_SHARED_BUDGETS``); off, each process keeps its own."""
         self._store = store
+        self._shared_in = store if share_budgets else None
         self._vault = vault
         self._settings = settings
         self._http = http or self.production_client
@@ -90,6 +94,7 @@ class BillAccess:
             rate=rate,
             retry=self.retry_policy(),
             transport=network,
+            shared_in=self._shared_in,
         )
 
     async def links_from(self, source_connection_id: str) -> list[LinkRecord]:

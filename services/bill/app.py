@@ -29,7 +29,13 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
     vendor = load_settings(BillSettings)
     service = parts.settings.service_name
     holder = f"{service}-{uuid4().hex}"
-    access = BillAccess(store=parts.store, vault=parts.vault, settings=vendor, holder=holder)
+    access = BillAccess(
+        store=parts.store,
+        vault=parts.vault,
+        settings=vendor,
+        holder=holder,
+        share_budgets=parts.settings.shared_budgets,
+    )
     outcomes = Outcomes(BusPublisher(parts.broker), service=service)
     lease = timedelta(seconds=vendor.record_lease_seconds)
     bills = BillsSink(

@@ -21,7 +21,7 @@ import httpx
 from services.expensify.client import ExpensifyClient, is_rate_limited
 from services.expensify.settings import ExpensifySettings
 from services.runtime.flow_links import flow_links
-from services.runtime.http import build_client, network_transport
+from services.runtime.http import build_client, network_transport, shared_window
 from services.runtime.oauth_tokens import OAuthRefusedError
 from services.runtime.ratelimit import (
     PROCESS_BUDGETS,
@@ -60,9 +60,13 @@ class ExpensifyAccess:
         settings: ExpensifySettings,
         transport: httpx.AsyncBaseTransport | None = None,
         budgets: BudgetRegistry = PROCESS_BUDGETS,
+        share_budgets: bool = True,
     ) -> None:
-        """``budgets`` holds the rate windows per credential (a test may keep its own)."""
+        """``budgets`` holds the rate windows per credential (a test may keep its own);
+        ``share_budgets`` counts them in ``store`` across replicas too (``MLC_SHARED_BUDGETS``).
+        """
         self._store = store
+        self._shared_in = store if share_budgets else None
         self._vault = vault
         self._settings = settings
         self._transport = transport
@@ -74,17 +78,18 @@ class ExpensifyAccess:
     def settings(self) -> ExpensifySettings:
         return self._settings
 
-    def _http(self, partner_user_id: str) -> httpx.AsyncClient:
+    def production_client(self, partner_user_id: str) -> httpx.AsyncClient:
         """The network behind every rate window of the credential, and the retries."""
         windows = self._settings.rate_windows
         network: httpx.AsyncBaseTransport = self._transport or network_transport()
         key = f"expensify:{partner_user_id}"
         for jobs, seconds in windows[1:]:
+            window_key = f"{key}/{jobs}per{seconds:g}s"
+            policy = RatePolicy(requests=jobs, per_seconds=seconds)
+            if self._shared_in is not None:
+                network = shared_window(network, self._shared_in, window_key, policy)
             network = RateLimitTransport(
-                network,
-                connection_key=f"{key}/{jobs}per{seconds:g}s",
-                policy=RatePolicy(requests=jobs, per_seconds=seconds),
-                registry=self._budgets,
+                network, connection_key=window_key, policy=policy, registry=self._budgets
             )
         first = RatePolicy(requests=windows[0][0], per_seconds=windows[0][1]) if windows else None
         retry = RetryPolicy(
@@ -101,6 +106,7 @@ class ExpensifyAccess:
             retry=retry,
             transport=network,
             budgets=self._budgets,
+            shared_in=self._shared_in,
         )
 
     async def links_from(self, source_connection_id: str) -> list[LinkRecord]:
@@ -127,7 +133,7 @@ class ExpensifyAccess:
             )
             raise OAuthRefusedError(msg)
         secret = self._vault.decrypt(stored.token, connection_id=connection_id, field=_VAULT_FIELD)
-        http = await self._stack.enter_async_context(self._http(user_id))
+        http = await self._stack.enter_async_context(self.production_client(user_id))
         client = ExpensifyClient(
             http, settings=self._settings, partner_user_id=user_id, partner_user_secret=secret
         )

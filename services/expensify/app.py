@@ -22,7 +22,12 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
     """Attach the subscriber to ``parts.broker``; the clients close after it stops."""
     vendor = load_settings(ExpensifySettings)
     service = parts.settings.service_name
-    access = ExpensifyAccess(store=parts.store, vault=parts.vault, settings=vendor)
+    access = ExpensifyAccess(
+        store=parts.store,
+        vault=parts.vault,
+        settings=vendor,
+        share_budgets=parts.settings.shared_budgets,
+    )
     source = ReportsSource(
         store=parts.store,
         access=access,

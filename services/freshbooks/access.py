@@ -52,10 +52,14 @@ class FreshBooksAccess:
         settings: FreshBooksSettings,
         http: HttpFactory | None = None,
         keeper: TokenKeeper | None = None,
+        share_budgets: bool = True,
     ) -> None:
+        """``share_budgets``: count each connection's request window in ``store`` across
+        replicas (``MLC_SHARED_BUDGETS``); off, each process keeps its own."""
         self._store = store
+        self._shared_in = store if share_budgets else None
         self._settings = settings
-        self._http = http or self._limited_client
+        self._http = http or self.production_client
         self.keeper = keeper or TokenKeeper(
             store=store,
             vault=vault,
@@ -66,12 +70,17 @@ class FreshBooksAccess:
         self._clients: dict[str, FreshBooksClient] = {}
         self._stack = AsyncExitStack()
 
-    def _limited_client(self, base_url: str, connection_key: str) -> httpx.AsyncClient:
+    def production_client(self, base_url: str, connection_key: str) -> httpx.AsyncClient:
+        """The client the factory builds by default: the connection's budget, retries."""
         rate = RatePolicy(requests=self._settings.requests_per_second, per_seconds=1.0)
         if connection_key.startswith("freshbooks-oauth:"):
             return _runtime_client(base_url, connection_key)
         return build_client(
-            vendor=VENDOR, base_url=base_url, connection_key=connection_key, rate=rate
+            vendor=VENDOR,
+            base_url=base_url,
+            connection_key=connection_key,
+            rate=rate,
+            shared_in=self._shared_in,
         )
 
     async def links_from(self, source_connection_id: str) -> list[LinkRecord]:

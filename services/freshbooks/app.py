@@ -32,7 +32,12 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
     vendor = load_settings(FreshBooksSettings)
     service = parts.settings.service_name
     holder = f"{service}-{uuid4().hex}"
-    access = FreshBooksAccess(store=parts.store, vault=parts.vault, settings=vendor)
+    access = FreshBooksAccess(
+        store=parts.store,
+        vault=parts.vault,
+        settings=vendor,
+        share_budgets=parts.settings.shared_budgets,
+    )
     outcomes = Outcomes(BusPublisher(parts.broker), service=service)
     people = PeopleSink(
         store=parts.store,

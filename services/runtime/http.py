@@ -5,8 +5,9 @@
     AsyncClient (auth, timeouts, logging hooks)
       -> RetryTransport      (services.runtime.retry: backoff, Retry-After)
         -> RateLimitTransport (services.runtime.ratelimit: window + concurrency per connection)
-          -> MeteredTransport (counts every attempt by vendor, method, status, connection)
-            -> transport      (the network, or httpx.ASGITransport around a sandbox in tests)
+          -> SharedWindowTransport (services.runtime.shared_budget: the window, every replica)
+            -> MeteredTransport (counts every attempt by vendor, method, status, connection)
+              -> transport      (the network, or httpx.ASGITransport around a sandbox in tests)
 
 Every retry passes through the limiter again, so retries spend the same budget as
 first tries, and a client waiting out a backoff holds no concurrency slot.
@@ -23,7 +24,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Final, Generic, TypeVar
 from urllib.parse import urlencode
 
 import httpx
@@ -42,6 +43,10 @@ from services.runtime.ratelimit import (
     RatePolicy,
 )
 from services.runtime.retry import ATTEMPTS_EXTENSION, RetryPolicy, RetryTransport
+from services.runtime.shared_budget import WINDOW_PREFIX, SharedWindow, SharedWindowTransport
+
+if TYPE_CHECKING:
+    from services.runtime.store import StateStore
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -52,6 +57,7 @@ __all__ = [
     "loggable_url",
     "network_transport",
     "paginate",
+    "shared_window",
 ]
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=5.0)
@@ -132,6 +138,7 @@ def build_client(
     transport: httpx.AsyncBaseTransport | None = None,
     headers: Mapping[str, str] | None = None,
     budgets: BudgetRegistry = PROCESS_BUDGETS,
+    shared_in: StateStore | None = None,
 ) -> httpx.AsyncClient:
     """An AsyncClient for one connection: retries, limits, timeouts and request logs in place.
 
@@ -139,13 +146,16 @@ def build_client(
     different ``rate`` for a known key raises ConflictingRatePolicyError) and appears in
     logs and, with ``vendor``, in the call metrics. ``transport`` defaults to the network;
     pass ``httpx.ASGITransport(app)`` to talk to an in-process sandbox. ``rate=None`` means
-    no proactive limit.
+    no proactive limit. With ``shared_in``, the window of ``rate`` is also counted in that
+    store, across every replica (:func:`shared_window`).
     """
     stack: httpx.AsyncBaseTransport = MeteredTransport(
         transport or network_transport(),
         vendor=vendor,
         connection=connection_key,
     )
+    if rate is not None and rate.requests is not None and shared_in is not None:
+        stack = shared_window(stack, shared_in, connection_key, rate)
     if rate is not None:
         stack = RateLimitTransport(
             stack, connection_key=connection_key, policy=rate, registry=budgets, vendor=vendor
@@ -180,6 +190,14 @@ def build_client(
         transport=stack,
         event_hooks={"request": [stamp_start], "response": [log_response]},
     )
+
+
+def shared_window(
+    inner: httpx.AsyncBaseTransport, store: StateStore, connection_key: str, rate: RatePolicy
+) -> httpx.AsyncBaseTransport:
+    """``inner`` behind ``rate``'s window, counted in ``store`` by every replica."""
+    window = SharedWindow(store, f"{WINDOW_PREFIX}{connection_key}", rate)
+    return SharedWindowTransport(inner, window)
 
 
 class PaginationLoopError(RuntimeError):

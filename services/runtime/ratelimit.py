@@ -2,8 +2,10 @@
 
 A connection's budget is "at most ``requests`` per ``per_seconds``, at most
 ``max_in_flight`` at once", shared by every client built for the same connection key in
-this process (the bus routes all of a connection's traffic to one consumer, so a local
-budget is the whole budget).
+this process. Replicas of one service each keep their own; the window is also counted
+across them in the state store (:mod:`services.runtime.shared_budget`), and a
+concurrency cap the vendor enforces per account across them too
+(:mod:`services.runtime.shared_slots`, BILL's).
 
 The window is a sliding log with one twist: a request's place in the log is the moment
 its answer arrived, not the moment it was sent. The server counted it somewhere in

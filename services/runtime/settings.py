@@ -85,6 +85,13 @@ class RuntimeSettings(BaseSettings):
         le=65535,
         description="The ops port; 0 takes any free port (logged as ops.listening).",
     )
+    shared_budgets: bool = Field(
+        default=True,
+        description=(
+            "Count each vendor connection's request window in the state store, across every "
+            "replica; false counts per process (one replica per vendor service only)."
+        ),
+    )
     liveness_stall_seconds: float = Field(
         default=30.0,
         gt=0,

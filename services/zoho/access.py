@@ -64,8 +64,12 @@ class ZohoAccess:
         quota: DailyQuota,
         http: HttpFactory | None = None,
         keeper: TokenKeeper | None = None,
+        share_budgets: bool = True,
     ) -> None:
+        """``share_budgets``: count each connection's request window in ``store`` across
+        replicas (``MLC_SHARED_BUDGETS``); off, each process keeps its own."""
         self._store = store
+        self._shared_in = store if share_budgets else None
         self._settings = settings
         self.quota = quota
         self._http = http or self.production_client
@@ -93,7 +97,12 @@ class ZohoAccess:
         # spent daily quota (45) is waited for by the sink, not hammered.
         retry = RetryPolicy(retry_statuses=frozenset({500, 502, 503, 504}))
         return build_client(
-            vendor=VENDOR, base_url=base_url, connection_key=connection_key, rate=rate, retry=retry
+            vendor=VENDOR,
+            base_url=base_url,
+            connection_key=connection_key,
+            rate=rate,
+            retry=retry,
+            shared_in=self._shared_in,
         )
 
     async def links_from(self, source_connection_id: str) -> list[LinkRecord]:

@@ -34,7 +34,13 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
         reserve=vendor.daily_quota_reserve,
         max_wait_seconds=vendor.max_quota_wait_seconds,
     )
-    access = ZohoAccess(store=parts.store, vault=parts.vault, settings=vendor, quota=quota)
+    access = ZohoAccess(
+        store=parts.store,
+        vault=parts.vault,
+        settings=vendor,
+        quota=quota,
+        share_budgets=parts.settings.shared_budgets,
+    )
     outcomes = Outcomes(BusPublisher(parts.broker), service=service)
     store = parts.store
     contacts = ContactsSink(

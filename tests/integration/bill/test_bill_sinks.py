@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import select
 
 from schemas.ap import BillChanged, BillLine, VendorChanged, VendorRef
 from schemas.envelope import Event
@@ -31,9 +30,9 @@ from services.bill.access import FLOW
 from services.bill.sinks.bills import BillsSink
 from services.bill.sinks.vendors import VendorsSink
 from services.runtime.outcomes import Outcomes, WriteResult
-from services.runtime.store import tables
 from services.runtime.store.records import LinkRecord
 from tests.integration.bill.bill_world import BillWorld, bill_world
+from tests.integration.store_rows import rows_a_preview_keeps
 
 _BASE = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 EventT = TypeVar("EventT", BillChanged, VendorChanged)
@@ -327,8 +326,7 @@ async def test_the_chart_of_accounts_is_read_once_and_again_for_an_account_added
 
 
 async def footprint(world: BillWorld) -> tuple[int, dict[str, list[str]]]:
-    """BILL's successful writes so far, and every store row but the credentials (a read may
-    log in)."""
+    """BILL's successful writes so far, and the store rows a preview must keep."""
     writes = sum(
         1
         for r in await world.requests()
@@ -336,13 +334,7 @@ async def footprint(world: BillWorld) -> tuple[int, dict[str, list[str]]]:
         and r["status"] < 400
         and not any(session in r["path"] for session in ("/v3/login", "/v3/logout"))
     )
-    rows: dict[str, list[str]] = {}
-    async with world.store.transaction() as repos:
-        for table in tables.metadata.sorted_tables:
-            if table.name != tables.connection_credentials.name:
-                found = await repos.connection.execute(select(table))
-                rows[table.name] = sorted(map(repr, found.all()))
-    return writes, rows
+    return writes, await rows_a_preview_keeps(world.store)
 
 
 async def previewed(

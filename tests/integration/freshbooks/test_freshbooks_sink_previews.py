@@ -14,7 +14,6 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import select
 
 from sandboxes.freshbooks.app import FreshBooksSandbox
 from sandboxes.freshbooks.settings import FreshBooksSandboxSettings
@@ -26,30 +25,23 @@ from services.freshbooks.mapping import NO_CREATE_REVIEW, PENDING_INVITATION_REV
 from services.freshbooks.sinks.expense_reports import ExpenseReportsSink
 from services.freshbooks.sinks.people import PeopleSink
 from services.runtime.outcomes import Outcomes, WriteResult
-from services.runtime.store import tables
 from services.runtime.store.records import LinkRecord
 from tests.integration.freshbooks.fb_sink_harness import SinkWorld, employee, sink_world
+from tests.integration.store_rows import rows_a_preview_keeps
 
 DANIEL = "daniel.okafor@acmecreative.example"
 _APPROVED = datetime(2026, 11, 7, 10, 2, tzinfo=UTC)
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-async def footprint(world: SinkWorld) -> tuple[int, dict[str, list[Any]]]:
-    """FreshBooks' successful writes so far, and every store row but the tokens (a read may
-    refresh them)."""
+async def footprint(world: SinkWorld) -> tuple[int, dict[str, list[str]]]:
+    """FreshBooks' successful writes so far, and the store rows a preview must keep."""
     writes = sum(
         1
         for r in await world.requests()
         if r["method"] in _WRITES and r["status"] < 400 and "/oauth/" not in r["path"]
     )
-    rows: dict[str, list[Any]] = {}
-    async with world.store.transaction() as repos:
-        for table in tables.metadata.sorted_tables:
-            if table.name != tables.connection_credentials.name:
-                found = await repos.connection.execute(select(table))
-                rows[table.name] = sorted(map(repr, found.all()))
-    return writes, rows
+    return writes, await rows_a_preview_keeps(world.store)
 
 
 class _Kept:
