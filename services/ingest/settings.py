@@ -42,6 +42,15 @@ class IngestSettings(PublicServerSettings):
     webhook_retry_after_seconds: int = Field(
         default=30, ge=1, description="Retry-After sent with a 503 when Kafka is unavailable."
     )
+    webhook_connection_keep_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "How long one read of a connection and its webhook secrets serves its next "
+            "deliveries (a signature they cannot verify reads them again at once); 0 reads "
+            "them for every delivery."
+        ),
+    )
     webhook_handshakes_per_minute: int = Field(
         default=10,
         ge=1,

@@ -25,7 +25,15 @@ FreshBooks in the background, whichever process registered the callback).
 
 Secrets: the credentials ``webhook_secret`` and ``webhook_secret:<anything>`` of the
 connection, decrypted with the vault; a delivery passes if any of them verifies it
-(FreshBooks signs each callback with that callback's own verifier).
+(FreshBooks signs each callback with that callback's own verifier). The connection and its
+secrets are read in one transaction and kept for ``MLC_WEBHOOK_CONNECTION_KEEP_SECONDS``
+(:mod:`services.runtime.kept_reads`): a steady stream of deliveries then costs the store
+one duplicate check and one claim each. A kept read never refuses what a fresh one would
+accept: a signature the kept secrets cannot verify (a secret rotated or added since) is
+checked again against a fresh read, and a handshake always reads afresh (it depends on a
+registration that may have started a moment ago). What it can do is accept a delivery for
+a connection deleted, or a secret revoked, less than that long ago. Unknown connections
+are never kept, so made-up ids cannot grow it.
 
 Store, then answer. A verified delivery is published as a ``RawDelivery`` and answered 200
 only after Kafka acknowledged it (acks=all). The publish runs as its own task and the
@@ -59,7 +67,7 @@ import asyncio
 import hashlib
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
@@ -77,10 +85,11 @@ from schemas.topics import raw_topic
 from services.ingest.audit import record_handshake, record_refusal
 from services.ingest.registry import VENDORS, WebhookScheme
 from services.ingest.settings import IngestSettings
+from services.runtime.kept_reads import Kept, KeptReads
 from services.runtime.logging import get_logger, is_sensitive_key
 from services.runtime.metrics import WEBHOOKS, bounded
 from services.runtime.signatures import VerificationError
-from services.runtime.store import ConnectionRecord, StateStore, StoreError
+from services.runtime.store import ConnectionRecord, StateStore, StoredCredential, StoreError
 from services.runtime.vault import Vault, VaultError
 from services.runtime.webhook_records import (
     ROUTE_PATH,
@@ -127,6 +136,14 @@ HandshakeHook = Callable[[str, str, str, str], object]
 _log = get_logger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class _Verifiable:
+    """A connection and its webhook secrets, decrypted: what a delivery is checked against."""
+
+    connection: ConnectionRecord
+    secrets: tuple[str, ...]
+
+
 class Refusal(Exception):  # noqa: N818 - a refusal is an answer, not an error of ours
     """The request is answered ``status`` with ``reason``; nothing is published."""
 
@@ -155,6 +172,10 @@ class WebhookIntake:
     """Vendor -> seconds a signed timestamp may be off; others get the settings' window."""
     _in_flight: dict[str, asyncio.Task[None]] = field(default_factory=dict, init=False)
     _handshakes: dict[str, deque[float]] = field(default_factory=dict, init=False)
+    _kept: KeptReads[_Verifiable] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._kept = KeptReads(keep_seconds=self.settings.webhook_connection_keep_seconds)
 
     @property
     def in_flight(self) -> int:
@@ -211,7 +232,7 @@ class WebhookIntake:
         scheme = self.vendors.get(vendor)
         if scheme is None:
             raise Refusal(404, "unknown_vendor", f"no webhooks are accepted for {vendor[:50]!r}")
-        connection = await self._connection(vendor, connection_id)
+        known = await self._verifiable(vendor, connection_id)
         content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if content_type not in scheme.content_types:
             raise Refusal(
@@ -226,8 +247,13 @@ class WebhookIntake:
             except VerificationError as refused:
                 raise Refusal(400, "bad_handshake", refused.detail) from None
             if handshake is not None:
+                fresh = await self._verifiable(vendor, connection_id, fresh=True)
                 return await self._record_verifier(
-                    request, vendor, connection, handshake.callback_id, handshake.verifier
+                    request,
+                    vendor,
+                    fresh.value.connection,
+                    handshake.callback_id,
+                    handshake.verifier,
                 )
         try:
             query = parse_qsl(
@@ -235,7 +261,8 @@ class WebhookIntake:
             )
         except ValueError:
             raise Refusal(400, "malformed_query", "the query string has too many fields") from None
-        await self._verify(scheme, connection.id, body, request, query)
+        await self._verify(scheme, known, body, request, query)
+        connection = known.value.connection
         text = _parse_body(body, content_type)
         delivery_id = scheme.delivery_id(body, request.headers) or (
             "sha256:" + hashlib.sha256(body).hexdigest()
@@ -253,22 +280,31 @@ class WebhookIntake:
         )
         return await self._store(event, topic=raw_topic(vendor))
 
-    async def _connection(self, vendor: str, connection_id: str) -> ConnectionRecord:
+    async def _verifiable(
+        self, vendor: str, connection_id: str, *, fresh: bool = False
+    ) -> Kept[_Verifiable]:
+        """The connection and its secrets (kept, unless ``fresh``); 404 if not ``vendor``'s."""
         unknown = Refusal(
             404, "unknown_connection", f"no {vendor} connection {connection_id[:50]!r}"
         )
         if not connection_id or len(connection_id) > _MAX_ID_CHARS:
             raise unknown
-        try:
-            async with self.store.reading() as tx:
-                connection = await tx.connections.get(connection_id)
-        except _STORE_ERRORS as exc:
-            raise self._unavailable(
-                "store_unavailable", "the state store cannot be read", exc
-            ) from None
-        if connection is None or connection.vendor != vendor:
+
+        async def load() -> _Verifiable:
+            try:
+                async with self.store.reading() as tx:
+                    connection = await tx.connections.get(connection_id)
+                    stored = await tx.credentials.list(connection_id=connection_id)
+            except _STORE_ERRORS as exc:
+                raise self._unavailable("store_unavailable", _STORE_UNREADABLE, exc) from None
+            if connection is None:
+                raise unknown  # raised, so never kept
+            return _Verifiable(connection, self._decrypted_secrets(connection_id, stored))
+
+        known = await self._kept.read(connection_id, load, fresh=fresh)
+        if known.value.connection.vendor != vendor:
             raise unknown
-        return connection
+        return known
 
     async def _read_body(self, request: Request) -> bytes:
         cap = self.settings.webhook_max_body_bytes
@@ -359,14 +395,9 @@ class WebhookIntake:
             )
         recent.append(now)
 
-    async def _secrets(self, connection_id: str) -> list[str]:
-        try:
-            async with self.store.reading() as tx:
-                stored = await tx.credentials.list(connection_id=connection_id)
-        except _STORE_ERRORS as exc:
-            raise self._unavailable(
-                "store_unavailable", "the state store cannot be read", exc
-            ) from None
+    def _decrypted_secrets(
+        self, connection_id: str, stored: Sequence[StoredCredential]
+    ) -> tuple[str, ...]:
         secrets: list[str] = []
         for credential in stored:
             if credential.field != SECRET_FIELD and not credential.field.startswith(
@@ -384,17 +415,34 @@ class WebhookIntake:
                 raise self._unavailable(
                     "secret_unreadable", "the webhook secret cannot be decrypted", exc
                 ) from None
-        return secrets
+        return tuple(secrets)
 
     async def _verify(
         self,
         scheme: WebhookScheme,
-        connection_id: str,
+        known: Kept[_Verifiable],
         body: bytes,
         request: Request,
         query: list[tuple[str, str]],
     ) -> None:
-        secrets = await self._secrets(connection_id)
+        try:
+            self._verify_with(scheme, known.value.secrets, body, request, query)
+        except Refusal:
+            if not known.kept:
+                raise
+            # Kept secrets may predate a rotation: only a fresh read may refuse.
+            connection_id = known.value.connection.id
+            fresh = await self._verifiable(scheme.vendor, connection_id, fresh=True)
+            self._verify_with(scheme, fresh.value.secrets, body, request, query)
+
+    def _verify_with(
+        self,
+        scheme: WebhookScheme,
+        secrets: Sequence[str],
+        body: bytes,
+        request: Request,
+        query: list[tuple[str, str]],
+    ) -> None:
         if not secrets:
             raise Refusal(
                 401, "no_webhook_secret", "no webhook secret is registered for this connection"
@@ -436,9 +484,7 @@ class WebhookIntake:
             async with self.store.reading() as tx:
                 claimed = await tx.ledger.get(LEDGER_SERVICE, key)
         except _STORE_ERRORS as exc:
-            raise self._unavailable(
-                "store_unavailable", "the state store cannot be read", exc
-            ) from None
+            raise self._unavailable("store_unavailable", _STORE_UNREADABLE, exc) from None
         if claimed is not None:
             _log.info("webhook_duplicate", vendor=event.vendor, delivery_id=event.delivery_id)
             WEBHOOKS.labels(event.vendor, "duplicate", "").inc()

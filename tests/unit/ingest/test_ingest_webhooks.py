@@ -458,3 +458,83 @@ async def test_a_secret_the_key_ring_cannot_open_answers_503_not_a_refusal(
     assert BAMBOO_SECRET not in answer.text
     assert await refusals(store) == []
     assert publisher.published == []
+
+
+def _employee_updated(n: int) -> bytes:
+    """A distinct delivery each time (the ledger would call a repeat a duplicate)."""
+    return EMPLOYEE_UPDATED.replace(b'"data":{}', b'"data":{"n":%d}' % n)
+
+
+async def _put_secret(store: StateStore, connection_id: str, field: str, secret: str) -> None:
+    vault: Vault = store.test_vault  # type: ignore[attr-defined]
+    token = vault.encrypt(secret, connection_id=connection_id, field=field)
+    async with store.transaction() as tx:
+        await tx.credentials.put(connection_id, field, token=token, key_id=Vault.key_id_of(token))
+
+
+async def test_a_secret_rotated_since_the_kept_read_is_accepted_at_once(
+    client: httpx.AsyncClient, store: StateStore, publisher: RecordingPublisher
+) -> None:
+    first = await client.post(
+        HR, content=_employee_updated(1), headers=_bamboo(_employee_updated(1))
+    )
+    assert first.json()["status"] == "accepted"  # the connection and its secret are now kept
+    await _put_secret(store, "hr-1", SECRET_FIELD, "a-rotated-secret")
+    body = _employee_updated(2)
+    headers = bamboohr_headers(body, secret="a-rotated-secret", timestamp=STAMP)
+    answer = await client.post(HR, content=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert len(publisher.published) == 2
+    # And the old secret, no longer stored, is refused once the kept read was replaced.
+    old = _employee_updated(3)
+    refused = await client.post(HR, content=old, headers=_bamboo(old))
+    assert (refused.status_code, refused.json()["error"]) == (401, "bad_signature")
+
+
+@pytest.mark.parametrize(("keep_seconds", "after_revoking"), [(60.0, 200), (0.0, 401)])
+async def test_a_kept_read_serves_the_next_deliveries_for_its_time_only(
+    store: StateStore, publisher: RecordingPublisher, keep_seconds: float, after_revoking: int
+) -> None:
+    # The documented price of keeping: a secret revoked less than the keep ago still opens.
+    intake = WebhookIntake(
+        store=store,
+        vault=store.test_vault,  # type: ignore[attr-defined]
+        publish=publisher,
+        settings=test_settings(webhook_connection_keep_seconds=keep_seconds),
+        clock=lambda: NOW,
+    )
+    transport = httpx.ASGITransport(app=Starlette(routes=webhook_routes(intake)))
+    async with httpx.AsyncClient(transport=transport, base_url="http://ingest.test") as http:
+        first = await http.post(
+            HR, content=_employee_updated(1), headers=_bamboo(_employee_updated(1))
+        )
+        assert first.status_code == 200
+        async with store.transaction() as tx:
+            assert await tx.credentials.delete("hr-1", SECRET_FIELD)
+        body = _employee_updated(2)
+        answer = await http.post(HR, content=body, headers=_bamboo(body))
+    await intake.aclose()
+    assert answer.status_code == after_revoking, answer.text
+
+
+async def test_a_handshake_reads_the_connection_afresh_not_the_kept_read(
+    client: httpx.AsyncClient, store: StateStore
+) -> None:
+    # A delivery made the edge keep fb-1 while callback 2005 was not yet registered.
+    fields = [("name", "bill.create"), ("object_id", "9"), ("account_id", "Ab12C")]
+    headers = {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-freshbooks-hmac-sha256": freshbooks_signature(FRESHBOOKS_VERIFIER, fields),
+    }
+    delivered = await client.post(
+        "/webhooks/freshbooks/fb-1", content=urlencode(fields), headers=headers
+    )
+    assert delivered.status_code == 200, delivered.text
+    async with store.transaction() as tx:
+        await tx.connections.update(
+            "fb-1",
+            settings={REGISTRATION_KEY: {"state": "registered", "ids": ["2001", "2005"]}},
+        )
+    answer = await client.post("/webhooks/freshbooks/fb-1", **_handshake_form("2005", "v-5"))
+    assert answer.status_code == 200, answer.text
+    assert "webhook_verifier:2005" in await _credential_fields(store, "fb-1")
