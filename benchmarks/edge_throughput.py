@@ -6,19 +6,24 @@ waits for Kafka's acknowledgement (acks=all), then claims the delivery in the st
 ledger, and answers 200 ``accepted``. The bare endpoint (:mod:`benchmarks.bare_endpoint`,
 its own uvicorn process) answers 200 to the same requests and does nothing.
 
-The stack is the edge alone: the BambooHR sandbox, connected (so the edge holds a
-registered webhook's secret), no vendor service consuming. Each request is signed with
-that secret (read from the store with the stack's keys, as the edge reads it) and is a
-delivery of its own (distinct bodies: the edge answers a repeated body ``duplicate``
-without publishing, which would measure nothing). Both servers get the same number of
-requests, from the same client, with the same concurrency; the bare endpoint first, then
-the edge, each after a warm-up that is not counted.
+The edge is measured as it is deployed: ``python -m services.ingest`` alone in its process
+(its scheduler off). The dev stack sets the scene, the BambooHR sandbox connected so the
+store holds a registered webhook's secret, and its one server is then stopped: it also
+runs the control plane, whose read model folds every delivery into the store, work a
+deployment does in another process (on another machine, usually) and that would be
+measured as the edge's here. No vendor service consumes. Each request is signed with the
+secret (read from the store with the stack's keys, as the edge reads it) and is a delivery
+of its own (distinct bodies: the edge answers a repeated body ``duplicate`` without
+publishing, which would measure nothing). Both servers get the same number of requests,
+from the same client, with the same concurrency; the bare endpoint first, then the edge,
+each after a warm-up that is not counted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import subprocess
 import sys
 import tempfile
@@ -35,7 +40,8 @@ import orjson
 
 from benchmarks.results import Measurement, Target
 from devstack.ports import free_port
-from devstack.stack import StackInfo, StackPlan, start_stack, stop_stack
+from devstack.processes import ProcessTable
+from devstack.stack import INGEST, StackInfo, StackPlan, start_stack, stop_stack
 from sandboxes.bamboohr.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, USER_AGENT, sign
 from services.runtime.settings import RuntimeSettings
 from services.runtime.store import StateStore
@@ -46,6 +52,7 @@ __all__ = ["measure_edge"]
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 WARM_UP: Final = 100
+START_SECONDS: Final = 30.0
 SECRET_WAIT_SECONDS: Final = 60.0
 RATIO_TARGET: Final = Target(
     0.5,
@@ -144,33 +151,62 @@ async def _fire(
 
 
 @contextlib.asynccontextmanager
-async def _bare_endpoint() -> AsyncIterator[str]:
-    """The bare uvicorn endpoint in a process of its own, like the edge; its URL."""
-    port = free_port()
+async def _server(
+    name: str, argv: Sequence[str], probe: str, env: dict[str, str] | None = None
+) -> AsyncIterator[None]:
+    """``argv`` run as a process of its own until the block ends, once ``probe`` answers."""
     process = subprocess.Popen(  # noqa: ASYNC220, S603 - our own interpreter and module
-        [
-            sys.executable,
-            *("-m", "uvicorn", "benchmarks.bare_endpoint:app"),
-            *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
-        ],
-        cwd=ROOT,
+        [sys.executable, *argv], cwd=ROOT, env=env
     )
-    url = f"http://127.0.0.1:{port}/webhooks/bamboohr/bare"
     try:
         async with httpx.AsyncClient(timeout=2.0) as client:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + START_SECONDS
             while True:
                 with contextlib.suppress(httpx.TransportError):
-                    await client.post(url, content=b"{}")
+                    await client.post(probe, content=b"{}")
                     break
                 if process.poll() is not None or time.monotonic() > deadline:
-                    msg = f"the bare endpoint did not start (exit status {process.poll()})"
+                    msg = f"the {name} did not start (exit status {process.poll()})"
                     raise RuntimeError(msg)
                 await asyncio.sleep(0.1)  # poll: the process binds its port when ready
-        yield url
+        yield
     finally:
         process.terminate()
         await asyncio.to_thread(process.wait, 10)
+
+
+@contextlib.asynccontextmanager
+async def _bare_endpoint() -> AsyncIterator[str]:
+    """The bare uvicorn endpoint in a process of its own, like the edge; its URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/webhooks/bamboohr/bare"
+    argv = ["-m", "uvicorn", "benchmarks.bare_endpoint:app"]
+    argv += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    async with _server("bare endpoint", argv, url):
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def _deployed_edge(plan: StackPlan, info: StackInfo) -> AsyncIterator[str]:
+    """``python -m services.ingest`` over the stack's store, keys and broker; its URL.
+
+    The stack's own server (edge and control plane in one) is stopped first.
+    """
+    ProcessTable(plan.run_dir).stop(INGEST)
+    port = free_port()
+    env = {
+        **os.environ,
+        "MLC_SERVICE_NAME": INGEST,
+        "MLC_KAFKA_BOOTSTRAP_SERVERS": info.kafka,
+        "MLC_DATABASE_URL": plan.database_url,
+        "MLC_MASTER_KEYS_FILE": str(plan.run_dir / "master_keys"),
+        "MLC_INGEST_HOST": "127.0.0.1",
+        "MLC_INGEST_PORT": str(port),
+        "MLC_SCHEDULER_ENABLED": "false",
+    }
+    url = f"http://127.0.0.1:{port}"
+    async with _server("edge", ["-m", "services.ingest"], f"{url}/healthz", env):
+        yield url
 
 
 @contextlib.asynccontextmanager
@@ -197,14 +233,15 @@ async def measure_edge(bootstrap: str, *, deliveries: int, concurrency: int) -> 
     async with _edge_alone(bootstrap) as (plan, info):
         connection = info.connections["bamboohr"]
         _, secret = await _webhook_secret(plan, connection)
-        edge_url = info.ingest + ROUTE_PATH.format(vendor="bamboohr", connection_id=connection)
         warm = _signed_deliveries(secret, WARM_UP, first=1_000_000)
         timed = _signed_deliveries(secret, deliveries, first=2_000_000)
         async with _bare_endpoint() as bare_url:
             await _fire(bare_url, warm, concurrency=concurrency)
             bare = await _fire(bare_url, timed, concurrency=concurrency)
-        await _fire(edge_url, warm, concurrency=concurrency)
-        edge = await _fire(edge_url, timed, concurrency=concurrency)
+        async with _deployed_edge(plan, info) as edge_server:
+            edge_url = edge_server + ROUTE_PATH.format(vendor="bamboohr", connection_id=connection)
+            await _fire(edge_url, warm, concurrency=concurrency)
+            edge = await _fire(edge_url, timed, concurrency=concurrency)
     accepted = edge.answers.get("200 accepted", 0)
     if accepted != deliveries:
         msg = f"the edge accepted {accepted} of {deliveries} deliveries: {dict(edge.answers)}"

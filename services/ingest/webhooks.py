@@ -49,7 +49,8 @@ long as the ledger keeps claims: ``MLC_WEBHOOK_DEDUPE_RETENTION_HOURS``, pruned 
 event, so a failed publish leaves nothing claimed and the vendor's retry is published
 normally: no delivery is lost to a claim whose event never reached the bus. A claim made
 first and released on failure would lose the delivery if the process died between the
-two. The price of claiming after the ack is a window for duplicates, closed as follows:
+two. (Claims made at the same time share one transaction: :mod:`services.ingest.claims`.)
+The price of claiming after the ack is a window for duplicates, closed as follows:
 
 - a delivery whose key is already claimed is answered 200 (``duplicate``), not published;
 - a publish that outlives the request's wait is not abandoned: it keeps running, and
@@ -83,6 +84,7 @@ from schemas.envelope import utcnow
 from schemas.raw import RawDelivery
 from schemas.topics import raw_topic
 from services.ingest.audit import record_handshake, record_refusal
+from services.ingest.claims import LedgerClaims
 from services.ingest.registry import VENDORS, WebhookScheme
 from services.ingest.settings import IngestSettings
 from services.runtime.kept_reads import Kept, KeptReads
@@ -123,6 +125,7 @@ _MAX_FORM_FIELDS: Final = 1000
 # event (a handful); more can only be forged.
 _MAX_PENDING_VERIFIERS: Final = 20
 _STORE_ERRORS: Final = (StoreError, SQLAlchemyError, OSError)
+_PUBLISHED: Final = "published"  # the outcome a claimed delivery is recorded with
 _STORE_UNREADABLE: Final = "the state store cannot be read"
 _STORE_UNWRITABLE: Final = "the state store cannot be written"
 
@@ -173,9 +176,13 @@ class WebhookIntake:
     _in_flight: dict[str, asyncio.Task[None]] = field(default_factory=dict, init=False)
     _handshakes: dict[str, deque[float]] = field(default_factory=dict, init=False)
     _kept: KeptReads[_Verifiable] = field(init=False)
+    _claims: LedgerClaims = field(init=False)
 
     def __post_init__(self) -> None:
         self._kept = KeptReads(keep_seconds=self.settings.webhook_connection_keep_seconds)
+        self._claims = LedgerClaims(
+            self.store, LEDGER_SERVICE, outcome=_PUBLISHED, clock=self.clock
+        )
 
     @property
     def in_flight(self) -> int:
@@ -513,11 +520,8 @@ class WebhookIntake:
     async def _publish_then_claim(self, key: str, event: RawDelivery, topic: str) -> None:
         await self.publish(event, topic)
         try:
-            async with self.store.transaction() as tx:
-                if await tx.ledger.claim(LEDGER_SERVICE, key, now=self.clock()):
-                    await tx.ledger.record_outcome(LEDGER_SERVICE, key, "published")
-                else:
-                    _log.warning("webhook_published_twice", vendor=event.vendor, delivery_id=key)
+            if not await self._claims.claim(key):
+                _log.warning("webhook_published_twice", vendor=event.vendor, delivery_id=key)
         except _STORE_ERRORS as exc:
             # The event is on the bus, which is what the vendor needs to hear; a retry of
             # it would be published again, with the same delivery_id.

@@ -31,13 +31,15 @@ class Repository:
 def insert_on_conflict(
     connection: AsyncConnection,
     table: Table,
-    values: dict[str, Any],
+    values: dict[str, Any] | list[dict[str, Any]],
     *,
     conflict: Sequence[str],
     update_columns: Sequence[str] = (),
     where: ColumnElement[bool] | None = None,
 ) -> Insert:
     """``INSERT ... ON CONFLICT (conflict) DO UPDATE/NOTHING`` in the connection's dialect.
+
+    ``values`` is one row, or several for one multi-row statement.
 
     With ``update_columns`` the existing row takes those columns from the new
     values (only where ``where`` holds on the existing row); without, the

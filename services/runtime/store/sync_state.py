@@ -7,6 +7,7 @@ concurrent writers are single statements, so the database decides.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -188,6 +189,23 @@ class IdempotencyLedger(Repository):
             conflict=("service", "key"),
         ).returning(idempotency_ledger.c.id)
         return (await self._connection.execute(statement)).one_or_none() is not None
+
+    async def claim_many(
+        self, service: str, keys: Sequence[str], *, outcome: str, now: datetime | None = None
+    ) -> set[str]:
+        """Claim every key of ``keys`` already done with ``outcome``, in one statement; the
+        keys this call claimed (the others had been claimed before)."""
+        if not keys:
+            return set()
+        at = now or utcnow()
+        rows = [
+            {"service": service, "key": key, "outcome": outcome, "created_at": at}
+            for key in dict.fromkeys(keys)
+        ]
+        statement = insert_on_conflict(
+            self._connection, idempotency_ledger, rows, conflict=("service", "key")
+        ).returning(idempotency_ledger.c.key)
+        return set((await self._connection.execute(statement)).scalars())
 
     async def record_outcome(self, service: str, key: str, outcome: str) -> None:
         result = await self._connection.execute(
