@@ -172,8 +172,18 @@ class IdempotentUpsert:
     async def apply(
         self, link: LinkRecord, snapshot: Snapshot, target: UpsertTarget
     ) -> WriteResult:
-        """Apply ``snapshot`` through ``target`` for ``link``, under the record's lease."""
+        """Apply ``snapshot`` through ``target`` for ``link``, under the record's lease.
+
+        A snapshot already applied is answered ``unchanged`` before the lease is taken (a
+        replay's every event, a redelivery): the revisions applied only ever grow, so what
+        a look without the lease finds applied stays applied, whatever a writer holding
+        the lease is doing. That costs a replay one read per event instead of a lease
+        taken and given back.
+        """
         key = snapshot.entity_key
+        unchanged = await self._already_unchanged(link, key, snapshot, target)
+        if unchanged is not None:
+            return unchanged
         lease = f"{target.lease_prefix}:{link.id}:{key}"
         ttl = self._lease_ttl
         async with held_lease(self._store, lease, self._holder, ttl=ttl, wait=ttl):
@@ -188,11 +198,10 @@ class IdempotentUpsert:
         would only report a moment later what it reports now.
         """
         key = snapshot.entity_key
+        unchanged = await self._already_unchanged(link, key, snapshot, target)
+        if unchanged is not None:
+            return unchanged
         references, pending = await self._known(link, key, target)
-        why = _already_applied(snapshot.revision, target.fingerprint, references.values())
-        if why:
-            ids = {kind: ref.target_id for kind, ref in references.items()}
-            return WriteResult("unchanged", "compare", ids, why)
         await target.find(Known(references=references, pending_create=pending))
         planned = await target.plan()
         result = _result(planned)
@@ -205,10 +214,21 @@ class IdempotentUpsert:
             result, action=planned.action or ("update" if result.target_ids else "create")
         )
 
+    async def _already_unchanged(
+        self, link: LinkRecord, key: str, snapshot: Snapshot, target: UpsertTarget
+    ) -> WriteResult | None:
+        """``unchanged`` if the store shows ``snapshot`` applied already, else None."""
+        references, _ = await self._known(link, key, target)
+        why = _already_applied(snapshot.revision, target.fingerprint, references.values())
+        if not why:
+            return None
+        ids = {kind: ref.target_id for kind, ref in references.items()}
+        return WriteResult("unchanged", "compare", ids, why)
+
     async def _known(
         self, link: LinkRecord, key: str, target: UpsertTarget
     ) -> tuple[dict[str, CrossReference], bool]:
-        async with self._store.transaction() as repos:
+        async with self._store.reading() as repos:
             references: dict[str, CrossReference] = {}
             for kind in target.reference_kinds:
                 found = await repos.cross_references.get(link.id, key, kind)
@@ -222,6 +242,7 @@ class IdempotentUpsert:
     ) -> WriteResult:
         references, pending = await self._known(link, key, target)
         fingerprint = target.fingerprint
+        # Again under the lease: another replica may have applied it while we waited.
         why = _already_applied(snapshot.revision, fingerprint, references.values())
         if why:
             ids = {kind: ref.target_id for kind, ref in references.items()}

@@ -15,7 +15,7 @@ from sandboxes.freshbooks.app import FreshBooksSandbox
 from sandboxes.freshbooks.settings import FreshBooksSandboxSettings
 from schemas.people import EmployeeChanged
 from services.freshbooks.access import FreshBooksAccess
-from services.freshbooks.sinks.people import PeopleSink
+from services.freshbooks.sinks.people import LEASE_PREFIX, PeopleSink
 from services.freshbooks.team_directory import PeopleDirectories
 from services.runtime.outcomes import Outcomes, WriteResult
 from services.runtime.store.records import LinkRecord
@@ -188,3 +188,26 @@ async def test_staff_mode_creates_staff_once_even_after_a_crash_before_the_bookk
     ]
     assert len(staff_posts) == 2  # one per person, the crashed one included
     assert await world.count_requests("POST", INVITATION) == 0
+
+
+async def test_a_redelivery_is_unchanged_at_once_while_another_replica_holds_the_lease(
+    world: SinkWorld,
+) -> None:
+    # A replay's events are all applied already: each is answered from one read, without
+    # waiting for (or taking) the record's lease.
+    replica = Replica(world)
+    hired = employee(world, "604")
+    try:
+        assert await replica.apply(hired) == "applied"
+        lease = f"{LEASE_PREFIX}:{world.link_id}:{hired.entity_key}"
+        async with world.store.transaction() as repos:
+            assert await repos.leases.try_acquire(lease, "a-busy-replica", ttl=timedelta(hours=1))
+        again = await asyncio.wait_for(replica.result(hired), timeout=10)
+        # A newer revision still waits its turn behind the lease.
+        newer = employee(world, "604", version=2, last_name="Newer")
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(replica.result(newer), timeout=1)
+    finally:
+        await replica.connections.aclose()
+    assert (again.status, again.operation) == ("unchanged", "compare")
+    assert "already applied" in again.detail
