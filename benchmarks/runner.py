@@ -26,6 +26,7 @@ from benchmarks.flow_expenses import measure_expenses
 from benchmarks.flow_freshness import measure_freshness
 from benchmarks.flow_latency import FRESHBOOKS as FRESHBOOKS_LATENCY
 from benchmarks.flow_latency import LatencyCase, measure_webhook_to_write
+from benchmarks.flow_replay import measure_replay
 from benchmarks.flow_stack import flow_stack
 from benchmarks.flow_zoho import ZOHO_BACKFILL, ZOHO_LATENCY
 from benchmarks.kafka import (
@@ -96,6 +97,8 @@ class Sizes:
     freshness_seconds: float
     edge_deliveries: int
     edge_concurrency: int
+    replay_events: int
+    replay_timeout_seconds: float
 
 
 FULL = Sizes(
@@ -134,6 +137,8 @@ FULL = Sizes(
     freshness_seconds=60.0,
     edge_deliveries=5_000,
     edge_concurrency=32,
+    replay_events=10_000,
+    replay_timeout_seconds=900.0,
 )
 QUICK = Sizes(
     codec_operations=2_000,
@@ -171,6 +176,8 @@ QUICK = Sizes(
     freshness_seconds=3.0,
     edge_deliveries=200,
     edge_concurrency=8,
+    replay_events=200,
+    replay_timeout_seconds=120.0,
 )
 
 
@@ -348,6 +355,8 @@ async def _measure_flow(bootstrap: str, sizes: Sizes) -> list[Measurement]:
         change_seconds=sizes.flow_change_seconds,
         employees=sizes.backfill_employees,
         budget_seconds=sizes.backfill_budget_seconds,
+        replay_events=sizes.replay_events,
+        replay_timeout_seconds=sizes.replay_timeout_seconds,
     )
     flow_2 = _FlowRun(
         name="people-zoho",
@@ -359,6 +368,8 @@ async def _measure_flow(bootstrap: str, sizes: Sizes) -> list[Measurement]:
         change_seconds=sizes.zoho_change_seconds,
         employees=sizes.zoho_backfill_employees,
         budget_seconds=sizes.zoho_backfill_budget_seconds,
+        replay_events=sizes.replay_events,
+        replay_timeout_seconds=sizes.replay_timeout_seconds,
     )
     flow_3 = _FlowRun(
         name="people-acumatica",
@@ -370,6 +381,8 @@ async def _measure_flow(bootstrap: str, sizes: Sizes) -> list[Measurement]:
         change_seconds=sizes.acumatica_change_seconds,
         employees=sizes.acumatica_backfill_employees,
         budget_seconds=sizes.acumatica_backfill_budget_seconds,
+        replay_events=sizes.replay_events,
+        replay_timeout_seconds=sizes.replay_timeout_seconds,
     )
     rows: list[Measurement] = []
     for run in (flow_1, flow_2, flow_3):
@@ -452,6 +465,8 @@ class _FlowRun:
     change_seconds: float
     employees: int
     budget_seconds: float
+    replay_events: int
+    replay_timeout_seconds: float
 
 
 async def _measure_one_flow(bootstrap: str, run: _FlowRun) -> list[Measurement]:
@@ -466,6 +481,15 @@ async def _measure_one_flow(bootstrap: str, run: _FlowRun) -> list[Measurement]:
                     run.latency,
                     per_second=run.changes_per_second,
                     seconds=run.change_seconds,
+                ),
+            )
+            rows += await _guarded(
+                f"{run.title}: replay of {run.replay_events:,} applied events",
+                lambda: measure_replay(
+                    stack,
+                    label=run.title,
+                    events=run.replay_events,
+                    timeout_seconds=run.replay_timeout_seconds,
                 ),
             )
             rows += await _guarded(

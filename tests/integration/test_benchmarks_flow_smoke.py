@@ -1,4 +1,4 @@
-"""Flows 1, 4 and 5, flow 1's freshness and the edge: their benchmarks run at tiny sizes on
+"""Flows 1, 4 and 5, flow 1's freshness and replay, and the edge: their benchmarks run at tiny sizes on
 the real stack, rows well formed.
 
 No timing is asserted: speed targets live in the benchmarks (docs/benchmarks.md),
@@ -22,6 +22,7 @@ from benchmarks.flow_expenses import measure_expenses
 from benchmarks.flow_freshness import measure_freshness
 from benchmarks.flow_latency import FRESHBOOKS as FRESHBOOKS_LATENCY
 from benchmarks.flow_latency import measure_webhook_to_write
+from benchmarks.flow_replay import measure_replay
 from benchmarks.flow_stack import flow_stack
 from benchmarks.results import Measurement
 from benchmarks.service_footprint import measure_footprint
@@ -44,6 +45,7 @@ async def test_flow_benchmarks_time_renames_to_freshbooks_and_backfill_new_peopl
         latency = await measure_webhook_to_write(
             stack, FRESHBOOKS_LATENCY, per_second=1.0, seconds=3.0
         )
+        replay = await measure_replay(stack, label="flow 1", events=60, timeout_seconds=120.0)
         backfill = await measure_backfill(
             stack, FRESHBOOKS_BACKFILL, employees=20, budget_seconds=180.0
         )
@@ -57,6 +59,13 @@ async def test_flow_benchmarks_time_renames_to_freshbooks_and_backfill_new_peopl
         assert latency[0].value is not None
         assert latency[1].value is not None
         assert latency[0].value <= latency[1].value  # p50 <= p99
+
+        # Every copy was answered unchanged, none written (measure_replay raises otherwise).
+        assert_measured(replay)
+        [replayed] = replay
+        assert replayed.unit == "events/s"
+        assert "60 answered unchanged" in replayed.note, replayed.note
+        assert "0 writes" in replayed.note
 
         assert_measured(backfill)
         assert [row.unit for row in backfill] == ["employees/s", "calls", "calls"]
