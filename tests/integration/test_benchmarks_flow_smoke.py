@@ -1,5 +1,5 @@
-"""Flows 1, 4 and 5, flow 1's freshness and replay, and the edge: their benchmarks run at tiny sizes on
-the real stack, rows well formed.
+"""Flows 1, 4 and 5, flow 1's freshness and replay, and the edge: their benchmarks run at
+tiny sizes on the real stack, rows well formed.
 
 No timing is asserted: speed targets live in the benchmarks (docs/benchmarks.md),
 never in tests. What is asserted is that each benchmark measured the flow it names:
