@@ -92,9 +92,7 @@ async def measure_replay(
 
     def answered() -> list[dict[str, Any]]:
         return [
-            o
-            for o in stack.watch.outcomes_after(since)
-            if str(o.get("causation_id")) in causes
+            o for o in stack.watch.outcomes_after(since) if str(o.get("causation_id")) in causes
         ]
 
     started = time.perf_counter()
