@@ -68,7 +68,12 @@ async def test_flow_benchmarks_time_renames_to_freshbooks_and_backfill_new_peopl
         assert "0 writes" in replayed.note
 
         assert_measured(backfill)
-        assert [row.unit for row in backfill] == ["employees/s", "calls", "calls"]
+        assert [row.unit for row in backfill] == [
+            "employees/s",
+            "calls",
+            "calls",
+            "of the ceiling",
+        ]
         assert "20 employees" in backfill[0].name
         assert "bamboohr published 20 of them" in backfill[0].note, backfill[0].note
         # The reconcile reads BambooHR in a handful of calls, never one per employee.
