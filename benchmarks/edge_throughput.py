@@ -39,13 +39,11 @@ import httpx
 import orjson
 
 from benchmarks.results import Measurement, Target
+from devstack.credentials import stack_credentials
 from devstack.ports import free_port
 from devstack.processes import ProcessTable
 from devstack.stack import INGEST, StackInfo, StackPlan, start_stack, stop_stack
 from sandboxes.bamboohr.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, USER_AGENT, sign
-from services.runtime.settings import RuntimeSettings
-from services.runtime.store import StateStore
-from services.runtime.vault import Vault
 from services.runtime.webhook_records import ROUTE_PATH, SECRET_FIELD
 
 __all__ = ["measure_edge"]
@@ -75,28 +73,17 @@ def _say(_: str) -> None:
 
 async def _webhook_secret(plan: StackPlan, connection_id: str) -> tuple[str, str]:
     """The (webhook id, secret) the edge verifies this connection's deliveries with."""
-    settings = RuntimeSettings(
-        database_url=plan.database_url, master_keys_file=plan.run_dir / "master_keys"
-    )
-    vault = Vault.from_settings(settings)
-    store = await StateStore.from_settings(settings, run_migrations=False)
     deadline = time.monotonic() + SECRET_WAIT_SECONDS
-    try:
+    async with stack_credentials(plan) as read:
         while True:
-            async with store.reading() as repos:
-                stored = await repos.credentials.list(connection_id=connection_id)
-            for credential in stored:
-                if credential.field.startswith(f"{SECRET_FIELD}:"):
-                    secret = vault.decrypt(
-                        credential.token, connection_id=connection_id, field=credential.field
-                    )
-                    return credential.field, secret
+            stored = await read(connection_id)
+            for name, secret in stored.items():
+                if name.startswith(f"{SECRET_FIELD}:"):
+                    return name, secret
             if time.monotonic() > deadline:
                 msg = f"no webhook secret for {connection_id} after {SECRET_WAIT_SECONDS:.0f} s"
                 raise TimeoutError(msg)
             await asyncio.sleep(0.2)  # poll: the registration stores the secret when it is done
-    finally:
-        await store.close()
 
 
 def _signed_deliveries(

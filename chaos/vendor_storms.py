@@ -45,15 +45,13 @@ from chaos.kills import NUDGE_EVERY_SECONDS
 from chaos.workload import Census, Played, Traffic, census, nudge_sources
 from devstack.accounts import deliver_webhooks_to_ingest
 from devstack.consent import connect_with_consent
+from devstack.credentials import stack_credentials
 from devstack.flows import LINK_OPTIONS
 from devstack.processes import ProcessTable
 from devstack.service_processes import ServiceProcesses, log_size
 from devstack.stack import StackInfo, StackPlan
 from services.runtime.audit_trail import read_events
 from services.runtime.oauth_tokens import TOKENS_FIELD, TokenSet, load_tokens
-from services.runtime.settings import RuntimeSettings
-from services.runtime.store import StateStore
-from services.runtime.vault import Vault
 
 __all__ = [
     "VENDORS",
@@ -820,19 +818,11 @@ def _key_of(played: Played) -> str:
 async def _stored_tokens(plan: StackPlan, connection_id: str) -> TokenSet:
     """The connection's token pair as the store holds it, decrypted with the stack's keys:
     what the vendor issued to us, so its revoke endpoint can be told which to end."""
-    settings = RuntimeSettings(
-        database_url=plan.database_url, master_keys_file=plan.run_dir / "master_keys"
-    )
-    vault = Vault.from_settings(settings)
-    store = await StateStore.from_settings(settings)
-    try:
-        async with store.transaction() as repos:
-            row = await repos.credentials.get(connection_id, TOKENS_FIELD)
-    finally:
-        await store.close()
-    if row is None:
+    async with stack_credentials(plan) as read:
+        stored = await read(connection_id)
+    if TOKENS_FIELD not in stored:
         raise RuntimeError(f"connection {connection_id} holds no OAuth tokens")
-    return load_tokens(vault.decrypt(row.token, connection_id=connection_id, field=TOKENS_FIELD))
+    return load_tokens(stored[TOKENS_FIELD])
 
 
 def _count_in(path: Path, offset: int, marker: bytes) -> int:
