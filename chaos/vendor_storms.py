@@ -33,7 +33,7 @@ import asyncio
 import re
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,7 +49,7 @@ from devstack.credentials import stack_credentials
 from devstack.flows import LINK_OPTIONS
 from devstack.processes import ProcessTable
 from devstack.service_processes import ServiceProcesses, log_size
-from devstack.stack import StackInfo, StackPlan
+from devstack.stack import StackInfo, StackPlan, running_ops_urls
 from services.runtime.audit_trail import read_events
 from services.runtime.oauth_tokens import TOKENS_FIELD, TokenSet, load_tokens
 
@@ -562,20 +562,25 @@ class _Run:
         )
 
     async def drained(self) -> None:
-        """Wait until no consumer of the stack is behind (every process's
-        ``mlc_consumer_lag_messages`` at 0 twice in a row), at most :data:`_DRAIN_SECONDS`."""
+        """Wait until no consumer of the stack is behind (every running process's
+        ``mlc_consumer_lag_messages`` at 0 twice in a row), at most :data:`_DRAIN_SECONDS`.
+
+        The processes and their ops ports are read afresh each time: a process restarted
+        (the kills figure restarts every service) listens on a port of its own choosing.
+        """
         deadline = time.monotonic() + _DRAIN_SECONDS
         quiet_reads = 0
         said_at = 0.0
         while quiet_reads < 2:
-            behind = await _consumer_lag(self.info, self.http)
+            behind = await _consumer_lag(running_ops_urls(self.plan.run_dir), self.http)
             quiet_reads = quiet_reads + 1 if behind == 0 else 0
+            shown = "an unknown number of" if behind is None else f"{behind:,.0f}"
             now = time.monotonic()
             if now > deadline:
-                self.say(f"  still {behind:,.0f} messages behind after {_DRAIN_SECONDS:.0f} s")
+                self.say(f"  still {shown} messages behind after {_DRAIN_SECONDS:.0f} s")
                 return
-            if behind and now - said_at > NUDGE_EVERY_SECONDS:
-                self.say(f"  waiting for the consumers to catch up: {behind:,.0f} behind")
+            if behind != 0 and now - said_at > NUDGE_EVERY_SECONDS:
+                self.say(f"  waiting for the consumers to catch up: {shown} behind")
                 said_at = now
             await asyncio.sleep(_LAG_SAMPLE_SECONDS)  # poll: lag is sampled this often
 
@@ -799,14 +804,15 @@ def _single_records(played: Played) -> list[Played]:
     ]
 
 
-async def _consumer_lag(info: StackInfo, http: httpx.AsyncClient) -> float:
-    """Messages not yet handled, summed over every process's ops ``/metrics``."""
+async def _consumer_lag(ops_urls: Iterable[str], http: httpx.AsyncClient) -> float | None:
+    """Messages not yet handled, summed over the processes' ops ``/metrics``; None when one
+    did not answer (restarting: its backlog is unknown, not nothing)."""
     behind = 0.0
-    for url in info.ops.values():
+    for url in ops_urls:
         try:
             answer = await http.get(f"{url}/metrics")
         except httpx.TransportError:
-            continue  # a process restarting: the next read counts it
+            return None
         behind += sum(float(value) for value in _LAG_LINE.findall(answer.text))
     return behind
 

@@ -443,6 +443,14 @@ def ops_url(log: Path) -> str:
     return f"http://127.0.0.1:{int(port.group(1))}" if port else ""
 
 
+def running_ops_urls(run_dir: Path) -> list[str]:
+    """The ops URL of every process of the stack running now (sandboxes have none), each
+    from its newest start's log line."""
+    table = ProcessTable(run_dir)
+    running = (table.get(name) for name in table.names())
+    return [url for process in running if process is not None and (url := ops_url(process.log))]
+
+
 def _tail(path: Path, lines: int = 30) -> str:
     try:
         return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 
 from devstack.processes import ProcessTable
-from devstack.stack import StackInfo
+from devstack.stack import StackInfo, running_ops_urls
 
 # A child process that just stays alive to be stopped; nothing waits on it.
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]  # poll: not a wait
@@ -60,3 +60,21 @@ def test_stack_json_holds_exactly_the_documented_keys() -> None:
         "links",
         "ops",
     ]
+
+
+def test_running_ops_urls_name_each_running_process_s_newest_start(tmp_path: Path) -> None:
+    table = ProcessTable(tmp_path)
+    # A service restarted after a kill: its log holds both starts, the newest port counts.
+    restarted = table.start("zoho", SLEEPER, env=os.environ, cwd=tmp_path)
+    restarted.log.write_bytes(
+        b'{"event": "ops.listening", "port": 40001}\n{"event": "ops.listening", "port": 40002}\n'
+    )
+    table.start("sandbox-zoho", SLEEPER, env=os.environ, cwd=tmp_path)  # no ops port
+    stopped = table.start("zoho-2", SLEEPER, env=os.environ, cwd=tmp_path)
+    stopped.log.write_bytes(b'{"event": "ops.listening", "port": 40003}\n')
+    try:
+        table.stop("zoho-2")
+        assert running_ops_urls(tmp_path) == ["http://127.0.0.1:40002"]
+    finally:
+        table.stop("zoho")
+        table.stop("sandbox-zoho")
