@@ -57,6 +57,7 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
     payables = PayablesSource(
         access=access,
         snapshots=PublishedSnapshots(store=parts.store, broker=parts.broker, service=service),
+        outcomes=outcomes,
     )
     payments = BillPaymentsSink(
         store=parts.store, access=access, settings=vendor, outcomes=outcomes, holder=holder

@@ -12,6 +12,12 @@ account that only receives people (flow 1) is never read for its bills.
 - A bill or vendor FreshBooks no longer returns (deleted for good) is published once more
   from its last known state, as ``void`` / inactive, so the sink archives its copy.
 
+A callback FreshBooks will not let us read because the connection's consent is gone (a
+revoked token, a refused refresh: ``OAuthRefusedError``) is answered with a ``failed``
+outcome on that bill or vendor naming the cause, then raised as before (the bus retries,
+then dead-letters it for a replay once someone reconnected). Without it the record would
+only be missing, with nothing on it to say why.
+
 Whatever the path, a record goes out only when it differs from what this source last
 published (``services/runtime/snapshots.py``), so a reconcile after a callback publishes
 nothing and our own echo costs nothing. What a bill and a vendor become is
@@ -30,6 +36,8 @@ from services.freshbooks.client import FreshBooksClient
 from services.freshbooks.mapping import callback_event
 from services.freshbooks.payables import bill_changed, vendor_changed
 from services.runtime.logging import get_logger
+from services.runtime.oauth_tokens import OAuthRefusedError
+from services.runtime.outcomes import Outcomes, WriteResult
 from services.runtime.raw_dispatch import dispatch_raw
 from services.runtime.snapshots import PublishedSnapshots
 
@@ -49,11 +57,13 @@ class PayablesSource:
         *,
         access: FreshBooksAccess,
         snapshots: PublishedSnapshots,
+        outcomes: Outcomes,
         vendor_topic: str = VendorChanged.topic_name,
         bill_topic: str = BillChanged.topic_name,
     ) -> None:
         self._access = access
         self._snapshots = snapshots
+        self._outcomes = outcomes
         self._vendor_topic = vendor_topic
         self._bill_topic = bill_topic
 
@@ -70,13 +80,22 @@ class PayablesSource:
         callback = callback_event(delivery.body)
         if callback is None or callback.name not in BILL_EVENTS | VENDOR_EVENTS:
             return
-        client = await self._client(delivery.connection_id)
-        if client is None:
-            return
-        if callback.name in VENDOR_EVENTS:
-            await self._vendor(client, delivery.connection_id, callback.object_id, delivery)
-        else:
-            await self._bill(client, delivery.connection_id, callback.object_id, delivery)
+        try:
+            client = await self._client(delivery.connection_id)
+            if client is None:
+                return
+            if callback.name in VENDOR_EVENTS:
+                await self._vendor(client, delivery.connection_id, callback.object_id, delivery)
+            else:
+                await self._bill(client, delivery.connection_id, callback.object_id, delivery)
+        except OAuthRefusedError as refused:
+            # Every read of this connection fails alike until a person reconnects it: the
+            # record says so where they look (its entity key is the object's id, as the
+            # BillChanged or VendorChanged it would have become).
+            cause = f"FreshBooks did not let us read it: {refused}"
+            result = WriteResult("failed", "read", detail=cause)
+            await self._outcomes.publish(delivery, None, callback.object_id, result)
+            raise
 
     async def on_poll(self, tick: PollTick) -> None:
         await self._everything(tick)

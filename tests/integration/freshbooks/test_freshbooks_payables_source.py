@@ -3,13 +3,14 @@ Kafka broker, read from the FreshBooks sandbox on a socket.
 
 A reconcile publishes every vendor and bill, once (a second publishes nothing); a bill
 callback publishes the bill and its vendor; an edit publishes the bill again; a deleted
-bill goes out as void; a connection with no ap-bill link is never read for bills.
+bill goes out as void; a connection with no ap-bill link is never read for bills; a
+callback the connection's lost consent stops is a failed outcome naming why, and raised.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,27 @@ from faststream.kafka import KafkaBroker
 from schemas import decode_event
 from schemas.ap import BillChanged, VendorChanged
 from schemas.envelope import Event, utcnow
+from schemas.outcomes import SyncOutcome
 from schemas.raw import RawDelivery, ReconcileTick
 from services.freshbooks.access import AP_FLOW, FreshBooksAccess
 from services.freshbooks.source import PayablesSource
 from services.runtime.audit_trail import read_events
 from services.runtime.bus import create_broker
+from services.runtime.oauth_tokens import TOKENS_FIELD, OAuthRefusedError
+from services.runtime.outcomes import Outcomes
 from services.runtime.settings import RuntimeSettings
 from services.runtime.snapshots import PublishedSnapshots
 from tests.integration.freshbooks.fb_sink_harness import SinkWorld, sink_world
+
+
+@dataclass
+class OutcomeList:
+    """The bus edge of the source's outcomes: kept in a list."""
+
+    outcomes: list[SyncOutcome] = field(default_factory=list)
+
+    async def __call__(self, event: SyncOutcome, *, cause: Event) -> None:
+        self.outcomes.append(event)
 
 
 @dataclass
@@ -36,6 +50,7 @@ class Source:
     bootstrap: str
     vendor_topic: str
     bill_topic: str
+    outcomes: OutcomeList
 
     async def published(self) -> list[Event]:
         found = await read_events(
@@ -91,16 +106,18 @@ async def source(
         )
         await broker.start()
         access = FreshBooksAccess(store=world.store, vault=world.vault, settings=world.settings)
+        outcomes = OutcomeList()
         try:
             made = PayablesSource(
                 access=access,
                 snapshots=PublishedSnapshots(
                     store=world.store, broker=broker, service="freshbooks"
                 ),
+                outcomes=Outcomes(outcomes, service="freshbooks"),
                 vendor_topic=vendor_topic,
                 bill_topic=bill_topic,
             )
-            yield Source(world, made, kafka_bootstrap, vendor_topic, bill_topic)
+            yield Source(world, made, kafka_bootstrap, vendor_topic, bill_topic, outcomes)
         finally:
             await access.aclose()
             await broker.stop()
@@ -192,3 +209,26 @@ async def test_a_connection_without_an_ap_bill_link_is_not_read_for_bills(
     assert await source.published() == []
     reads = [r for r in await source.world.requests() if "/bill" in r["path"]]
     assert reads == []
+
+
+async def test_a_callback_the_lost_consent_stops_is_a_failed_outcome_naming_why(
+    source: Source,
+) -> None:
+    [bill] = (await source.world.state("bills"))[:1]
+    async with source.world.store.transaction() as repos:
+        # The consent is gone: what a revoked token and a refused refresh leave behind.
+        assert await repos.credentials.delete(source.world.freshbooks_connection_id, TOKENS_FIELD)
+
+    with pytest.raises(OAuthRefusedError):
+        await source.source.on_delivery(source.callback("bill.update", str(bill["id"])))
+
+    [outcome] = source.outcomes.outcomes
+    assert (outcome.entity_key, outcome.status, outcome.operation) == (
+        str(bill["id"]),
+        "failed",
+        "read",
+    )
+    assert outcome.connection_id == source.world.freshbooks_connection_id
+    assert "FreshBooks did not let us read it" in outcome.detail
+    assert "no OAuth tokens" in outcome.detail
+    assert await source.published() == []
