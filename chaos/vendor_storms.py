@@ -51,7 +51,7 @@ from devstack.processes import ProcessTable
 from devstack.service_processes import ServiceProcesses, log_size
 from devstack.stack import StackInfo, StackPlan, running_ops_urls
 from services.runtime.audit_trail import read_events
-from services.runtime.oauth_tokens import TOKENS_FIELD, TokenSet, load_tokens
+from services.runtime.oauth_tokens import BROKEN_STATUS, TOKENS_FIELD, TokenSet, load_tokens
 
 __all__ = [
     "VENDORS",
@@ -600,21 +600,30 @@ class _Run:
 
         async def every_record_answered() -> tuple[Census, tuple[int, int, list[str]]]:
             deadline = time.monotonic() + _REVOKED_TIMEOUT_SECONDS
+            nudged_at = time.monotonic()
             while True:
                 counted = await census(self.info, self.http, traffic.played)
                 counts = await self._count(traffic, counted)
                 if counts[1] == 0 or time.monotonic() > deadline:
                     return counted, counts
+                if time.monotonic() - nudged_at > NUDGE_EVERY_SECONDS:
+                    # Reports come by Expensify's poll, not a webhook: run it now, as the
+                    # other storms' waits do, or they are read after the window closed.
+                    await nudge_sources(self.info, self.http)
+                    nudged_at = time.monotonic()
                 await asyncio.sleep(1.0)  # poll: the sinks meet the revoked token in turn
 
         counted, counts = await every_record_answered()
         dead_lettered = await self._source_dead_letters(vendor, started_at=began)
         status = await self._connection_status(connection_id)
-        refused = [
+        grants = [
             r
             for r in await self._requests_since(vendor, since)
-            if r["path"].endswith(str(storms_of.grant_path)) and r["status"] >= 400
+            if r["path"].endswith(str(storms_of.grant_path))
         ]
+        # Zoho refuses a refresh with HTTP 200 and an error in the body: once the connection
+        # is broken (only a refused refresh breaks it), each grant call since was refused.
+        refused = grants if status == BROKEN_STATUS else [r for r in grants if r["status"] >= 400]
         cause = next((e.partition(" waits: ")[2] for e in counts[2] if " waits: " in e), "")
         result = self._result(
             vendor, "revoked token", traffic, counted, counts, fired=len(refused), started=started
