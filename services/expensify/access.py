@@ -21,12 +21,11 @@ import httpx
 from services.expensify.client import ExpensifyClient, is_rate_limited
 from services.expensify.settings import ExpensifySettings
 from services.runtime.flow_links import flow_links
-from services.runtime.http import build_client, network_transport, shared_window
+from services.runtime.http import budgeted, build_client, network_transport
 from services.runtime.oauth_tokens import OAuthRefusedError
 from services.runtime.ratelimit import (
     PROCESS_BUDGETS,
     BudgetRegistry,
-    RateLimitTransport,
     RatePolicy,
 )
 from services.runtime.retry import RetryPolicy
@@ -84,12 +83,12 @@ class ExpensifyAccess:
         network: httpx.AsyncBaseTransport = self._transport or network_transport()
         key = f"expensify:{partner_user_id}"
         for jobs, seconds in windows[1:]:
-            window_key = f"{key}/{jobs}per{seconds:g}s"
-            policy = RatePolicy(requests=jobs, per_seconds=seconds)
-            if self._shared_in is not None:
-                network = shared_window(network, self._shared_in, window_key, policy)
-            network = RateLimitTransport(
-                network, connection_key=window_key, policy=policy, registry=self._budgets
+            network = budgeted(
+                network,
+                f"{key}/{jobs}per{seconds:g}s",
+                RatePolicy(requests=jobs, per_seconds=seconds),
+                registry=self._budgets,
+                shared_in=self._shared_in,
             )
         first = RatePolicy(requests=windows[0][0], per_seconds=windows[0][1]) if windows else None
         retry = RetryPolicy(

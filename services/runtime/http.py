@@ -53,11 +53,11 @@ __all__ = [
     "MeteredTransport",
     "Page",
     "PaginationLoopError",
+    "budgeted",
     "build_client",
     "loggable_url",
     "network_transport",
     "paginate",
-    "shared_window",
 ]
 
 DEFAULT_TIMEOUT: Final = httpx.Timeout(30.0, connect=5.0)
@@ -147,18 +147,16 @@ def build_client(
     logs and, with ``vendor``, in the call metrics. ``transport`` defaults to the network;
     pass ``httpx.ASGITransport(app)`` to talk to an in-process sandbox. ``rate=None`` means
     no proactive limit. With ``shared_in``, the window of ``rate`` is also counted in that
-    store, across every replica (:func:`shared_window`).
+    store, across every replica (:func:`budgeted`).
     """
     stack: httpx.AsyncBaseTransport = MeteredTransport(
         transport or network_transport(),
         vendor=vendor,
         connection=connection_key,
     )
-    if rate is not None and rate.requests is not None and shared_in is not None:
-        stack = shared_window(stack, shared_in, connection_key, rate)
     if rate is not None:
-        stack = RateLimitTransport(
-            stack, connection_key=connection_key, policy=rate, registry=budgets, vendor=vendor
+        stack = budgeted(
+            stack, connection_key, rate, registry=budgets, vendor=vendor, shared_in=shared_in
         )
     stack = RetryTransport(stack, retry)
 
@@ -192,12 +190,24 @@ def build_client(
     )
 
 
-def shared_window(
-    inner: httpx.AsyncBaseTransport, store: StateStore, connection_key: str, rate: RatePolicy
+def budgeted(
+    inner: httpx.AsyncBaseTransport,
+    connection_key: str,
+    rate: RatePolicy,
+    *,
+    registry: BudgetRegistry = PROCESS_BUDGETS,
+    vendor: str = "",
+    shared_in: StateStore | None = None,
 ) -> httpx.AsyncBaseTransport:
-    """``inner`` behind ``rate``'s window, counted in ``store`` by every replica."""
-    window = SharedWindow(store, f"{WINDOW_PREFIX}{connection_key}", rate)
-    return SharedWindowTransport(inner, window)
+    """``inner`` within ``rate`` for ``connection_key``: this process's budget and, with
+    ``shared_in``, the window counted in that store by every replica (under it, so a
+    request reaches the store only once its own process had room)."""
+    if rate.requests is not None and shared_in is not None:
+        window = SharedWindow(shared_in, f"{WINDOW_PREFIX}{connection_key}", rate)
+        inner = SharedWindowTransport(inner, window)
+    return RateLimitTransport(
+        inner, connection_key=connection_key, policy=rate, registry=registry, vendor=vendor
+    )
 
 
 class PaginationLoopError(RuntimeError):

@@ -148,6 +148,17 @@ def _already_applied(
     return f"revision {revision_text(revision)} is already applied" if same else ""
 
 
+def _unchanged(
+    snapshot: Snapshot, fingerprint: str, references: Mapping[str, CrossReference]
+) -> WriteResult | None:
+    """The ``unchanged`` answer if ``references`` show ``snapshot`` applied, else None."""
+    why = _already_applied(snapshot.revision, fingerprint, references.values())
+    if not why:
+        return None
+    ids = {kind: ref.target_id for kind, ref in references.items()}
+    return WriteResult("unchanged", "compare", ids, why)
+
+
 class IdempotentUpsert:
     """The kit's half of a sink's write: leases, revisions, announcements, bookkeeping.
 
@@ -181,7 +192,8 @@ class IdempotentUpsert:
         taken and given back.
         """
         key = snapshot.entity_key
-        unchanged = await self._already_unchanged(link, key, snapshot, target)
+        references, _ = await self._known(link, key, target)
+        unchanged = _unchanged(snapshot, target.fingerprint, references)
         if unchanged is not None:
             return unchanged
         lease = f"{target.lease_prefix}:{link.id}:{key}"
@@ -198,10 +210,10 @@ class IdempotentUpsert:
         would only report a moment later what it reports now.
         """
         key = snapshot.entity_key
-        unchanged = await self._already_unchanged(link, key, snapshot, target)
+        references, pending = await self._known(link, key, target)
+        unchanged = _unchanged(snapshot, target.fingerprint, references)
         if unchanged is not None:
             return unchanged
-        references, pending = await self._known(link, key, target)
         await target.find(Known(references=references, pending_create=pending))
         planned = await target.plan()
         result = _result(planned)
@@ -213,17 +225,6 @@ class IdempotentUpsert:
         return replace(
             result, action=planned.action or ("update" if result.target_ids else "create")
         )
-
-    async def _already_unchanged(
-        self, link: LinkRecord, key: str, snapshot: Snapshot, target: UpsertTarget
-    ) -> WriteResult | None:
-        """``unchanged`` if the store shows ``snapshot`` applied already, else None."""
-        references, _ = await self._known(link, key, target)
-        why = _already_applied(snapshot.revision, target.fingerprint, references.values())
-        if not why:
-            return None
-        ids = {kind: ref.target_id for kind, ref in references.items()}
-        return WriteResult("unchanged", "compare", ids, why)
 
     async def _known(
         self, link: LinkRecord, key: str, target: UpsertTarget
@@ -243,10 +244,9 @@ class IdempotentUpsert:
         references, pending = await self._known(link, key, target)
         fingerprint = target.fingerprint
         # Again under the lease: another replica may have applied it while we waited.
-        why = _already_applied(snapshot.revision, fingerprint, references.values())
-        if why:
-            ids = {kind: ref.target_id for kind, ref in references.items()}
-            return WriteResult("unchanged", "compare", ids, why)
+        unchanged = _unchanged(snapshot, fingerprint, references)
+        if unchanged is not None:
+            return unchanged
 
         await target.find(Known(references=references, pending_create=pending))
 

@@ -131,12 +131,13 @@ def refusal(what: str, answer: httpx.Response, *, now: datetime) -> VendorCallEr
         quota = quota_of(answer, now=now)
         resets_at = quota.resets_at if quota else now + timedelta(hours=1)
         return ZohoQuotaSpentError(text, resets_at=resets_at, quota=quota)
-    if answer.status_code == 429 or code == CONCURRENCY_CODE or answer.status_code >= 500:
-        throttled = answer.status_code == 429 or code == CONCURRENCY_CODE
-        return ZohoThrottledError(text) if throttled else ZohoUnavailableError(text)
-    if code == NOT_FOUND_CODE or answer.status_code == 404:
-        return ZohoNotFoundError(text, status=answer.status_code, code=code)
-    return ZohoRejectedError(text, status=answer.status_code, code=code)
+    if answer.status_code == 429 or code == CONCURRENCY_CODE:
+        return ZohoThrottledError(text)
+    if answer.status_code >= 500:
+        return ZohoUnavailableError(text)
+    missing = code == NOT_FOUND_CODE or answer.status_code == 404
+    kind = ZohoNotFoundError if missing else ZohoRejectedError
+    return kind(text, status=answer.status_code, code=code)
 
 
 async def books_get(
