@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from chaos.kills import NUDGE_EVERY_SECONDS
 from chaos.workload import Census, Played, Traffic, census, nudge_sources
@@ -162,7 +163,7 @@ _QUIET_SECONDS: Final = 60.0
 _DRAIN_SECONDS: Final = 1800.0
 # services.runtime.consumer_lag samples every 15 s; reading faster shows the same sample.
 _LAG_SAMPLE_SECONDS: Final = 15.0
-_LAG_LINE = re.compile(r"^mlc_consumer_lag_messages\{[^}]*\}\s+([0-9.eE+-]+)$", re.MULTILINE)
+_LAG_METRIC: Final = "mlc_consumer_lag_messages"
 _WAITING: Final = frozenset({"waiting", "needs_review", "failed"})
 # Two hires a round: with two replicas both may meet the expired token at once.
 _RECORDS_PER_ROTATION: Final = 2
@@ -822,7 +823,12 @@ async def _consumer_lag(ops_urls: Iterable[str], http: httpx.AsyncClient) -> flo
             answer = await http.get(f"{url}/metrics")
         except httpx.TransportError:
             return None
-        behind += sum(float(value) for value in _LAG_LINE.findall(answer.text))
+        behind += sum(
+            sample.value
+            for family in text_string_to_metric_families(answer.text)
+            if family.name == _LAG_METRIC
+            for sample in family.samples
+        )
     return behind
 
 
