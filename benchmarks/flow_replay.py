@@ -99,13 +99,14 @@ async def measure_replay(
     await _publish_copies(stack.info.kafka, changes, events)
     deadline = started + timeout_seconds
     shown = started
-    while len(answered()) < events and time.perf_counter() < deadline:
+    outcomes = answered()
+    while len(outcomes) < events and time.perf_counter() < deadline:
         if time.perf_counter() - shown >= _PROGRESS_EVERY_SECONDS:
             shown = time.perf_counter()
-            print(f"    replay: {len(answered()):,} of {events:,} answered", flush=True)
+            print(f"    replay: {len(outcomes):,} of {events:,} answered", flush=True)
         await asyncio.sleep(0.1)  # poll: the watch reads the outcomes in the background
+        outcomes = answered()
     elapsed = time.perf_counter() - started
-    outcomes = answered()
     statuses = Counter(str(o.get("status")) for o in outcomes)
     writes = [r for r in await stack.requests(stack.target) if r.method in _WRITES]
     if statuses.get("unchanged", 0) != len(outcomes) or writes:
