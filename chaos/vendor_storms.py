@@ -16,9 +16,9 @@ did not land *waits with its cause* when the record's newest outcome on ``sync.o
 
 A revoked token cannot be mended by the connector: its connection is marked broken (the
 figure reads its status and the outcomes' reason), then reconnected the way an operator
-would (``mlc connections add <vendor> --oauth`` and the links made again on the new
-connection, whose backfill brings what waited). ``info.connections`` and ``info.links``
-are updated in place to the new connection.
+would: a new consent for the same connection (``mlc connections reconnect <id>``, its links
+kept), then each dead letter the broken connection caused replayed (``mlc replay``), so
+what waited lands.
 
 The rotation runs a second process of the vendor's service beside the first (the same
 command and environment, the same consumer groups and store): each round moves the
@@ -44,15 +44,20 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from chaos.kills import NUDGE_EVERY_SECONDS
 from chaos.workload import Census, Played, Traffic, census, nudge_sources
-from devstack.accounts import deliver_webhooks_to_ingest
-from devstack.consent import connect_with_consent
+from devstack.consent import reconnect_with_consent
 from devstack.credentials import stack_credentials
-from devstack.flows import LINK_OPTIONS
 from devstack.processes import ProcessTable
 from devstack.service_processes import ServiceProcesses, log_size
 from devstack.stack import StackInfo, StackPlan, running_ops_urls
+from schemas.outcomes import DeadLetter
+from schemas.topics import dlq_topic
 from services.runtime.audit_trail import read_events
+from services.runtime.bus import create_broker
 from services.runtime.oauth_tokens import BROKEN_STATUS, TOKENS_FIELD, TokenSet, load_tokens
+from services.runtime.replay import FoundDeadLetter, dead_letter_topics, replay_once
+from services.runtime.settings import RuntimeSettings
+from services.runtime.store import StateStore
+from services.vendors import TOPICS
 
 __all__ = [
     "VENDORS",
@@ -185,11 +190,11 @@ class StormResult:
     fired: int  # the sandbox's refusals the storm caused (faults fired, 401s, refused refreshes)
     seconds: float
     examples: tuple[str, ...] = ()
-    # A revoked token: the connection's status after, the cause an outcome gave, the new
-    # connection it was reconnected as, and the effects landed once after that.
+    # A revoked token: the connection's status after, the cause an outcome gave, the dead
+    # letters replayed once it was reconnected, and the effects landed once after that.
     connection_status: str = ""
     cause: str = ""
-    reconnected_as: str = ""
+    replayed: int = 0
     landed_after_reconnect: int | None = None
     # Reads of the vendor as a source (its webhooks' records) the revoked token stopped:
     # dead-lettered with their cause, since no sink answered them with an outcome.
@@ -461,9 +466,12 @@ class _Run:
         answer.raise_for_status()
         return list(answer.json())
 
-    async def _settled(self, traffic: Traffic) -> Census:
+    async def _settled(
+        self, traffic: Traffic, *, each_nudge: Callable[[], Awaitable[None]] | None = None
+    ) -> Census:
         """Like :func:`chaos.kills.settle`, read more often: a storm's few records land
-        within seconds, and the short run adds up every second of every storm."""
+        within seconds, and the short run adds up every second of every storm.
+        ``each_nudge`` runs with each nudge of the sources."""
         moved_at = nudged_at = time.monotonic()
         best = -1
         while True:
@@ -477,6 +485,8 @@ class _Run:
             if now - nudged_at > NUDGE_EVERY_SECONDS:
                 self.say(f"  {landed:,} landed, {counted.total_lost:,} not yet")
                 await nudge_sources(self.info, self.http)
+                if each_nudge is not None:
+                    await each_nudge()
                 nudged_at = now
             await asyncio.sleep(0.5)  # poll: the targets are read again
 
@@ -629,14 +639,24 @@ class _Run:
         result = self._result(
             vendor, "revoked token", traffic, counted, counts, fired=len(refused), started=started
         )
-        self.say(f"  {vendor} connection {connection_id} is {status}; reconnecting")
-        reconnected = await self._reconnect(vendor, connection_id)
-        after = await self._settled(traffic)
+        self.say(f"  {vendor} connection {connection_id} is {status}; reconnecting it")
+        await reconnect_with_consent(self.info.ingest, self.info.operator_token, connection_id)
+        replayed: set[str] = set()
+
+        async def replay_what_waits() -> None:
+            # Again at each nudge: a retry that met the revoked token just before the
+            # reconnect is dead-lettered after it.
+            fresh = await self._replay_dead_letters(connection_id, since=began, done=replayed)
+            if fresh:
+                self.say(f"  {fresh} dead letters replayed")
+
+        await replay_what_waits()
+        after = await self._settled(traffic, each_nudge=replay_what_waits)
         return replace(
             result,
             connection_status=status,
             cause=cause,
-            reconnected_as=reconnected,
+            replayed=len(replayed),
             landed_after_reconnect=sum(after.landed.values()),
             dead_lettered=dead_lettered,
             seconds=time.monotonic() - started,
@@ -676,45 +696,41 @@ class _Run:
         answer.raise_for_status()
         return str(answer.json().get("status", ""))
 
-    async def _reconnect(self, vendor: str, old: str) -> str:
-        """What an operator does for a broken connection: a new consent, and every link of
-        the old connection made again on the new one (each new link backfills)."""
-        new = await connect_with_consent(
-            self.info.ingest,
-            self.info.operator_token,
-            vendor,
-            display_name=f"{vendor} sandbox (reconnected)",
-            before_consent=deliver_webhooks_to_ingest(self.info, vendor),
+    async def _replay_dead_letters(
+        self, connection_id: str, *, since: datetime, done: set[str]
+    ) -> int:
+        """``mlc replay`` for each dead letter since ``since`` that the broken connection
+        caused (its cause names the connection) and is not in ``done``; how many were put
+        back (their ids are added to ``done``)."""
+        letters = await read_events(
+            self.info.kafka,
+            topics=dead_letter_topics(TOPICS),
+            keep=lambda e: (
+                e.event.get("type") == "DeadLetter"
+                and str(e.event.get("event_id")) not in done
+                and connection_id in str(e.event.get("error", ""))
+                and datetime.fromisoformat(str(e.event.get("recorded_at"))) >= since
+            ),
         )
-        self.info.connections[vendor] = new
-        async with self._api() as api:
-            for link in list(self.info.links):
-                if old not in (link.get("source"), link.get("target")):
-                    continue
-                removed = await api.delete(f"/links/{link['id']}")
-                removed.raise_for_status()
-                source = new if link["source"] == old else link["source"]
-                target = new if link["target"] == old else link["target"]
-                created = await api.post(
-                    "/links",
-                    json={
-                        "source_connection_id": source,
-                        "target_connection_id": target,
-                        "flow": link["flow"],
-                        "options": dict(LINK_OPTIONS.get(link["flow"], {})),
-                    },
-                )
-                created.raise_for_status()
-                self.info.links.remove(link)
-                self.info.links.append(
-                    {
-                        "id": str(created.json()["id"]),
-                        "flow": link["flow"],
-                        "source": source,
-                        "target": target,
-                    }
-                )
-        return new
+        if not letters:
+            return 0
+        settings = RuntimeSettings(
+            database_url=self.plan.database_url, kafka_bootstrap_servers=self.info.kafka
+        )
+        store = await StateStore.from_settings(settings, run_migrations=False)
+        # Only produces, as mlc replay does: the dead-letter topic is never used.
+        broker = create_broker(settings, dead_letter_topic=dlq_topic("ingest"))
+        try:
+            await broker.connect()
+            for logged in letters:
+                letter = DeadLetter.model_validate(logged.event)
+                found = FoundDeadLetter(logged.topic, logged.partition, logged.offset, letter)
+                await replay_once(store, broker, found, again=False, actor="chaos (mlc replay)")
+                done.add(str(letter.event_id))
+        finally:
+            await broker.stop()
+            await store.close()
+        return len(letters)
 
     async def rotation(self, vendor: str, rounds: int) -> RotationResult:
         storms_of = VENDORS[vendor]
@@ -925,10 +941,10 @@ def storm_markdown(report: StormReport) -> list[str]:
         if s.kind == "revoked token":
             lines.append(
                 f"- {s.vendor}, revoked: the connection became `{s.connection_status}`; the "
-                f"waiting outcomes said: {s.cause or '(nothing)'}. Reconnected as "
-                f"{s.reconnected_as}: {s.landed_after_reconnect} of {s.effects} effects then "
-                f"landed once. Source reads it stopped, dead-lettered with their cause (counted "
-                f"as lost above, no outcome names them): {s.dead_lettered}."
+                f"waiting outcomes said: {s.cause or '(nothing)'}. Reconnected in place and "
+                f"{s.replayed} dead letters replayed: {s.landed_after_reconnect} of {s.effects} "
+                f"effects then landed once. Source reads it stopped, dead-lettered with their "
+                f"cause (counted as lost above, no outcome names them): {s.dead_lettered}."
             )
         lines += [f"- {s.vendor} {s.kind}: {example}" for example in s.examples]
     rotation = report.rotation

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from mlc.exits import EXIT_FAILED, EXIT_REFUSED, fail
-from mlc.oauth import add_oauth_connection, ping_connection
+from mlc.oauth import add_oauth_connection, ping_connection, reconnect_oauth_connection
 from mlc.operator_client import OperatorClient, UrlOption, operator_url
 from mlc.output import JsonOption, echo_json, print_table
 from services.control.connections import CREDENTIAL_SPECS
@@ -106,6 +106,21 @@ def add_connection(
         echo_json(created)
     else:
         typer.echo(f"added {created['vendor']} connection {created['id']}")
+
+
+@connections_app.command("reconnect")
+def reconnect_connection_command(
+    connection_id: str,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the consent URL.")] = False,
+    url: UrlOption = None,
+) -> None:
+    """A new consent for an OAuth connection whose token was revoked or refused (status
+    broken), or that needs more scopes: the same connection, its links and settings kept.
+
+    Consent to the same account: another one is refused. Then replay what was
+    dead-lettered meanwhile (``mlc replay``).
+    """
+    reconnect_oauth_connection(operator_url(url), connection_id, open_browser=open_browser)
 
 
 @connections_app.command("ping")

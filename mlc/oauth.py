@@ -1,8 +1,9 @@
-"""``mlc connections add <vendor> --oauth`` and ``mlc connections ping``, over HTTP.
+"""``mlc connections add <vendor> --oauth``, ``mlc connections reconnect`` and ``mlc
+connections ping``, over HTTP.
 
-The CLI never sees a token: the control plane holds the vault. ``add`` asks it for a
-consent URL, prints (or opens) it and polls the connection's status until the callback
-has completed or the deadline passes; ``ping`` asks the service for a verdict.
+The CLI never sees a token: the control plane holds the vault. ``add`` and ``reconnect``
+ask it for a consent URL, print (or open) it and poll the connection's status until the
+callback has completed or the deadline passes; ``ping`` asks the service for a verdict.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable, Mapping
 import httpx
 import typer
 
-__all__ = ["add_oauth_connection", "ping_connection"]
+__all__ = ["add_oauth_connection", "ping_connection", "reconnect_oauth_connection"]
 
 
 def _operator(ingest_url: str, token: str | None, timeout: float) -> httpx.Client:
@@ -60,27 +61,75 @@ def add_oauth_connection(
             f"/oauth/{vendor}/start",
             json={"display_name": display_name, "options": dict(options or {})},
         )
-        problem = _refused(started)
+        return _consented(
+            http,
+            started,
+            f"connect {vendor}",
+            open_browser=open_browser,
+            timeout_seconds=timeout_seconds,
+            poll_seconds=poll_seconds,
+            echo=echo,
+        )
+
+
+def reconnect_oauth_connection(
+    ingest_url: str,
+    connection_id: str,
+    *,
+    operator_token: str | None = None,
+    open_browser: bool = False,
+    timeout_seconds: float = 600.0,
+    poll_seconds: float = 1.0,
+    echo: Callable[[str], None] = typer.echo,
+) -> str:
+    """A new consent for an existing connection (its links kept); waits like ``add``."""
+    with _operator(ingest_url, operator_token, 10.0) as http:
+        started = http.post(f"/connections/{connection_id}/reconnect")
+        return _consented(
+            http,
+            started,
+            f"reconnect {connection_id}",
+            open_browser=open_browser,
+            timeout_seconds=timeout_seconds,
+            poll_seconds=poll_seconds,
+            echo=echo,
+        )
+
+
+def _consented(
+    http: httpx.Client,
+    started: httpx.Response,
+    what: str,
+    *,
+    open_browser: bool,
+    timeout_seconds: float,
+    poll_seconds: float,
+    echo: Callable[[str], None],
+) -> str:
+    """Show the consent URL ``started`` answered and wait until the connection is active."""
+    problem = _refused(started)
+    if problem is not None:
+        echo(f"mlc: {problem}")
+        raise typer.Exit(1)
+    connection_id = str(started.json()["connection_id"])
+    url = str(started.json()["consent_url"])
+    echo(f"Open this URL to {what}:\n{url}")
+    if open_browser:
+        webbrowser.open(url)
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        polled = http.get(f"/oauth/connections/{connection_id}")
+        problem = _refused(polled)
         if problem is not None:
             echo(f"mlc: {problem}")
             raise typer.Exit(1)
-        connection_id = str(started.json()["connection_id"])
-        url = str(started.json()["consent_url"])
-        echo(f"Open this URL to connect {vendor}:\n{url}")
-        if open_browser:
-            webbrowser.open(url)
-        deadline = time.monotonic() + timeout_seconds
-        while time.monotonic() < deadline:
-            polled = http.get(f"/oauth/connections/{connection_id}")
-            problem = _refused(polled)
-            if problem is not None:
-                echo(f"mlc: {problem}")
-                raise typer.Exit(1)
-            status = polled.json().get("status")
-            if status == "active":
-                echo(f"connected: {connection_id}")
-                return connection_id
-            time.sleep(poll_seconds)  # poll
+        if polled.json().get("refused"):
+            echo(f"mlc: the consent was refused: {polled.json()['refused']}")
+            raise typer.Exit(1)
+        if polled.json().get("status") == "active":
+            echo(f"connected: {connection_id}")
+            return connection_id
+        time.sleep(poll_seconds)  # poll
     echo(f"mlc: consent for {connection_id} did not complete in {timeout_seconds:.0f}s")
     raise typer.Exit(1)
 

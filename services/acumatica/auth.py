@@ -84,6 +84,10 @@ def connection_options(options: Mapping[str, Any]) -> dict[str, str]:
 class AcumaticaOAuth:
     """The Acumatica knowledge behind ``OAuthVendor`` and ``TokenRefresher`` (runtime)."""
 
+    account_keys: tuple[
+        str, ...
+    ] = ()  # the instance and tenant come from the settings: they cannot differ
+
     def __init__(self, settings: AcumaticaSettings) -> None:
         self._settings = settings
 

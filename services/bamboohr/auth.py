@@ -33,6 +33,8 @@ _SUBDOMAIN: Final = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 class BambooHRAuth:
     """The BambooHR knowledge behind ``OAuthVendor`` and ``TokenRefresher`` (runtime)."""
 
+    account_keys: tuple[str, ...] = ()  # the subdomain comes from the settings: it cannot differ
+
     def __init__(self, settings: BambooHRSettings) -> None:
         self._settings = settings
 

@@ -132,6 +132,7 @@ def control_api(
         vendors=oauth_vendors(),
         key_vendors=key_vendors(),
         on_active=registrations.connection_active if registrations else None,
+        on_reconnected=registrations.retry_failed_registration if registrations else None,
     )
     operations = OperatorConnections(
         store,

@@ -10,6 +10,12 @@ connection's settings, and marks the connection active. ``ping`` makes one real 
 call through the vendor's client, refreshing once on a 401; a refresh the vendor
 refuses means the consent is gone, and the verdict says to reconnect.
 
+``reconnect`` asks for a new consent on an existing connection (a revoked or broken one,
+or one that needs more scopes): the same connection id, settings and links, so nothing
+is re-linked or backfilled; the callback then replaces its tokens. The consent must be for
+the same account (the vendor's :attr:`OAuthVendor.account_keys`), since the connection's
+links and cross-references name records in that account.
+
 Vendor knowledge lives behind :class:`OAuthVendor`, implemented in each vendor folder.
 """
 
@@ -21,7 +27,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 from uuid import uuid4
 
 import httpx
@@ -46,14 +52,16 @@ from services.runtime.oauth_tokens import (
     OAuthRefusedError,
     TokenKeeper,
     VendorCallError,
+    reconnect_action,
     save_tokens,
 )
-from services.runtime.store import ConnectionRecord, StateStore
+from services.runtime.store import ConnectionRecord, Repositories, StateStore
 from services.runtime.vault import Vault, VaultError
 from services.runtime.vendor_plugin import KeyVendor, OAuthVendor
 from services.runtime.webhook_handshakes import vendor_http
 
 __all__ = [
+    "ConsentProgress",
     "OAuthFlow",
     "PingVerdict",
     "oauth_callback_route",
@@ -74,6 +82,28 @@ class _CallbackRefusedError(Exception):
         super().__init__(reason)
         self.subject = subject
         self.reason = reason
+
+
+CALLBACK_RECEIVED: Final = "oauth.callback_received"
+# The audit entries a consent writes, the newest of which says where it stands.
+_CONSENT_ACTIONS: Final = frozenset(
+    {
+        "oauth.started",
+        "oauth.reconnect_started",
+        CALLBACK_RECEIVED,
+        "oauth.connected",
+        "oauth.reconnected",
+        "oauth.callback_refused",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentProgress:
+    """The answer to ``GET /oauth/connections/{id}``."""
+
+    status: str
+    refused: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +128,12 @@ class OAuthFlow:
         key_vendors: Mapping[str, KeyVendor] | None = None,
         clock: Callable[[], datetime] = utcnow,
         on_active: Callable[[str], Awaitable[object]] | None = None,
+        on_reconnected: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
         self._store = store
         self._on_active = on_active  # webhook registration and default schedules
+        # A renewed consent keeps the vendor's registration; only a failed one is redone.
+        self._on_reconnected = on_reconnected
         self._vault = vault
         self._vendors = vendors
         self._key_vendors = dict(key_vendors or {})
@@ -138,7 +171,6 @@ class OAuthFlow:
         # Built before any write: options the vendor rejects (ValueError) leave nothing behind.
         nonce = secrets.token_urlsafe(32)
         consent_url = knowledge.authorize_url(f"{connection_id}.{nonce}", options)
-        expires_at = self._clock() + STATE_TTL
         async with self._store.transaction() as repos:
             record = await repos.connections.create(
                 vendor=vendor,
@@ -148,13 +180,7 @@ class OAuthFlow:
                 status=PENDING,
                 connection_id=connection_id,
             )
-            secret = orjson.dumps({"nonce": nonce, "expires_at": expires_at.isoformat()}).decode()
-            await repos.credentials.put(
-                record.id,
-                STATE_FIELD,
-                token=self._vault.encrypt(secret, connection_id=record.id, field=STATE_FIELD),
-                key_id=self._vault.active_key_id,
-            )
+            await self._put_state(repos, record.id, nonce)
             await repos.audit_log.append(
                 actor="operator",
                 action="oauth.started",
@@ -162,6 +188,43 @@ class OAuthFlow:
                 detail={"vendor": vendor},
             )
         return record.id, consent_url
+
+    async def reconnect(self, connection_id: str) -> str:
+        """A consent URL that renews ``connection_id``'s tokens in place.
+
+        Raises :class:`LookupError` for no such connection and :class:`KeyError` for one
+        whose vendor does not connect by OAuth here.
+        """
+        async with self._store.reading() as repos:
+            record = await repos.connections.get(connection_id)
+        if record is None:
+            msg = f"no connection {connection_id}"
+            raise LookupError(msg)
+        knowledge = self._vendor(record.vendor)
+        nonce = secrets.token_urlsafe(32)
+        # The consent goes to the same place as the first one (BambooHR's subdomain,
+        # Acumatica's instance): the settings are the options it started from.
+        options = {k: str(v) for k, v in record.settings.items()}
+        consent_url = knowledge.authorize_url(f"{connection_id}.{nonce}", options)
+        async with self._store.transaction() as repos:
+            await self._put_state(repos, connection_id, nonce)
+            await repos.audit_log.append(
+                actor="operator",
+                action="oauth.reconnect_started",
+                subject=connection_id,
+                detail={"vendor": record.vendor, "status": record.status},
+            )
+        return consent_url
+
+    async def _put_state(self, repos: Repositories, connection_id: str, nonce: str) -> None:
+        expires_at = self._clock() + STATE_TTL
+        secret = orjson.dumps({"nonce": nonce, "expires_at": expires_at.isoformat()}).decode()
+        await repos.credentials.put(
+            connection_id,
+            STATE_FIELD,
+            token=self._vault.encrypt(secret, connection_id=connection_id, field=STATE_FIELD),
+            key_id=self._vault.active_key_id,
+        )
 
     async def _claim_state(self, vendor: str, state: str) -> str | None:
         """The connection id if ``state`` is valid, ``"expired"``, or None.
@@ -185,6 +248,13 @@ class OAuthFlow:
                 return None
             if not await repos.credentials.delete(connection_id, STATE_FIELD):
                 return None  # another callback spent it first
+            # Until its outcome is written the consent still counts as pending (status).
+            await repos.audit_log.append(
+                actor="oauth-callback",
+                action=CALLBACK_RECEIVED,
+                subject=connection_id,
+                detail={"vendor": vendor},
+            )
         return "expired" if kept[1] <= self._clock() else connection_id
 
     def _kept_state(self, connection_id: str, token: str) -> tuple[str, datetime] | None:
@@ -235,6 +305,14 @@ class OAuthFlow:
                     raise _CallbackRefusedError(
                         connection_id, f"code exchange failed: {error}"
                     ) from None
+            renewed = None if record is None or record.status == PENDING else record.status
+            other = _other_account(knowledge.account_keys, options, identity)
+            if other:
+                raise _CallbackRefusedError(
+                    connection_id,
+                    f"this consent is for another account ({other}) than the connection's; "
+                    "sign in to the same account, or add a new connection for this one",
+                )
         except _CallbackRefusedError as refused:
             async with self._store.transaction() as repos:
                 await repos.audit_log.append(
@@ -251,18 +329,42 @@ class OAuthFlow:
             )
             await repos.audit_log.append(
                 actor="oauth-callback",
-                action="oauth.connected",
+                action="oauth.connected" if renewed is None else "oauth.reconnected",
                 subject=connection_id,
                 detail={"vendor": vendor, **identity},
             )
-        if self._on_active is not None:
-            await self._on_active(connection_id)
+        then = self._on_active if renewed is None else self._on_reconnected
+        if then is not None:
+            await then(connection_id)
         return 200, "Connected. You can close this window."
 
-    async def status(self, connection_id: str) -> str | None:
-        async with self._store.transaction() as repos:
+    async def status(self, connection_id: str) -> ConsentProgress | None:
+        """Where the connection's consent stands; None for no such connection.
+
+        While a consent asked for it is outstanding, or its callback is still exchanging the
+        code, the status is :data:`PENDING`, also for a reconnect of a connection that is
+        still active; once the callback turned it away, ``refused`` says why, so whoever
+        waits stops waiting.
+        """
+        async with self._store.reading() as repos:
             record = await repos.connections.get(connection_id)
-        return None if record is None else record.status
+            if record is None:
+                return None
+            stored = await repos.credentials.get(connection_id, STATE_FIELD)
+            history = await repos.audit_log.list(subject=connection_id, limit=20)
+        kept = None if stored is None else self._kept_state(connection_id, stored.token)
+        if kept is not None and kept[1] > self._clock():
+            return ConsentProgress(PENDING)
+        last = next((e for e in history if e.action in _CONSENT_ACTIONS), None)
+        if (
+            last is not None
+            and last.action == CALLBACK_RECEIVED
+            and last.at + STATE_TTL > self._clock()
+        ):
+            return ConsentProgress(PENDING)  # the callback is exchanging the code
+        if last is not None and last.action == "oauth.callback_refused":
+            return ConsentProgress(record.status, refused=str(last.detail.get("reason", "")))
+        return ConsentProgress(record.status)
 
     async def ping(self, connection_id: str) -> PingVerdict:
         """One real read call; refresh once on a 401 and save the new pair before using it."""
@@ -271,7 +373,7 @@ class OAuthFlow:
             stored = await repos.credentials.get(connection_id, TOKENS_FIELD) if record else None
         if record is None or stored is None or record.vendor not in self._vendors:
             return await self._ping_without_tokens(connection_id, record)
-        reconnect = f"reconnect: mlc connections add {record.vendor} --oauth"
+        reconnect = reconnect_action(connection_id)
         try:
             detail = await self._read_once(record.vendor, connection_id, record.settings)
         except OAuthRefusedError as error:
@@ -294,7 +396,7 @@ class OAuthFlow:
             return PingVerdict(
                 False,
                 "the connection has no OAuth tokens (consent never completed)",
-                f"reconnect: mlc connections add {record.vendor} --oauth",
+                reconnect_action(connection_id),
             )
         return PingVerdict(False, f"ping is not available for {record.vendor} connections")
 
@@ -329,6 +431,18 @@ class OAuthFlow:
                     raise
             tokens = await keeper.after_unauthorized(connection_id, tokens)
             return await knowledge.ping(http, tokens, identity)
+
+
+def _other_account(
+    keys: tuple[str, ...], settings: Mapping[str, str], identity: Mapping[str, str]
+) -> str:
+    """How ``identity`` names another account than the connection's ``settings`` do
+    (``"organization_id 2 (was 1)"``), or ``""``: a first consent has none to differ from."""
+    return ", ".join(
+        f"{key} {identity[key]} (was {settings[key]})"
+        for key in keys
+        if settings.get(key) and key in identity and identity[key] != settings[key]
+    )
 
 
 def _failed_call_verdict(
@@ -367,7 +481,8 @@ def oauth_callback_route(flow: OAuthFlow) -> Route:
 
 def oauth_router(flow: OAuthFlow, *, auth: OperatorAuth, tenant_id: str = "default") -> APIRouter:
     """Behind the operator token: ``POST /api/v1/oauth/{vendor}/start``,
-    ``GET /api/v1/oauth/connections/{id}`` and ``POST /api/v1/connections/{id}/ping``."""
+    ``POST /api/v1/connections/{id}/reconnect``, ``GET /api/v1/oauth/connections/{id}`` and
+    ``POST /api/v1/connections/{id}/ping``."""
     router = APIRouter(
         prefix=PREFIX,
         route_class=operator_route_class(auth),
@@ -396,6 +511,24 @@ def oauth_router(flow: OAuthFlow, *, auth: OperatorAuth, tenant_id: str = "defau
             return JSONResponse({"error": str(error)}, status_code=400)
         return OAuthStarted(connection_id=connection_id, consent_url=url)
 
+    @router.post(
+        "/connections/{connection_id}/reconnect",
+        status_code=201,
+        response_model=OAuthStarted,
+        summary="A new consent for an existing connection: its tokens renewed, its links kept",
+        responses=error_responses(400, 404),
+    )
+    async def reconnect(connection_id: str) -> OAuthStarted | JSONResponse:
+        try:
+            url = await flow.reconnect(connection_id)
+        except KeyError as error:
+            return JSONResponse({"error": str(error.args[0])}, status_code=400)
+        except LookupError as error:
+            return JSONResponse({"error": str(error)}, status_code=404)
+        except ValueError as error:
+            return JSONResponse({"error": str(error)}, status_code=400)
+        return OAuthStarted(connection_id=connection_id, consent_url=url)
+
     @router.get(
         "/oauth/connections/{connection_id}",
         response_model=OAuthStatusOut,
@@ -406,7 +539,7 @@ def oauth_router(flow: OAuthFlow, *, auth: OperatorAuth, tenant_id: str = "defau
         found = await flow.status(connection_id)
         if found is None:
             return JSONResponse({"error": "no such connection"}, status_code=404)
-        return OAuthStatusOut(status=found)
+        return OAuthStatusOut(status=found.status, refused=found.refused)
 
     @router.post(
         "/connections/{connection_id}/ping", summary="One real read call against the vendor"

@@ -363,7 +363,13 @@ class OAuthStarted(BaseModel):
 
 
 class OAuthStatusOut(BaseModel):
-    status: str = Field(description="pending_consent until the callback, then active.")
+    status: str = Field(
+        description="pending_consent while a consent (a reconnect too) is outstanding, "
+        "then the connection's status: active once the callback completed it."
+    )
+    refused: str | None = Field(
+        default=None, description="Why the vendor's callback for the last consent was refused."
+    )
 
 
 class PingOut(BaseModel):

@@ -35,6 +35,10 @@ def _token_set(body: Mapping[str, Any]) -> TokenSet:
 class FreshBooksOAuth:
     """The FreshBooks knowledge behind ``OAuthVendor`` and ``TokenRefresher`` (runtime)."""
 
+    account_keys: tuple[str, ...] = (
+        "account_id",
+    )  # the account the staff, bills and expenses live in
+
     def __init__(self, settings: FreshBooksSettings) -> None:
         self._settings = settings
 

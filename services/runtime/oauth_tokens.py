@@ -42,6 +42,7 @@ __all__ = [
     "VendorCallError",
     "dump_tokens",
     "load_tokens",
+    "reconnect_action",
     "save_tokens",
 ]
 
@@ -64,6 +65,12 @@ class TokenSet:
 
 BROKEN_STATUS: Final = "broken"
 """A connection whose refresh token the vendor refused: only a new consent mends it."""
+
+
+def reconnect_action(connection_id: str) -> str:
+    """What a person does for a connection whose consent is gone: a new consent in place
+    (the same connection, its links kept)."""
+    return f"reconnect: mlc connections reconnect {connection_id}"
 
 
 class OAuthRefusedError(Exception):
@@ -153,8 +160,7 @@ class TokenKeeper:
         """
         async with self._store.transaction() as repos:
             record = await repos.connections.get(connection_id)
-            vendor = record.vendor if record is not None else "<vendor>"
-            action = f"reconnect: mlc connections add {vendor} --oauth"
+            action = reconnect_action(connection_id)
             if record is not None and record.status != BROKEN_STATUS:
                 await repos.connections.update(connection_id, status=BROKEN_STATUS)
                 await repos.audit_log.append(

@@ -98,6 +98,11 @@ class WebhookScheme:
 class OAuthVendor(Protocol):
     """One vendor's OAuth and identity knowledge; also the runtime's ``TokenRefresher``."""
 
+    account_keys: tuple[str, ...]
+    """The identity fields naming the account a connection's records live in (Zoho's
+    organization): a reconnect must consent to the same one. Fields that come from the
+    connection's own settings (BambooHR's subdomain) cannot differ and need not be named."""
+
     def authorize_url(self, state: str, options: Mapping[str, str]) -> str: ...
 
     async def exchange_code(

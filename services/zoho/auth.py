@@ -27,6 +27,10 @@ __all__ = ["ZohoOAuth"]
 class ZohoOAuth:
     """The Zoho Books knowledge behind ``OAuthVendor`` and ``TokenRefresher`` (runtime)."""
 
+    account_keys: tuple[str, ...] = (
+        "organization_id",
+    )  # a token for another organization would write into it
+
     def __init__(self, settings: ZohoSettings) -> None:
         self._settings = settings
 

@@ -18,8 +18,9 @@ from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import typer
 
-from mlc.oauth import add_oauth_connection, ping_connection
+from mlc.oauth import add_oauth_connection, ping_connection, reconnect_oauth_connection
 from sandboxes.kit import VendorSandbox, build_app, serve
 from schemas.envelope import utcnow
 from services.control.connections import OperatorConnections
@@ -127,6 +128,35 @@ async def connect_with_cli(world: World, options: Mapping[str, str] | None = Non
     callback = await play_browser(world, await consent_url_printed(lines))
     assert callback.status_code == 200, callback.text
     return await adding
+
+
+@dataclass
+class Reconnected:
+    callback: httpx.Response  # what the browser was answered
+    cli_exit: int  # 0 once the CLI said connected
+    cli_lines: list[str]
+
+
+async def reconnect_with_cli(world: World, connection_id: str) -> Reconnected:
+    """``mlc connections reconnect <id>`` with the browser played."""
+    lines: list[str] = []
+    reconnecting = asyncio.create_task(
+        asyncio.to_thread(
+            reconnect_oauth_connection,
+            world.ingest_url,
+            connection_id,
+            operator_token=OPERATOR_TOKEN,
+            timeout_seconds=10,
+            poll_seconds=0.05,
+            echo=lines.append,
+        )
+    )
+    callback = await play_browser(world, await consent_url_printed(lines))
+    try:
+        assert await reconnecting == connection_id
+    except typer.Exit as stopped:
+        return Reconnected(callback, stopped.exit_code, lines)
+    return Reconnected(callback, 0, lines)
 
 
 async def stored_tokens(world: World, connection_id: str) -> TokenSet:

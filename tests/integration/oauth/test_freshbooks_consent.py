@@ -88,7 +88,7 @@ async def test_ping_after_the_refresh_token_is_revoked_and_the_access_token_expi
     result = await asyncio.to_thread(CliRunner().invoke, cli_app, command, env=env)
     assert result.exit_code == 1
     assert "failed: the vendor refused our refresh token" in result.output
-    assert "reconnect: mlc connections add freshbooks --oauth" in result.output
+    assert f"reconnect: mlc connections reconnect {connection_id}" in result.output
 
 
 async def test_ping_refreshes_an_expired_access_token_and_stores_the_rotated_pair(

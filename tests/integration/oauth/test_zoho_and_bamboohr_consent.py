@@ -82,7 +82,7 @@ async def test_zoho_ping_after_the_refresh_token_is_revoked_says_reconnect(
 
         ok, line = await asyncio.to_thread(ping, world, connection_id)
         assert not ok
-        assert "reconnect: mlc connections add zoho --oauth" in line
+        assert f"reconnect: mlc connections reconnect {connection_id}" in line
 
 
 async def test_add_bamboohr_with_its_subdomain_connects_and_ping_reads_the_directory(

@@ -254,18 +254,19 @@ async def test_a_revoked_refresh_token_breaks_the_connection_and_names_the_recon
         assert revoked.status_code == 200, revoked.text
         await world.sandbox.post("/_sandbox/clock", json={"advance_seconds": 7200})
 
-        with pytest.raises(OAuthRefusedError, match="reconnect: mlc connections add zoho --oauth"):
+        action = f"reconnect: mlc connections reconnect {world.zoho_connection_id}"
+        with pytest.raises(OAuthRefusedError, match=action):
             await sink.employee_changed(employee(world, "14", version=2, job_title="Accountant"))
 
         # The attempt is a failed outcome saying what to do; the bus retries the message
         # and, in the end, dead-letters it with this cause: nothing is lost.
         failed = world.outcomes_for("14")[-1]
         assert failed.status == "failed"
-        assert "reconnect: mlc connections add zoho --oauth" in failed.detail
+        assert action in failed.detail
         async with world.store.transaction() as repos:
             record = await repos.connections.get(world.zoho_connection_id)
             audit = await repos.audit_log.list(subject=world.zoho_connection_id)
         assert record is not None
         assert record.status == BROKEN_STATUS
         [entry] = [a for a in audit if a.action == "oauth.refresh_refused"]
-        assert entry.detail["action"] == "reconnect: mlc connections add zoho --oauth"
+        assert entry.detail["action"] == action

@@ -41,7 +41,7 @@ def _revoked(**changes: object) -> StormResult:
         "waiting_with_cause": 7,
         "connection_status": "broken",
         "cause": "freshbooks failed: OAuthRefusedError: revoked; connection c1 is broken",
-        "reconnected_as": "c2",
+        "replayed": 3,
         "landed_after_reconnect": 7,
     }
     return _storm(**{**revoked, **changes})
@@ -106,7 +106,7 @@ def test_the_page_shows_the_reports_figures_and_verdicts() -> None:
     assert "| bamboohr | 429 burst | 7 | 7 | 7 | 0 | 0 | 0 | 0 | 4 | MISSED |" in page
     text = "\n".join(page)
     assert "became `broken`" in text
-    assert "Reconnected as c2: 7 of 7 effects then landed once." in text
+    assert "Reconnected in place and 3 dead letters replayed: 7 of 7 effects then" in text
     assert "| 37 of 37 | 0 | no | 74 | 74 | 0 | 0 | freshbooks 40, freshbooks-2 34 | met |" in text
     assert "What it means:" in text
 
