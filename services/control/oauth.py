@@ -324,8 +324,12 @@ class OAuthFlow:
             return 400, refused.reason
         async with self._store.transaction() as repos:
             await save_tokens(repos, self._vault, connection_id, tokens)
+            # Read again: the settings hold more than strings (the webhook's registration),
+            # and may have changed during the exchange.
+            current = await repos.connections.get(connection_id)
+            settings = {} if current is None else current.settings
             await repos.connections.update(
-                connection_id, settings={**options, **identity}, status=ACTIVE
+                connection_id, settings={**settings, **identity}, status=ACTIVE
             )
             await repos.audit_log.append(
                 actor="oauth-callback",

@@ -1,7 +1,8 @@
 """The operator console in a real browser (Debian's headless Chromium, driven by Playwright)
 against the running dev stack of flows 1 and 5: sign in, the links page with flow 1's
 outcomes, a record's chain, a dead letter replayed and a review item fixed by clicking,
-and bad input (a wrong token, a forged form token, an expired session, HTML in a name)
+an OAuth connection reconnected in place through the vendor's consent page, and bad input
+(a wrong token, a forged form token, an expired session, HTML in a name)
 answered with a clear page and nothing changed. No request a page makes may be a 5xx.
 """
 
@@ -11,10 +12,11 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, Response, expect
+from playwright.async_api import Browser, BrowserContext, Page, Response, Route, expect
 
 from devstack.console_browser import chromium, sign_in
 from devstack.stack import StackInfo, StackPlan, start_stack, stop_stack
@@ -50,6 +52,9 @@ class Console:
                 self.server_errors.append(f"{response.status} {response.url}")
 
         def asked(request: Any) -> None:
+            # A person's own step to a vendor's consent page is a navigation, not an asset.
+            if request.is_navigation_request():
+                return
             if not str(request.url).startswith(self.info.ingest):
                 self.elsewhere.append(str(request.url))
 
@@ -64,6 +69,14 @@ class Console:
         page = self.watch(await context.new_page())
         await sign_in(page, self.info.ingest, self.info.operator_token)
         return page
+
+    async def connection_ids(self) -> set[str]:
+        store = await StateStore.open(self.info.database_url, run_migrations=False)
+        try:
+            async with store.transaction() as tx:
+                return {record.id for record in await tx.connections.list()}
+        finally:
+            await store.close()
 
     async def audit_actions(self) -> list[str]:
         store = await StateStore.open(self.info.database_url, run_migrations=False)
@@ -224,6 +237,46 @@ async def test_a_dead_letter_is_replayed_by_clicking_once_its_cause_is_fixed(
     await context.close()
 
 
+async def test_an_oauth_connection_is_reconnected_in_place_from_its_row(
+    console: Console,
+) -> None:
+    connection_id = console.info.connections["freshbooks"]
+    context = await console.context()
+    ingest = urlsplit(console.info.ingest)
+
+    async def to_the_ingest(route: Route) -> None:
+        # The app's registered callback names localhost:8080, where a deployed ingest
+        # listens; this one listens elsewhere, so that hop is sent on to it.
+        asked = urlsplit(route.request.url)
+        here = urlunsplit(asked._replace(netloc=ingest.netloc))
+        await route.fulfill(status=302, headers={"location": here})
+
+    await context.route("http://localhost:8080/**", to_the_ingest)
+    before = await console.connection_ids()
+    page = await console.signed_in(context)
+    await page.goto(f"{console.url}/connections")
+    row = page.locator(f"tr[data-connection='{connection_id}']")
+    # Key/password connections have no consent to renew.
+    expensify = console.info.connections["expensify"]
+    await expect(page.locator(f"tr[data-connection='{expensify}']")).to_have_count(1)
+    await expect(
+        page.locator(f"tr[data-connection='{expensify}']").get_by_role("button", name="Reconnect")
+    ).to_have_count(0)
+
+    await row.get_by_role("button", name="Reconnect").click()
+    await expect(page.locator("main")).to_contain_text(f"Reconnecting {connection_id}")
+    await page.get_by_role("link", name="Open freshbooks's consent page").click()
+
+    # The sandbox's consent page approves at once and sends the browser to the callback.
+    await expect(page.locator("body")).to_contain_text("Connected. You can close this window.")
+    await page.goto(f"{console.url}/connections")
+    await expect(row.locator(".state")).to_have_text("active")
+    actions = await console.audit_actions()
+    assert actions.index("oauth.reconnected") < actions.index("oauth.reconnect_started")
+    assert await console.connection_ids() == before  # the same connections, none added
+    await context.close()
+
+
 async def test_a_review_item_appears_live_and_is_fixed_in_place_and_redriven(
     console: Console,
 ) -> None:
@@ -334,6 +387,8 @@ async def test_bad_input_is_answered_with_a_clear_page_and_changes_nothing(
         f"{console.info.ingest}/api/v1/connections",
         headers={"Authorization": f"Bearer {console.info.operator_token}"},
     )
+    assert connections_before.is_success, connections_before.text
+    assert connections_after.is_success, connections_after.text
     before = {c["id"] for c in connections_before.json()["connections"]}
     after = {c["id"] for c in connections_after.json()["connections"]}
     assert before <= after, "nothing was removed"

@@ -1,11 +1,12 @@
 """The connections page: each vendor account, its webhook or polling, ping; add one (a
-form for key vendors, the consent page for OAuth ones), register webhooks anew, remove."""
+form for key vendors, the consent page for OAuth ones), reconnect an OAuth one in place,
+register webhooks anew, remove."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from services.control.connections import (
     CREDENTIAL_SPECS,
@@ -55,18 +56,20 @@ def add_routes(router: APIRouter, console: Console) -> None:
             return back("/console/connections", error="OAuth consent is not configured here")
         vendor = form.get("vendor", "")
         options = _prefixed(form, "option:")
+        name = form.get("display_name", "").strip() or vendor
         try:
-            _, url = await console.parts.flow.start(
+            connection_id, url = await console.parts.flow.start(
                 vendor,
                 tenant_id=form.get("tenant_id", "").strip() or "default",
-                display_name=form.get("display_name", "").strip() or vendor,
+                display_name=name,
                 options=options,
             )
         except KeyError as exc:
             return back("/console/connections", error=str(exc.args[0]))
         except ValueError as exc:
             return back("/console/connections", error=str(exc))
-        return RedirectResponse(url, status_code=303)
+        what = f"Connection {connection_id} ({name}) waits for your consent"
+        return _to_consent(console, request, session, vendor=vendor, what=what, url=url)
 
     router.add_api_route("/connections", console.page(connections), methods=["GET"])
     router.add_api_route("/connections", console.action(add_key_connection), methods=["POST"])
@@ -75,7 +78,8 @@ def add_routes(router: APIRouter, console: Console) -> None:
 
 
 def _add_account_routes(router: APIRouter, console: Console) -> None:
-    """One connection's buttons: ping, register webhooks anew, remove (confirmed)."""
+    """One connection's buttons: ping, reconnect (OAuth), register webhooks anew, remove
+    (confirmed)."""
 
     async def ping(request: Request, session: SignedIn, _: dict[str, str]) -> Response:
         connection_id = request.path_params["connection_id"]
@@ -87,6 +91,23 @@ def _add_account_routes(router: APIRouter, console: Console) -> None:
             text += f" Next step: {verdict.action}"
         key = "notice" if verdict.ok else "error"
         return back("/console/connections", **{key: text})
+
+    async def reconnect(request: Request, session: SignedIn, _: dict[str, str]) -> Response:
+        connection_id = request.path_params["connection_id"]
+        if console.parts.flow is None:
+            return back("/console/connections", error="OAuth consent is not configured here")
+        try:
+            view = await console.parts.operations.show_connection(connection_id)
+            url = await console.parts.flow.reconnect(connection_id)
+        except KeyError as exc:
+            return back("/console/connections", error=str(exc.args[0]))
+        except (LookupError, ValueError) as exc:
+            return back("/console/connections", error=str(exc))
+        what = (
+            f"Reconnecting {connection_id} ({view.record.display_name}): its links and "
+            "settings are kept, and it needs a consent for the same account"
+        )
+        return _to_consent(console, request, session, vendor=view.record.vendor, what=what, url=url)
 
     async def webhooks(request: Request, session: SignedIn, _: dict[str, str]) -> Response:
         connection_id = request.path_params["connection_id"]
@@ -126,6 +147,9 @@ def _add_account_routes(router: APIRouter, console: Console) -> None:
         "/connections/{connection_id}/ping", console.action(ping), methods=["POST"]
     )
     router.add_api_route(
+        "/connections/{connection_id}/reconnect", console.action(reconnect), methods=["POST"]
+    )
+    router.add_api_route(
         "/connections/{connection_id}/webhooks", console.action(webhooks), methods=["POST"]
     )
     router.add_api_route(
@@ -133,6 +157,17 @@ def _add_account_routes(router: APIRouter, console: Console) -> None:
     )
     router.add_api_route(
         "/connections/{connection_id}/remove", console.action(remove), methods=["POST"]
+    )
+
+
+def _to_consent(
+    console: Console, request: Request, session: SignedIn, *, vendor: str, what: str, url: str
+) -> Response:
+    """A page with a link to the vendor's consent page. Not a redirect: the console's
+    policy lets a form lead only to itself (and https), and a link is the person's own
+    step out to the vendor."""
+    return console.render(
+        request, "consent.html", session, vendor=vendor, what=what, consent_url=url
     )
 
 

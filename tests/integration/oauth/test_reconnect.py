@@ -41,6 +41,14 @@ async def test_a_broken_connection_reconnects_in_place_and_works_again(tmp_path:
         connection_id = await connect_with_cli(world)
         before = await stored_tokens(world, connection_id)
         organization = (await _record(world, connection_id)).settings["organization_id"]
+        # The settings hold more than strings (the webhook's registration): kept as they are.
+        registration = {"state": "registered", "ids": ["w1"], "url": "https://x.example/w"}
+        async with world.store.transaction() as repos:
+            record = await repos.connections.get(connection_id)
+            assert record is not None
+            await repos.connections.update(
+                connection_id, settings={**record.settings, "webhook": registration}
+            )
         await _revoke_and_break(world, connection_id)
         assert (await _record(world, connection_id)).status == BROKEN_STATUS
 
@@ -57,6 +65,7 @@ async def test_a_broken_connection_reconnects_in_place_and_works_again(tmp_path:
         assert record is not None
         assert record.status == "active"
         assert record.settings["organization_id"] == organization
+        assert record.settings["webhook"] == registration
         assert [c.id for c in every] == [connection_id]  # the same connection, no new one
         actions = [a.action for a in audit]  # newest first
         assert actions.index("oauth.reconnected") < actions.index("oauth.reconnect_started")
