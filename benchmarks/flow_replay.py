@@ -38,6 +38,8 @@ REPLAY_TARGET: Final = Target(
 )
 _WRITES: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _PROGRESS_EVERY_SECONDS: Final = 5.0
+_QUIET_SECONDS: Final = 5.0
+_QUIET_TIMEOUT_SECONDS: Final = 180.0
 
 
 def _applied_changes(stack: FlowStack) -> list[dict[str, Any]]:
@@ -77,6 +79,23 @@ async def _publish_copies(bootstrap: str, changes: list[dict[str, Any]], count: 
         await producer.stop()
 
 
+async def _target_quiet(stack: FlowStack) -> None:
+    """Wait until the target has seen no write for :data:`_QUIET_SECONDS`: the stack's own
+    first work (the other subscribers of the target service, say) is over, so a write seen
+    during the replay is the replay's."""
+    deadline = time.monotonic() + _QUIET_TIMEOUT_SECONDS
+    seen = -1
+    quiet_since = time.monotonic()
+    while time.monotonic() - quiet_since < _QUIET_SECONDS:
+        if time.monotonic() > deadline:
+            msg = f"the target kept being written to for {_QUIET_TIMEOUT_SECONDS:.0f} s"
+            raise RuntimeError(msg)
+        writes = sum(1 for r in await stack.requests(stack.target) if r.method in _WRITES)
+        if writes != seen:
+            seen, quiet_since = writes, time.monotonic()
+        await asyncio.sleep(0.5)  # poll: the sandbox's request log is read again
+
+
 async def measure_replay(
     stack: FlowStack, *, label: str, events: int, timeout_seconds: float
 ) -> list[Measurement]:
@@ -87,6 +106,7 @@ async def measure_replay(
         msg = "the first sync applied nobody: there is nothing to replay"
         raise RuntimeError(msg)
     causes = {str(c["event_id"]) for c in changes}
+    await _target_quiet(stack)
     await stack.forget_requests(stack.target)
     since = datetime.now(UTC)
 
@@ -115,7 +135,9 @@ async def measure_replay(
     finished = len(outcomes) >= events
     note = (
         f"{events:,} copies of the {len(changes)} people the first sync applied, one "
-        f"{stack.flow.target} service process; {len(outcomes):,} answered unchanged in "
+        f"{stack.flow.target} service process "
+        f"(MLC_CONSUMER_WORKERS={stack.settings.get('MLC_CONSUMER_WORKERS', '1')}); "
+        f"{len(outcomes):,} answered unchanged in "
         f"{elapsed:.1f} s, 0 writes"
         + ("" if finished else f" (NOT all answered within {timeout_seconds:.0f} s)")
     )

@@ -145,6 +145,7 @@ class FlowStack:
     http: httpx.AsyncClient
     flow: Flow
     run_dir: Path
+    settings: dict[str, str]  # the MLC_* variables every process of the stack was given
 
     @property
     def source(self) -> str:
@@ -251,7 +252,12 @@ async def flow_stack(
             try:
                 async with httpx.AsyncClient(timeout=60.0) as client:
                     yield FlowStack(
-                        info=info, watch=watch, http=client, flow=flow, run_dir=plan.run_dir
+                        info=info,
+                        watch=watch,
+                        http=client,
+                        flow=flow,
+                        run_dir=plan.run_dir,
+                        settings=dict(plan.settings),
                     )
             finally:
                 await watch.stop()

@@ -469,11 +469,16 @@ class _FlowRun:
     replay_timeout_seconds: float
 
 
+FLOW_SETTINGS: Final = {"MLC_CONSUMER_WORKERS": "6"}
+"""Each people flow's stack runs every subscriber with a worker per partition of its topic
+(the catalog's 6): one replica deployed to use the machine (issue 17, goals 1 and 4)."""
+
+
 async def _measure_one_flow(bootstrap: str, run: _FlowRun) -> list[Measurement]:
     rows: list[Measurement] = []
     _say(f"starting {run.title}'s stack (sandboxes, ingest, {run.services}, consent, link)")
     try:
-        async with flow_stack(bootstrap, flow_name=run.name) as stack:
+        async with flow_stack(bootstrap, flow_name=run.name, settings=FLOW_SETTINGS) as stack:
             rows += await _guarded(
                 f"{run.latency.label}",
                 lambda: measure_webhook_to_write(

@@ -51,7 +51,15 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
         lease_ttl=timedelta(seconds=vendor.person_lease_seconds),
     )
     source = AcumaticaSource(store=parts.store, access=access, drift=drift, service=service)
-    parts.broker.include_router(build_router(employees, source, departments, group_id=service))
+    parts.broker.include_router(
+        build_router(
+            employees,
+            source,
+            departments,
+            group_id=service,
+            workers=parts.settings.consumer_workers,
+        )
+    )
 
     @asynccontextmanager
     async def sessions_signed_out_at_exit() -> AsyncIterator[object]:

@@ -75,6 +75,7 @@ def build_router(
     departments: DepartmentHandler | None = None,
     *,
     group_id: str = SERVICE,
+    workers: int = 1,
     employee_topic: str = EmployeeChanged.topic_name,
     department_topic: str = DepartmentChanged.topic_name,
     raw: str | None = None,
@@ -82,21 +83,28 @@ def build_router(
     """The service's subscribers; the topics are parameters only so tests can use their own."""
     router = KafkaRouter()
 
-    @subscriber(router, employee_topic, group_id=group_id)
+    @subscriber(router, employee_topic, group_id=group_id, workers=workers)
     async def sync_employee_to_acumatica(event: EmployeeChanged) -> None:
         await employees.employee_changed(event)
 
     if departments is not None:
         department_sink = departments
 
-        @subscriber(router, department_topic, group_id=group_id + LISTS_GROUP_SUFFIX)
+        @subscriber(
+            router, department_topic, group_id=group_id + LISTS_GROUP_SUFFIX, workers=workers
+        )
         async def sync_department_to_acumatica(message: object) -> None:
             await department_sink.list_changed(message)
 
     if source is not None:
         raw_source = source
 
-        @subscriber(router, raw or raw_topic(SERVICE), group_id=group_id + SOURCE_GROUP_SUFFIX)
+        @subscriber(
+            router,
+            raw or raw_topic(SERVICE),
+            group_id=group_id + SOURCE_GROUP_SUFFIX,
+            workers=workers,
+        )
         async def read_acumatica_drift(message: object) -> None:
             await raw_source.handle(message)
 

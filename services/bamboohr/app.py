@@ -55,7 +55,13 @@ async def wire(
         lease_seconds=vendor.option_list_lease_seconds,
     )
     parts.broker.include_router(
-        build_router(source, lists, group_id=group_id or service, topics=chosen)
+        build_router(
+            source,
+            lists,
+            group_id=group_id or service,
+            topics=chosen,
+            workers=parts.settings.consumer_workers,
+        )
     )
     replays = replay_worker(
         parts,

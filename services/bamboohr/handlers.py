@@ -67,6 +67,7 @@ def build_router(
     lists: ListEventHandler | None = None,
     *,
     group_id: str = SERVICE,
+    workers: int = 1,
     lists_group_id: str | None = None,
     topics: SourceTopics | None = None,
 ) -> KafkaRouter:
@@ -80,7 +81,7 @@ def build_router(
     chosen = topics or SourceTopics()
     router = KafkaRouter()
 
-    @subscriber(router, chosen.raw, group_id=group_id)
+    @subscriber(router, chosen.raw, group_id=group_id, workers=workers)
     async def snapshot_bamboohr_changes(message: object) -> None:
         await source.handle(message)
 
@@ -88,7 +89,10 @@ def build_router(
         list_sink = lists
 
         @subscriber(
-            router, chosen.departments, group_id=lists_group_id or group_id + LISTS_GROUP_SUFFIX
+            router,
+            chosen.departments,
+            group_id=lists_group_id or group_id + LISTS_GROUP_SUFFIX,
+            workers=workers,
         )
         async def align_bamboohr_option_lists(message: object) -> None:
             await list_sink.list_changed(message)

@@ -55,7 +55,11 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
         snapshots=PublishedSnapshots(store=parts.store, broker=parts.broker, service=service),
         service=service,
     )
-    parts.broker.include_router(build_router(vendors, bills, source, group_id=service))
+    parts.broker.include_router(
+        build_router(
+            vendors, bills, source, group_id=service, workers=parts.settings.consumer_workers
+        )
+    )
 
     @asynccontextmanager
     async def sessions_logged_out_at_exit() -> AsyncIterator[object]:

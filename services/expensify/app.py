@@ -36,7 +36,9 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
         service=service,
         holder=f"{service}-{uuid4().hex}",
     )
-    parts.broker.include_router(build_router(source, group_id=service))
+    parts.broker.include_router(
+        build_router(source, group_id=service, workers=parts.settings.consumer_workers)
+    )
 
     @asynccontextmanager
     async def clients_closed_at_exit() -> AsyncIterator[object]:

@@ -34,12 +34,16 @@ class _NotWired:
 
 
 def build_router(
-    source: RawEventHandler, *, group_id: str = SERVICE, raw: str = raw_topic(SERVICE)
+    source: RawEventHandler,
+    *,
+    group_id: str = SERVICE,
+    workers: int = 1,
+    raw: str = raw_topic(SERVICE),
 ) -> KafkaRouter:
     """The service's subscriber; the topic is a parameter only so tests can use their own."""
     router = KafkaRouter()
 
-    @subscriber(router, raw, group_id=group_id)
+    @subscriber(router, raw, group_id=group_id, workers=workers)
     async def publish_approved_reports(message: object) -> None:
         await source.handle(message)
 

@@ -66,7 +66,15 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
         store=parts.store, access=access, settings=vendor, outcomes=outcomes, holder=holder
     )
     parts.broker.include_router(
-        build_router(people, expenses, payables, payments, reports, group_id=service)
+        build_router(
+            people,
+            expenses,
+            payables,
+            payments,
+            reports,
+            group_id=service,
+            workers=parts.settings.consumer_workers,
+        )
     )
 
     @asynccontextmanager

@@ -104,6 +104,7 @@ def build_router(
     reports: ReportHandler | None = None,
     *,
     group_id: str = SERVICE,
+    workers: int = 1,
     employee_topic: str = EmployeeChanged.topic_name,
     callback_topic: str = raw_topic(VENDOR),
     payment_topic: str = BillPaid.topic_name,
@@ -112,18 +113,20 @@ def build_router(
     """The service's subscribers; the topics are parameters only so tests can use their own."""
     router = KafkaRouter()
 
-    @subscriber(router, employee_topic, group_id=group_id)
+    @subscriber(router, employee_topic, group_id=group_id, workers=workers)
     async def sync_employee_to_freshbooks(event: EmployeeChanged) -> None:
         await people.employee_changed(event)
 
-    @subscriber(router, callback_topic, group_id=group_id)
+    @subscriber(router, callback_topic, group_id=group_id, workers=workers)
     async def attribute_expense_departments(message: object) -> None:
         await dispatch_raw(message, expenses)
 
     if payables is not None:
         source = payables
 
-        @subscriber(router, callback_topic, group_id=group_id + SOURCE_GROUP_SUFFIX)
+        @subscriber(
+            router, callback_topic, group_id=group_id + SOURCE_GROUP_SUFFIX, workers=workers
+        )
         async def publish_bills_and_vendors(message: object) -> None:
             await source.handle(message)
 
@@ -138,14 +141,16 @@ def build_router(
     if payments is not None:
         bill_payments = payments
 
-        @subscriber(router, payment_topic, group_id=group_id + PAYMENTS_GROUP_SUFFIX)
+        @subscriber(
+            router, payment_topic, group_id=group_id + PAYMENTS_GROUP_SUFFIX, workers=workers
+        )
         async def record_bill_payment(event: BillPaid) -> None:
             await bill_payments.bill_paid(event)
 
     if reports is not None:
         report_sink = reports
 
-        @subscriber(router, report_topic, group_id=group_id + REPORTS_GROUP_SUFFIX)
+        @subscriber(router, report_topic, group_id=group_id + REPORTS_GROUP_SUFFIX, workers=workers)
         async def book_expense_report(event: ExpenseReportApproved) -> None:
             await report_sink.report_approved(event)
 

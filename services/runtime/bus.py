@@ -97,12 +97,18 @@ def subscriber(
     session_timeout_ms: int = 10_000,
     heartbeat_interval_ms: int = 3_000,
     max_poll_interval_ms: int = 300_000,
+    workers: int = 1,
 ) -> DefaultSubscriber:
     """A consumer of ``topics`` in consumer group ``group_id`` (the service's name).
 
     Use as a decorator: ``@subscriber(router, "people.employee", group_id=...)``.
-    One message at a time per subscriber, so a partition's messages (one
-    record's events) are handled in order. A new group starts from the
+    One message at a time per partition, so a partition's messages (one record's
+    events: the key picks the partition) are handled in order. With ``workers`` above 1
+    (``MLC_CONSUMER_WORKERS``) the process runs that many consumers of the group, each
+    taking its share of the partitions as a replica would, so different partitions'
+    messages are handled at the same time; each worker commits its own, after handling,
+    as one consumer does. More workers than the topic has partitions stay idle. A new
+    group starts from the
     earliest offset: a service deployed after events were published still
     sees them. A consumer that dies is replaced after ``session_timeout_ms``.
     ``max_poll_interval_ms`` bounds one message's handling before the consumer is taken out
@@ -111,6 +117,7 @@ def subscriber(
     return registrar.subscriber(
         *topics,
         group_id=group_id,
+        max_workers=workers,
         auto_offset_reset="earliest",
         ack_policy=ACK_POLICY,
         session_timeout_ms=session_timeout_ms,

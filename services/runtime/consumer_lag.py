@@ -22,19 +22,26 @@ async def consumer_lag(broker: KafkaBroker) -> dict[tuple[str, ...], float]:
     """(group, topic, partition) -> messages not yet committed, for every partition held."""
     lags: dict[tuple[str, ...], float] = {}
     for sub in broker.subscribers:
-        consumer: AIOKafkaConsumer | None = getattr(sub, "consumer", None)
         group = getattr(sub, "group_id", None)
-        if consumer is None or group is None:
-            continue
-        held: list[TopicPartition] = sorted(consumer.assignment())
-        if not held:
-            continue
-        ends = await consumer.end_offsets(held)
-        firsts = await consumer.beginning_offsets(held)
-        for tp in held:
-            committed = await consumer.committed(tp)
-            done = committed if committed is not None else firsts[tp]
-            lags[(group, tp.topic, str(tp.partition))] = float(max(0, ends[tp] - done))
+        # A subscriber with workers has a consumer per worker, each holding its partitions.
+        workers = getattr(sub, "consumer_subgroup", None) or [getattr(sub, "consumer", None)]
+        for consumer in workers:
+            if consumer is not None and group is not None:
+                lags.update(await _held_lag(consumer, group))
+    return lags
+
+
+async def _held_lag(consumer: AIOKafkaConsumer, group: str) -> dict[tuple[str, ...], float]:
+    held: list[TopicPartition] = sorted(consumer.assignment())
+    if not held:
+        return {}
+    ends = await consumer.end_offsets(held)
+    firsts = await consumer.beginning_offsets(held)
+    lags: dict[tuple[str, ...], float] = {}
+    for tp in held:
+        committed = await consumer.committed(tp)
+        done = committed if committed is not None else firsts[tp]
+        lags[(group, tp.topic, str(tp.partition))] = float(max(0, ends[tp] - done))
     return lags
 
 

@@ -123,8 +123,13 @@ def partitions_assigned(broker: KafkaBroker) -> ReadinessCheck:
 
 
 def group_consumers(broker: KafkaBroker) -> list[AIOKafkaConsumer | None]:
-    """The aiokafka consumer of each of the broker's subscribers (None until started)."""
-    return [getattr(sub, "consumer", None) for sub in broker.subscribers]
+    """The aiokafka consumers of the broker's subscribers (None for one not started yet):
+    one each, or each of a subscriber's workers (``bus.subscriber(workers=...)``)."""
+    found: list[AIOKafkaConsumer | None] = []
+    for sub in broker.subscribers:
+        workers = getattr(sub, "consumer_subgroup", None)
+        found.extend(workers or [getattr(sub, "consumer", None)])
+    return found
 
 
 @asynccontextmanager

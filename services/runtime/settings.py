@@ -85,6 +85,16 @@ class RuntimeSettings(BaseSettings):
         le=65535,
         description="The ops port; 0 takes any free port (logged as ops.listening).",
     )
+    consumer_workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description=(
+            "Consumers each subscriber runs in this process, each taking its share of the "
+            "topic's partitions (as replicas do): different partitions are handled at once, "
+            "one partition's messages still in order. Above the partition count they idle."
+        ),
+    )
     shared_budgets: bool = Field(
         default=True,
         description=(

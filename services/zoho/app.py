@@ -66,6 +66,7 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
             lists,
             source,
             group_id=service,
+            workers=parts.settings.consumer_workers,
             max_quota_wait_seconds=vendor.max_quota_wait_seconds,
         )
     )

@@ -88,6 +88,7 @@ def build_router(
     source: RawEventHandler | None = None,
     *,
     group_id: str = SERVICE,
+    workers: int = 1,
     topics: ZohoTopics | None = None,
     max_quota_wait_seconds: float = 90_000.0,
 ) -> KafkaRouter:
@@ -99,6 +100,7 @@ def build_router(
         router,
         chosen.employees,
         group_id=group_id,
+        workers=workers,
         max_poll_interval_ms=int(max_quota_wait_seconds * 1000) + _POLL_MARGIN_MS,
     )
     async def sync_employee_to_zoho(event: EmployeeChanged) -> None:
@@ -107,14 +109,16 @@ def build_router(
     if lists is not None:
         list_sink = lists
 
-        @subscriber(router, chosen.departments, group_id=group_id + LISTS_GROUP_SUFFIX)
+        @subscriber(
+            router, chosen.departments, group_id=group_id + LISTS_GROUP_SUFFIX, workers=workers
+        )
         async def align_zoho_reporting_tags(message: object) -> None:
             await list_sink.list_changed(message)
 
     if source is not None:
         raw_source = source
 
-        @subscriber(router, chosen.raw, group_id=group_id + SOURCE_GROUP_SUFFIX)
+        @subscriber(router, chosen.raw, group_id=group_id + SOURCE_GROUP_SUFFIX, workers=workers)
         async def reconcile_zoho_organisation(message: object) -> None:
             await raw_source.handle(message)
 
