@@ -32,7 +32,7 @@ from typing import Final
 
 from benchmarks.flow_backfill import hire_quietly
 from benchmarks.flow_latency import FRESHBOOKS, LatencyCase, measure_webhook_to_write
-from benchmarks.flow_stack import FlowStack, flow_stack
+from benchmarks.flow_stack import WORKER_SETTINGS, FlowStack, flow_stack
 from benchmarks.results import Measurement, Target
 
 __all__ = ["UNLIMITED_SETTINGS", "measure_freshness"]
@@ -41,9 +41,11 @@ SECONDS_BETWEEN_RENAMES: Final = 3
 UNLIMITED_SETTINGS: Final = {
     "MLC_FRESHBOOKS_REQUESTS_PER_SECOND": "100000",
     "MLC_SHARED_BUDGETS": "false",
+    **WORKER_SETTINGS,
 }
 """The freshbooks service's budget, raised out of the way (not the vendor's figure), and
-kept in its one process: a window nobody reaches is not worth two store writes a call."""
+kept in its one process: a window nobody reaches is not worth two store writes a call.
+Each subscriber runs a worker per partition."""
 
 FRESHNESS = LatencyCase(
     label="flow 1 freshness, vendor limits off: webhook -> FreshBooks write",

@@ -26,7 +26,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import httpx
 import orjson
@@ -210,6 +210,11 @@ class FlowStack:
         if not answer.is_success:
             msg = f"connections sync answered {answer.status_code}: {answer.text[:200]}"
             raise RuntimeError(msg)
+
+
+WORKER_SETTINGS: Final = {"MLC_CONSUMER_WORKERS": "6"}
+"""A flow stack whose subscribers each run a worker per partition of their topic (the
+catalog's 6): one replica deployed to use the machine (issue 17, goals 1 and 4)."""
 
 
 def _ignore(_: str) -> None:

@@ -27,7 +27,7 @@ from benchmarks.flow_freshness import measure_freshness
 from benchmarks.flow_latency import FRESHBOOKS as FRESHBOOKS_LATENCY
 from benchmarks.flow_latency import LatencyCase, measure_webhook_to_write
 from benchmarks.flow_replay import measure_replay
-from benchmarks.flow_stack import flow_stack
+from benchmarks.flow_stack import WORKER_SETTINGS, flow_stack
 from benchmarks.flow_zoho import ZOHO_BACKFILL, ZOHO_LATENCY
 from benchmarks.kafka import (
     bench_topic,
@@ -469,16 +469,11 @@ class _FlowRun:
     replay_timeout_seconds: float
 
 
-FLOW_SETTINGS: Final = {"MLC_CONSUMER_WORKERS": "6"}
-"""Each people flow's stack runs every subscriber with a worker per partition of its topic
-(the catalog's 6): one replica deployed to use the machine (issue 17, goals 1 and 4)."""
-
-
 async def _measure_one_flow(bootstrap: str, run: _FlowRun) -> list[Measurement]:
     rows: list[Measurement] = []
     _say(f"starting {run.title}'s stack (sandboxes, ingest, {run.services}, consent, link)")
     try:
-        async with flow_stack(bootstrap, flow_name=run.name, settings=FLOW_SETTINGS) as stack:
+        async with flow_stack(bootstrap, flow_name=run.name, settings=WORKER_SETTINGS) as stack:
             rows += await _guarded(
                 f"{run.latency.label}",
                 lambda: measure_webhook_to_write(
