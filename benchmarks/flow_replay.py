@@ -28,7 +28,7 @@ from aiokafka import AIOKafkaProducer
 from benchmarks.flow_stack import EMPLOYEE_TOPIC, FlowStack
 from benchmarks.results import Measurement, Target
 
-__all__ = ["REPLAY_TARGET", "measure_replay"]
+__all__ = ["REPLAY_TARGET", "applied_changes", "measure_replay", "publish_copies", "target_quiet"]
 
 REPLAY_TARGET: Final = Target(
     2_000,
@@ -36,13 +36,13 @@ REPLAY_TARGET: Final = Target(
     "issue 17, goal 4: a replay or a new link's backfill that finds everything applied "
     "drains at this rate or more per consumer process (100,000 events in under a minute)",
 )
-_WRITES: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+WRITES: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _PROGRESS_EVERY_SECONDS: Final = 5.0
 _QUIET_SECONDS: Final = 5.0
 _QUIET_TIMEOUT_SECONDS: Final = 180.0
 
 
-def _applied_changes(stack: FlowStack) -> list[dict[str, Any]]:
+def applied_changes(stack: FlowStack) -> list[dict[str, Any]]:
     """The latest EmployeeChanged of each person, whose outcome says it is in the target."""
     done = {
         str(o.get("causation_id"))
@@ -56,7 +56,7 @@ def _applied_changes(stack: FlowStack) -> list[dict[str, Any]]:
     return list(latest.values())
 
 
-async def _publish_copies(bootstrap: str, changes: list[dict[str, Any]], count: int) -> None:
+async def publish_copies(bootstrap: str, changes: list[dict[str, Any]], count: int) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     await producer.start()
     try:
@@ -79,7 +79,7 @@ async def _publish_copies(bootstrap: str, changes: list[dict[str, Any]], count: 
         await producer.stop()
 
 
-async def _target_quiet(stack: FlowStack) -> None:
+async def target_quiet(stack: FlowStack) -> None:
     """Wait until the target has seen no write for :data:`_QUIET_SECONDS`: the stack's own
     first work (the other subscribers of the target service, say) is over, so a write seen
     during the replay is the replay's."""
@@ -90,7 +90,7 @@ async def _target_quiet(stack: FlowStack) -> None:
         if time.monotonic() > deadline:
             msg = f"the target kept being written to for {_QUIET_TIMEOUT_SECONDS:.0f} s"
             raise RuntimeError(msg)
-        writes = sum(1 for r in await stack.requests(stack.target) if r.method in _WRITES)
+        writes = sum(1 for r in await stack.requests(stack.target) if r.method in WRITES)
         if writes != seen:
             seen, quiet_since = writes, time.monotonic()
         await asyncio.sleep(0.5)  # poll: the sandbox's request log is read again
@@ -101,12 +101,12 @@ async def measure_replay(
 ) -> list[Measurement]:
     """``events`` copies of applied changes through the target service; its drain rate."""
     await stack.settle()
-    changes = _applied_changes(stack)
+    changes = applied_changes(stack)
     if not changes:
         msg = "the first sync applied nobody: there is nothing to replay"
         raise RuntimeError(msg)
     causes = {str(c["event_id"]) for c in changes}
-    await _target_quiet(stack)
+    await target_quiet(stack)
     await stack.forget_requests(stack.target)
     since = datetime.now(UTC)
 
@@ -116,7 +116,7 @@ async def measure_replay(
         ]
 
     started = time.perf_counter()
-    await _publish_copies(stack.info.kafka, changes, events)
+    await publish_copies(stack.info.kafka, changes, events)
     deadline = started + timeout_seconds
     shown = started
     outcomes = answered()
@@ -128,7 +128,7 @@ async def measure_replay(
         outcomes = answered()
     elapsed = time.perf_counter() - started
     statuses = Counter(str(o.get("status")) for o in outcomes)
-    writes = [r for r in await stack.requests(stack.target) if r.method in _WRITES]
+    writes = [r for r in await stack.requests(stack.target) if r.method in WRITES]
     if statuses.get("unchanged", 0) != len(outcomes) or writes:
         msg = f"a replay of applied events wrote: outcomes {dict(statuses)}, {len(writes)} writes"
         raise RuntimeError(msg)

@@ -145,7 +145,12 @@ class FlowStack:
     http: httpx.AsyncClient
     flow: Flow
     run_dir: Path
-    settings: dict[str, str]  # the MLC_* variables every process of the stack was given
+    plan: StackPlan
+
+    @property
+    def settings(self) -> dict[str, str]:
+        """The ``MLC_*`` variables every process of the stack was given."""
+        return dict(self.plan.settings)
 
     @property
     def source(self) -> str:
@@ -262,7 +267,7 @@ async def flow_stack(
                         http=client,
                         flow=flow,
                         run_dir=plan.run_dir,
-                        settings=dict(plan.settings),
+                        plan=plan,
                     )
             finally:
                 await watch.stop()

@@ -27,6 +27,7 @@ from benchmarks.flow_freshness import measure_freshness
 from benchmarks.flow_latency import FRESHBOOKS as FRESHBOOKS_LATENCY
 from benchmarks.flow_latency import LatencyCase, measure_webhook_to_write
 from benchmarks.flow_replay import measure_replay
+from benchmarks.flow_scale_out import measure_scale_out
 from benchmarks.flow_stack import WORKER_SETTINGS, flow_stack
 from benchmarks.flow_zoho import ZOHO_BACKFILL, ZOHO_LATENCY
 from benchmarks.kafka import (
@@ -99,6 +100,7 @@ class Sizes:
     edge_concurrency: int
     replay_events: int
     replay_timeout_seconds: float
+    scale_out_events: int
 
 
 FULL = Sizes(
@@ -139,6 +141,7 @@ FULL = Sizes(
     edge_concurrency=32,
     replay_events=10_000,
     replay_timeout_seconds=900.0,
+    scale_out_events=2_000,
 )
 QUICK = Sizes(
     codec_operations=2_000,
@@ -178,6 +181,7 @@ QUICK = Sizes(
     edge_concurrency=8,
     replay_events=200,
     replay_timeout_seconds=120.0,
+    scale_out_events=40,
 )
 
 
@@ -387,9 +391,28 @@ async def _measure_flow(bootstrap: str, sizes: Sizes) -> list[Measurement]:
     rows: list[Measurement] = []
     for run in (flow_1, flow_2, flow_3):
         rows += await _measure_one_flow(bootstrap, run)
+    rows += await _measure_scale_out(bootstrap, sizes)
     rows += await _measure_ap_bill(bootstrap, sizes)
     rows += await _measure_expenses(bootstrap, sizes)
     return rows
+
+
+async def _measure_scale_out(bootstrap: str, sizes: Sizes) -> list[Measurement]:
+    """Flow 1 on a stack of its own (it adds connections and a replica): goal 5."""
+    _say("starting flow 1's stack for scale-out (4 FreshBooks connections, then 2 replicas)")
+    try:
+        async with flow_stack(bootstrap, settings=WORKER_SETTINGS) as stack:
+            return await _guarded(
+                "flow 1: scale-out over two sink replicas",
+                lambda: measure_scale_out(
+                    stack,
+                    events=sizes.scale_out_events,
+                    timeout_seconds=sizes.replay_timeout_seconds,
+                ),
+            )
+    except Exception as exc:
+        # The stack not starting (or not stopping) is a result too.
+        return [failed("flow 1 scale-out stack", exc)]
 
 
 async def _measure_expenses(bootstrap: str, sizes: Sizes) -> list[Measurement]:

@@ -1,4 +1,4 @@
-"""Flows 1, 4 and 5, flow 1's freshness and replay, and the edge: their benchmarks run at
+"""Flows 1, 4 and 5, flow 1's freshness, replay and scale-out, and the edge: their benchmarks run at
 tiny sizes on the real stack, rows well formed.
 
 No timing is asserted: speed targets live in the benchmarks (docs/benchmarks.md),
@@ -23,6 +23,7 @@ from benchmarks.flow_freshness import measure_freshness
 from benchmarks.flow_latency import FRESHBOOKS as FRESHBOOKS_LATENCY
 from benchmarks.flow_latency import measure_webhook_to_write
 from benchmarks.flow_replay import measure_replay
+from benchmarks.flow_scale_out import measure_scale_out
 from benchmarks.flow_stack import flow_stack
 from benchmarks.results import Measurement
 from benchmarks.service_footprint import measure_footprint
@@ -173,3 +174,23 @@ async def test_flow_5_benchmark_times_reports_after_the_poll_and_backfills_repor
     assert "outcomes {'applied': 1}" in rows[0].note, rows[0].note
     assert "4 of 4 reports answered" in rows[2].note, rows[2].note
     assert len(bills) == 4, "each backfilled report was booked once"
+
+
+async def test_the_scale_out_benchmark_drains_four_connections_through_one_then_two_replicas(
+    kafka_bootstrap: str,
+) -> None:
+    async with flow_stack(kafka_bootstrap) as stack:
+        [row] = await measure_scale_out(stack, events=20, timeout_seconds=180.0)
+        links = await stack.http.get(
+            f"{stack.info.ingest}/api/v1/links",
+            headers={"Authorization": f"Bearer {stack.info.operator_token}"},
+        )
+
+    assert_measured([row])
+    assert row.unit == "x"
+    # Each copy was answered once per FreshBooks connection, by one process, then by two.
+    assert "each answered for 4 FreshBooks connections (80 records)" in row.note, row.note
+    assert "one freshbooks process" in row.note
+    assert "two" in row.note
+    targets = {link["target_connection_id"] for link in links.json()["links"]}
+    assert len(targets) == 4

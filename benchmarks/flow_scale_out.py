@@ -1,0 +1,203 @@
+"""Scale-out (issue 17, goal 5): the same work through one, then two replicas of a sink.
+
+Flow 1's stack with four FreshBooks connections (four customers' accounts; here four
+connections to the sandbox's one account), each linked from the BambooHR connection, so
+each change is four records to answer, one per link. The work is the replay of applied
+changes (as :mod:`benchmarks.flow_replay`): every answer is ``unchanged`` and costs no
+FreshBooks call, so the vendor is not the limit and what is measured is the sink's own
+path (decode, links, the applied check, the outcome, the commit).
+
+It is measured with the freshbooks service's one process, then again once a second
+process of it (the same command and environment) has joined its consumer group and both
+hold partitions of ``people.employee``. The ratio of the two rates is the row: the
+deployment promises a service scales by adding replicas, so two should do nearly twice
+the work of one (target 1.8).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from benchmarks.flow_replay import WRITES, applied_changes, publish_copies, target_quiet
+from benchmarks.flow_stack import EMPLOYEE_TOPIC, FlowStack
+from benchmarks.results import Measurement, Target
+from devstack.consent import connect_with_consent
+from devstack.flows import LINK_OPTIONS
+from devstack.processes import ProcessTable
+from devstack.service_processes import ServiceProcesses
+from devstack.stack import ops_url
+
+__all__ = ["SCALE_OUT_TARGET", "measure_scale_out"]
+
+SCALE_OUT_TARGET: Final = Target(
+    1.8,
+    "at_least",
+    "issue 17, goal 5: two replicas of a sink do at least 1.8 times the work of one when "
+    "the vendor is not the limit (partitions spread, no lease serialising records)",
+)
+CONNECTIONS: Final = 4
+_SERVICE: Final = "freshbooks"
+_REPLICA: Final = 2
+_FLOW: Final = "people-freshbooks"
+_LAG_METRIC: Final = "mlc_consumer_lag_messages"
+_WAIT_SECONDS: Final = 300.0
+
+
+async def measure_scale_out(
+    stack: FlowStack, *, events: int, timeout_seconds: float
+) -> list[Measurement]:
+    """``events`` copies of applied changes, through one then two freshbooks processes."""
+    links = await _link_more_connections(stack)
+    changes = await _applied_everywhere(stack, links)
+    one = await _drain(stack, changes, links, events=events, timeout_seconds=timeout_seconds)
+    replica = await ServiceProcesses(stack.plan).start_replica(_SERVICE, _REPLICA)
+    try:
+        await _both_hold_partitions(stack)
+        two = await _drain(stack, changes, links, events=events, timeout_seconds=timeout_seconds)
+    finally:
+        ProcessTable(stack.run_dir).stop(replica.name)
+    note = (
+        f"{events:,} copies of {len(changes)} applied changes, each answered for "
+        f"{len(links)} FreshBooks connections ({events * len(links):,} records): one "
+        f"freshbooks process {one:,.0f} records/s, two {two:,.0f} records/s "
+        f"(MLC_CONSUMER_WORKERS={stack.settings.get('MLC_CONSUMER_WORKERS', '1')} each)"
+    )
+    return [
+        Measurement(
+            "flow 1: scale-out, two sink replicas over one (4 connections)",
+            two / one if one > 0 else 0.0,
+            "x",
+            SCALE_OUT_TARGET,
+            note=note,
+        )
+    ]
+
+
+async def _link_more_connections(stack: FlowStack) -> set[str]:
+    """Connect FreshBooks until there are :data:`CONNECTIONS`, each linked from BambooHR;
+    the ids of every link of the flow."""
+    api = httpx.AsyncClient(
+        base_url=f"{stack.info.ingest}/api/v1",
+        headers={"Authorization": f"Bearer {stack.info.operator_token}"},
+        timeout=30.0,
+    )
+    async with api:
+        for n in range(2, CONNECTIONS + 1):
+            target = await connect_with_consent(
+                stack.info.ingest,
+                stack.info.operator_token,
+                _SERVICE,
+                display_name=f"FreshBooks customer {n}",
+            )
+            made = await api.post(
+                "/links",
+                json={
+                    "source_connection_id": stack.source_connection,
+                    "target_connection_id": target,
+                    "flow": _FLOW,
+                    "options": dict(LINK_OPTIONS.get(_FLOW, {})),
+                },
+            )
+            made.raise_for_status()
+        listed = await api.get("/links")
+        listed.raise_for_status()
+    return {str(link["id"]) for link in listed.json()["links"] if link["flow"] == _FLOW}
+
+
+async def _applied_everywhere(stack: FlowStack, links: set[str]) -> list[dict[str, Any]]:
+    """Once each new link's backfill is answered: the latest change of each person that
+    every link answered applied or unchanged (a copy of it is then unchanged four times)."""
+    deadline = time.monotonic() + _WAIT_SECONDS
+    while True:
+        answered: dict[str, set[str]] = defaultdict(set)
+        for outcome in stack.watch.outcomes:
+            if outcome.get("status") in ("applied", "unchanged"):
+                answered[str(outcome.get("causation_id"))].add(str(outcome.get("link_id")))
+        ready = [c for c in applied_changes(stack) if answered[str(c["event_id"])] >= links]
+        employees = await stack.state(stack.bamboohr, "employees")
+        if len(ready) >= len(employees) * 0.9:
+            return ready
+        if time.monotonic() > deadline:
+            msg = f"only {len(ready)} of {len(employees)} people answered for every link"
+            raise RuntimeError(msg)
+        await asyncio.sleep(1.0)  # poll: the new links' backfills run in the background
+
+
+async def _drain(
+    stack: FlowStack,
+    changes: list[dict[str, Any]],
+    links: set[str],
+    *,
+    events: int,
+    timeout_seconds: float,
+) -> float:
+    """Records answered a second for ``events`` copies of ``changes`` (each once per link)."""
+    await target_quiet(stack)
+    await stack.forget_requests(stack.target)
+    causes = {str(c["event_id"]) for c in changes}
+    wanted = events * len(links)
+    since = datetime.now(UTC)
+
+    def answered() -> list[dict[str, Any]]:
+        return [
+            o for o in stack.watch.outcomes_after(since) if str(o.get("causation_id")) in causes
+        ]
+
+    started = time.perf_counter()
+    await publish_copies(stack.info.kafka, changes, events)
+    outcomes = answered()
+    while len(outcomes) < wanted and time.perf_counter() - started < timeout_seconds:
+        await asyncio.sleep(0.1)  # poll: the watch reads the outcomes in the background
+        outcomes = answered()
+    elapsed = time.perf_counter() - started
+    statuses = Counter(str(o.get("status")) for o in outcomes)
+    writes = [r for r in await stack.requests(stack.target) if r.method in WRITES]
+    if statuses.get("unchanged", 0) != len(outcomes) or writes or len(outcomes) < wanted:
+        msg = (
+            f"the replay did not drain as expected: {len(outcomes):,} of {wanted:,} answered "
+            f"in {elapsed:.0f} s, outcomes {dict(statuses)}, {len(writes)} writes"
+        )
+        raise RuntimeError(msg)
+    return len(outcomes) / elapsed
+
+
+async def _both_hold_partitions(stack: FlowStack) -> None:
+    """Until each freshbooks process reports lag for partitions of ``people.employee`` (its
+    sampler runs every 15 s), and together they hold them all."""
+    table = ProcessTable(stack.run_dir)
+    names = (_SERVICE, f"{_SERVICE}-{_REPLICA}")
+    deadline = time.monotonic() + _WAIT_SECONDS
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        while True:
+            held: dict[str, set[str]] = {}
+            for name in names:
+                process = table.get(name)
+                url = ops_url(process.log) if process is not None else None
+                held[name] = set() if url is None else await _partitions_held(http, url)
+            if all(held.values()) and len(set.union(*held.values())) >= 6:
+                return
+            if time.monotonic() > deadline:
+                msg = f"the two freshbooks processes did not share {EMPLOYEE_TOPIC}: {held}"
+                raise RuntimeError(msg)
+            await asyncio.sleep(1.0)  # poll: each process samples its lag every 15 s
+
+
+async def _partitions_held(http: httpx.AsyncClient, url: str) -> set[str]:
+    try:
+        answer = await http.get(f"{url}/metrics")
+    except httpx.TransportError:
+        return set()
+    return {
+        sample.labels.get("partition", "")
+        for family in text_string_to_metric_families(answer.text)
+        if family.name == _LAG_METRIC
+        for sample in family.samples
+        if sample.labels.get("topic") == EMPLOYEE_TOPIC and sample.labels.get("group") == _SERVICE
+    }
