@@ -28,7 +28,7 @@ from aiokafka import AIOKafkaProducer
 from benchmarks.flow_stack import EMPLOYEE_TOPIC, FlowStack
 from benchmarks.results import Measurement, Target
 
-__all__ = ["REPLAY_TARGET", "applied_changes", "measure_replay", "publish_copies", "target_quiet"]
+__all__ = ["REPLAY_TARGET", "applied_changes", "drain_copies", "measure_replay"]
 
 REPLAY_TARGET: Final = Target(
     2_000,
@@ -36,7 +36,7 @@ REPLAY_TARGET: Final = Target(
     "issue 17, goal 4: a replay or a new link's backfill that finds everything applied "
     "drains at this rate or more per consumer process (100,000 events in under a minute)",
 )
-WRITES: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_WRITES: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _PROGRESS_EVERY_SECONDS: Final = 5.0
 _QUIET_SECONDS: Final = 5.0
 _QUIET_TIMEOUT_SECONDS: Final = 180.0
@@ -56,7 +56,7 @@ def applied_changes(stack: FlowStack) -> list[dict[str, Any]]:
     return list(latest.values())
 
 
-async def publish_copies(bootstrap: str, changes: list[dict[str, Any]], count: int) -> None:
+async def _publish_copies(bootstrap: str, changes: list[dict[str, Any]], count: int) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     await producer.start()
     try:
@@ -79,7 +79,7 @@ async def publish_copies(bootstrap: str, changes: list[dict[str, Any]], count: i
         await producer.stop()
 
 
-async def target_quiet(stack: FlowStack) -> None:
+async def _target_quiet(stack: FlowStack) -> None:
     """Wait until the target has seen no write for :data:`_QUIET_SECONDS`: the stack's own
     first work (the other subscribers of the target service, say) is over, so a write seen
     during the replay is the replay's."""
@@ -90,10 +90,54 @@ async def target_quiet(stack: FlowStack) -> None:
         if time.monotonic() > deadline:
             msg = f"the target kept being written to for {_QUIET_TIMEOUT_SECONDS:.0f} s"
             raise RuntimeError(msg)
-        writes = sum(1 for r in await stack.requests(stack.target) if r.method in WRITES)
+        writes = sum(1 for r in await stack.requests(stack.target) if r.method in _WRITES)
         if writes != seen:
             seen, quiet_since = writes, time.monotonic()
         await asyncio.sleep(0.5)  # poll: the sandbox's request log is read again
+
+
+async def drain_copies(
+    stack: FlowStack,
+    changes: list[dict[str, Any]],
+    *,
+    events: int,
+    answers: int,
+    timeout_seconds: float,
+) -> tuple[list[dict[str, Any]], float]:
+    """Once the target is quiet, ``events`` copies of ``changes``; the outcomes answering
+    them once ``answers`` came (or the timeout passed), and the seconds that took.
+
+    Raises when any answer was not ``unchanged`` or the target saw a write: a replay that
+    wrote would be measuring something else.
+    """
+    causes = {str(c["event_id"]) for c in changes}
+    await _target_quiet(stack)
+    await stack.forget_requests(stack.target)
+    since = datetime.now(UTC)
+
+    def answered() -> list[dict[str, Any]]:
+        return [
+            o for o in stack.watch.outcomes_after(since) if str(o.get("causation_id")) in causes
+        ]
+
+    started = time.perf_counter()
+    await _publish_copies(stack.info.kafka, changes, events)
+    deadline = started + timeout_seconds
+    shown = started
+    outcomes = answered()
+    while len(outcomes) < answers and time.perf_counter() < deadline:
+        if time.perf_counter() - shown >= _PROGRESS_EVERY_SECONDS:
+            shown = time.perf_counter()
+            print(f"    replay: {len(outcomes):,} of {answers:,} answered", flush=True)
+        await asyncio.sleep(0.1)  # poll: the watch reads the outcomes in the background
+        outcomes = answered()
+    elapsed = time.perf_counter() - started
+    statuses = Counter(str(o.get("status")) for o in outcomes)
+    writes = [r for r in await stack.requests(stack.target) if r.method in _WRITES]
+    if statuses.get("unchanged", 0) != len(outcomes) or writes:
+        msg = f"a replay of applied events wrote: outcomes {dict(statuses)}, {len(writes)} writes"
+        raise RuntimeError(msg)
+    return outcomes, elapsed
 
 
 async def measure_replay(
@@ -105,33 +149,9 @@ async def measure_replay(
     if not changes:
         msg = "the first sync applied nobody: there is nothing to replay"
         raise RuntimeError(msg)
-    causes = {str(c["event_id"]) for c in changes}
-    await target_quiet(stack)
-    await stack.forget_requests(stack.target)
-    since = datetime.now(UTC)
-
-    def answered() -> list[dict[str, Any]]:
-        return [
-            o for o in stack.watch.outcomes_after(since) if str(o.get("causation_id")) in causes
-        ]
-
-    started = time.perf_counter()
-    await publish_copies(stack.info.kafka, changes, events)
-    deadline = started + timeout_seconds
-    shown = started
-    outcomes = answered()
-    while len(outcomes) < events and time.perf_counter() < deadline:
-        if time.perf_counter() - shown >= _PROGRESS_EVERY_SECONDS:
-            shown = time.perf_counter()
-            print(f"    replay: {len(outcomes):,} of {events:,} answered", flush=True)
-        await asyncio.sleep(0.1)  # poll: the watch reads the outcomes in the background
-        outcomes = answered()
-    elapsed = time.perf_counter() - started
-    statuses = Counter(str(o.get("status")) for o in outcomes)
-    writes = [r for r in await stack.requests(stack.target) if r.method in WRITES]
-    if statuses.get("unchanged", 0) != len(outcomes) or writes:
-        msg = f"a replay of applied events wrote: outcomes {dict(statuses)}, {len(writes)} writes"
-        raise RuntimeError(msg)
+    outcomes, elapsed = await drain_copies(
+        stack, changes, events=events, answers=events, timeout_seconds=timeout_seconds
+    )
     finished = len(outcomes) >= events
     note = (
         f"{events:,} copies of the {len(changes)} people the first sync applied, one "

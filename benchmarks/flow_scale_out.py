@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter, defaultdict
-from datetime import UTC, datetime
+from collections import defaultdict
 from typing import Any, Final
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from benchmarks.flow_replay import WRITES, applied_changes, publish_copies, target_quiet
+from benchmarks.flow_replay import applied_changes, drain_copies
 from benchmarks.flow_stack import EMPLOYEE_TOPIC, FlowStack
 from benchmarks.results import Measurement, Target
 from devstack.consent import connect_with_consent
@@ -139,31 +138,12 @@ async def _drain(
     timeout_seconds: float,
 ) -> float:
     """Records answered a second for ``events`` copies of ``changes`` (each once per link)."""
-    await target_quiet(stack)
-    await stack.forget_requests(stack.target)
-    causes = {str(c["event_id"]) for c in changes}
     wanted = events * len(links)
-    since = datetime.now(UTC)
-
-    def answered() -> list[dict[str, Any]]:
-        return [
-            o for o in stack.watch.outcomes_after(since) if str(o.get("causation_id")) in causes
-        ]
-
-    started = time.perf_counter()
-    await publish_copies(stack.info.kafka, changes, events)
-    outcomes = answered()
-    while len(outcomes) < wanted and time.perf_counter() - started < timeout_seconds:
-        await asyncio.sleep(0.1)  # poll: the watch reads the outcomes in the background
-        outcomes = answered()
-    elapsed = time.perf_counter() - started
-    statuses = Counter(str(o.get("status")) for o in outcomes)
-    writes = [r for r in await stack.requests(stack.target) if r.method in WRITES]
-    if statuses.get("unchanged", 0) != len(outcomes) or writes or len(outcomes) < wanted:
-        msg = (
-            f"the replay did not drain as expected: {len(outcomes):,} of {wanted:,} answered "
-            f"in {elapsed:.0f} s, outcomes {dict(statuses)}, {len(writes)} writes"
-        )
+    outcomes, elapsed = await drain_copies(
+        stack, changes, events=events, answers=wanted, timeout_seconds=timeout_seconds
+    )
+    if len(outcomes) < wanted:
+        msg = f"only {len(outcomes):,} of {wanted:,} answered within {timeout_seconds:.0f} s"
         raise RuntimeError(msg)
     return len(outcomes) / elapsed
 
