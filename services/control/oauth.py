@@ -248,6 +248,8 @@ class OAuthFlow:
                 return None
             if not await repos.credentials.delete(connection_id, STATE_FIELD):
                 return None  # another callback spent it first
+            if kept[1] <= self._clock():
+                return "expired"
             # Until its outcome is written the consent still counts as pending (status).
             await repos.audit_log.append(
                 actor="oauth-callback",
@@ -255,7 +257,7 @@ class OAuthFlow:
                 subject=connection_id,
                 detail={"vendor": vendor},
             )
-        return "expired" if kept[1] <= self._clock() else connection_id
+        return connection_id
 
     def _kept_state(self, connection_id: str, token: str) -> tuple[str, datetime] | None:
         """The stored ``(nonce, expires_at)``, or None when it cannot be read."""
