@@ -263,6 +263,7 @@ def render_markdown(result: ChaosResult, *, command: str, requests: int, seed: i
         f"- command: `{command}`",
         f"- run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, the dev stack of every built flow "
         "(real Kafka, the sandboxes over sockets), after `make demo`'s traffic",
+        *(f"- setup: {line}" for line in result.setup),
         "",
         "| figure | result | target | verdict |",
         "|---|---|---|---|",

@@ -19,6 +19,7 @@ from chaos.outages import OutageReport, stop_the_broker, stop_the_store
 from chaos.postgres_store import PostgresServer
 from chaos.secret_scan import ScanReport, issued_secrets, scan, stored_secrets
 from chaos.store_faults import StoreDropReport, drop_store_connections
+from chaos.vendor_days import roomier_vendor_days
 from chaos.vendor_storms import StormReport, measure_vendor_storms
 from devstack.processes import ProcessTable
 from devstack.stack import INGEST, StackInfo, StackPlan
@@ -45,6 +46,8 @@ class ChaosResult:
     storms: StormReport | None = None  # None: R3 not run
     # Figures that broke off before their count (figure -> the error): each MISSED.
     broke_off: dict[str, str] = field(default_factory=dict)
+    # What the suite changed in the sandboxes before it started, in words (the page says it).
+    setup: list[str] = field(default_factory=list)
 
 
 def doors_of(info: StackInfo) -> Doors:
@@ -113,6 +116,10 @@ async def run_chaos(
     R3 comes after the others: its revoked-token storm reconnects vendors, which changes
     the stack's connections and links (``info`` is updated in place)."""
     broke_off: dict[str, str] = {}
+    async with httpx.AsyncClient(timeout=30.0) as http:
+        setup = await roomier_vendor_days(info, http)
+    for line in setup:
+        say(f"setup: {line}")
 
     async def figure(name: str, measure: Awaitable[T]) -> T | None:
         # A figure that breaks off is that figure's finding (MISSED, with why); the
@@ -206,4 +213,5 @@ async def run_chaos(
         store_drops,
         stormed,
         broke_off,
+        setup,
     )
