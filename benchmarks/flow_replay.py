@@ -156,7 +156,7 @@ async def measure_replay(
     note = (
         f"{events:,} copies of the {len(changes)} people the first sync applied, one "
         f"{stack.flow.target} service process "
-        f"(MLC_CONSUMER_WORKERS={stack.settings.get('MLC_CONSUMER_WORKERS', '1')}); "
+        f"({stack.consuming}); "
         f"{len(outcomes):,} answered unchanged in "
         f"{elapsed:.1f} s, 0 writes"
         + ("" if finished else f" (NOT all answered within {timeout_seconds:.0f} s)")

@@ -66,7 +66,7 @@ async def measure_scale_out(
         f"{events:,} copies of {len(changes)} applied changes, each answered for "
         f"{len(links)} FreshBooks connections ({events * len(links):,} records): one "
         f"freshbooks process {one:,.0f} records/s, two {two:,.0f} records/s "
-        f"(MLC_CONSUMER_WORKERS={stack.settings.get('MLC_CONSUMER_WORKERS', '1')} each)"
+        f"({stack.consuming}, each)"
     )
     return [
         Measurement(

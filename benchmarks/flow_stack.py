@@ -35,6 +35,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from devstack.flows import Flow, flows_named
 from devstack.ports import free_port
 from devstack.stack import StackInfo, StackPlan, start_stack, stop_stack
+from services.runtime.settings import RuntimeSettings
 from services.runtime.topics_admin import partition_counts
 
 __all__ = ["FlowStack", "FlowWatch", "LoggedRequest", "flow_stack"]
@@ -151,6 +152,17 @@ class FlowStack:
     def settings(self) -> dict[str, str]:
         """The ``MLC_*`` variables every process of the stack was given."""
         return dict(self.plan.settings)
+
+    @property
+    def consuming(self) -> str:
+        """How the stack's subscribers take their messages, for a benchmark's note."""
+        fields = RuntimeSettings.model_fields
+        named = {
+            "MLC_CONSUMER_WORKERS": fields["consumer_workers"].default,
+            "MLC_CONSUMER_BATCH": fields["consumer_batch"].default,
+            "MLC_CONSUMER_LANES": fields["consumer_lanes"].default,
+        }
+        return ", ".join(f"{name}={self.settings.get(name, d)}" for name, d in named.items())
 
     @property
     def source(self) -> str:

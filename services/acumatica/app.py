@@ -16,6 +16,7 @@ from services.acumatica.settings import AcumaticaSettings
 from services.acumatica.sinks.departments import DepartmentsSink
 from services.acumatica.sinks.employees import EmployeesSink
 from services.acumatica.source import AcumaticaSource
+from services.runtime.bus import Consuming
 from services.runtime.link_replays import ReplayInput, replay_worker
 from services.runtime.outcomes import BusPublisher, Outcomes
 from services.runtime.service_main import ServiceParts
@@ -57,7 +58,7 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
             source,
             departments,
             group_id=service,
-            workers=parts.settings.consumer_workers,
+            consuming=Consuming.of(parts.settings),
         )
     )
 

@@ -12,6 +12,7 @@ live one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final, Protocol
 
 from faststream.kafka import KafkaRouter
@@ -19,7 +20,7 @@ from faststream.kafka import KafkaRouter
 from schemas.outcomes import SyncOutcome
 from schemas.people import DepartmentChanged, EmployeeChanged
 from schemas.topics import raw_topic
-from services.runtime.bus import subscriber
+from services.runtime.bus import ONE_AT_A_TIME, Consuming, record_subscriber, subscriber
 
 __all__ = [
     "LISTS_GROUP_SUFFIX",
@@ -42,6 +43,8 @@ class EmployeeHandler(Protocol):
 
     async def employee_changed(self, event: EmployeeChanged) -> None: ...
 
+    async def employees_applied(self, events: Sequence[EmployeeChanged]) -> set[int]: ...
+
 
 class DepartmentHandler(Protocol):
     """What the people.department subscriber calls (the departments sink)."""
@@ -62,6 +65,9 @@ class _NotWired:
     async def employee_changed(self, event: EmployeeChanged) -> None:
         raise RuntimeError(_NOT_WIRED)
 
+    async def employees_applied(self, events: Sequence[EmployeeChanged]) -> set[int]:
+        raise RuntimeError(_NOT_WIRED)
+
     async def handle(self, message: object) -> None:
         raise RuntimeError(_NOT_WIRED)
 
@@ -75,7 +81,7 @@ def build_router(
     departments: DepartmentHandler | None = None,
     *,
     group_id: str = SERVICE,
-    workers: int = 1,
+    consuming: Consuming = ONE_AT_A_TIME,
     employee_topic: str = EmployeeChanged.topic_name,
     department_topic: str = DepartmentChanged.topic_name,
     raw: str | None = None,
@@ -83,7 +89,14 @@ def build_router(
     """The service's subscribers; the topics are parameters only so tests can use their own."""
     router = KafkaRouter()
 
-    @subscriber(router, employee_topic, group_id=group_id, workers=workers)
+    @record_subscriber(
+        router,
+        employee_topic,
+        EmployeeChanged,
+        group_id=group_id,
+        consuming=consuming,
+        screen=employees.employees_applied,
+    )
     async def sync_employee_to_acumatica(event: EmployeeChanged) -> None:
         await employees.employee_changed(event)
 
@@ -91,7 +104,10 @@ def build_router(
         department_sink = departments
 
         @subscriber(
-            router, department_topic, group_id=group_id + LISTS_GROUP_SUFFIX, workers=workers
+            router,
+            department_topic,
+            group_id=group_id + LISTS_GROUP_SUFFIX,
+            workers=consuming.workers,
         )
         async def sync_department_to_acumatica(message: object) -> None:
             await department_sink.list_changed(message)
@@ -103,7 +119,7 @@ def build_router(
             router,
             raw or raw_topic(SERVICE),
             group_id=group_id + SOURCE_GROUP_SUFFIX,
-            workers=workers,
+            workers=consuming.workers,
         )
         async def read_acumatica_drift(message: object) -> None:
             await raw_source.handle(message)

@@ -13,6 +13,7 @@ from services.bamboohr.plugin import PLUGIN
 from services.bamboohr.settings import BambooHRSettings
 from services.bamboohr.sinks.option_lists import OptionListSink
 from services.bamboohr.source import BambooHRSource, SourceTopics
+from services.runtime.bus import Consuming
 from services.runtime.link_replays import ReplayInput, replay_worker
 from services.runtime.outcomes import BusPublisher, Outcomes
 from services.runtime.service_main import ServiceParts
@@ -60,7 +61,7 @@ async def wire(
             lists,
             group_id=group_id or service,
             topics=chosen,
-            workers=parts.settings.consumer_workers,
+            consuming=Consuming.of(parts.settings),
         )
     )
     replays = replay_worker(

@@ -21,7 +21,7 @@ from faststream.kafka import KafkaRouter
 from schemas.outcomes import SyncOutcome
 from schemas.people import DepartmentChanged, EmployeeChanged, JobTitleChanged
 from services.bamboohr.source import SourceTopics
-from services.runtime.bus import subscriber
+from services.runtime.bus import ONE_AT_A_TIME, Consuming, subscriber
 
 __all__ = [
     "LISTS_GROUP_SUFFIX",
@@ -67,7 +67,7 @@ def build_router(
     lists: ListEventHandler | None = None,
     *,
     group_id: str = SERVICE,
-    workers: int = 1,
+    consuming: Consuming = ONE_AT_A_TIME,
     lists_group_id: str | None = None,
     topics: SourceTopics | None = None,
 ) -> KafkaRouter:
@@ -81,7 +81,7 @@ def build_router(
     chosen = topics or SourceTopics()
     router = KafkaRouter()
 
-    @subscriber(router, chosen.raw, group_id=group_id, workers=workers)
+    @subscriber(router, chosen.raw, group_id=group_id, workers=consuming.workers)
     async def snapshot_bamboohr_changes(message: object) -> None:
         await source.handle(message)
 
@@ -92,7 +92,7 @@ def build_router(
             router,
             chosen.departments,
             group_id=lists_group_id or group_id + LISTS_GROUP_SUFFIX,
-            workers=workers,
+            workers=consuming.workers,
         )
         async def align_bamboohr_option_lists(message: object) -> None:
             await list_sink.list_changed(message)

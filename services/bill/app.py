@@ -15,6 +15,7 @@ from services.bill.settings import BillSettings
 from services.bill.sinks.bills import BillsSink
 from services.bill.sinks.vendors import VendorsSink
 from services.bill.source import BillSource
+from services.runtime.bus import Consuming
 from services.runtime.link_replays import ReplayInput, replay_worker
 from services.runtime.outcomes import BusPublisher, Outcomes
 from services.runtime.service_main import ServiceParts
@@ -57,7 +58,7 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
     )
     parts.broker.include_router(
         build_router(
-            vendors, bills, source, group_id=service, workers=parts.settings.consumer_workers
+            vendors, bills, source, group_id=service, consuming=Consuming.of(parts.settings)
         )
     )
 

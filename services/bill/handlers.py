@@ -21,7 +21,7 @@ from faststream.kafka import KafkaRouter
 from schemas.ap import BillChanged, BillPaid, VendorChanged
 from schemas.outcomes import SyncOutcome
 from schemas.topics import raw_topic
-from services.runtime.bus import subscriber
+from services.runtime.bus import ONE_AT_A_TIME, Consuming, subscriber
 
 __all__ = [
     "SERVICE",
@@ -77,7 +77,7 @@ def build_router(
     source: RawEventHandler | None = None,
     *,
     group_id: str = SERVICE,
-    workers: int = 1,
+    consuming: Consuming = ONE_AT_A_TIME,
     vendor_topic: str = VendorChanged.topic_name,
     bill_topic: str = BillChanged.topic_name,
     raw: str = raw_topic(SERVICE),
@@ -85,18 +85,20 @@ def build_router(
     """The service's subscribers; the topics are parameters only so tests can use their own."""
     router = KafkaRouter()
 
-    @subscriber(router, vendor_topic, group_id=group_id + VENDORS_GROUP_SUFFIX, workers=workers)
+    @subscriber(
+        router, vendor_topic, group_id=group_id + VENDORS_GROUP_SUFFIX, workers=consuming.workers
+    )
     async def sync_vendor_to_bill(event: VendorChanged) -> None:
         await vendors.vendor_changed(event)
 
-    @subscriber(router, bill_topic, group_id=group_id, workers=workers)
+    @subscriber(router, bill_topic, group_id=group_id, workers=consuming.workers)
     async def sync_bill_to_bill(event: BillChanged) -> None:
         await bills.bill_changed(event)
 
     if source is not None:
         payments = source
 
-        @subscriber(router, raw, group_id=group_id + SOURCE_GROUP_SUFFIX, workers=workers)
+        @subscriber(router, raw, group_id=group_id + SOURCE_GROUP_SUFFIX, workers=consuming.workers)
         async def publish_cleared_payments(message: object) -> None:
             await payments.handle(message)
 

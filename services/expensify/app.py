@@ -10,6 +10,7 @@ from services.expensify.access import ExpensifyAccess
 from services.expensify.handlers import build_router
 from services.expensify.settings import ExpensifySettings
 from services.expensify.source import ReportsSource
+from services.runtime.bus import Consuming
 from services.runtime.outcomes import BusPublisher, Outcomes
 from services.runtime.service_main import ServiceParts
 from services.runtime.settings import load_settings
@@ -37,7 +38,7 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
         holder=f"{service}-{uuid4().hex}",
     )
     parts.broker.include_router(
-        build_router(source, group_id=service, workers=parts.settings.consumer_workers)
+        build_router(source, group_id=service, consuming=Consuming.of(parts.settings))
     )
 
     @asynccontextmanager

@@ -14,7 +14,7 @@ from faststream.kafka import KafkaRouter
 from schemas.expense import ExpenseReportApproved
 from schemas.outcomes import SyncOutcome
 from schemas.topics import raw_topic
-from services.runtime.bus import subscriber
+from services.runtime.bus import ONE_AT_A_TIME, Consuming, subscriber
 
 __all__ = ["SERVICE", "RawEventHandler", "build_router", "router"]
 
@@ -37,13 +37,13 @@ def build_router(
     source: RawEventHandler,
     *,
     group_id: str = SERVICE,
-    workers: int = 1,
+    consuming: Consuming = ONE_AT_A_TIME,
     raw: str = raw_topic(SERVICE),
 ) -> KafkaRouter:
     """The service's subscriber; the topic is a parameter only so tests can use their own."""
     router = KafkaRouter()
 
-    @subscriber(router, raw, group_id=group_id, workers=workers)
+    @subscriber(router, raw, group_id=group_id, workers=consuming.workers)
     async def publish_approved_reports(message: object) -> None:
         await source.handle(message)
 

@@ -18,6 +18,7 @@ from services.freshbooks.sinks.expense_reports import ExpenseReportsSink
 from services.freshbooks.sinks.expenses import ExpenseSink
 from services.freshbooks.sinks.people import PeopleSink
 from services.freshbooks.source import PayablesSource
+from services.runtime.bus import Consuming
 from services.runtime.link_replays import ReplayInput, replay_worker
 from services.runtime.outcomes import BusPublisher, Outcomes
 from services.runtime.service_main import ServiceParts
@@ -73,7 +74,7 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
             payments,
             reports,
             group_id=service,
-            workers=parts.settings.consumer_workers,
+            consuming=Consuming.of(parts.settings),
         )
     )
 

@@ -11,6 +11,7 @@ live one around the sinks.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final, Protocol
 
 from faststream.kafka import KafkaRouter
@@ -22,7 +23,7 @@ from schemas.people import EmployeeChanged
 from schemas.raw import PollTick, RawDelivery, ReconcileTick
 from schemas.topics import raw_topic
 from services.freshbooks.access import VENDOR
-from services.runtime.bus import subscriber
+from services.runtime.bus import ONE_AT_A_TIME, Consuming, record_subscriber, subscriber
 from services.runtime.raw_dispatch import RawHandlers, dispatch_raw
 
 __all__ = [
@@ -48,6 +49,8 @@ class EmployeeHandler(Protocol):
     """What the people.employee subscriber calls (the people sink)."""
 
     async def employee_changed(self, event: EmployeeChanged) -> None: ...
+
+    async def employees_applied(self, events: Sequence[EmployeeChanged]) -> set[int]: ...
 
 
 class PaymentHandler(Protocol):
@@ -77,6 +80,9 @@ class _NotWired:
     async def employee_changed(self, event: EmployeeChanged) -> None:
         raise RuntimeError(_NOT_WIRED)
 
+    async def employees_applied(self, events: Sequence[EmployeeChanged]) -> set[int]:
+        raise RuntimeError(_NOT_WIRED)
+
     async def on_delivery(self, delivery: RawDelivery) -> None:
         raise RuntimeError(_NOT_WIRED)
 
@@ -104,7 +110,7 @@ def build_router(
     reports: ReportHandler | None = None,
     *,
     group_id: str = SERVICE,
-    workers: int = 1,
+    consuming: Consuming = ONE_AT_A_TIME,
     employee_topic: str = EmployeeChanged.topic_name,
     callback_topic: str = raw_topic(VENDOR),
     payment_topic: str = BillPaid.topic_name,
@@ -113,11 +119,18 @@ def build_router(
     """The service's subscribers; the topics are parameters only so tests can use their own."""
     router = KafkaRouter()
 
-    @subscriber(router, employee_topic, group_id=group_id, workers=workers)
+    @record_subscriber(
+        router,
+        employee_topic,
+        EmployeeChanged,
+        group_id=group_id,
+        consuming=consuming,
+        screen=people.employees_applied,
+    )
     async def sync_employee_to_freshbooks(event: EmployeeChanged) -> None:
         await people.employee_changed(event)
 
-    @subscriber(router, callback_topic, group_id=group_id, workers=workers)
+    @subscriber(router, callback_topic, group_id=group_id, workers=consuming.workers)
     async def attribute_expense_departments(message: object) -> None:
         await dispatch_raw(message, expenses)
 
@@ -125,7 +138,10 @@ def build_router(
         source = payables
 
         @subscriber(
-            router, callback_topic, group_id=group_id + SOURCE_GROUP_SUFFIX, workers=workers
+            router,
+            callback_topic,
+            group_id=group_id + SOURCE_GROUP_SUFFIX,
+            workers=consuming.workers,
         )
         async def publish_bills_and_vendors(message: object) -> None:
             await source.handle(message)
@@ -142,7 +158,10 @@ def build_router(
         bill_payments = payments
 
         @subscriber(
-            router, payment_topic, group_id=group_id + PAYMENTS_GROUP_SUFFIX, workers=workers
+            router,
+            payment_topic,
+            group_id=group_id + PAYMENTS_GROUP_SUFFIX,
+            workers=consuming.workers,
         )
         async def record_bill_payment(event: BillPaid) -> None:
             await bill_payments.bill_paid(event)
@@ -150,7 +169,12 @@ def build_router(
     if reports is not None:
         report_sink = reports
 
-        @subscriber(router, report_topic, group_id=group_id + REPORTS_GROUP_SUFFIX, workers=workers)
+        @subscriber(
+            router,
+            report_topic,
+            group_id=group_id + REPORTS_GROUP_SUFFIX,
+            workers=consuming.workers,
+        )
         async def book_expense_report(event: ExpenseReportApproved) -> None:
             await report_sink.report_approved(event)
 

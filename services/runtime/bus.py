@@ -21,29 +21,81 @@ Delivery guarantees (ARCHITECTURE.md) are decided here and nowhere else:
   sends it to ``dlq.<service>`` and lets it be committed.
 
 Services register handlers through :func:`subscriber` so the group id and
-offset reset cannot be forgotten.
+offset reset cannot be forgotten. A sink of canonical events, idempotent per record,
+registers through :func:`record_subscriber` instead: its records come in batches, handled
+key by key at once and committed per batch (:mod:`services.runtime.keyed_batches`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaRouter
+from faststream.kafka.annotations import KafkaBroker as CurrentBroker
+from faststream.kafka.annotations import KafkaMessage as CurrentMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.kafka.subscriber.usecase import DefaultSubscriber
+from faststream.message import StreamMessage
 
+from schemas.envelope import Event
 from schemas.topics import dlq_topic
-from services.runtime.dead_letters import DeadLetterMiddleware, HandlerRetryPolicy
+from services.runtime.dead_letters import (
+    DeadLetterMiddleware,
+    HandlerRetryPolicy,
+    dead_letters_of,
+)
+from services.runtime.keyed_batches import BatchScreen, KeyedBatches
 from services.runtime.metrics import REGISTRY
 from services.runtime.settings import RuntimeSettings
 from services.runtime.tracing import tracer_provider
 
-__all__ = ["ACK_POLICY", "create_broker", "subscriber"]
+__all__ = [
+    "ACK_POLICY",
+    "ONE_AT_A_TIME",
+    "Consuming",
+    "create_broker",
+    "record_subscriber",
+    "subscriber",
+]
 
 ACK_POLICY = AckPolicy.NACK_ON_ERROR
 """The acknowledgement policy of every consumer (see the module docstring for why)."""
+
+E = TypeVar("E", bound=Event)
+
+# An empty poll of a batch subscriber waits this long before the next: the most a record
+# arriving just then waits beyond its own handling.
+_BATCH_WAIT_MS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Consuming:
+    """How a service's subscribers take their messages (the ``MLC_CONSUMER_*`` settings)."""
+
+    workers: int = 1
+    """Consumers per :func:`subscriber` in the process (``MLC_CONSUMER_WORKERS``)."""
+    batch: int = 1
+    """Records per poll of a :func:`record_subscriber` (``MLC_CONSUMER_BATCH``); 1 takes
+    them one at a time, as :func:`subscriber` does."""
+    lanes: int = 1
+    """Records of different keys a :func:`record_subscriber` handles at once
+    (``MLC_CONSUMER_LANES``)."""
+
+    @classmethod
+    def of(cls, settings: RuntimeSettings) -> Consuming:
+        return cls(
+            workers=settings.consumer_workers,
+            batch=settings.consumer_batch,
+            lanes=settings.consumer_lanes,
+        )
+
+
+ONE_AT_A_TIME: Final = Consuming()
+"""One message at a time, one consumer: what a router is built with unless told."""
 
 
 def create_broker(
@@ -124,3 +176,64 @@ def subscriber(
         heartbeat_interval_ms=heartbeat_interval_ms,
         max_poll_interval_ms=max_poll_interval_ms,
     )
+
+
+def record_subscriber(
+    registrar: KafkaBroker | KafkaRouter,
+    topic: str,
+    event_type: type[E],
+    *,
+    group_id: str,
+    consuming: Consuming,
+    max_poll_interval_ms: int = 300_000,
+    screen: BatchScreen[E] | None = None,
+) -> Callable[[Callable[[E], Awaitable[None]]], Callable[[E], Awaitable[None]]]:
+    """A sink's subscriber of ``event_type`` on ``topic``: the decorated handler gets one
+    event, and must be idempotent per record (a crash redelivers a whole batch).
+
+    With ``consuming.batch`` above 1 the records come in batches of up to that many,
+    handled key by key at once and committed per batch (:mod:`services.runtime.keyed_batches`);
+    at 1 this is :func:`subscriber`, one message at a time. ``max_poll_interval_ms`` bounds
+    a batch's handling, as :func:`subscriber`'s bounds one message's. ``screen`` answers
+    what it can of a whole batch first (a sink's already-applied events, say).
+    """
+
+    def register(handle: Callable[[E], Awaitable[None]]) -> Callable[[E], Awaitable[None]]:
+        if consuming.batch <= 1:
+            subscriber(
+                registrar,
+                topic,
+                group_id=group_id,
+                workers=consuming.workers,
+                max_poll_interval_ms=max_poll_interval_ms,
+            )(handle)
+            return handle
+        batches = KeyedBatches(handle, event_type, lanes=consuming.lanes, screen=screen)
+
+        async def consume_batch(
+            values: object, message: CurrentMessage, broker: CurrentBroker
+        ) -> None:
+            await batches.handle_batch(message.raw_message, dead_letters_of(broker))
+
+        consume_batch.__name__ = getattr(handle, "__name__", consume_batch.__name__)
+        registrar.subscriber(
+            topic,
+            group_id=group_id,
+            batch=True,
+            max_records=consuming.batch,
+            batch_timeout_ms=_BATCH_WAIT_MS,
+            decoder=_undecoded,
+            auto_offset_reset="earliest",
+            ack_policy=ACK_POLICY,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=3_000,
+            max_poll_interval_ms=max_poll_interval_ms,
+        )(consume_batch)
+        return handle
+
+    return register
+
+
+async def _undecoded(message: StreamMessage[Any]) -> None:
+    """The batch handler reads its records itself (``keyed_batches`` decodes each alone, so
+    one bad record is dead-lettered without failing the others)."""

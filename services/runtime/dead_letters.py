@@ -65,6 +65,7 @@ __all__ = [
     "HandlerRetryPolicy",
     "UndecodableMessageError",
     "dead_letter_for",
+    "dead_letters_of",
 ]
 
 log = structlog.get_logger(__name__)
@@ -149,6 +150,56 @@ class DeadLetterMiddleware:
     def __call__(self, msg: RawKafkaMessage, /, *, context: ContextRepo) -> _DeadLetterScope:
         return _DeadLetterScope(msg, context=context, owner=self)
 
+    def handled(self, record: ConsumerRecord) -> None:
+        """``record``'s handler succeeded: its failures are forgotten."""
+        record_id: RecordId = (record.topic, record.partition, record.offset)
+        self.ledger.forget(record_id)
+        self.outage_waits.forget(record_id)
+
+    async def failed(self, record: ConsumerRecord, error: Exception) -> bool:
+        """``record``'s handler raised ``error``: True once it is dead-lettered (the record
+        is done with), False after the backoff when it should be tried again."""
+        record_id: RecordId = (record.topic, record.partition, record.offset)
+        if is_outage(error) or is_throttled(error):
+            waits = self.outage_waits.record_failure(record_id)
+            log.warning(
+                "the store or Kafka is down, or the vendor throttles us; the message waits "
+                "and is delivered again",
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                waits=waits,
+                error_type=_qualified_name(type(error)),
+            )
+            await asyncio.sleep(self.retry.backoff_s(waits, outage=True))
+            return False
+
+        failures = self.ledger.record_failure(record_id)
+        context = {
+            "topic": record.topic,
+            "partition": record.partition,
+            "offset": record.offset,
+            "attempt": failures,
+            "max_attempts": self.retry.max_attempts,
+            "error_type": _qualified_name(type(error)),
+        }
+        undecodable = isinstance(error, UndecodableMessageError)
+        if failures < self.retry.max_attempts and not undecodable:
+            log.warning("handler failed; the message will be delivered again", **context)
+            await asyncio.sleep(self.retry.backoff_s(failures))  # backoff before redelivery
+            return False
+
+        letter = dead_letter_for(record, service=self.service, attempts=failures, error=error)
+        if undecodable:
+            context["reason"] = "undecodable"
+        await publish(self.broker, letter, topic=self.topic)
+        DEAD_LETTERS.labels(self.service, record.topic).inc()
+        self.ledger.forget(record_id)
+        log.error(
+            "handler gave up; message sent to the dead-letter topic", dlq=self.topic, **context
+        )
+        return True
+
 
 class _DeadLetterScope(BaseMiddleware[KafkaPublishCommand, ConsumerRecord]):
     """One message's pass through :class:`DeadLetterMiddleware`."""
@@ -166,63 +217,26 @@ class _DeadLetterScope(BaseMiddleware[KafkaPublishCommand, ConsumerRecord]):
         exc_tb: TracebackType | None = None,
     ) -> bool | None:
         record = self.msg
-        # Batches are not consumed through services.runtime.bus.subscriber.
+        # A batch's records are settled one by one by services.runtime.keyed_batches.
         if not isinstance(record, ConsumerRecord):
             return False
-        record_id: RecordId = (record.topic, record.partition, record.offset)
-        ledger = self.owner.ledger
         if exc_val is None:
-            ledger.forget(record_id)
-            self.owner.outage_waits.forget(record_id)
+            self.owner.handled(record)
             return False
         # Shutdown, or an explicit ack/nack/reject raised by the handler: not a failure.
         if not isinstance(exc_val, Exception) or isinstance(exc_val, HandlerException):
             return False
-        if is_outage(exc_val) or is_throttled(exc_val):
-            waits = self.owner.outage_waits.record_failure(record_id)
-            log.warning(
-                "the store or Kafka is down, or the vendor throttles us; the message waits "
-                "and is delivered again",
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                waits=waits,
-                error_type=_qualified_name(type(exc_val)),
-            )
-            await asyncio.sleep(self.owner.retry.backoff_s(waits, outage=True))
-            return False
-
-        failures = ledger.record_failure(record_id)
-        retry = self.owner.retry
-        context = {
-            "topic": record.topic,
-            "partition": record.partition,
-            "offset": record.offset,
-            "attempt": failures,
-            "max_attempts": retry.max_attempts,
-            "error_type": _qualified_name(type(exc_val)),
-        }
-        undecodable = isinstance(exc_val, UndecodableMessageError)
-        if failures < retry.max_attempts and not undecodable:
-            log.warning("handler failed; the message will be delivered again", **context)
-            await asyncio.sleep(retry.backoff_s(failures))  # backoff before redelivery
-            return False
-
-        letter = dead_letter_for(
-            record, service=self.owner.service, attempts=failures, error=exc_val
-        )
-        if undecodable:
-            context["reason"] = "undecodable"
-        await publish(self.owner.broker, letter, topic=self.owner.topic)
-        DEAD_LETTERS.labels(self.owner.service, record.topic).inc()
-        ledger.forget(record_id)
-        log.error(
-            "handler gave up; message sent to the dead-letter topic",
-            dlq=self.owner.topic,
-            **context,
-        )
         # Swallowing the error lets the acknowledgement policy commit the record.
-        return True
+        return await self.owner.failed(record, exc_val)
+
+
+def dead_letters_of(broker: KafkaBroker) -> DeadLetterMiddleware:
+    """The retry-then-dead-letter policy ``broker`` was made with (``bus.create_broker``)."""
+    for middleware in broker.middlewares:
+        if isinstance(middleware, DeadLetterMiddleware):
+            return middleware
+    msg = "the broker has no DeadLetterMiddleware: make it with services.runtime.bus.create_broker"
+    raise LookupError(msg)
 
 
 def dead_letter_for(

@@ -95,6 +95,24 @@ class RuntimeSettings(BaseSettings):
             "one partition's messages still in order. Above the partition count they idle."
         ),
     )
+    consumer_batch: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description=(
+            "Records a sink's subscriber takes from Kafka at once, commits once when all "
+            "are handled; 1 takes them one at a time."
+        ),
+    )
+    consumer_lanes: int = Field(
+        default=16,
+        ge=1,
+        le=256,
+        description=(
+            "Records of different keys a sink's subscriber handles at once within a batch "
+            "(one record's events always in order)."
+        ),
+    )
     shared_budgets: bool = Field(
         default=True,
         description=(

@@ -15,19 +15,37 @@ SDK itself.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from functools import cache
-from typing import Final
+from typing import TYPE_CHECKING, Final
+from uuid import UUID
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-__all__ = ["CORRELATION_ATTRIBUTE", "ENDPOINT_VARIABLES", "mark_correlation", "tracer_provider"]
+if TYPE_CHECKING:
+    from aiokafka import ConsumerRecord
+
+__all__ = [
+    "CORRELATION_ATTRIBUTE",
+    "ENDPOINT_VARIABLES",
+    "consume_span",
+    "mark_correlation",
+    "tracer_provider",
+]
 
 ENDPOINT_VARIABLES: Final = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 CORRELATION_ATTRIBUTE: Final = "mlc.correlation_id"
+# The attribute names and propagator of FastStream's telemetry middleware, so a record
+# handled in a batch (services.runtime.keyed_batches) has the span one handled alone has.
+_CONVERSATION_ATTRIBUTE: Final = "messaging.message.conversation_id"
+_PROPAGATOR: Final = TraceContextTextMapPropagator()
 
 
 @cache
@@ -52,3 +70,35 @@ def tracer_provider(service_name: str) -> TracerProvider | None:
 def mark_correlation(correlation_id: str) -> None:
     """Name the chain on the current span (a no-op when nothing is traced)."""
     trace.get_current_span().set_attribute(CORRELATION_ATTRIBUTE, correlation_id)
+
+
+def consume_span(
+    record: ConsumerRecord, *, correlation_id: UUID | None
+) -> contextlib.AbstractContextManager[object]:
+    """A span around the handling of one ``record`` of a batch, continuing the trace its
+    headers carry (nothing when no provider is installed)."""
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        return nullcontext()
+    return _record_span(record, correlation_id)
+
+
+@contextmanager
+def _record_span(record: ConsumerRecord, correlation_id: UUID | None) -> Iterator[object]:
+    carrier = {name: value.decode("latin-1") for name, value in record.headers}
+    attributes = {
+        "messaging.system": "kafka",
+        "messaging.destination.name": record.topic,
+        "messaging.kafka.destination.partition": record.partition,
+        "messaging.kafka.message.offset": record.offset,
+        "messaging.operation": "process",
+    }
+    if correlation_id is not None:
+        attributes[_CONVERSATION_ATTRIBUTE] = str(correlation_id)
+    tracer = trace.get_tracer(__name__)
+    with tracer.start_as_current_span(
+        f"{record.topic} process",
+        context=_PROPAGATOR.extract(carrier),
+        kind=trace.SpanKind.CONSUMER,
+        attributes=attributes,
+    ) as span:
+        yield span

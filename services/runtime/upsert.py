@@ -45,6 +45,7 @@ __all__ = [
     "Known",
     "UpsertTarget",
     "Written",
+    "already_applied",
     "parse_revision",
     "revision_text",
 ]
@@ -127,7 +128,7 @@ def parse_revision(text: str | None) -> tuple[int, int] | None:
         return None
 
 
-def _already_applied(
+def _why_applied(
     revision: tuple[int, int], fingerprint: str, references: Iterable[CrossReference]
 ) -> str:
     """Why the snapshot is ``unchanged`` ("" when it is not)."""
@@ -148,11 +149,12 @@ def _already_applied(
     return f"revision {revision_text(revision)} is already applied" if same else ""
 
 
-def _unchanged(
+def already_applied(
     snapshot: Snapshot, fingerprint: str, references: Mapping[str, CrossReference]
 ) -> WriteResult | None:
-    """The ``unchanged`` answer if ``references`` show ``snapshot`` applied, else None."""
-    why = _already_applied(snapshot.revision, fingerprint, references.values())
+    """The ``unchanged`` answer if ``references`` (by kind) show ``snapshot`` applied, else
+    None (also used on a whole batch: :mod:`services.runtime.applied_screen`)."""
+    why = _why_applied(snapshot.revision, fingerprint, references.values())
     if not why:
         return None
     ids = {kind: ref.target_id for kind, ref in references.items()}
@@ -193,7 +195,7 @@ class IdempotentUpsert:
         """
         key = snapshot.entity_key
         references, _ = await self._known(link, key, target)
-        unchanged = _unchanged(snapshot, target.fingerprint, references)
+        unchanged = already_applied(snapshot, target.fingerprint, references)
         if unchanged is not None:
             return unchanged
         lease = f"{target.lease_prefix}:{link.id}:{key}"
@@ -211,7 +213,7 @@ class IdempotentUpsert:
         """
         key = snapshot.entity_key
         references, pending = await self._known(link, key, target)
-        unchanged = _unchanged(snapshot, target.fingerprint, references)
+        unchanged = already_applied(snapshot, target.fingerprint, references)
         if unchanged is not None:
             return unchanged
         await target.find(Known(references=references, pending_create=pending))
@@ -244,7 +246,7 @@ class IdempotentUpsert:
         references, pending = await self._known(link, key, target)
         fingerprint = target.fingerprint
         # Again under the lease: another replica may have applied it while we waited.
-        unchanged = _unchanged(snapshot, fingerprint, references)
+        unchanged = already_applied(snapshot, fingerprint, references)
         if unchanged is not None:
             return unchanged
 

@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from uuid import uuid4
 
 from schemas.people import DepartmentChanged, EmployeeChanged, JobTitleChanged
+from services.runtime.bus import Consuming
 from services.runtime.link_replays import ReplayInput, replay_worker
 from services.runtime.outcomes import BusPublisher, Outcomes
 from services.runtime.service_main import ServiceParts
@@ -66,7 +67,7 @@ async def wire(parts: ServiceParts) -> Sequence[AbstractAsyncContextManager[obje
             lists,
             source,
             group_id=service,
-            workers=parts.settings.consumer_workers,
+            consuming=Consuming.of(parts.settings),
             max_quota_wait_seconds=vendor.max_quota_wait_seconds,
         )
     )

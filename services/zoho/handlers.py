@@ -13,6 +13,7 @@ is spent (up to ``max_quota_wait_seconds``), so its poll interval is longer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
@@ -21,7 +22,7 @@ from faststream.kafka import KafkaRouter
 from schemas.outcomes import SyncOutcome
 from schemas.people import DepartmentChanged, EmployeeChanged, JobTitleChanged
 from schemas.topics import raw_topic
-from services.runtime.bus import subscriber
+from services.runtime.bus import ONE_AT_A_TIME, Consuming, record_subscriber, subscriber
 
 __all__ = [
     "LISTS_GROUP_SUFFIX",
@@ -45,6 +46,8 @@ class EmployeeHandler(Protocol):
     """What the people.employee subscriber calls (the contacts sink)."""
 
     async def employee_changed(self, event: EmployeeChanged) -> None: ...
+
+    async def employees_applied(self, events: Sequence[EmployeeChanged]) -> set[int]: ...
 
 
 class ListEventHandler(Protocol):
@@ -75,6 +78,9 @@ class _NotWired:
     async def employee_changed(self, event: EmployeeChanged) -> None:
         raise RuntimeError(_NOT_WIRED)
 
+    async def employees_applied(self, events: Sequence[EmployeeChanged]) -> set[int]:
+        raise RuntimeError(_NOT_WIRED)
+
     async def list_changed(self, message: object) -> None:
         raise RuntimeError(_NOT_WIRED)
 
@@ -88,7 +94,7 @@ def build_router(
     source: RawEventHandler | None = None,
     *,
     group_id: str = SERVICE,
-    workers: int = 1,
+    consuming: Consuming = ONE_AT_A_TIME,
     topics: ZohoTopics | None = None,
     max_quota_wait_seconds: float = 90_000.0,
 ) -> KafkaRouter:
@@ -96,12 +102,14 @@ def build_router(
     chosen = topics or ZohoTopics()
     router = KafkaRouter()
 
-    @subscriber(
+    @record_subscriber(
         router,
         chosen.employees,
+        EmployeeChanged,
         group_id=group_id,
-        workers=workers,
+        consuming=consuming,
         max_poll_interval_ms=int(max_quota_wait_seconds * 1000) + _POLL_MARGIN_MS,
+        screen=contacts.employees_applied,
     )
     async def sync_employee_to_zoho(event: EmployeeChanged) -> None:
         await contacts.employee_changed(event)
@@ -110,7 +118,10 @@ def build_router(
         list_sink = lists
 
         @subscriber(
-            router, chosen.departments, group_id=group_id + LISTS_GROUP_SUFFIX, workers=workers
+            router,
+            chosen.departments,
+            group_id=group_id + LISTS_GROUP_SUFFIX,
+            workers=consuming.workers,
         )
         async def align_zoho_reporting_tags(message: object) -> None:
             await list_sink.list_changed(message)
@@ -118,7 +129,9 @@ def build_router(
     if source is not None:
         raw_source = source
 
-        @subscriber(router, chosen.raw, group_id=group_id + SOURCE_GROUP_SUFFIX, workers=workers)
+        @subscriber(
+            router, chosen.raw, group_id=group_id + SOURCE_GROUP_SUFFIX, workers=consuming.workers
+        )
         async def reconcile_zoho_organisation(message: object) -> None:
             await raw_source.handle(message)
 

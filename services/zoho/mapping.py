@@ -50,8 +50,8 @@ __all__ = [
     "OwnedTags",
     "WantedContact",
     "contact_changes",
+    "contact_fingerprint",
     "create_body",
-    "fingerprint",
     "list_options",
     "matching_contact",
     "options_with_active",
@@ -160,7 +160,7 @@ def person_fields(event: EmployeeChanged) -> dict[str, str]:
     }
 
 
-def fingerprint(event: EmployeeChanged) -> str:
+def contact_fingerprint(event: EmployeeChanged) -> str:
     """What the employee says, as far as a contact cares (equal revisions compare it)."""
     wanted = wanted_contact(event)
     said = {

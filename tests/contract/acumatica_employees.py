@@ -31,11 +31,13 @@ from services.runtime.outcomes import Outcomes
 from services.runtime.retry import RetryPolicy
 from services.runtime.store import StateStore
 from services.runtime.vault import Vault, generate_key_ring_entry
+from tests.contract.employee_screener import employee_screener
 from tests.contract.sandbox_counts import SandboxCounts
 from tests.contract.sink_contract import (
     Deliver,
     Preview,
     RecordingPublisher,
+    Screen,
     link_previewer,
     replica_upsert,
 )
@@ -121,6 +123,9 @@ class AcumaticaEmployees(SandboxCounts):
 
     def previewer(self) -> AbstractAsyncContextManager[Preview]:
         return link_previewer(self._sink(crashing=False), self.store)
+
+    def screener(self) -> AbstractAsyncContextManager[tuple[Deliver, Screen]]:
+        return employee_screener(self._sink(crashing=False))
 
     @asynccontextmanager
     async def _sink(self, *, crashing: bool) -> AsyncIterator[EmployeesSink]:

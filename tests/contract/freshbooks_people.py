@@ -24,13 +24,14 @@ from services.freshbooks.settings import FreshBooksSettings
 from services.freshbooks.sinks.people import PeopleSink
 from services.runtime.store import StateStore
 from services.runtime.vault import Vault
+from tests.contract.employee_screener import employee_screener
 from tests.contract.freshbooks_in_process import (
     freshbooks_previewer,
     freshbooks_sink_replica,
     in_process_books,
 )
 from tests.contract.sandbox_counts import SandboxCounts
-from tests.contract.sink_contract import Deliver, Preview, RecordingPublisher
+from tests.contract.sink_contract import Deliver, Preview, RecordingPublisher, Screen
 
 __all__ = ["FreshBooksPeople", "freshbooks_people"]
 
@@ -82,6 +83,13 @@ class FreshBooksPeople(SandboxCounts):
                 await sink.employee_changed(snapshot)
 
             yield deliver
+
+    def screener(self) -> AbstractAsyncContextManager[tuple[Deliver, Screen]]:
+        return employee_screener(
+            freshbooks_sink_replica(
+                self, PeopleSink, lease_seconds=self.settings.person_lease_seconds, crashing=False
+            )
+        )
 
     def previewer(self) -> AbstractAsyncContextManager[Preview]:
         return freshbooks_previewer(

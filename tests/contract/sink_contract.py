@@ -12,7 +12,9 @@ httpx, a real SQLite store, outcomes caught at the bus edge by :class:`Recording
   creating it again;
 - two replicas given the same record at once create it once;
 - a 429 storm duplicates nothing;
-- a preview (a dry run) writes nothing, and names what the live write then does.
+- a preview (a dry run) writes nothing, and names what the live write then does;
+- a sink whose batches are screened first (:class:`AppliedScreenContract`): the screen
+  answers only what the sink would answer ``unchanged``, with the same outcome.
 
 A sink adopts it with a :class:`SinkBinding` (how to build a replica of the sink, a record
 of its source, and what to count in its sandbox) and three lines::
@@ -29,7 +31,7 @@ of its source, and what to count in its sandbox) and three lines::
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from typing import Any, Protocol
@@ -45,10 +47,13 @@ from services.runtime.store import LinkRecord, StateStore
 from services.runtime.upsert import IdempotentUpsert
 
 __all__ = [
+    "AppliedScreenContract",
     "Deliver",
     "Preview",
     "PreviewingSink",
     "RecordingPublisher",
+    "Screen",
+    "ScreeningBinding",
     "SimulatedCrashError",
     "SinkBinding",
     "SinkContract",
@@ -276,3 +281,55 @@ class SinkContract:
         expected_after = "needs_review" if updated.status == "needs_review" else "unchanged"
         assert after.status == expected_after
         assert await binding.created("c-previewed") == 1
+
+
+Screen = Callable[[Sequence[Snapshot]], Awaitable[Collection[int]]]
+"""A sink's screen of a batch (``services/runtime/applied_screen.py``): the positions it
+answered."""
+
+
+class ScreeningBinding(SinkBinding, Protocol):
+    """A :class:`SinkBinding` of a sink whose batches are screened first."""
+
+    def screener(self) -> AbstractAsyncContextManager[tuple[Deliver, Screen]]:
+        """A new replica of the sink: its one-by-one delivery, and its batch screen."""
+
+
+class AppliedScreenContract(SinkContract):
+    """The sink contract, and what a batch screen promises: it answers only what the sink's
+    own delivery would answer ``unchanged``, with the same outcome, and writes nothing."""
+
+    async def test_a_batch_screen_answers_the_applied_as_the_sink_would_and_leaves_the_rest(
+        self, binding: ScreeningBinding
+    ) -> None:
+        kept = binding.record("c-kept")
+        changed = binding.record("c-changed")
+        async with binding.screener() as (deliver, screen):
+            await deliver(kept)
+            await deliver(changed)
+            writes = await binding.writes()
+            answered = await screen(
+                [
+                    kept,  # applied: answered
+                    binding.record("c-changed", version=2, variant=1),  # newer: the sink's
+                    kept,  # a redelivery: answered
+                    changed,  # older now, but after one the sink must apply: kept in order
+                    binding.record("c-new"),  # never seen: the sink's
+                ]
+            )
+            assert await binding.writes() == writes, "a screen wrote"
+            await deliver(kept)  # the sink's own answer, to compare with the screen's
+
+        assert set(answered) == {0, 2}
+        assert statuses(binding, "c-kept") == ["applied", "unchanged", "unchanged", "unchanged"]
+        assert statuses(binding, "c-changed") == ["applied"]
+        assert statuses(binding, "c-new") == []
+        key = kept.entity_key
+        *screened, own = [o for o in binding.published.outcomes if o.entity_key == key][1:]
+        for outcome in screened:
+            assert (outcome.operation, outcome.detail, outcome.target_ids) == (
+                own.operation,
+                own.detail,
+                own.target_ids,
+            )
+            assert outcome.causation_id == kept.event_id

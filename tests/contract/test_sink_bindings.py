@@ -18,25 +18,25 @@ from tests.contract.freshbooks_expense_reports import (
     freshbooks_expense_reports,
 )
 from tests.contract.freshbooks_people import FreshBooksPeople, freshbooks_people
-from tests.contract.sink_contract import SinkContract
+from tests.contract.sink_contract import AppliedScreenContract, SinkContract
 from tests.contract.zoho_contacts import ZohoContacts, zoho_contacts
 
 
-class TestFreshBooksPeopleSink(SinkContract):
+class TestFreshBooksPeopleSink(AppliedScreenContract):
     @pytest.fixture
     async def binding(self, tmp_path: Path) -> AsyncIterator[FreshBooksPeople]:
         async with freshbooks_people(tmp_path) as bound:
             yield bound
 
 
-class TestZohoContactsSink(SinkContract):
+class TestZohoContactsSink(AppliedScreenContract):
     @pytest.fixture
     async def binding(self, tmp_path: Path) -> AsyncIterator[ZohoContacts]:
         async with zoho_contacts(tmp_path) as bound:
             yield bound
 
 
-class TestAcumaticaEmployeesSink(SinkContract):
+class TestAcumaticaEmployeesSink(AppliedScreenContract):
     @pytest.fixture
     async def binding(self, tmp_path: Path) -> AsyncIterator[AcumaticaEmployees]:
         async with acumatica_employees(tmp_path) as bound:

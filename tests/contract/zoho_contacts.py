@@ -35,11 +35,13 @@ from services.zoho.auth import ZohoOAuth
 from services.zoho.quota import DailyQuota
 from services.zoho.settings import ZohoSettings
 from services.zoho.sinks.contacts import ContactsSink
+from tests.contract.employee_screener import employee_screener
 from tests.contract.sandbox_counts import SandboxCounts
 from tests.contract.sink_contract import (
     Deliver,
     Preview,
     RecordingPublisher,
+    Screen,
     link_previewer,
     replica_upsert,
 )
@@ -93,6 +95,9 @@ class ZohoContacts(SandboxCounts):
 
     def previewer(self) -> AbstractAsyncContextManager[Preview]:
         return link_previewer(self._sink(crashing=False), self.store)
+
+    def screener(self) -> AbstractAsyncContextManager[tuple[Deliver, Screen]]:
+        return employee_screener(self._sink(crashing=False))
 
     @asynccontextmanager
     async def _sink(self, *, crashing: bool) -> AsyncIterator[ContactsSink]:

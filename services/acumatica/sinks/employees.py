@@ -16,6 +16,7 @@ What is Acumatica's is here, in ``mapping.py`` (what an Employee receives) and i
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
@@ -36,6 +37,7 @@ from services.acumatica.mapping import (
     wrap,
 )
 from services.acumatica.settings import AcumaticaSettings
+from services.runtime.applied_screen import screen_applied
 from services.runtime.outcomes import Outcomes, WriteResult
 from services.runtime.store import Repositories, StateStore
 from services.runtime.store.records import LinkRecord
@@ -90,6 +92,23 @@ class EmployeesSink:
             lease_ttl=timedelta(seconds=settings.person_lease_seconds),
         )
 
+    reference_kinds = (EMPLOYEE,)
+
+    async def employees_applied(self, events: Sequence[EmployeeChanged]) -> set[int]:
+        """The positions of ``events`` already applied on every link: answered ``unchanged``
+        for a whole batch in a few reads (:mod:`services.runtime.applied_screen`)."""
+        return await screen_applied(events, self, store=self._store, outcomes=self._outcomes)
+
+    async def links_from(self, source_connection_id: str) -> list[LinkRecord]:
+        return await self._access.links_from(source_connection_id)
+
+    def fingerprint(self, event: EmployeeChanged, link: LinkRecord) -> str | None:
+        try:
+            source = department_source(link.options)
+        except MappingError:
+            return None  # the sink answers needs_review itself
+        return employee_fingerprint(event, department_name(event, source))
+
     async def employee_changed(self, event: EmployeeChanged) -> None:
         """One write per linked Acumatica tenant, each published as an outcome."""
         for link in await self._access.links_from(event.connection_id):
@@ -134,11 +153,17 @@ class EmployeesSink:
             return WriteResult("needs_review", "write_employee", detail=str(error))
 
 
+def employee_fingerprint(event: EmployeeChanged, department: str | None) -> str:
+    """What the employee says, as far as an Employee cares (department by name)."""
+    said = employee_body(event, department)
+    return hashlib.sha256(orjson.dumps(said, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
 class _Employee:
     """One attempt at one employee: the Acumatica half of the upsert."""
 
     lease_prefix = LEASE_PREFIX
-    reference_kinds = (EMPLOYEE,)
+    reference_kinds = EmployeesSink.reference_kinds
 
     def __init__(
         self,
@@ -161,9 +186,7 @@ class _Employee:
 
     @property
     def fingerprint(self) -> str:
-        """What the employee says, as far as an Employee cares (department by name)."""
-        said = employee_body(self._event, self._department)
-        return hashlib.sha256(orjson.dumps(said, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        return employee_fingerprint(self._event, self._department)
 
     async def find(self, known: Known) -> None:
         ref = known.references.get(EMPLOYEE)

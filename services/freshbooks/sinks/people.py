@@ -22,6 +22,7 @@ cross-references, an announced create). What is FreshBooks' is here and in
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
@@ -47,6 +48,7 @@ from services.freshbooks.mapping import (
 from services.freshbooks.models import Staff, TeamMember
 from services.freshbooks.settings import FreshBooksSettings
 from services.freshbooks.team_directory import PeopleDirectories
+from services.runtime.applied_screen import screen_applied
 from services.runtime.outcomes import Outcomes, WriteResult
 from services.runtime.store import Repositories, StateStore
 from services.runtime.store.records import LinkRecord
@@ -91,6 +93,19 @@ class PeopleSink:
             timedelta(seconds=settings.team_directory_max_age_seconds)
         )
 
+    reference_kinds = (STAFF, TEAM_MEMBER)
+
+    async def employees_applied(self, events: Sequence[EmployeeChanged]) -> set[int]:
+        """The positions of ``events`` already applied on every link: answered ``unchanged``
+        for a whole batch in a few reads (:mod:`services.runtime.applied_screen`)."""
+        return await screen_applied(events, self, store=self._store, outcomes=self._outcomes)
+
+    async def links_from(self, source_connection_id: str) -> list[LinkRecord]:
+        return await self._access.links_from(source_connection_id)
+
+    def fingerprint(self, event: EmployeeChanged, link: LinkRecord) -> str:
+        return person_fingerprint(event)
+
     async def employee_changed(self, event: EmployeeChanged) -> None:
         """One write attempt per linked FreshBooks connection, each published as an outcome."""
         for link in await self._access.links_from(event.connection_id):
@@ -133,11 +148,17 @@ class PeopleSink:
         )
 
 
+def person_fingerprint(event: EmployeeChanged) -> str:
+    """What FreshBooks is told of a person, as its cross-references remember it."""
+    fields = {"fields": staff_fields(event), "status": event.status, "department": event.department}
+    return hashlib.sha256(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
 class _Person:
     """One attempt at one employee: the FreshBooks half of the upsert."""
 
     lease_prefix = LEASE_PREFIX
-    reference_kinds = (STAFF, TEAM_MEMBER)
+    reference_kinds = PeopleSink.reference_kinds
 
     def __init__(
         self,
@@ -164,12 +185,7 @@ class _Person:
 
     @property
     def fingerprint(self) -> str:
-        fields = {
-            "fields": staff_fields(self._event),
-            "status": self._event.status,
-            "department": self._event.department,
-        }
-        return hashlib.sha256(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        return person_fingerprint(self._event)
 
     async def find(self, known: Known) -> None:
         async with self._store.transaction() as repos:

@@ -21,6 +21,9 @@ from services.runtime.store.tables import cross_references, idempotency_ledger, 
 
 __all__ = ["CrossReferences", "IdempotencyLedger", "Watermarks"]
 
+# Keys per IN list: well under SQLite's bound on a statement's variables (32,766).
+_KEYS_PER_READ = 500
+
 
 class CrossReferences(Repository):
     """Source record key -> target record id, per link, written by compare-and-set."""
@@ -36,6 +39,26 @@ class CrossReferences(Repository):
             )
         ).one_or_none()
         return None if row is None else _cross_reference(row)
+
+    async def of_records(
+        self, link_id: str, source_keys: Sequence[str], target_kinds: Sequence[str]
+    ) -> dict[str, dict[str, CrossReference]]:
+        """Every reference of ``source_keys`` of those kinds: by source key, then by kind
+        (a batch's records in one read instead of one per record and kind)."""
+        found: dict[str, dict[str, CrossReference]] = {}
+        keys = list(dict.fromkeys(source_keys))
+        for start in range(0, len(keys), _KEYS_PER_READ):
+            rows = await self._connection.execute(
+                select(cross_references).where(
+                    cross_references.c.link_id == link_id,
+                    cross_references.c.source_key.in_(keys[start : start + _KEYS_PER_READ]),
+                    cross_references.c.target_kind.in_(list(target_kinds)),
+                )
+            )
+            for row in rows:
+                reference = _cross_reference(row)
+                found.setdefault(reference.source_key, {})[reference.target_kind] = reference
+        return found
 
     async def find_by_target(
         self, link_id: str, target_kind: str, target_id: str

@@ -15,6 +15,7 @@ What is Zoho's is here and in ``mapping.py`` (what a contact receives in each ca
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -23,6 +24,7 @@ from typing import Final
 import orjson
 
 from schemas.people import EmployeeChanged
+from services.runtime.applied_screen import screen_applied
 from services.runtime.outcomes import Outcomes, WriteResult
 from services.runtime.store import Repositories, StateStore
 from services.runtime.store.records import LinkRecord
@@ -40,8 +42,8 @@ from services.zoho.mapping import (
     OwnedTags,
     WantedContact,
     contact_changes,
+    contact_fingerprint,
     create_body,
-    fingerprint,
     matching_contact,
     our_person,
     owned_tags,
@@ -104,6 +106,22 @@ class ContactsSink:
             holder=holder,
             lease_ttl=timedelta(seconds=settings.person_lease_seconds),
         )
+
+    reference_kinds = (CONTACT, CONTACT_PERSON)
+
+    async def employees_applied(self, events: Sequence[EmployeeChanged]) -> set[int]:
+        """The positions of ``events`` already applied on every link: answered ``unchanged``
+        for a whole batch in a few reads (:mod:`services.runtime.applied_screen`)."""
+        return await screen_applied(events, self, store=self._store, outcomes=self._outcomes)
+
+    async def links_from(self, source_connection_id: str) -> list[LinkRecord]:
+        return await self._access.links_from(source_connection_id)
+
+    def fingerprint(self, event: EmployeeChanged, link: LinkRecord) -> str | None:
+        try:
+            return contact_fingerprint(event)
+        except MappingError:
+            return None  # the sink answers needs_review itself
 
     async def employee_changed(self, event: EmployeeChanged) -> None:
         """One write per linked Zoho organisation, each published as an outcome; a spent
@@ -257,7 +275,7 @@ class _Contact:
     """One attempt at one employee: the Zoho half of the upsert."""
 
     lease_prefix = LEASE_PREFIX
-    reference_kinds = (CONTACT, CONTACT_PERSON)
+    reference_kinds = ContactsSink.reference_kinds
 
     def __init__(
         self,
@@ -276,7 +294,7 @@ class _Contact:
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint(self._event)
+        return contact_fingerprint(self._event)
 
     async def find(self, known: Known) -> None:
         client = self._writer.client
