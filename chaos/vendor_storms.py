@@ -50,13 +50,15 @@ from devstack.processes import ProcessTable
 from devstack.service_processes import ServiceProcesses, log_size
 from devstack.stack import StackInfo, StackPlan, running_ops_urls
 from schemas.outcomes import DeadLetter
-from schemas.topics import dlq_topic
 from services.runtime.audit_trail import read_events
-from services.runtime.bus import create_broker
 from services.runtime.oauth_tokens import BROKEN_STATUS, TOKENS_FIELD, TokenSet, load_tokens
-from services.runtime.replay import FoundDeadLetter, dead_letter_topics, replay_once
+from services.runtime.replay import (
+    FoundDeadLetter,
+    dead_letter_topics,
+    replay_once,
+    replay_session,
+)
 from services.runtime.settings import RuntimeSettings
-from services.runtime.store import StateStore
 from services.vendors import TOPICS
 
 __all__ = [
@@ -717,19 +719,12 @@ class _Run:
         settings = RuntimeSettings(
             database_url=self.plan.database_url, kafka_bootstrap_servers=self.info.kafka
         )
-        store = await StateStore.from_settings(settings, run_migrations=False)
-        # Only produces, as mlc replay does: the dead-letter topic is never used.
-        broker = create_broker(settings, dead_letter_topic=dlq_topic("ingest"))
-        try:
-            await broker.connect()
+        async with replay_session(settings, run_migrations=False) as (store, broker):
             for logged in letters:
                 letter = DeadLetter.model_validate(logged.event)
                 found = FoundDeadLetter(logged.topic, logged.partition, logged.offset, letter)
                 await replay_once(store, broker, found, again=False, actor="chaos (mlc replay)")
                 done.add(str(letter.event_id))
-        finally:
-            await broker.stop()
-            await store.close()
         return len(letters)
 
     async def rotation(self, vendor: str, rounds: int) -> RotationResult:

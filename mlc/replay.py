@@ -19,17 +19,16 @@ from mlc.link_replay import follow_replay, run_link_replay
 from mlc.operator_client import OperatorClient, UrlOption
 from mlc.output import JsonOption
 from mlc.settings import runtime_settings
-from schemas.topics import dlq_topic
-from services.runtime.bus import create_broker
 from services.runtime.replay import (
     AlreadyReplayedError,
     FoundDeadLetter,
     dead_letter_topics,
     find_dead_letter,
     replay_once,
+    replay_session,
 )
 from services.runtime.settings import RuntimeSettings
-from services.runtime.store import StateStore, StoreError
+from services.runtime.store import StoreError
 from services.vendors import TOPICS
 
 __all__ = ["replay_command"]
@@ -127,22 +126,15 @@ def replay_command(
 async def _replay(settings: RuntimeSettings, found: FoundDeadLetter, *, again: bool) -> None:
     letter = found.letter
     try:
-        store = await StateStore.from_settings(settings)
+        async with replay_session(settings) as (store, broker):
+            replayed = await replay_once(store, broker, found, again=again, actor="mlc replay")
     except StoreError as exc:
         raise fail(str(exc), EXIT_FAILED) from None
-    # mlc only produces: the dead-letter topic is never used, but must be a real one.
-    broker = create_broker(settings, dead_letter_topic=dlq_topic("ingest"))
-    try:
-        await broker.connect()
-        replayed = await replay_once(store, broker, found, again=again, actor="mlc replay")
     except AlreadyReplayedError as exc:
         raise fail(f"{exc}: pass --again to replay it once more", EXIT_REFUSED) from None
     except (KafkaError, OSError) as exc:
         # Nothing was put back: the dead letter stays replayable without --again.
         raise kafka_unavailable(settings.kafka_bootstrap_servers, exc) from None
-    finally:
-        await broker.stop()
-        await store.close()
     typer.echo(
         f"replayed dead letter {letter.event_id} ({found.topic}@{found.offset}, "
         f"{letter.error_type}) to {replayed.topic} key={replayed.key} as event "

@@ -18,7 +18,8 @@ byte for byte: there is no envelope to stamp.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
@@ -28,11 +29,13 @@ from faststream.kafka import KafkaBroker
 
 from schemas.envelope import utcnow
 from schemas.outcomes import DeadLetter
-from schemas.topics import Topic
+from schemas.topics import Topic, dlq_topic
 from services.runtime.audit_trail import read_events, read_places
+from services.runtime.bus import create_broker
 from services.runtime.log_index import LogPlace
 from services.runtime.producer_renewal import publish_renewing
 from services.runtime.publishing import CONTENT_TYPE
+from services.runtime.settings import RuntimeSettings
 from services.runtime.store import StateStore
 
 __all__ = [
@@ -46,6 +49,7 @@ __all__ = [
     "original_event_id",
     "replay",
     "replay_once",
+    "replay_session",
     "replayed_dead_letters",
 ]
 
@@ -224,3 +228,22 @@ async def replay_once(
             },
         )
     return replayed
+
+
+@asynccontextmanager
+async def replay_session(
+    settings: RuntimeSettings, *, run_migrations: bool = True
+) -> AsyncIterator[tuple[StateStore, KafkaBroker]]:
+    """The state store and a producing broker :func:`replay_once` needs, closed after.
+
+    The store is opened first (a ``StoreError`` before any connection to Kafka). The
+    broker only produces: its dead-letter topic is never used, but must be a real one.
+    """
+    store = await StateStore.from_settings(settings, run_migrations=run_migrations)
+    broker = create_broker(settings, dead_letter_topic=dlq_topic("ingest"))
+    try:
+        await broker.connect()
+        yield store, broker
+    finally:
+        await broker.stop()
+        await store.close()
