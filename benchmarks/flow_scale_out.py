@@ -22,12 +22,12 @@ from collections import defaultdict
 from typing import Any, Final
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.flow_replay import applied_changes, drain_copies
 from benchmarks.flow_stack import EMPLOYEE_TOPIC, FlowStack
 from benchmarks.results import Measurement, Target
 from devstack.consent import connect_with_consent
+from devstack.consumer_lag import lag_of
 from devstack.flows import LINK_OPTIONS
 from devstack.processes import ProcessTable
 from devstack.service_processes import ServiceProcesses
@@ -45,7 +45,6 @@ CONNECTIONS: Final = 4
 _SERVICE: Final = "freshbooks"
 _REPLICA: Final = 2
 _FLOW: Final = "people-freshbooks"
-_LAG_METRIC: Final = "mlc_consumer_lag_messages"
 _WAIT_SECONDS: Final = 300.0
 
 
@@ -170,14 +169,8 @@ async def _both_hold_partitions(stack: FlowStack) -> None:
 
 
 async def _partitions_held(http: httpx.AsyncClient, url: str) -> set[str]:
-    try:
-        answer = await http.get(f"{url}/metrics")
-    except httpx.TransportError:
-        return set()
     return {
-        sample.labels.get("partition", "")
-        for family in text_string_to_metric_families(answer.text)
-        if family.name == _LAG_METRIC
-        for sample in family.samples
-        if sample.labels.get("topic") == EMPLOYEE_TOPIC and sample.labels.get("group") == _SERVICE
+        sample.partition
+        for sample in await lag_of(http, url) or []
+        if sample.topic == EMPLOYEE_TOPIC and sample.group == _SERVICE
     }

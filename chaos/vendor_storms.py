@@ -40,11 +40,11 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from chaos.kills import NUDGE_EVERY_SECONDS
 from chaos.workload import Census, Played, Traffic, census, nudge_sources
 from devstack.consent import reconnect_with_consent
+from devstack.consumer_lag import lag_of
 from devstack.credentials import stack_credentials
 from devstack.processes import ProcessTable
 from devstack.service_processes import ServiceProcesses, log_size
@@ -170,7 +170,6 @@ _QUIET_SECONDS: Final = 60.0
 _DRAIN_SECONDS: Final = 1800.0
 # services.runtime.consumer_lag samples every 15 s; reading faster shows the same sample.
 _LAG_SAMPLE_SECONDS: Final = 15.0
-_LAG_METRIC: Final = "mlc_consumer_lag_messages"
 _WAITING: Final = frozenset({"waiting", "needs_review", "failed"})
 # Two hires a round: with two replicas both may meet the expired token at once.
 _RECORDS_PER_ROTATION: Final = 2
@@ -830,16 +829,10 @@ async def _consumer_lag(ops_urls: Iterable[str], http: httpx.AsyncClient) -> flo
     did not answer (restarting: its backlog is unknown, not nothing)."""
     behind = 0.0
     for url in ops_urls:
-        try:
-            answer = await http.get(f"{url}/metrics")
-        except httpx.TransportError:
+        samples = await lag_of(http, url)
+        if samples is None:
             return None
-        behind += sum(
-            sample.value
-            for family in text_string_to_metric_families(answer.text)
-            if family.name == _LAG_METRIC
-            for sample in family.samples
-        )
+        behind += sum(sample.messages for sample in samples)
     return behind
 
 
