@@ -13,7 +13,12 @@ from typing import Annotated
 import typer
 
 from mlc.exits import EXIT_FAILED, EXIT_REFUSED, fail
-from mlc.oauth import add_oauth_connection, ping_connection, reconnect_oauth_connection
+from mlc.oauth import (
+    ConsentWait,
+    add_oauth_connection,
+    ping_connection,
+    reconnect_oauth_connection,
+)
 from mlc.operator_client import OperatorClient, UrlOption, operator_url
 from mlc.output import JsonOption, echo_json, print_table
 from services.control.connections import CREDENTIAL_SPECS
@@ -61,7 +66,7 @@ def add_connection(
             vendor,
             display_name=name or vendor,
             options=_parse_pairs(values or []),
-            open_browser=open_browser,
+            wait=ConsentWait(open_browser=open_browser),
         )
         return
     spec = CREDENTIAL_SPECS.get(vendor)
@@ -120,7 +125,9 @@ def reconnect_connection_command(
     Consent to the same account: another one is refused. Then replay what was
     dead-lettered meanwhile (``mlc replay``).
     """
-    reconnect_oauth_connection(operator_url(url), connection_id, open_browser=open_browser)
+    reconnect_oauth_connection(
+        operator_url(url), connection_id, wait=ConsentWait(open_browser=open_browser)
+    )
 
 
 @connections_app.command("ping")

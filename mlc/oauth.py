@@ -12,11 +12,19 @@ import os
 import time
 import webbrowser
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Final
 
 import httpx
 import typer
 
-__all__ = ["add_oauth_connection", "ping_connection", "reconnect_oauth_connection"]
+__all__ = [
+    "WAIT_TEN_MINUTES",
+    "ConsentWait",
+    "add_oauth_connection",
+    "ping_connection",
+    "reconnect_oauth_connection",
+]
 
 
 def _operator(ingest_url: str, token: str | None, timeout: float) -> httpx.Client:
@@ -43,6 +51,20 @@ def _refused(answer: httpx.Response) -> str | None:
     return f"{detail} (HTTP {answer.status_code})"
 
 
+@dataclass(frozen=True, slots=True)
+class ConsentWait:
+    """How the CLI waits for a person to consent at the vendor."""
+
+    open_browser: bool = False
+    """Open the consent URL in this machine's browser (it is printed either way)."""
+    timeout_seconds: float = 600.0
+    poll_seconds: float = 1.0
+    echo: Callable[[str], None] = typer.echo
+
+
+WAIT_TEN_MINUTES: Final = ConsentWait()
+
+
 def add_oauth_connection(
     ingest_url: str,
     vendor: str,
@@ -50,10 +72,7 @@ def add_oauth_connection(
     operator_token: str | None = None,
     display_name: str,
     options: Mapping[str, str] | None = None,
-    open_browser: bool = False,
-    timeout_seconds: float = 600.0,
-    poll_seconds: float = 1.0,
-    echo: Callable[[str], None] = typer.echo,
+    wait: ConsentWait = WAIT_TEN_MINUTES,
 ) -> str:
     """Start consent and wait for it; the connection id, or raises ``typer.Exit(1)``."""
     with _operator(ingest_url, operator_token, 10.0) as http:
@@ -61,15 +80,7 @@ def add_oauth_connection(
             f"/oauth/{vendor}/start",
             json={"display_name": display_name, "options": dict(options or {})},
         )
-        return _consented(
-            http,
-            started,
-            f"connect {vendor}",
-            open_browser=open_browser,
-            timeout_seconds=timeout_seconds,
-            poll_seconds=poll_seconds,
-            echo=echo,
-        )
+        return _consented(http, started, f"connect {vendor}", wait)
 
 
 def reconnect_oauth_connection(
@@ -77,36 +88,17 @@ def reconnect_oauth_connection(
     connection_id: str,
     *,
     operator_token: str | None = None,
-    open_browser: bool = False,
-    timeout_seconds: float = 600.0,
-    poll_seconds: float = 1.0,
-    echo: Callable[[str], None] = typer.echo,
+    wait: ConsentWait = WAIT_TEN_MINUTES,
 ) -> str:
     """A new consent for an existing connection (its links kept); waits like ``add``."""
     with _operator(ingest_url, operator_token, 10.0) as http:
         started = http.post(f"/connections/{connection_id}/reconnect")
-        return _consented(
-            http,
-            started,
-            f"reconnect {connection_id}",
-            open_browser=open_browser,
-            timeout_seconds=timeout_seconds,
-            poll_seconds=poll_seconds,
-            echo=echo,
-        )
+        return _consented(http, started, f"reconnect {connection_id}", wait)
 
 
-def _consented(
-    http: httpx.Client,
-    started: httpx.Response,
-    what: str,
-    *,
-    open_browser: bool,
-    timeout_seconds: float,
-    poll_seconds: float,
-    echo: Callable[[str], None],
-) -> str:
+def _consented(http: httpx.Client, started: httpx.Response, what: str, wait: ConsentWait) -> str:
     """Show the consent URL ``started`` answered and wait until the connection is active."""
+    echo = wait.echo
     problem = _refused(started)
     if problem is not None:
         echo(f"mlc: {problem}")
@@ -114,9 +106,9 @@ def _consented(
     connection_id = str(started.json()["connection_id"])
     url = str(started.json()["consent_url"])
     echo(f"Open this URL to {what}:\n{url}")
-    if open_browser:
+    if wait.open_browser:
         webbrowser.open(url)
-    deadline = time.monotonic() + timeout_seconds
+    deadline = time.monotonic() + wait.timeout_seconds
     while time.monotonic() < deadline:
         polled = http.get(f"/oauth/connections/{connection_id}")
         problem = _refused(polled)
@@ -129,8 +121,8 @@ def _consented(
         if polled.json().get("status") == "active":
             echo(f"connected: {connection_id}")
             return connection_id
-        time.sleep(poll_seconds)  # poll
-    echo(f"mlc: consent for {connection_id} did not complete in {timeout_seconds:.0f}s")
+        time.sleep(wait.poll_seconds)  # poll
+    echo(f"mlc: consent for {connection_id} did not complete in {wait.timeout_seconds:.0f}s")
     raise typer.Exit(1)
 
 

@@ -20,7 +20,12 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import typer
 
-from mlc.oauth import add_oauth_connection, ping_connection, reconnect_oauth_connection
+from mlc.oauth import (
+    ConsentWait,
+    add_oauth_connection,
+    ping_connection,
+    reconnect_oauth_connection,
+)
 from sandboxes.kit import VendorSandbox, build_app, serve
 from schemas.envelope import utcnow
 from services.control.connections import OperatorConnections
@@ -115,9 +120,7 @@ def start_cli(
             display_name="Acme",
             operator_token=OPERATOR_TOKEN,
             options=options,
-            timeout_seconds=20,
-            poll_seconds=0.05,
-            echo=lines.append,
+            wait=ConsentWait(timeout_seconds=20, poll_seconds=0.05, echo=lines.append),
         )
     )
 
@@ -146,9 +149,7 @@ async def reconnect_with_cli(world: World, connection_id: str) -> Reconnected:
             world.ingest_url,
             connection_id,
             operator_token=OPERATOR_TOKEN,
-            timeout_seconds=10,
-            poll_seconds=0.05,
-            echo=lines.append,
+            wait=ConsentWait(timeout_seconds=10, poll_seconds=0.05, echo=lines.append),
         )
     )
     callback = await play_browser(world, await consent_url_printed(lines))

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from mlc.app import app as cli_app
-from mlc.oauth import add_oauth_connection
+from mlc.oauth import ConsentWait, add_oauth_connection
 from sandboxes.freshbooks.app import FreshBooksSandbox
 from sandboxes.freshbooks.seed import ACCOUNT_ID
 from services.freshbooks.auth import FreshBooksOAuth
@@ -182,9 +182,7 @@ async def test_the_cli_gives_up_at_its_deadline_when_nobody_consents(world: Worl
             "freshbooks",
             display_name="Acme",
             operator_token=OPERATOR_TOKEN,
-            timeout_seconds=0.3,
-            poll_seconds=0.05,
-            echo=lines.append,
+            wait=ConsentWait(timeout_seconds=0.3, poll_seconds=0.05, echo=lines.append),
         )
     assert "did not complete" in lines[-1]
 
