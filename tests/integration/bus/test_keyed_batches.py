@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -226,3 +226,62 @@ async def test_a_batch_stopped_midway_is_delivered_again_whole(
         await second.stop()
     # Nothing was committed while a record of the batch was unsettled: all four come again.
     assert sorted(second_seen) == [f"employee-{k}" for k in range(4)]
+
+
+async def test_what_the_screen_answers_is_not_handled_again_and_a_failing_screen_answers_nothing(
+    kafka_bootstrap: str,
+    kafka_topic: Callable[..., Awaitable[str]],
+    unique_name: Callable[[str], str],
+) -> None:
+    topic = await kafka_topic("batches")
+    settings = RuntimeSettings(
+        service_name=unique_name("batch-sink"), kafka_bootstrap_servers=kafka_bootstrap
+    )
+    broker = create_broker(settings, dead_letter_topic=await kafka_topic("batches-dlq"))
+    screened: list[str] = []
+    handled: list[str] = []
+    screen_works = True
+
+    async def screen(events: Sequence[PollTick]) -> set[int]:
+        if not screen_works:
+            msg = "the store is down"
+            raise OSError(msg)
+        answered = {n for n, event in enumerate(events) if event.entity_key.endswith("-even")}
+        screened.extend(events[n].entity_key for n in answered)
+        return answered
+
+    @record_subscriber(
+        broker,
+        topic,
+        PollTick,
+        group_id=settings.service_name,
+        consuming=BATCHES,
+        screen=screen,
+    )
+    async def record(event: PollTick) -> None:
+        handled.append(event.entity_key)
+
+    def probe(name: str) -> PollTick:
+        return _probe(0, 0).model_copy(update={"entity_key": name})
+
+    await broker.start()
+    try:
+        await _publish_all(broker, topic, [probe("a-even"), probe("b-odd"), probe("c-even")])
+        await wait_until(
+            lambda: len(screened) + len(handled) >= 3,
+            timeout_seconds=60,
+            message="the batch screened and handled",
+        )
+        screen_works = False
+        await _publish_all(broker, topic, [probe("d-even"), probe("e-odd")])
+        await wait_until(
+            lambda: len(handled) >= 3, timeout_seconds=60, message="a failed screen's batch handled"
+        )
+        await wait_until(
+            lambda: _nothing_behind(broker, 1), timeout_seconds=30, message="both batches committed"
+        )
+    finally:
+        await broker.stop()
+
+    assert sorted(screened) == ["a-even", "c-even"]
+    assert sorted(handled) == ["b-odd", "d-even", "e-odd"]
