@@ -114,7 +114,10 @@ class Outcomes:
         )
         await self._publisher(outcome, cause=cause)
         OUTCOMES.labels(self._service, link.id if link else "", result.status).inc()
-        _log.info(
+        # An unchanged outcome is the answer to a replay's every event: on the bus (the
+        # audit trail) like every outcome, but not worth a log line each unless debugging.
+        log = _log.debug if result.status == "unchanged" else _log.info
+        log(
             "sink.outcome",
             service=self._service,
             status=result.status,
