@@ -5,7 +5,8 @@ sink applied before. One at a time, each costs reads of its links, of its
 cross-references and of its pending create before the upsert answers ``unchanged``
 (:mod:`services.runtime.upsert`). Batched (:mod:`services.runtime.keyed_batches`), the
 sink's subscriber first screens the whole batch here: the links of each connection read
-once, every cross-reference of the batch's records read once per link, and the events
+once, every cross-reference of the batch's records read once per link (with what the upsert
+keeps of a snapshot that needed no record), and the events
 those show applied on every link they go to answered ``unchanged`` at once, with the outcome
 the upsert would have published. The rest go through the sink as before.
 
@@ -26,7 +27,7 @@ from schemas.snapshot import Snapshot
 from services.runtime.outcomes import Outcomes, WriteResult
 from services.runtime.store import StateStore
 from services.runtime.store.records import CrossReference, LinkRecord
-from services.runtime.upsert import already_applied
+from services.runtime.upsert import SETTLED_WITHOUT_RECORD, already_applied
 
 __all__ = ["AppliedScreenSink", "screen_applied"]
 
@@ -64,7 +65,7 @@ async def screen_applied(
         [link for link in links[event.connection_id] if sink.accepts(event, link)]
         for event in events
     ]
-    known = await _references(events, targets, sink.reference_kinds, store)
+    known, settled = await _known(events, targets, sink.reference_kinds, store)
 
     answered: set[int] = set()
     answers: list[tuple[Snapshot, LinkRecord, WriteResult]] = []
@@ -73,7 +74,7 @@ async def screen_applied(
         if event.entity_key in stopped:
             continue
         results = [
-            (link, _answer(event, sink.fingerprint(event, link), known, link))
+            (link, _answer(event, sink.fingerprint(event, link), link, known, settled))
             for link in targets[position]
         ]
         if any(result is None for _, result in results):
@@ -91,28 +92,34 @@ async def screen_applied(
 def _answer(
     event: Snapshot,
     fingerprint: str | None,
-    known: dict[tuple[str, str], dict[str, CrossReference]],
     link: LinkRecord,
+    known: dict[tuple[str, str], dict[str, CrossReference]],
+    settled: dict[tuple[str, str], str],
 ) -> WriteResult | None:
     if fingerprint is None:
         return None
-    return already_applied(event, fingerprint, known.get((link.id, event.entity_key), {}))
+    at = (link.id, event.entity_key)
+    return already_applied(event, fingerprint, known.get(at, {}), settled.get(at))
 
 
-async def _references(
+async def _known(
     events: Sequence[Snapshot],
     targets: Sequence[Sequence[LinkRecord]],
     kinds: Sequence[str],
     store: StateStore,
-) -> dict[tuple[str, str], dict[str, CrossReference]]:
-    """(link id, source key) -> its cross-references by kind, one read per link."""
+) -> tuple[dict[tuple[str, str], dict[str, CrossReference]], dict[tuple[str, str], str]]:
+    """By (link id, source key): its cross-references by kind, and the snapshot last
+    settled with no record (the upsert's :data:`SETTLED_WITHOUT_RECORD`); two reads a link."""
     keys_by_link: dict[str, list[str]] = {}
     for event, event_links in zip(events, targets, strict=True):
         for link in event_links:
             keys_by_link.setdefault(link.id, []).append(event.entity_key)
     known: dict[tuple[str, str], dict[str, CrossReference]] = {}
+    settled: dict[tuple[str, str], str] = {}
     async with store.reading() as repos:
         for link_id, keys in keys_by_link.items():
             found = await repos.cross_references.of_records(link_id, keys, kinds)
             known.update({(link_id, key): references for key, references in found.items()})
-    return known
+            marks = await repos.mappings.of_sources(link_id, SETTLED_WITHOUT_RECORD, keys)
+            settled.update({(link_id, key): mark for key, mark in marks.items()})
+    return known, settled

@@ -20,7 +20,10 @@ record), under a state-store lease so replicas take turns (:mod:`services.runtim
 4. **Bookkeeping**, one transaction: each cross-reference by compare-and-set (a replica
    whose lease ran out mid-write fails here instead of overwriting newer bookkeeping, and
    the message is retried), the announcement removed, and the sink's own rows
-   (:meth:`UpsertTarget.record`).
+   (:meth:`UpsertTarget.record`). A snapshot that needed no record at all (a person
+   terminated before the target ever had them) has no cross-reference to remember it by:
+   its revision and fingerprint are kept instead (:data:`SETTLED_WITHOUT_RECORD`), so its
+   redelivery is answered in step 1 too.
 
 A sink fills in :class:`UpsertTarget`, one object per attempt, holding the snapshot.
 """
@@ -40,6 +43,7 @@ from services.runtime.store.records import CrossReference, LinkRecord
 
 __all__ = [
     "PENDING_CREATE",
+    "SETTLED_WITHOUT_RECORD",
     "AnnounceCreate",
     "IdempotentUpsert",
     "Known",
@@ -54,6 +58,10 @@ PENDING_CREATE: Final = "upsert.create_pending"
 """Mapping kind: source key -> holder, from just before a create is sent until its
 bookkeeping; while it stands, ``find`` must not trust what it cached."""
 
+SETTLED_WITHOUT_RECORD: Final = "upsert.settled_without_record"
+"""Mapping kind: source key -> ``revision|fingerprint`` of the snapshot last found to need
+no target record (nothing existed, nothing was to be made); removed once a record is."""
+
 AnnounceCreate = Callable[[], Awaitable[None]]
 """Called by a sink right before it sends a create; the mark is committed when it returns."""
 
@@ -66,6 +74,8 @@ class Known:
     """The link's cross-references of this record, by target kind."""
     pending_create: bool
     """A create was announced and never recorded: someone may have created it unseen."""
+    settled_without_record: str | None = None
+    """``revision|fingerprint`` of the snapshot last settled with no record needed."""
 
 
 @dataclass(slots=True)
@@ -129,32 +139,34 @@ def parse_revision(text: str | None) -> tuple[int, int] | None:
 
 
 def _why_applied(
-    revision: tuple[int, int], fingerprint: str, references: Iterable[CrossReference]
+    revision: tuple[int, int], fingerprint: str, applied: Iterable[tuple[str | None, str | None]]
 ) -> str:
-    """Why the snapshot is ``unchanged`` ("" when it is not)."""
-    refs = list(references)
-    newest = max(
-        (r for r in (parse_revision(ref.source_version) for ref in refs) if r is not None),
-        default=None,
-    )
+    """Why the snapshot is ``unchanged`` ("" when it is not), given the (source version,
+    fingerprint) pairs applied before."""
+    pairs = [(parse_revision(version), said) for version, said in applied]
+    newest = max((r for r, _ in pairs if r is not None), default=None)
     if newest is None or revision > newest:
         return ""
     if revision < newest:
         return f"revision {revision_text(revision)} is older than the one applied"
-    same = any(
-        ref.fingerprint == fingerprint
-        for ref in refs
-        if parse_revision(ref.source_version) == newest
-    )
+    same = any(said == fingerprint for r, said in pairs if r == newest)
     return f"revision {revision_text(revision)} is already applied" if same else ""
 
 
 def already_applied(
-    snapshot: Snapshot, fingerprint: str, references: Mapping[str, CrossReference]
+    snapshot: Snapshot,
+    fingerprint: str,
+    references: Mapping[str, CrossReference],
+    settled_without_record: str | None = None,
 ) -> WriteResult | None:
-    """The ``unchanged`` answer if ``references`` (by kind) show ``snapshot`` applied, else
-    None (also used on a whole batch: :mod:`services.runtime.applied_screen`)."""
-    why = _why_applied(snapshot.revision, fingerprint, references.values())
+    """The ``unchanged`` answer if ``references`` (by kind), or the snapshot last settled
+    with no record, show ``snapshot`` applied, else None (also used on a whole batch:
+    :mod:`services.runtime.applied_screen`)."""
+    applied = [(ref.source_version, ref.fingerprint) for ref in references.values()]
+    if settled_without_record is not None:
+        version, _, said = settled_without_record.partition("|")
+        applied.append((version, said))
+    why = _why_applied(snapshot.revision, fingerprint, applied)
     if not why:
         return None
     ids = {kind: ref.target_id for kind, ref in references.items()}
@@ -194,8 +206,8 @@ class IdempotentUpsert:
         taken and given back.
         """
         key = snapshot.entity_key
-        references, _ = await self._known(link, key, target)
-        unchanged = already_applied(snapshot, target.fingerprint, references)
+        known = await self._known(link, key, target)
+        unchanged = _unchanged(snapshot, target.fingerprint, known)
         if unchanged is not None:
             return unchanged
         lease = f"{target.lease_prefix}:{link.id}:{key}"
@@ -212,11 +224,11 @@ class IdempotentUpsert:
         would only report a moment later what it reports now.
         """
         key = snapshot.entity_key
-        references, pending = await self._known(link, key, target)
-        unchanged = already_applied(snapshot, target.fingerprint, references)
+        known = await self._known(link, key, target)
+        unchanged = _unchanged(snapshot, target.fingerprint, known)
         if unchanged is not None:
             return unchanged
-        await target.find(Known(references=references, pending_create=pending))
+        await target.find(known)
         planned = await target.plan()
         result = _result(planned)
         if result.status == "unchanged":
@@ -228,9 +240,7 @@ class IdempotentUpsert:
             result, action=planned.action or ("update" if result.target_ids else "create")
         )
 
-    async def _known(
-        self, link: LinkRecord, key: str, target: UpsertTarget
-    ) -> tuple[dict[str, CrossReference], bool]:
+    async def _known(self, link: LinkRecord, key: str, target: UpsertTarget) -> Known:
         async with self._store.reading() as repos:
             references: dict[str, CrossReference] = {}
             for kind in target.reference_kinds:
@@ -238,25 +248,28 @@ class IdempotentUpsert:
                 if found is not None:
                     references[kind] = found
             pending = await repos.mappings.get(link.id, PENDING_CREATE, key) is not None
-        return references, pending
+            settled = await repos.mappings.get(link.id, SETTLED_WITHOUT_RECORD, key)
+        return Known(references=references, pending_create=pending, settled_without_record=settled)
 
     async def _apply_held(
         self, link: LinkRecord, key: str, snapshot: Snapshot, target: UpsertTarget
     ) -> WriteResult:
-        references, pending = await self._known(link, key, target)
+        known = await self._known(link, key, target)
+        references = known.references
         fingerprint = target.fingerprint
         # Again under the lease: another replica may have applied it while we waited.
-        unchanged = already_applied(snapshot, fingerprint, references)
+        unchanged = _unchanged(snapshot, fingerprint, known)
         if unchanged is not None:
             return unchanged
 
-        await target.find(Known(references=references, pending_create=pending))
+        await target.find(known)
 
         async def announce_create() -> None:
             async with self._store.transaction() as repos:
                 await repos.mappings.put(link.id, PENDING_CREATE, key, self._holder)
 
         written = await target.write(announce_create)
+        applied = f"{revision_text(snapshot.revision)}|{fingerprint}"
         if written.target_ids:
             if self._before_bookkeeping is not None:
                 await self._before_bookkeeping()
@@ -274,8 +287,29 @@ class IdempotentUpsert:
                         source_updated_at=snapshot.source_updated_at,
                     )
                 await repos.mappings.delete(link.id, PENDING_CREATE, key)
+                if known.settled_without_record is not None:
+                    await repos.mappings.delete(link.id, SETTLED_WITHOUT_RECORD, key)
                 await target.record(repos, written)
+        elif _nothing_needed(written, known) and known.settled_without_record != applied:
+            async with self._store.transaction() as repos:
+                await repos.mappings.put(link.id, SETTLED_WITHOUT_RECORD, key, applied)
         return _result(written)
+
+
+def _unchanged(snapshot: Snapshot, fingerprint: str, known: Known) -> WriteResult | None:
+    return already_applied(snapshot, fingerprint, known.references, known.settled_without_record)
+
+
+def _nothing_needed(written: Written, known: Known) -> bool:
+    """The write found no record and made none, and nobody has to look: the snapshot is
+    settled with no record (a person terminated before the target had them, say)."""
+    return not (
+        written.target_ids
+        or written.operations
+        or written.review
+        or known.references
+        or known.pending_create
+    )
 
 
 def _result(written: Written) -> WriteResult:

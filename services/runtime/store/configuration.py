@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any, cast
@@ -12,7 +13,7 @@ from sqlalchemy import delete, or_, select, update
 from schemas.envelope import utcnow
 from services.runtime.store.errors import RecordNotFoundError
 from services.runtime.store.records import ConnectionRecord, LinkRecord, Mapping, StoredCredential
-from services.runtime.store.statements import Repository, insert_on_conflict
+from services.runtime.store.statements import Repository, in_chunks, insert_on_conflict
 from services.runtime.store.tables import connection_credentials, connections, links, mappings
 
 __all__ = ["Connections", "Credentials", "Links", "Mappings"]
@@ -302,6 +303,23 @@ class Mappings(Repository):
                 )
             ),
         )
+
+    async def of_sources(
+        self, link_id: str, kind: str, source_values: Sequence[str]
+    ) -> dict[str, str]:
+        """Source value -> target value for those of ``source_values`` that are mapped (a
+        batch's records in one read)."""
+        found: dict[str, str] = {}
+        for values in in_chunks(source_values):
+            rows = await self._connection.execute(
+                select(mappings.c.source_value, mappings.c.target_value).where(
+                    mappings.c.link_id == link_id,
+                    mappings.c.kind == kind,
+                    mappings.c.source_value.in_(values),
+                )
+            )
+            found.update({row.source_value: row.target_value for row in rows})
+        return found
 
     async def list(self, link_id: str, *, kind: str | None = None) -> list[Mapping]:
         query = (

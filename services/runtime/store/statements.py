@@ -18,7 +18,16 @@ from sqlalchemy.sql.schema import Table
 
 from services.runtime.store.errors import StoreError
 
-__all__ = ["Repository", "insert_on_conflict"]
+__all__ = ["Repository", "in_chunks", "insert_on_conflict"]
+
+# Values per IN list: well under SQLite's bound on a statement's variables (32,766).
+_VALUES_PER_READ = 500
+
+
+def in_chunks(values: Sequence[str]) -> list[list[str]]:
+    """``values`` without repeats, in IN lists a statement can take."""
+    unique = list(dict.fromkeys(values))
+    return [unique[at : at + _VALUES_PER_READ] for at in range(0, len(unique), _VALUES_PER_READ)]
 
 
 class Repository:

@@ -16,13 +16,10 @@ from sqlalchemy import Row, delete, select, update
 from schemas.envelope import utcnow
 from services.runtime.store.errors import RecordNotFoundError, StaleRevisionError
 from services.runtime.store.records import CrossReference, LedgerEntry
-from services.runtime.store.statements import Repository, insert_on_conflict
+from services.runtime.store.statements import Repository, in_chunks, insert_on_conflict
 from services.runtime.store.tables import cross_references, idempotency_ledger, watermarks
 
 __all__ = ["CrossReferences", "IdempotencyLedger", "Watermarks"]
-
-# Keys per IN list: well under SQLite's bound on a statement's variables (32,766).
-_KEYS_PER_READ = 500
 
 
 class CrossReferences(Repository):
@@ -46,12 +43,11 @@ class CrossReferences(Repository):
         """Every reference of ``source_keys`` of those kinds: by source key, then by kind
         (a batch's records in one read instead of one per record and kind)."""
         found: dict[str, dict[str, CrossReference]] = {}
-        keys = list(dict.fromkeys(source_keys))
-        for start in range(0, len(keys), _KEYS_PER_READ):
+        for keys in in_chunks(source_keys):
             rows = await self._connection.execute(
                 select(cross_references).where(
                     cross_references.c.link_id == link_id,
-                    cross_references.c.source_key.in_(keys[start : start + _KEYS_PER_READ]),
+                    cross_references.c.source_key.in_(keys),
                     cross_references.c.target_kind.in_(list(target_kinds)),
                 )
             )

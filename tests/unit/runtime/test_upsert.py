@@ -11,7 +11,15 @@ import pytest
 from schemas.people import EmployeeChanged
 from services.runtime.store import Repositories, StaleRevisionError, StateStore
 from services.runtime.store.records import LinkRecord
-from services.runtime.upsert import PENDING_CREATE, AnnounceCreate, IdempotentUpsert, Known, Written
+from services.runtime.upsert import (
+    PENDING_CREATE,
+    SETTLED_WITHOUT_RECORD,
+    AnnounceCreate,
+    IdempotentUpsert,
+    Known,
+    Written,
+    revision_text,
+)
 
 _AT = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -62,13 +70,20 @@ class Target:
         self.recorded = True
 
 
-def snapshot(link: LinkRecord, *, minute: int, name: str = "Lopez") -> EmployeeChanged:
+def snapshot(
+    link: LinkRecord,
+    *,
+    minute: int,
+    name: str = "Lopez",
+    employee_id: str = "7",
+    status: str = "active",
+) -> EmployeeChanged:
     return EmployeeChanged(
         connection_id=link.source_connection_id,
         occurred_at=_AT,
         source_updated_at=_AT + timedelta(minutes=minute),
-        employee_id="7",
-        status="active",
+        employee_id=employee_id,
+        status=status,
         first_name="Maya",
         last_name=name,
     )
@@ -199,3 +214,55 @@ async def test_a_preview_plans_what_apply_then_does_and_leaves_no_trace(
     assert (done.status, done.operation) == ("applied", to_create.operation)
     assert (to_update.operation, to_update.action) == ("write", "update")
     assert (after.status, after.action) == ("unchanged", "")
+
+
+class NoRecordTarget(Target):
+    """A target where a terminated person needs no record: nothing found, nothing made."""
+
+    def __init__(self, system: dict[str, str], snapshot: EmployeeChanged) -> None:
+        super().__init__(system, snapshot)
+        self.found = False
+
+    async def find(self, known: Known) -> None:
+        self.found = True
+        self.known = known
+
+    async def write(self, announce_create: AnnounceCreate) -> Written:
+        if self.snapshot.status == "terminated":
+            return Written(unchanged_detail="nobody to terminate")
+        return await super().write(announce_create)
+
+
+async def test_a_snapshot_that_needs_no_record_is_remembered_so_its_redelivery_is_not_looked_up(
+    world: tuple[StateStore, LinkRecord],
+) -> None:
+    store, link = world
+    system: dict[str, str] = {}
+    kit = upsert(store)
+    gone = snapshot(link, minute=1, status="terminated")
+
+    first_target = NoRecordTarget(system, gone)
+    first = await kit.apply(link, gone, first_target)
+    again_target = NoRecordTarget(system, gone)
+    again = await kit.apply(link, gone, again_target)
+    async with store.reading() as repos:
+        kept = await repos.mappings.get(link.id, SETTLED_WITHOUT_RECORD, gone.entity_key)
+
+    assert (first.status, first.detail, first_target.found) == (
+        "unchanged",
+        "nobody to terminate",
+        True,
+    )
+    assert kept is not None
+    assert kept.startswith(revision_text(gone.revision) + "|")
+    assert (again.status, again_target.found) == ("unchanged", False)  # answered from the store
+    assert "already applied" in again.detail
+
+    # Rehired: a newer revision is written, and what was kept for the old one goes.
+    rehired = snapshot(link, minute=2)
+    back = await kit.apply(link, rehired, NoRecordTarget(system, rehired))
+    async with store.reading() as repos:
+        left = await repos.mappings.get(link.id, SETTLED_WITHOUT_RECORD, gone.entity_key)
+    assert back.status == "applied"
+    assert left is None
+    assert system == {"7": "Lopez"}
