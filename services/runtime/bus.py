@@ -67,6 +67,12 @@ ACK_POLICY = AckPolicy.NACK_ON_ERROR
 
 E = TypeVar("E", bound=Event)
 
+# A consumer that stops heartbeating is replaced after the session timeout; one message's
+# (or one batch's) handling may take up to the poll interval (both subscribers' defaults).
+_SESSION_TIMEOUT_MS = 10_000
+_HEARTBEAT_INTERVAL_MS = 3_000
+_MAX_POLL_INTERVAL_MS = 300_000
+
 # An empty poll of a batch subscriber waits this long before the next: the most a record
 # arriving just then waits beyond its own handling.
 _BATCH_WAIT_MS = 20
@@ -146,9 +152,9 @@ def subscriber(
     registrar: KafkaBroker | KafkaRouter,
     *topics: str,
     group_id: str,
-    session_timeout_ms: int = 10_000,
-    heartbeat_interval_ms: int = 3_000,
-    max_poll_interval_ms: int = 300_000,
+    session_timeout_ms: int = _SESSION_TIMEOUT_MS,
+    heartbeat_interval_ms: int = _HEARTBEAT_INTERVAL_MS,
+    max_poll_interval_ms: int = _MAX_POLL_INTERVAL_MS,
     workers: int = 1,
 ) -> DefaultSubscriber:
     """A consumer of ``topics`` in consumer group ``group_id`` (the service's name).
@@ -185,7 +191,7 @@ def record_subscriber(
     *,
     group_id: str,
     consuming: Consuming,
-    max_poll_interval_ms: int = 300_000,
+    max_poll_interval_ms: int = _MAX_POLL_INTERVAL_MS,
     screen: BatchScreen[E] | None = None,
 ) -> Callable[[Callable[[E], Awaitable[None]]], Callable[[E], Awaitable[None]]]:
     """A sink's subscriber of ``event_type`` on ``topic``: the decorated handler gets one
@@ -225,8 +231,8 @@ def record_subscriber(
             decoder=_undecoded,
             auto_offset_reset="earliest",
             ack_policy=ACK_POLICY,
-            session_timeout_ms=10_000,
-            heartbeat_interval_ms=3_000,
+            session_timeout_ms=_SESSION_TIMEOUT_MS,
+            heartbeat_interval_ms=_HEARTBEAT_INTERVAL_MS,
             max_poll_interval_ms=max_poll_interval_ms,
         )(consume_batch)
         return handle
