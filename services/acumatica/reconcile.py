@@ -6,10 +6,13 @@ what it last made true of each employee (mapping kind
 
 1. the Employees changed since the link's watermark are read in one call
    (``$filter=LastModifiedDateTime ge ...``, §5; the first run reads everyone);
-2. each of them that is ours is compared with what we applied; one that differs in our
-   fields is put back (``PUT`` with ``If-Match: *``, only those fields) under the
-   employee's lease, so it never races the sink: an ``applied`` outcome
-   ``repair_employee``; a refusal is ``needs_review``;
+2. each of them that is ours is compared, as listed, with what we applied. One that
+   agrees costs nothing more: our own writes come back this way, so a run after a
+   backfill would otherwise spend a GET per person, enough to push the licence's minute
+   past its 50 % mark and hold every other call back. One that differs is read again and
+   put back (``PUT`` with ``If-Match: *``, only those fields) under the employee's lease,
+   so it never races the sink: an ``applied`` outcome ``repair_employee``; a refusal is
+   ``needs_review``;
 3. one summary outcome, entity ``reconcile:<link id>``: "12 checked, 1 repaired, 0 failed";
 4. the watermark moves to the newest ``LastModifiedDateTime`` seen. The next run reads from
    a little before it (records can share a timestamp), so nothing between is missed;
@@ -123,10 +126,11 @@ class DriftRead:
             )
             stored = await repos.mappings.list(link.id, kind=APPLIED)
         since = datetime.fromisoformat(mark) - _OVERLAP if mark else None
-        ours: dict[str, str] = {}  # EmployeeID -> employee key
+        ours: dict[str, tuple[str, dict[str, Any]]] = {}  # EmployeeID -> (key, wanted)
         for mapping in stored:
             try:
-                ours[str(orjson.loads(mapping.target_value)["employee_id"])] = mapping.source_value
+                applied = orjson.loads(mapping.target_value)
+                ours[str(applied["employee_id"])] = (mapping.source_value, applied["wanted"])
             except (orjson.JSONDecodeError, KeyError, TypeError):
                 continue
         newest = datetime.fromisoformat(mark) if mark else None
@@ -134,10 +138,13 @@ class DriftRead:
             modified = _modified(record)
             if modified is not None and (newest is None or modified > newest):
                 newest = modified
-            key = ours.get(str(unwrap(record.get("EmployeeID"))))
-            if key is None:
+            known = ours.get(str(unwrap(record.get("EmployeeID"))))
+            if known is None:
                 continue  # not one of ours: never touched
             summary.checked += 1
+            key, wanted = known
+            if not changed_fields(record, wanted):
+                continue  # as we left it (or as the sink is just making it)
             lease = f"{LEASE_PREFIX}:{link.id}:{key}"
             ttl = self._lease_ttl
             async with held_lease(self._store, lease, self._holder, ttl=ttl, wait=ttl):

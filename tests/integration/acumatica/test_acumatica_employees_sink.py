@@ -370,7 +370,10 @@ async def test_a_hand_edit_is_found_by_the_drift_read_and_put_back_once(world: W
     async with world.sink() as sink:
         await sink.employee_changed(world.employee("8"))
         await sink.employee_changed(world.employee("9"))
+    await world.control.delete("/_sandbox/requests")
     assert await _drift(world) == "2 checked, 0 repaired, 0 failed"
+    # Checked from the one listing: a person as we left them costs no read of their own.
+    assert await _employee_reads(world) == ["GET /Employee"]
     [record] = await world.by_email("ava.8@acme.example")
     await world.control.post("/_sandbox/clock", json={"advance_seconds": 5})
     edited = await world.control.post(
@@ -383,7 +386,14 @@ async def test_a_hand_edit_is_found_by_the_drift_read_and_put_back_once(world: W
     assert edited.status_code == 200, edited.text
 
     # Both hires share the watermark's second, which is read again (the overlap): 2 checked.
+    await world.control.delete("/_sandbox/requests")
     assert await _drift(world) == "2 checked, 1 repaired, 0 failed"
+    # The edited one alone is read again, under its lease, before it is put back.
+    assert await _employee_reads(world) == [
+        "GET /Employee",
+        f"GET /Employee/{record['EmployeeID']}",
+        "PUT /Employee",
+    ]
 
     [repaired] = await world.by_email("ava.8@acme.example")
     assert repaired["Status"] == "Active"
@@ -422,6 +432,16 @@ async def test_a_preview_names_the_department_and_employee_writes_and_makes_neit
     departments_then, employee_then = nothing_made
     assert all(d["Description"] != "Field Research" for d in departments_then)
     assert employee_then == []
+
+
+async def _employee_reads(world: World) -> list[str]:
+    """The Employee calls the sandbox logged, as "METHOD /Employee[/id]", in order."""
+    logged = (await world.control.get("/_sandbox/requests")).raise_for_status().json()
+    return [
+        f"{r['method']} /Employee{r['path'].split('/Employee', 1)[1]}"
+        for r in logged
+        if "/Employee" in r["path"]
+    ]
 
 
 async def _department_puts(world: World) -> int:
