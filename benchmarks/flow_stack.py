@@ -12,7 +12,9 @@ benchmark can tell when a change was published and when the target was written.
 
 Once linked, the stack syncs the 40-person default company by itself (the first sync
 of a connection reads everyone); :meth:`FlowStack.settle` waits for that to be over,
-so a benchmark never measures its own work queued behind it.
+so a benchmark never measures its own work queued behind it, and
+:meth:`FlowStack.budget_at_rest` for its calls to leave the target's request window, so a
+benchmark's first change does not wait for a budget the first sync spent.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from devstack.flows import Flow, flows_named
+from devstack.ops_metrics import metric_samples
 from devstack.ports import free_port
 from devstack.stack import StackInfo, StackPlan, start_stack, stop_stack
 from services.runtime.settings import RuntimeSettings
@@ -43,6 +46,10 @@ __all__ = ["FlowStack", "FlowWatch", "LoggedRequest", "flow_stack"]
 EMPLOYEE_TOPIC = "people.employee"
 OUTCOME_TOPIC = "sync.outcome"
 SETTLE_TIMEOUT_SECONDS = 240.0
+BUDGET_METRIC = "mlc_vendor_budget_use_ratio"
+BUDGET_AT_REST = 0.25
+"""A target budget this little in use leaves a benchmark's changes its whole rate."""
+BUDGET_TIMEOUT_SECONDS = 180.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +224,28 @@ class FlowStack:
                 )
                 raise TimeoutError(msg)
             await asyncio.sleep(0.5)  # poll: the watch fills in the background
+
+    async def budget_at_rest(
+        self, *, below: float = BUDGET_AT_REST, timeout_seconds: float = BUDGET_TIMEOUT_SECONDS
+    ) -> None:
+        """Wait until the target service uses less than ``below`` of every connection's
+        request budget (its ``mlc_vendor_budget_use_ratio``): a first sync can spend a
+        whole window (Zoho's 100 calls a minute, Acumatica's 240), and a change timed
+        then would measure that wait, not the flow."""
+        ops = self.info.ops[self.flow.target]
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            samples = await metric_samples(self.http, ops, BUDGET_METRIC)
+            if samples is not None and all(s.value < below for s in samples):
+                return
+            if time.monotonic() > deadline:
+                used = max((s.value for s in samples or ()), default=float("nan"))
+                msg = (
+                    f"{self.flow.target}'s request budget was still {used:.0%} in use "
+                    f"{timeout_seconds:.0f} s after the first sync (waited for < {below:.0%})"
+                )
+                raise TimeoutError(msg)
+            await asyncio.sleep(1.0)  # poll: the service samples its budgets every second
 
     async def request_sync(self) -> None:
         """``mlc connections sync <source connection>``: a ReconcileTick, a full backfill."""

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Final
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
+
+from devstack.ops_metrics import metric_samples
 
 __all__ = ["LAG_METRIC", "LagSample", "lag_of"]
 
@@ -31,9 +32,8 @@ class LagSample:
 async def lag_of(http: httpx.AsyncClient, ops_url: str) -> list[LagSample] | None:
     """The process's lag, a sample per partition it holds; None when it did not answer
     (restarting, say: its backlog is unknown, not nothing)."""
-    try:
-        answer = await http.get(f"{ops_url}/metrics")
-    except httpx.TransportError:
+    samples = await metric_samples(http, ops_url, LAG_METRIC)
+    if samples is None:
         return None
     return [
         LagSample(
@@ -42,7 +42,5 @@ async def lag_of(http: httpx.AsyncClient, ops_url: str) -> list[LagSample] | Non
             partition=sample.labels.get("partition", ""),
             messages=sample.value,
         )
-        for family in text_string_to_metric_families(answer.text)
-        if family.name == LAG_METRIC
-        for sample in family.samples
+        for sample in samples
     ]
