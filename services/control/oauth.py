@@ -139,8 +139,17 @@ class OAuthFlow:
         self._key_vendors = dict(key_vendors or {})
         self._http = http  # builds a client for a connection key (tests pass sandbox transports)
         self._clock = clock
+        # Nothing kept: the control plane reads a connection's tokens right after a consent
+        # replaced them (a reconnect's identity check must see the new pair), and seldom.
         self._keepers = {
-            name: TokenKeeper(store=store, vault=vault, refresher=knowledge, http=http, clock=clock)
+            name: TokenKeeper(
+                store=store,
+                vault=vault,
+                refresher=knowledge,
+                http=http,
+                clock=clock,
+                keep=timedelta(0),
+            )
             for name, knowledge in vendors.items()
         }
 

@@ -28,6 +28,7 @@ key by key at once and committed per batch (:mod:`services.runtime.keyed_batches
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
@@ -129,6 +130,9 @@ def create_broker(
         # Topics come from the catalog (services.runtime.topics_admin), never from a typo.
         allow_auto_create_topics=False,
         ack_policy=ACK_POLICY,
+        # FastStream's own "Received" and "Processed" lines, two a message, at debug: the
+        # outcome of every message is already on the bus and in the handler's own log line.
+        log_level=logging.DEBUG,
     )
     # Outermost first: a trace span around everything, then the bus metrics, then retries.
     provider = tracer_provider(settings.service_name)

@@ -9,6 +9,14 @@ the old one: two replicas refreshing with the same token would kill the connecti
 The new pair is saved (committed) before the access token is handed out, so a crash
 right after a refresh never loses the only valid refresh token.
 
+A pair read from the store is kept in the process for :data:`TOKENS_KEEP` (a few
+seconds): a busy sink calls the vendor many times a second, and each call had read and
+decrypted the same row. A pair kept while another replica refreshed is safe: the vendor
+refuses an access token that is no longer good (a 401), and the refresh that follows reads
+the store under the lease and takes the newer pair instead of spending the old refresh
+token. A refresh, a reconnect seen through such a 401, and a broken connection replace or
+drop the kept pair at once.
+
 Vendor knowledge stays out: the vendor's refresh call arrives as a
 :class:`TokenRefresher`.
 """
@@ -16,6 +24,7 @@ Vendor knowledge stays out: the vendor's refresh call arrives as a
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,6 +56,8 @@ __all__ = [
 ]
 
 TOKENS_FIELD = "oauth_tokens"  # vault field (and credentials row) holding the token pair
+TOKENS_KEEP: Final = timedelta(seconds=5)
+"""How long a pair read from the store is used without reading it again."""
 
 _log = get_logger(__name__)
 
@@ -138,6 +149,7 @@ class TokenKeeper:
         lease_ttl: timedelta = timedelta(seconds=30),
         lease_wait: timedelta = timedelta(seconds=45),
         clock: Callable[[], datetime] = utcnow,
+        keep: timedelta = TOKENS_KEEP,
     ) -> None:
         self._store = store
         self._vault = vault
@@ -149,6 +161,9 @@ class TokenKeeper:
         self._clock = clock
         self._holder = f"token-keeper-{uuid4().hex}"
         self._locks: dict[str, asyncio.Lock] = {}
+        self._keep_seconds = keep.total_seconds()
+        # connection id -> (monotonic time the pair stops being used unread, the pair)
+        self._kept: dict[str, tuple[float, TokenSet]] = {}
 
     async def _broken(self, connection_id: str, error: OAuthRefusedError) -> OAuthRefusedError:
         """The vendor refused our refresh token: the consent is gone until someone reconnects.
@@ -194,10 +209,21 @@ class TokenKeeper:
 
     async def access_token(self, connection_id: str) -> TokenSet:
         """A pair whose access token is valid for at least ``refresh_ahead`` more."""
-        tokens = await self.stored(connection_id)
+        tokens = await self._kept_or_stored(connection_id)
         if tokens.expires_at - self._refresh_ahead > self._clock():
             return tokens
         return await self._refresh(connection_id, tokens)
+
+    async def _kept_or_stored(self, connection_id: str) -> TokenSet:
+        kept = self._kept.get(connection_id)
+        if kept is not None and kept[0] > time.monotonic():
+            return kept[1]
+        tokens = await self.stored(connection_id)
+        self._remember(connection_id, tokens)
+        return tokens
+
+    def _remember(self, connection_id: str, tokens: TokenSet) -> None:
+        self._kept[connection_id] = (time.monotonic() + self._keep_seconds, tokens)
 
     async def call(
         self,
@@ -229,9 +255,11 @@ class TokenKeeper:
             wait=self._lease_wait,
         )
         async with lock, lease:
+            self._kept.pop(connection_id, None)
             current = await self.stored(connection_id)
             # Someone (this process or another replica) refreshed while we waited.
             if current.refresh_token != seen.refresh_token:
+                self._remember(connection_id, current)
                 return current
             try:
                 async with self._http(connection_id) as http:
@@ -251,4 +279,5 @@ class TokenKeeper:
                     subject=connection_id,
                     detail={"expires_at": fresh.expires_at.isoformat()},
                 )
+            self._remember(connection_id, fresh)
             return fresh

@@ -241,15 +241,19 @@ class IdempotentUpsert:
         )
 
     async def _known(self, link: LinkRecord, key: str, target: UpsertTarget) -> Known:
+        # Two statements whatever the kinds: this read comes twice in every write.
         async with self._store.reading() as repos:
-            references: dict[str, CrossReference] = {}
-            for kind in target.reference_kinds:
-                found = await repos.cross_references.get(link.id, key, kind)
-                if found is not None:
-                    references[kind] = found
-            pending = await repos.mappings.get(link.id, PENDING_CREATE, key) is not None
-            settled = await repos.mappings.get(link.id, SETTLED_WITHOUT_RECORD, key)
-        return Known(references=references, pending_create=pending, settled_without_record=settled)
+            of_record = await repos.cross_references.of_records(
+                link.id, [key], target.reference_kinds
+            )
+            marks = await repos.mappings.kinds_of(
+                link.id, key, (PENDING_CREATE, SETTLED_WITHOUT_RECORD)
+            )
+        return Known(
+            references=of_record.get(key, {}),
+            pending_create=PENDING_CREATE in marks,
+            settled_without_record=marks.get(SETTLED_WITHOUT_RECORD),
+        )
 
     async def _apply_held(
         self, link: LinkRecord, key: str, snapshot: Snapshot, target: UpsertTarget

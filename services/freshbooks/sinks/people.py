@@ -188,7 +188,7 @@ class _Person:
         return person_fingerprint(self._event)
 
     async def find(self, known: Known) -> None:
-        async with self._store.transaction() as repos:
+        async with self._store.reading() as repos:
             self._department_before = await repos.mappings.get(
                 self._link.id, DEPARTMENT_BY_EMAIL, self._email
             )

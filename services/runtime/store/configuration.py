@@ -304,6 +304,20 @@ class Mappings(Repository):
             ),
         )
 
+    async def kinds_of(
+        self, link_id: str, source_value: str, kinds: Sequence[str]
+    ) -> dict[str, str]:
+        """Kind -> target value for those of ``kinds`` this source value is mapped under
+        (one read where a record's marks of several kinds are wanted together)."""
+        rows = await self._connection.execute(
+            select(mappings.c.kind, mappings.c.target_value).where(
+                mappings.c.link_id == link_id,
+                mappings.c.source_value == source_value,
+                mappings.c.kind.in_(list(kinds)),
+            )
+        )
+        return {row.kind: row.target_value for row in rows}
+
     async def of_sources(
         self, link_id: str, kind: str, source_values: Sequence[str]
     ) -> dict[str, str]:

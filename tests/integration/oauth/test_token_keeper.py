@@ -18,7 +18,7 @@ import pytest
 from sandboxes.freshbooks.app import FreshBooksSandbox
 from schemas.envelope import utcnow
 from services.freshbooks.auth import FreshBooksOAuth
-from services.runtime.oauth_tokens import OAuthRefusedError, TokenKeeper
+from services.runtime.oauth_tokens import OAuthRefusedError, TokenKeeper, TokenSet
 from services.runtime.store import StateStore
 from tests.integration.oauth.oauth_harness import (
     World,
@@ -107,6 +107,53 @@ async def test_two_replicas_refreshing_at_once_spend_the_refresh_token_once(
     again = await keeper(world, world.store, refresher).access_token(connection_id)
     assert again.refresh_token != after.refresh_token
     assert await users_me_status(world, again.access_token) == 200
+
+
+class _CountingKeeper(TokenKeeper):
+    """A keeper that counts its reads of the stored pair."""
+
+    reads = 0
+
+    async def stored(self, connection_id: str) -> TokenSet:
+        self.reads += 1
+        return await super().stored(connection_id)
+
+
+async def test_a_pair_is_kept_between_calls_and_a_newer_one_taken_after_the_vendor_refuses_it(
+    world: World, tmp_path: Path
+) -> None:
+    connection_id = await connect_with_cli(world)
+    refresher = await refresher_of(world)
+    busy = _CountingKeeper(
+        store=world.store,
+        vault=world.vault,
+        refresher=refresher,
+        http=lambda _: httpx.AsyncClient(),
+        clock=lambda: utcnow() + world.clock_offset[0],
+        keep=timedelta(minutes=5),
+    )
+    first = await busy.access_token(connection_id)
+    again = [await busy.access_token(connection_id) for _ in range(5)]
+    assert again == [first] * 5
+    assert busy.reads == 1  # one read of the row for six tokens handed out
+
+    # Another replica refreshes: FreshBooks rotates the pair (the old refresh token is spent).
+    other_store = await StateStore.open(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
+    try:
+        newer = await keeper(world, other_store, refresher).after_unauthorized(connection_id, first)
+    finally:
+        await other_store.close()
+    assert await busy.access_token(connection_id) == first  # still kept, not read again
+
+    # A 401 on the kept access token (one the vendor ended early) sends the busy keeper
+    # to the store under the lease: it takes the newer pair and spends no refresh token
+    # of its own (the old one would be refused).
+    taken = await busy.after_unauthorized(connection_id, first)
+    assert taken == newer
+    assert await busy.access_token(connection_id) == newer
+    async with world.store.transaction() as repos:
+        entries = await repos.audit_log.list(subject=connection_id, limit=50)
+    assert [entry.action for entry in entries].count("oauth.refreshed") == 1
 
 
 async def test_after_a_401_the_keeper_refreshes_once_even_if_asked_twice(world: World) -> None:
