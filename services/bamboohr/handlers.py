@@ -1,6 +1,7 @@
 """The BambooHR service's subscribers and publishers: each body is one call.
 
-- ``raw.bamboohr`` -> the source (``people.employee``, ``people.department`` out);
+- ``raw.bamboohr`` -> the source (``people.employee``, ``people.department`` out), in
+  batches (``MLC_CONSUMER_BATCH``) as the sinks take theirs;
 - ``people.department`` -> the option-list sink, the one writer to BambooHR (the other
   side's list options into BambooHR's lists), in a consumer group of its own: the source
   publishes to that topic and never consumes it, and the sink's offsets must not be the
@@ -18,10 +19,11 @@ from typing import Final, Protocol
 
 from faststream.kafka import KafkaRouter
 
+from schemas.envelope import Event
 from schemas.outcomes import SyncOutcome
 from schemas.people import DepartmentChanged, EmployeeChanged, JobTitleChanged
 from services.bamboohr.source import SourceTopics
-from services.runtime.bus import ONE_AT_A_TIME, Consuming, subscriber
+from services.runtime.bus import ONE_AT_A_TIME, Consuming, record_subscriber, subscriber
 
 __all__ = [
     "LISTS_GROUP_SUFFIX",
@@ -81,7 +83,11 @@ def build_router(
     chosen = topics or SourceTopics()
     router = KafkaRouter()
 
-    @subscriber(router, chosen.raw, group_id=group_id, workers=consuming.workers)
+    # In batches: deliveries of different people are read at once, each committed with
+    # its batch (a delivery is keyed by its own id, so none waits on another's reads).
+    # ``message`` is the decoded event in a batch, the parsed JSON one at a time (three
+    # event types share the topic): the source's decode_raw takes either.
+    @record_subscriber(router, chosen.raw, Event, group_id=group_id, consuming=consuming)
     async def snapshot_bamboohr_changes(message: object) -> None:
         await source.handle(message)
 

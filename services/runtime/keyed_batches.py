@@ -1,11 +1,11 @@
-"""A sink's records taken from Kafka in batches and handled key by key, at once.
+"""A consumer's records taken from Kafka in batches and handled key by key, at once.
 
 One message at a time per partition, committed after each, costs every message a round
 trip to the broker for the commit and another for its outcome: a replay that finds
 everything applied drained at a few hundred events a second, and a burst of changes
-queued behind each other's vendor calls (issue 17). A sink's subscriber
-(:func:`services.runtime.bus.record_subscriber`) therefore takes what the poll has, up to
-``MLC_CONSUMER_BATCH`` records, and:
+queued behind each other's vendor calls (issue 17). A sink's subscriber, and the BambooHR
+source's (:func:`services.runtime.bus.record_subscriber`), therefore takes what the poll
+has, up to ``MLC_CONSUMER_BATCH`` records, and:
 
 - splits them by Kafka key (``connection:record``): one record's events stay in their log
   order, one after the other; different records are handled at the same time, up to
@@ -19,7 +19,8 @@ queued behind each other's vendor calls (issue 17). A sink's subscriber
   batch, not several per event;
 - commits the batch's offsets once, when every record of it is settled. A crash before
   that delivers the whole batch again: the sinks' idempotent upsert answers what was
-  done ``unchanged``, so nothing is lost and nothing is written twice.
+  done ``unchanged`` (a source publishes only what differs from its last), so nothing is
+  lost and nothing is written twice.
 
 Each record runs in a span of its own, continued from the trace context in its headers,
 so a hire's trace still runs into the vendor calls made for it.

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from schemas import EventDecodeError, decode_event
+from schemas.envelope import Event
 from schemas.raw import PollTick, RawDelivery, ReconcileTick
 from schemas.upcasting import UpcastingError
 from services.runtime.dead_letters import UndecodableMessageError
@@ -41,10 +42,13 @@ class RawHandlers(Protocol):
 def decode_raw(message: object) -> RawEvent:
     """The raw event in ``message``; UndecodableMessageError (with its cause) when there is none.
 
-    A raw event already decoded is returned as it is.
+    A raw event already decoded (a batch consumer decodes its records) is returned as it is.
     """
     if isinstance(message, RawDelivery | PollTick | ReconcileTick):
         return message
+    if isinstance(message, Event):  # decoded already, and of another kind
+        msg = f"{message.type} does not belong on a raw topic"
+        raise UndecodableMessageError(msg)
     if not isinstance(message, bytes | str | Mapping):
         msg = f"a raw event is a JSON object, not {type(message).__name__}"
         raise UndecodableMessageError(msg)

@@ -29,7 +29,7 @@ from services.bamboohr.handlers import build_router
 from services.bamboohr.settings import BambooHRServiceSettings, BambooHRSettings
 from services.bamboohr.source import BambooHRSource, SourceTopics
 from services.runtime.audit_trail import read_chain
-from services.runtime.bus import create_broker
+from services.runtime.bus import Consuming, create_broker
 from services.runtime.oauth_tokens import TokenSet, save_tokens
 from services.runtime.publishing import publish
 from services.runtime.store import StateStore
@@ -248,7 +248,13 @@ async def source_rig(
                 topics=topics,
             )
             broker.include_router(
-                build_router(source, group_id=unique_name("bamboohr"), topics=topics)
+                build_router(
+                    source,
+                    group_id=unique_name("bamboohr"),
+                    # As deployed: in batches of MLC_CONSUMER_BATCH, keys at once.
+                    consuming=Consuming.of(runtime),
+                    topics=topics,
+                )
             )
             await broker.start()
             try:

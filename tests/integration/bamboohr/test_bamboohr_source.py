@@ -11,6 +11,7 @@ import pytest
 
 from sandboxes.kit import wait_until
 from schemas.envelope import utcnow
+from schemas.people import EmployeeChanged
 from schemas.topics import dlq_topic
 from services.bamboohr.mapping import EMPLOYEE_FIELDS
 from services.bamboohr.settings import BambooHRSettings
@@ -216,6 +217,32 @@ async def test_a_malformed_delivery_is_dead_lettered_with_its_cause_and_the_next
     async with rig.store.transaction() as repos:
         entries = await repos.audit_log.list(subject=rig.connection_id)
     assert not any(e.action == "bamboohr.event_skipped" for e in entries)
+
+
+async def test_an_event_that_is_no_raw_event_is_dead_lettered_and_the_batch_goes_on(
+    rig: Rig,
+) -> None:
+    """Records that cannot be raw events, in one batch with a good delivery."""
+    misplaced = await rig.send(
+        EmployeeChanged(
+            connection_id=rig.connection_id,
+            occurred_at=utcnow(),
+            source_updated_at=utcnow(),
+            employee_id=LIAM,
+            first_name="Liam",
+            last_name="Walsh",
+            status="active",
+        )
+    )
+    good = await rig.deliver(_webhook(LIAM, ["firstName"]))
+
+    [employee] = await rig.employees(good, 1)
+    [letter] = await rig.wait_outputs(misplaced, dlq_topic("bamboohr"), 1)
+
+    assert employee["employee_id"] == LIAM
+    assert letter["attempts"] == 1
+    assert letter["error_type"].endswith("UndecodableMessageError")
+    assert "EmployeeChanged does not belong on a raw topic" in letter["error"]
 
 
 async def test_a_deleted_employee_is_published_once_more_as_terminated(rig: Rig) -> None:
