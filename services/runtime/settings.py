@@ -100,8 +100,8 @@ class RuntimeSettings(BaseSettings):
         ge=1,
         le=10_000,
         description=(
-            "Records a sink's subscriber takes from Kafka at once, commits once when all "
-            "are handled; 1 takes them one at a time."
+            "Records a batch subscriber (the people sinks, the BambooHR source) takes from "
+            "Kafka at once, commits once when all are handled; 1 takes them one at a time."
         ),
     )
     consumer_lanes: int = Field(
@@ -109,7 +109,7 @@ class RuntimeSettings(BaseSettings):
         ge=1,
         le=256,
         description=(
-            "Records of different keys a sink's subscriber handles at once within a batch "
+            "Records of different keys a batch subscriber handles at once within a batch "
             "(one record's events always in order)."
         ),
     )
