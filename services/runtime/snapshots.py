@@ -12,10 +12,18 @@ is already a source's per-connection memory of "how far we got", keyed exactly b
 (service, connection, name), and a connection's rows go with it (ON DELETE CASCADE). The
 value is the payload as JSON, not a hash: it lets a later read name the fields that
 changed, and lets a source publish a deleted record's last known state.
+
+A source handles several records at once (a batch's deliveries), and two of them may
+name the same record (BambooHR sends ``employee.created`` and then ``employee.updated``
+for one hire). The look, the publish and the remembering of one record are therefore
+done one caller at a time in the process, so the second finds what the first published
+instead of publishing it again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, TypeVar
 
@@ -74,6 +82,10 @@ class PublishedSnapshots:
         self._broker = broker
         self._service = service
         self._volatile = frozenset(volatile)
+        # One lock per record while someone holds it (the weak map forgets idle ones).
+        self._locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     def payload(self, snapshot: Snapshot) -> dict[str, Any]:
         return snapshot_payload(snapshot, volatile=self._volatile)
@@ -116,12 +128,17 @@ class PublishedSnapshots:
         acknowledgement: a crash in between publishes it once more, never loses it.
         """
         payload = self.payload(snapshot)
-        previous = await self.last(snapshot.connection_id, snapshot.type, snapshot.entity_key)
-        if previous == payload and not resend:
-            return False
-        if previous is not None and annotate is not None:
-            snapshot = annotate(snapshot, previous, differing_fields(previous, payload))
-        await publish(self._broker, snapshot, cause=cause, topic=topic)
-        await self._remember(snapshot, payload)
+        record = (snapshot.connection_id, snapshot.type, snapshot.entity_key)
+        lock = self._locks.get(record)
+        if lock is None:
+            lock = self._locks[record] = asyncio.Lock()
+        async with lock:
+            previous = await self.last(*record)
+            if previous == payload and not resend:
+                return False
+            if previous is not None and annotate is not None:
+                snapshot = annotate(snapshot, previous, differing_fields(previous, payload))
+            await publish(self._broker, snapshot, cause=cause, topic=topic)
+            await self._remember(snapshot, payload)
         _log.info("source.published", service=self._service, type=snapshot.type, key=snapshot.key)
         return True
