@@ -46,6 +46,8 @@ _log = get_logger(__name__)
 
 E = TypeVar("E", bound=Event)
 BatchScreen: TypeAlias = Callable[[Sequence[E]], Awaitable[Collection[int]]]
+_Decoded: TypeAlias = E | UndecodableMessageError
+"""A record's event, or why it has none (its lane dead-letters it)."""
 """A sink's look at a whole batch first: the positions of the events it has answered
 (published their outcomes), which need no handling one by one."""
 
@@ -71,29 +73,25 @@ class KeyedBatches(Generic[E]):
         self, records: Sequence[ConsumerRecord], dead_letters: DeadLetterMiddleware
     ) -> None:
         """Settle every record of the batch; returns when all are (then it is committed)."""
-        answered = await self._screened(records)
-        by_key: dict[bytes | None, list[ConsumerRecord]] = {}
+        # Each record decoded once, for the screen and for its lane alike.
+        decoded = [self._decoded(record) for record in records]
+        answered = await self._screened(decoded)
+        by_key: dict[bytes | None, list[tuple[ConsumerRecord, _Decoded[E]]]] = {}
         for position, record in enumerate(records):  # a partition's come in offset order
             if position in answered:
                 dead_letters.handled(record)
             else:
-                by_key.setdefault(record.key, []).append(record)
+                by_key.setdefault(record.key, []).append((record, decoded[position]))
         async with asyncio.TaskGroup() as lanes:
             for same_key in by_key.values():
                 lanes.create_task(self._lane(same_key, dead_letters))
 
-    async def _screened(self, records: Sequence[ConsumerRecord]) -> set[int]:
-        """The positions of ``records`` the screen answered."""
+    async def _screened(self, decoded: Sequence[_Decoded[E]]) -> set[int]:
+        """The positions of the batch's records the screen answered."""
         if self._screen is None:
             return set()
-        positions: list[int] = []
-        events: list[E] = []
-        for position, record in enumerate(records):
-            try:
-                events.append(self._decode(record))
-            except UndecodableMessageError:
-                continue  # its lane dead-letters it
-            positions.append(position)
+        positions = [i for i, one in enumerate(decoded) if not isinstance(one, Exception)]
+        events = [one for one in decoded if not isinstance(one, Exception)]
         try:
             answered = await self._screen(events)
         except Exception as error:  # the store is down, say: each record goes its own way
@@ -102,25 +100,36 @@ class KeyedBatches(Generic[E]):
         return {positions[index] for index in answered}
 
     async def _lane(
-        self, records: list[ConsumerRecord], dead_letters: DeadLetterMiddleware
+        self,
+        records: list[tuple[ConsumerRecord, _Decoded[E]]],
+        dead_letters: DeadLetterMiddleware,
     ) -> None:
         async with self._lanes:
-            for record in records:
-                await self._settle(record, dead_letters)
+            for record, decoded in records:
+                await self._settle(record, decoded, dead_letters)
 
-    async def _settle(self, record: ConsumerRecord, dead_letters: DeadLetterMiddleware) -> None:
-        """Handle ``record`` until it is handled or dead-lettered."""
+    async def _settle(
+        self, record: ConsumerRecord, decoded: _Decoded[E], dead_letters: DeadLetterMiddleware
+    ) -> None:
+        """Handle ``record`` until it is handled or dead-lettered (at once: undecodable)."""
         while True:
             try:
-                event = self._decode(record)
-                with consume_span(record, correlation_id=event.correlation_id):
-                    await self._handle(event)
+                if isinstance(decoded, UndecodableMessageError):
+                    raise decoded
+                with consume_span(record, correlation_id=decoded.correlation_id):
+                    await self._handle(decoded)
             except Exception as error:  # every failure is settled: retried or dead-lettered
                 if await dead_letters.failed(record, error):
                     return
             else:
                 dead_letters.handled(record)
                 return
+
+    def _decoded(self, record: ConsumerRecord) -> E | UndecodableMessageError:
+        try:
+            return self._decode(record)
+        except UndecodableMessageError as error:
+            return error
 
     def _decode(self, record: ConsumerRecord) -> E:
         try:
