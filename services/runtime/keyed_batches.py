@@ -46,10 +46,10 @@ _log = get_logger(__name__)
 
 E = TypeVar("E", bound=Event)
 BatchScreen: TypeAlias = Callable[[Sequence[E]], Awaitable[Collection[int]]]
-_Decoded: TypeAlias = E | UndecodableMessageError
-"""A record's event, or why it has none (its lane dead-letters it)."""
 """A sink's look at a whole batch first: the positions of the events it has answered
 (published their outcomes), which need no handling one by one."""
+_Decoded: TypeAlias = E | UndecodableMessageError
+"""A record's event, or why it has none (its lane dead-letters it)."""
 
 
 class KeyedBatches(Generic[E]):
