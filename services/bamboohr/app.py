@@ -38,15 +38,16 @@ async def wire(
     chosen = topics or SourceTopics()
     service = parts.settings.service_name
     access = BambooHRAccess(store=parts.store, vault=parts.vault, settings=vendor)
+    outcomes = Outcomes(BusPublisher(parts.broker), service=service)
     source = BambooHRSource(
         broker=parts.broker,
         store=parts.store,
         access=access,
         settings=vendor,
+        outcomes=outcomes,
         service=service,
         topics=chosen,
     )
-    outcomes = Outcomes(BusPublisher(parts.broker), service=service)
     holder = f"{service}-{uuid4().hex}"
     lists = OptionListSink(
         store=parts.store,

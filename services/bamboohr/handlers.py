@@ -103,12 +103,15 @@ def build_router(
         async def align_bamboohr_option_lists(message: object) -> None:
             await list_sink.list_changed(message)
 
-        router.publisher(
-            SyncOutcome.topic_name,
-            title=f"{SyncOutcome.topic_name}:SyncOutcome",
-            description="Every attempt to align a BambooHR option list with the other side's.",
-            schema=SyncOutcome,
-        )
+    router.publisher(
+        SyncOutcome.topic_name,
+        title=f"{SyncOutcome.topic_name}:SyncOutcome",
+        description=(
+            "Every attempt to align a BambooHR option list with the other side's, and each "
+            "employee a delivery named whom BambooHR would not let us read (consent gone)."
+        ),
+        schema=SyncOutcome,
+    )
 
     router.publisher(
         chosen.employees,

@@ -33,7 +33,10 @@ A message that cannot be decoded (no raw event, a body that is no BambooHR deliv
 dead-lettered at once with its cause by the runtime's raw dispatch
 (``services/runtime/raw_dispatch.py``, the same policy in every service); a tick or
 delivery of a connection that is gone is audited and skipped; a vendor or network
-failure raises, so the runtime retries and then dead-letters it.
+failure raises, so the runtime retries and then dead-letters it. A delivery BambooHR will
+not let us read because the connection's consent is gone is, by the same raw dispatch, a
+``failed`` outcome on each employee it sent us to read (their ``EmployeeChanged`` entity
+key), then raised; an over-cap delivery names nobody (it became a read of everyone).
 """
 
 from __future__ import annotations
@@ -71,7 +74,8 @@ from services.bamboohr.models import Employee
 from services.bamboohr.settings import BambooHRSettings
 from services.runtime.logging import get_logger
 from services.runtime.option_lists import name_key
-from services.runtime.raw_dispatch import decode_raw, dispatch_raw
+from services.runtime.outcomes import Outcomes
+from services.runtime.raw_dispatch import RefusedReads, decode_raw, dispatch_raw
 from services.runtime.snapshots import PublishedSnapshots
 from services.runtime.store import StateStore
 from services.runtime.store.records import ConnectionRecord
@@ -114,6 +118,7 @@ class BambooHRSource:
         store: StateStore,
         access: BambooHRAccess,
         settings: BambooHRSettings,
+        outcomes: Outcomes,
         service: str,
         topics: SourceTopics | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -128,6 +133,9 @@ class BambooHRSource:
         self._published = PublishedSnapshots(
             store=store, broker=broker, service=service, volatile=VOLATILE_FIELDS
         )
+        self._refused = RefusedReads(
+            outcomes=outcomes, vendor="BambooHR", record_keys=self._employees_to_read
+        )
 
     # --- entry point ---------------------------------------------------------------------
 
@@ -135,7 +143,9 @@ class BambooHRSource:
         """One message of ``raw.bamboohr`` (JSON already parsed by the broker)."""
         event = decode_raw(message)
         try:
-            await dispatch_raw(event, self, undecodable=(MalformedDeliveryError,))
+            await dispatch_raw(
+                event, self, undecodable=(MalformedDeliveryError,), refused=self._refused
+            )
         except UnknownConnectionError as error:
             # Decodable, and about a connection that is gone: nothing to do, ever.
             await self._skip(event, type(error).__name__, str(error))
@@ -192,6 +202,14 @@ class BambooHRSource:
                     source_updated_at=changed_at,
                     changed_fields=canonical_changed_fields(person.changed_aliases),
                 )
+
+    def _employees_to_read(self, delivery: RawDelivery) -> list[str]:
+        """The employees ``on_delivery`` reads one by one (not those only deleted: nothing
+        is read for them), or nobody when the delivery is over the cap."""
+        named = employees_named(webhook_events(delivery.content_type, delivery.body))
+        if len(named) > self._settings.delivery_max_employees:
+            return []
+        return [person.employee_id for person in named if not person.deleted_only]
 
     async def _reconcile_for(
         self, record: ConnectionRecord, delivery: RawDelivery, named: list[NamedEmployee]

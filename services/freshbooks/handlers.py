@@ -183,7 +183,8 @@ def build_router(
         title=f"{SyncOutcome.topic_name}:SyncOutcome",
         description=(
             "Every FreshBooks write attempt of flow 1, of expense departments, of flow "
-            "ap-bill's bill payments and of flow expenses' reports."
+            "ap-bill's bill payments and of flow expenses' reports; and each bill or vendor "
+            "a callback named that FreshBooks would not let us read (consent gone)."
         ),
         schema=SyncOutcome,
     )

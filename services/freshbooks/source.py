@@ -12,11 +12,10 @@ account that only receives people (flow 1) is never read for its bills.
 - A bill or vendor FreshBooks no longer returns (deleted for good) is published once more
   from its last known state, as ``void`` / inactive, so the sink archives its copy.
 
-A callback FreshBooks will not let us read because the connection's consent is gone (a
-revoked token, a refused refresh: ``OAuthRefusedError``) is answered with a ``failed``
-outcome on that bill or vendor naming the cause, then raised as before (the bus retries,
-then dead-letters it for a replay once someone reconnected). Without it the record would
-only be missing, with nothing on it to say why.
+A callback FreshBooks will not let us read because the connection's consent is gone is a
+``failed`` outcome on that bill or vendor, then raised: the runtime's policy for every
+source (``services/runtime/raw_dispatch.py``); this source names the record (the object's
+id, as the ``BillChanged`` or ``VendorChanged`` it would have become).
 
 Whatever the path, a record goes out only when it differs from what this source last
 published (``services/runtime/snapshots.py``), so a reconcile after a callback publishes
@@ -36,9 +35,8 @@ from services.freshbooks.client import FreshBooksClient
 from services.freshbooks.mapping import callback_event
 from services.freshbooks.payables import bill_changed, vendor_changed
 from services.runtime.logging import get_logger
-from services.runtime.oauth_tokens import OAuthRefusedError
-from services.runtime.outcomes import Outcomes, WriteResult
-from services.runtime.raw_dispatch import dispatch_raw
+from services.runtime.outcomes import Outcomes
+from services.runtime.raw_dispatch import RefusedReads, dispatch_raw
 from services.runtime.snapshots import PublishedSnapshots
 
 __all__ = ["BILL_EVENTS", "VENDOR_EVENTS", "PayablesSource"]
@@ -63,12 +61,14 @@ class PayablesSource:
     ) -> None:
         self._access = access
         self._snapshots = snapshots
-        self._outcomes = outcomes
+        self._refused = RefusedReads(
+            outcomes=outcomes, vendor="FreshBooks", record_keys=_callback_record
+        )
         self._vendor_topic = vendor_topic
         self._bill_topic = bill_topic
 
     async def handle(self, message: object) -> None:
-        await dispatch_raw(message, self)
+        await dispatch_raw(message, self, refused=self._refused)
 
     async def _client(self, connection_id: str) -> FreshBooksClient | None:
         if not await self._access.ap_links_from(connection_id):
@@ -80,22 +80,13 @@ class PayablesSource:
         callback = callback_event(delivery.body)
         if callback is None or callback.name not in BILL_EVENTS | VENDOR_EVENTS:
             return
-        try:
-            client = await self._client(delivery.connection_id)
-            if client is None:
-                return
-            if callback.name in VENDOR_EVENTS:
-                await self._vendor(client, delivery.connection_id, callback.object_id, delivery)
-            else:
-                await self._bill(client, delivery.connection_id, callback.object_id, delivery)
-        except OAuthRefusedError as refused:
-            # Every read of this connection fails alike until a person reconnects it: the
-            # record says so where they look (its entity key is the object's id, as the
-            # BillChanged or VendorChanged it would have become).
-            cause = f"FreshBooks did not let us read it: {refused}"
-            result = WriteResult("failed", "read", detail=cause)
-            await self._outcomes.publish(delivery, None, callback.object_id, result)
-            raise
+        client = await self._client(delivery.connection_id)
+        if client is None:
+            return
+        if callback.name in VENDOR_EVENTS:
+            await self._vendor(client, delivery.connection_id, callback.object_id, delivery)
+        else:
+            await self._bill(client, delivery.connection_id, callback.object_id, delivery)
 
     async def on_poll(self, tick: PollTick) -> None:
         await self._everything(tick)
@@ -178,3 +169,11 @@ class PayablesSource:
             }
         )
         await self._snapshots.publish_if_changed(event, topic=self._bill_topic, cause=cause)
+
+
+def _callback_record(delivery: RawDelivery) -> tuple[str, ...]:
+    """The bill or vendor a callback names: the entity key of the event it would become."""
+    callback = callback_event(delivery.body)
+    if callback is None or callback.name not in BILL_EVENTS | VENDOR_EVENTS:
+        return ()
+    return (callback.object_id,)

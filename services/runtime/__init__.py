@@ -14,7 +14,7 @@ from services.runtime.logging import configure_logging, get_logger, redact, reda
 from services.runtime.outcomes import BusPublisher, OutcomePublisher, Outcomes, WriteResult
 from services.runtime.publishing import encode_event, publish, stamp
 from services.runtime.ratelimit import RatePolicy
-from services.runtime.raw_dispatch import RawHandlers, decode_raw, dispatch_raw
+from services.runtime.raw_dispatch import RawHandlers, RefusedReads, decode_raw, dispatch_raw
 from services.runtime.retry import RetryPolicy, parse_retry_after
 from services.runtime.settings import RuntimeSettings, SettingsError, load_settings
 from services.runtime.signatures import (
@@ -47,6 +47,7 @@ __all__ = [
     "PublishedSnapshots",
     "RatePolicy",
     "RawHandlers",
+    "RefusedReads",
     "RetryPolicy",
     "RuntimeSettings",
     "SettingsError",

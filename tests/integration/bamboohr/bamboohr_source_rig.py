@@ -31,6 +31,7 @@ from services.bamboohr.source import BambooHRSource, SourceTopics
 from services.runtime.audit_trail import read_chain
 from services.runtime.bus import Consuming, create_broker
 from services.runtime.oauth_tokens import TokenSet, save_tokens
+from services.runtime.outcomes import BusPublisher, Outcomes
 from services.runtime.publishing import publish
 from services.runtime.store import StateStore
 from services.runtime.vault import Vault, generate_key_ring_entry
@@ -244,6 +245,7 @@ async def source_rig(
                 store=store,
                 access=BambooHRAccess(store=store, vault=vault, settings=settings),
                 settings=settings,
+                outcomes=Outcomes(BusPublisher(broker), service=runtime.service_name),
                 service=runtime.service_name,
                 topics=topics,
             )

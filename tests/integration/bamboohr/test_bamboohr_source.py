@@ -11,6 +11,7 @@ import pytest
 
 from sandboxes.kit import wait_until
 from schemas.envelope import utcnow
+from schemas.outcomes import SyncOutcome
 from schemas.people import EmployeeChanged
 from schemas.topics import dlq_topic
 from services.bamboohr.mapping import EMPLOYEE_FIELDS
@@ -338,6 +339,45 @@ async def test_an_access_token_refused_early_is_refreshed_once_and_the_call_repe
         answer = await rig.control.get("/_sandbox/requests")
         calls = [(r["path"].rsplit("/", 1)[-1], r["status"]) for r in answer.json()]
         assert calls == [(LIAM, 401), ("token.php", 200), (LIAM, 200)]
+
+
+async def test_a_delivery_the_lost_consent_stops_is_a_failed_outcome_on_each_employee_to_read(
+    kafka_bootstrap: str,
+    kafka_topic: TopicMaker,
+    unique_name: Callable[[str], str],
+    tmp_path: Path,
+) -> None:
+    async with source_rig(
+        bootstrap=kafka_bootstrap,
+        kafka_topic=kafka_topic,
+        unique_name=unique_name,
+        tmp_path=tmp_path,
+        style="oauth",
+    ) as rig:
+        async with rig.store.transaction() as repos:
+            # The consent is gone: what a revoked token and a refused refresh leave behind.
+            assert await repos.credentials.delete(rig.connection_id, TOKENS_FIELD)
+
+        # Liam is to be read; Ryan only deleted, which needs no read and names no outcome.
+        delivery = await rig.deliver(_field_based([(LIAM, "Updated"), (RYAN, "Deleted")]))
+        [letter] = await rig.wait_outputs(delivery, dlq_topic("bamboohr"), 1)
+        outcomes = await rig.outputs(delivery, SyncOutcome.topic_name)
+
+        assert letter["error_type"].endswith("OAuthRefusedError")
+        assert letter["attempts"] > 1  # retried first, as any failed read: a reconnect mends it
+        assert len(outcomes) == letter["attempts"]  # one per attempt, each on the record
+        for outcome in outcomes:
+            assert (outcome["entity_key"], outcome["status"], outcome["operation"]) == (
+                LIAM,
+                "failed",
+                "read",
+            )
+            assert outcome["connection_id"] == rig.connection_id
+            assert outcome["service"] == "bamboohr"
+            assert outcome["detail"].startswith("BambooHR did not let us read it: ")
+            assert "no OAuth tokens" in outcome["detail"]
+        assert await rig.outputs(delivery, rig.topics.employees) == []
+        assert _employee_reads(await rig.vendor_requests()) == []
 
 
 @pytest.mark.parametrize("delivery_format", ["json", "form-encoded"])

@@ -220,7 +220,7 @@ async def test_a_callback_the_lost_consent_stops_is_a_failed_outcome_naming_why(
         assert await repos.credentials.delete(source.world.freshbooks_connection_id, TOKENS_FIELD)
 
     with pytest.raises(OAuthRefusedError):
-        await source.source.on_delivery(source.callback("bill.update", str(bill["id"])))
+        await source.source.handle(source.callback("bill.update", str(bill["id"])))
 
     [outcome] = source.outcomes.outcomes
     assert (outcome.entity_key, outcome.status, outcome.operation) == (

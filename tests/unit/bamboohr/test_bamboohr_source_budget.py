@@ -21,6 +21,7 @@ from services.bamboohr.access import BambooHRAccess
 from services.bamboohr.client import ApiKeyAuthorization, BambooHRClient
 from services.bamboohr.settings import BambooHRSettings
 from services.bamboohr.source import BambooHRSource
+from services.runtime.outcomes import BusPublisher, Outcomes
 from services.runtime.publishing import encode_event
 from services.runtime.ratelimit import BULK_EXTENSION
 from services.runtime.store import StateStore
@@ -73,13 +74,15 @@ async def rig(tmp_path: Path) -> AsyncIterator[tuple[BambooHRSource, _RecordingA
         record = await repos.connections.create(
             vendor="bamboohr", tenant_id="default", display_name="Acme", settings={}
         )
+    broker = KafkaBroker()  # never started: an empty company publishes nothing
     try:
         yield (
             BambooHRSource(
-                broker=KafkaBroker(),  # never started: an empty company publishes nothing
+                broker=broker,
                 store=store,
                 access=access,
                 settings=settings,
+                outcomes=Outcomes(BusPublisher(broker), service="bamboohr"),
                 service="bamboohr",
             ),
             access,

@@ -18,6 +18,7 @@ from services.bamboohr.mapping import MalformedDeliveryError
 from services.bamboohr.settings import BambooHRSettings
 from services.bamboohr.source import BambooHRSource
 from services.runtime.dead_letters import UndecodableMessageError
+from services.runtime.outcomes import BusPublisher, Outcomes
 from services.runtime.publishing import encode_event
 from services.runtime.store import StateStore
 from services.runtime.vault import Vault, generate_key_ring_entry
@@ -28,13 +29,15 @@ async def source(tmp_path: Path) -> AsyncIterator[tuple[BambooHRSource, StateSto
     store = await StateStore.open(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
     settings = BambooHRSettings()
     vault = Vault.from_text(generate_key_ring_entry("k1"))
+    broker = KafkaBroker()  # never started: nothing here may publish
     try:
         yield (
             BambooHRSource(
-                broker=KafkaBroker(),  # never started: nothing here may publish
+                broker=broker,
                 store=store,
                 access=BambooHRAccess(store=store, vault=vault, settings=settings),
                 settings=settings,
+                outcomes=Outcomes(BusPublisher(broker), service="bamboohr"),
                 service="bamboohr",
             ),
             store,
