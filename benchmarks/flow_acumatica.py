@@ -58,6 +58,7 @@ ACUMATICA_BACKFILL = BackfillCase(
     target="Acumatica",
     ceiling_per_minute=LICENCE_PER_MINUTE,
     sign_in_path="/entity/auth/login",
+    people_path=r"/Employee\b",
     targets={
         "rate": Target(
             1.5,

@@ -78,6 +78,9 @@ class BackfillCase:
     targets: dict[str, Target]
     ceiling_per_minute: float | None = None  # the vendor's calls a minute, when it has one
     sign_in_path: str | None = None  # the vendor's sign-in call, when sessions are counted
+    # Regex of the paths where the target keeps people: the writes a replay could make (the
+    # target service's other work, FreshBooks' expense attribution say, writes elsewhere).
+    people_path: str = ""
 
 
 FRESHBOOKS_INFERRED_PER_MINUTE = 300.0
@@ -88,6 +91,7 @@ FRESHBOOKS = BackfillCase(
     target="FreshBooks",
     targets=TARGETS,
     ceiling_per_minute=FRESHBOOKS_INFERRED_PER_MINUTE,
+    people_path=r"/users/(staffs|invitation)",
 )
 
 SEED_CHUNK = 2_000

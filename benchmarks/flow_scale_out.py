@@ -23,6 +23,7 @@ from typing import Any, Final
 
 import httpx
 
+from benchmarks.flow_backfill import FRESHBOOKS
 from benchmarks.flow_replay import applied_changes, drain_copies
 from benchmarks.flow_stack import EMPLOYEE_TOPIC, FlowStack
 from benchmarks.results import Measurement, Target
@@ -139,7 +140,12 @@ async def _drain(
     """Records answered a second for ``events`` copies of ``changes`` (each once per link)."""
     wanted = events * len(links)
     outcomes, elapsed = await drain_copies(
-        stack, changes, events=events, answers=wanted, timeout_seconds=timeout_seconds
+        stack,
+        changes,
+        events=events,
+        answers=wanted,
+        timeout_seconds=timeout_seconds,
+        people_path=FRESHBOOKS.people_path,
     )
     if len(outcomes) < wanted:
         msg = f"only {len(outcomes):,} of {wanted:,} answered within {timeout_seconds:.0f} s"

@@ -62,6 +62,7 @@ ZOHO_BACKFILL = BackfillCase(
     label="flow 2",
     target="Zoho Books",
     ceiling_per_minute=ZOHO_CEILING_PER_MINUTE,
+    people_path=r"/contacts",
     targets={
         "rate": Target(
             0.5,

@@ -514,6 +514,7 @@ async def _measure_one_flow(bootstrap: str, run: _FlowRun) -> list[Measurement]:
                     label=run.title,
                     events=run.replay_events,
                     timeout_seconds=run.replay_timeout_seconds,
+                    people_path=run.backfill.people_path,
                 ),
             )
             rows += await _guarded(
