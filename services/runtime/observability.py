@@ -7,7 +7,9 @@ answers ``/metrics``, ``/livez`` and ``/readyz`` the same way on ``MLC_OPS_PORT`
 - live: the event loop runs (:class:`~services.runtime.health.Health`);
 - ready: Kafka answers, and for a consumer, a partition is assigned to it;
 - gauges: every process samples its vendor budgets; a consumer its groups' lag; the
-  caller adds its own (the control plane's review queue and link freshness).
+  caller adds its own (the control plane's review queue and link freshness);
+- memory a burst freed is handed back to the node now and then
+  (:mod:`services.runtime.memory_return`).
 
 The ops port opens before the broker starts, so a process slow to join its group is
 reported live and not ready rather than not at all.
@@ -29,6 +31,7 @@ from services.runtime.health import (
     health_running,
     partitions_assigned,
 )
+from services.runtime.memory_return import memory_return_sampler
 from services.runtime.metrics import VENDOR_BUDGET_USE
 from services.runtime.ops_server import ops_server_running
 from services.runtime.ratelimit import PROCESS_BUDGETS
@@ -60,6 +63,9 @@ async def observed(
         broker_reachable(broker, timeout=settings.health_kafka_timeout_seconds)
     ]
     running = [budget_use_sampler(), *samplers]
+    memory_return = memory_return_sampler(settings.memory_return_seconds)
+    if memory_return is not None:
+        running.append(memory_return)
     if consumes:
         checks.append(partitions_assigned(broker))
         running.append(consumer_lag_sampler(broker))

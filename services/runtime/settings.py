@@ -85,6 +85,14 @@ class RuntimeSettings(BaseSettings):
         le=65535,
         description="The ops port; 0 takes any free port (logged as ops.listening).",
     )
+    memory_return_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description=(
+            "How often the process hands the memory it freed back to the node (glibc's "
+            "malloc_trim), so a backlog's peak does not stay resident; 0 never does."
+        ),
+    )
     consumer_workers: int = Field(
         default=1,
         ge=1,
