@@ -217,6 +217,7 @@ async def _edge_alone(bootstrap: str) -> AsyncIterator[tuple[StackPlan, StackInf
             kafka_port=free_port(),  # unused: the broker is given
             kafka_bootstrap=bootstrap,
             fresh=True,
+            ports_picked=True,  # a port taken before our server bound it: another one
         )
         try:
             yield plan, await start_stack(plan, _say)

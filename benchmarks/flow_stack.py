@@ -291,6 +291,8 @@ async def flow_stack(
             kafka_bootstrap=bootstrap,
             settings=dict(settings or {}),
             fresh=True,
+            # Free when probed, taken by the time a server binds it: start it on another.
+            ports_picked=True,
         )
         try:
             info = await start_stack(plan, _ignore)
