@@ -10,6 +10,10 @@ process names itself once as the holder of every lease it takes. So two tasks of
 process that want the same lease (a record's two consumers, say) also take turns: an
 in-process lock per (lease, holder) comes first. Without it both would hold the lease at
 once, and the first to finish would release it under the other.
+
+A holder whose work ends with a write can give the lease back in that write's transaction
+(:meth:`HeldLease.last_transaction`): one transaction instead of two, on a path that runs
+for every record a sink writes.
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ import asyncio
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from services.runtime.store import StateStore
+from services.runtime.store import Repositories, StateStore
 
-__all__ = ["LeaseBusyError", "held_lease"]
+__all__ = ["HeldLease", "LeaseBusyError", "held_lease"]
 
 
 class LeaseBusyError(TimeoutError):
@@ -43,6 +48,28 @@ def _lock_of(name: str, holder: str) -> asyncio.Lock:
     return lock
 
 
+@dataclass(slots=True)
+class HeldLease:
+    """A lease held for the block of :func:`held_lease`."""
+
+    store: StateStore
+    name: str
+    holder: str
+    given_back: bool = field(default=False, init=False)
+    """True once a :meth:`last_transaction` committed: nothing is left to release."""
+
+    @asynccontextmanager
+    async def last_transaction(self) -> AsyncIterator[Repositories]:
+        """A store transaction that also gives the lease back, when the block ends without
+        an error: the holder's last write under the lease. Nothing may be written under
+        the lease after it. If the block or the commit fails, the lease is still held and
+        is released as usual when the lease's block ends."""
+        async with self.store.transaction() as repos:
+            yield repos
+            await repos.leases.release(self.name, self.holder)
+        self.given_back = True
+
+
 @asynccontextmanager
 async def held_lease(
     store: StateStore,
@@ -51,7 +78,7 @@ async def held_lease(
     *,
     ttl: timedelta,
     wait: timedelta,
-) -> AsyncIterator[None]:
+) -> AsyncIterator[HeldLease]:
     """Hold lease ``name`` for the block; wait (bounded) while another holder has it."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait.total_seconds()
@@ -62,8 +89,8 @@ async def held_lease(
         msg = f"lease {name} is held by another task of this process; retry later"
         raise LeaseBusyError(msg) from None
     try:
-        async with _store_lease(store, name, holder, ttl=ttl, deadline=deadline):
-            yield
+        async with _store_lease(store, name, holder, ttl=ttl, deadline=deadline) as held:
+            yield held
     finally:
         lock.release()
 
@@ -71,7 +98,7 @@ async def held_lease(
 @asynccontextmanager
 async def _store_lease(
     store: StateStore, name: str, holder: str, *, ttl: timedelta, deadline: float
-) -> AsyncIterator[None]:
+) -> AsyncIterator[HeldLease]:
     loop = asyncio.get_running_loop()
     delay = 0.02
     while True:
@@ -83,8 +110,10 @@ async def _store_lease(
             raise LeaseBusyError(msg)
         await asyncio.sleep(delay)  # polling a row another process holds; no event to await
         delay = min(delay * 2, 0.5)
+    held = HeldLease(store, name, holder)
     try:
-        yield
+        yield held
     finally:
-        async with store.transaction() as repos:
-            await repos.leases.release(name, holder)
+        if not held.given_back:
+            async with store.transaction() as repos:
+                await repos.leases.release(name, holder)

@@ -19,11 +19,11 @@ record), under a state-store lease so replicas take turns (:mod:`services.runtim
    that changes the target.
 4. **Bookkeeping**, one transaction: each cross-reference by compare-and-set (a replica
    whose lease ran out mid-write fails here instead of overwriting newer bookkeeping, and
-   the message is retried), the announcement removed, and the sink's own rows
-   (:meth:`UpsertTarget.record`). A snapshot that needed no record at all (a person
-   terminated before the target ever had them) has no cross-reference to remember it by:
-   its revision and fingerprint are kept instead (:data:`SETTLED_WITHOUT_RECORD`), so its
-   redelivery is answered in step 1 too.
+   the message is retried), the announcement removed, the sink's own rows
+   (:meth:`UpsertTarget.record`), and the lease given back. A snapshot that needed no
+   record at all (a person terminated before the target ever had them) has no
+   cross-reference to remember it by: its revision and fingerprint are kept instead
+   (:data:`SETTLED_WITHOUT_RECORD`), so its redelivery is answered in step 1 too.
 
 A sink fills in :class:`UpsertTarget`, one object per attempt, holding the snapshot.
 """
@@ -36,7 +36,7 @@ from datetime import timedelta
 from typing import Final, Protocol
 
 from schemas.snapshot import Snapshot
-from services.runtime.leasing import held_lease
+from services.runtime.leasing import HeldLease, held_lease
 from services.runtime.outcomes import WriteResult
 from services.runtime.store import Repositories, StateStore
 from services.runtime.store.records import CrossReference, LinkRecord
@@ -212,8 +212,8 @@ class IdempotentUpsert:
             return unchanged
         lease = f"{target.lease_prefix}:{link.id}:{key}"
         ttl = self._lease_ttl
-        async with held_lease(self._store, lease, self._holder, ttl=ttl, wait=ttl):
-            return await self._apply_held(link, key, snapshot, target)
+        async with held_lease(self._store, lease, self._holder, ttl=ttl, wait=ttl) as held:
+            return await self._apply_held(link, key, snapshot, target, held)
 
     async def preview(
         self, link: LinkRecord, snapshot: Snapshot, target: UpsertTarget
@@ -256,7 +256,12 @@ class IdempotentUpsert:
         )
 
     async def _apply_held(
-        self, link: LinkRecord, key: str, snapshot: Snapshot, target: UpsertTarget
+        self,
+        link: LinkRecord,
+        key: str,
+        snapshot: Snapshot,
+        target: UpsertTarget,
+        held: HeldLease,
     ) -> WriteResult:
         known = await self._known(link, key, target)
         references = known.references
@@ -277,7 +282,7 @@ class IdempotentUpsert:
         if written.target_ids:
             if self._before_bookkeeping is not None:
                 await self._before_bookkeeping()
-            async with self._store.transaction() as repos:
+            async with held.last_transaction() as repos:
                 for kind, target_id in written.target_ids.items():
                     before = references.get(kind)
                     await repos.cross_references.put(
@@ -295,7 +300,7 @@ class IdempotentUpsert:
                     await repos.mappings.delete(link.id, SETTLED_WITHOUT_RECORD, key)
                 await target.record(repos, written)
         elif _nothing_needed(written, known) and known.settled_without_record != applied:
-            async with self._store.transaction() as repos:
+            async with held.last_transaction() as repos:
                 await repos.mappings.put(link.id, SETTLED_WITHOUT_RECORD, key, applied)
         return _result(written)
 

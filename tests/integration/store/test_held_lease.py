@@ -62,3 +62,36 @@ async def test_other_names_and_other_holders_are_not_held_up(store: StateStore) 
         with pytest.raises(LeaseBusyError, match="another replica"):
             async with held_lease(store, "record:3", "replica-b", ttl=TTL, wait=SHORT):
                 pytest.fail("another holder entered a held lease")
+
+
+async def test_the_last_transaction_writes_and_gives_the_lease_back_at_once(
+    store: StateStore,
+) -> None:
+    async with held_lease(store, "record:5", "replica-a", ttl=TTL, wait=TTL) as held:
+        async with held.last_transaction() as repos:
+            await repos.leases.try_acquire("written:5", "replica-a", ttl=TTL)
+        assert held.given_back
+        # Given back with the write: another replica need not wait for our block to end.
+        async with held_lease(store, "record:5", "replica-b", ttl=TTL, wait=SHORT):
+            pass
+    async with store.transaction() as repos:
+        assert await repos.leases.get("written:5") is not None
+        assert await repos.leases.get("record:5") is None
+
+
+async def test_a_last_transaction_that_fails_keeps_the_lease_until_the_block_ends(
+    store: StateStore,
+) -> None:
+    async with held_lease(store, "record:6", "replica-a", ttl=TTL, wait=TTL) as held:
+        with pytest.raises(RuntimeError, match="bookkeeping failed"):
+            async with held.last_transaction() as repos:
+                await repos.leases.try_acquire("written:6", "replica-a", ttl=TTL)
+                raise RuntimeError("bookkeeping failed")
+        assert not held.given_back
+        async with store.transaction() as repos:
+            assert await repos.leases.get("written:6") is None  # rolled back
+            lease = await repos.leases.get("record:6")
+        assert lease is not None
+        assert lease.holder == "replica-a"
+    async with store.transaction() as repos:
+        assert await repos.leases.get("record:6") is None  # released when the block ended
