@@ -4,6 +4,11 @@ A connection made by OAuth consent keeps ``subdomain`` in its settings and the t
 in the vault (field ``oauth_tokens``, handed out by the TokenKeeper); a connection made
 with an API key (``services/bamboohr/connection.py``) keeps ``credential_style: api_key``
 and ``company_domain`` in its settings and the key in the vault (field ``api_key``).
+
+Every webhook delivery opens a client, so what it needs is kept in the process: the HTTP
+client of each connection's company for as long as the service runs (its connections to
+BambooHR are reused, not one TLS handshake per delivery), and the connection's record for
+``MLC_BAMBOOHR_CONNECTION_KEEP_SECONDS`` (a changed API key or company is seen that late).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from services.bamboohr.client import (
 from services.bamboohr.connection import CREDENTIALS
 from services.bamboohr.settings import BambooHRSettings
 from services.runtime.http import build_client
+from services.runtime.kept_reads import KeptReads
 from services.runtime.oauth_tokens import TokenKeeper
 from services.runtime.ratelimit import RatePolicy
 from services.runtime.retry import RetryPolicy
@@ -76,6 +82,10 @@ class BambooHRAccess:
             http=self._token_http,
             refresh_ahead=timedelta(seconds=settings.token_refresh_ahead_seconds),
         )
+        self._records: KeptReads[ConnectionRecord | None] = KeptReads(
+            keep_seconds=settings.connection_keep_seconds
+        )
+        self._companies: dict[tuple[str, str], httpx.AsyncClient] = {}
 
     def _token_http(self, connection_id: str) -> httpx.AsyncClient:
         return self._http(connection_id, base_url="")
@@ -90,8 +100,13 @@ class BambooHRAccess:
         )
 
     async def connection(self, connection_id: str) -> ConnectionRecord:
-        async with self._store.reading() as repos:
-            record = await repos.connections.get(connection_id)
+        """The connection's record, read again once it was kept its while."""
+
+        async def read() -> ConnectionRecord | None:
+            async with self._store.reading() as repos:
+                return await repos.connections.get(connection_id)
+
+        record = (await self._records.read(connection_id, read)).value
         if record is None or record.vendor != VENDOR:
             msg = f"{connection_id!r} is not a BambooHR connection"
             raise UnknownConnectionError(msg)
@@ -116,13 +131,22 @@ class BambooHRAccess:
     async def client(
         self, record: ConnectionRecord, *, bulk: bool = False
     ) -> AsyncIterator[BambooHRClient]:
-        """A client for ``record``'s company, closed when the block ends.
+        """A client for ``record``'s company for the block, over the company's kept HTTP
+        client (closed by :meth:`aclose`).
 
         ``bulk``: reads that can wait (everyone at once), kept out of the budget share
         reserved for webhook reads (``MLC_BAMBOOHR_WEBHOOK_BUDGET_SHARE``).
         """
         credentials = await self._credentials(record)
-        async with self._http(record.id, base_url=credentials.company_url) as http:
-            yield BambooHRClient(
-                http, credentials.company_url, credentials.authorization, bulk=bulk
-            )
+        company = (record.id, credentials.company_url)
+        http = self._companies.get(company)
+        if http is None:
+            http = self._http(record.id, base_url=credentials.company_url)
+            self._companies[company] = http
+        yield BambooHRClient(http, credentials.company_url, credentials.authorization, bulk=bulk)
+
+    async def aclose(self) -> None:
+        """Close every kept HTTP client (the service is stopping)."""
+        companies, self._companies = list(self._companies.values()), {}
+        for http in companies:
+            await http.aclose()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, aclosing
 from uuid import uuid4
 
 from schemas.people import DepartmentChanged, JobTitleChanged
@@ -29,7 +29,8 @@ async def wire(
     topics: SourceTopics | None = None,
     group_id: str | None = None,
 ) -> Sequence[AbstractAsyncContextManager[object]]:
-    """Attach the source and the option-list sink to the broker; the sink's replays run beside.
+    """Attach the source and the option-list sink to the broker; the sink's replays run beside
+    (and the access's kept HTTP clients are closed when the service stops).
 
     ``group_id`` (default: the service's name) names the source's consumer group; the list
     sink's is that plus ``.option-lists``. Tests give each run its own.
@@ -81,4 +82,4 @@ async def wire(
             for sink in PLUGIN.sinks  # lists from whichever flow's target publishes them
         ],
     )
-    return [replays.running()]
+    return [aclosing(access), replays.running()]

@@ -58,6 +58,13 @@ class BambooHRSettings(BaseSettings):
     max_in_flight: int = Field(
         default=2, ge=1, description="Concurrent calls per company (limits are unpublished) [I]."
     )
+    connection_keep_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long the source reuses a connection's record between webhook "
+        "deliveries before reading it again (a changed API key or company is seen that late; "
+        "0 reads it for every delivery).",
+    )
     # Why 100: a reconcile reads everyone in at most 3 calls whatever the company's size
     # (meta/lists, one unpaged custom report, the deletions since the last reconcile; the
     # 10,000-person backfill in docs/benchmarks.md took 3), against one GET per employee

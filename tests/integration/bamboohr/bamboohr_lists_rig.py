@@ -8,7 +8,7 @@ as its source would publish them. Outcomes are kept in a list instead of Kafka.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -147,24 +147,26 @@ async def lists_world(
             async def keep(event: SyncOutcome, *, cause: Event) -> None:
                 outcomes.append(event)
 
+            access = BambooHRAccess(store=store, vault=vault, settings=settings)
             sink = OptionListSink(
                 store=store,
-                access=BambooHRAccess(store=store, vault=vault, settings=settings),
+                access=access,
                 outcomes=Outcomes(keep, service="bamboohr"),
                 holder="test-replica",
                 lease_seconds=settings.option_list_lease_seconds,
             )
             await control.delete("/_sandbox/requests")
-            yield ListsWorld(
-                control=control,
-                store=store,
-                vault=vault,
-                settings=settings,
-                bamboohr_id=bamboohr_id,
-                other_id=other.id,
-                link_id=link.id,
-                sink=sink,
-                outcomes=outcomes,
-            )
+            async with aclosing(access):
+                yield ListsWorld(
+                    control=control,
+                    store=store,
+                    vault=vault,
+                    settings=settings,
+                    bamboohr_id=bamboohr_id,
+                    other_id=other.id,
+                    link_id=link.id,
+                    sink=sink,
+                    outcomes=outcomes,
+                )
     finally:
         await store.close()

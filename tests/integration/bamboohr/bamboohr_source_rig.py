@@ -240,10 +240,11 @@ async def source_rig(
             await control.delete("/_sandbox/requests")
             runtime = BambooHRServiceSettings(kafka_bootstrap_servers=bootstrap)
             broker = create_broker(runtime)
+            access = BambooHRAccess(store=store, vault=vault, settings=settings)
             source = BambooHRSource(
                 broker=broker,
                 store=store,
-                access=BambooHRAccess(store=store, vault=vault, settings=settings),
+                access=access,
                 settings=settings,
                 outcomes=Outcomes(BusPublisher(broker), service=runtime.service_name),
                 service=runtime.service_name,
@@ -263,5 +264,6 @@ async def source_rig(
                 yield Rig(bootstrap, sandbox, control, store, vault, broker, topics, connection_id)
             finally:
                 await broker.stop()
+                await access.aclose()
     finally:
         await store.close()
