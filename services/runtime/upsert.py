@@ -272,10 +272,13 @@ class IdempotentUpsert:
             return unchanged
 
         await target.find(known)
+        announced = False
 
         async def announce_create() -> None:
+            nonlocal announced
             async with self._store.transaction() as repos:
                 await repos.mappings.put(link.id, PENDING_CREATE, key, self._holder)
+            announced = True
 
         written = await target.write(announce_create)
         applied = f"{revision_text(snapshot.revision)}|{fingerprint}"
@@ -295,7 +298,8 @@ class IdempotentUpsert:
                         source_version=revision_text(snapshot.revision),
                         source_updated_at=snapshot.source_updated_at,
                     )
-                await repos.mappings.delete(link.id, PENDING_CREATE, key)
+                if announced or known.pending_create:
+                    await repos.mappings.delete(link.id, PENDING_CREATE, key)
                 if known.settled_without_record is not None:
                     await repos.mappings.delete(link.id, SETTLED_WITHOUT_RECORD, key)
                 await target.record(repos, written)

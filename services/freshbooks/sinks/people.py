@@ -293,10 +293,12 @@ class _Person:
         self._member = member
 
     async def record(self, repos: Repositories, written: Written) -> None:
-        link_id, email = self._link.id, self._email
+        link_id, email, department = self._link.id, self._email, self._event.department or ""
+        if self._old_email == email and self._department_before == department:
+            return  # recorded as it is: one write fewer in the bookkeeping of most changes
         if self._old_email != email:
             await repos.mappings.delete(link_id, DEPARTMENT_BY_EMAIL, self._old_email)
-        await repos.mappings.put(link_id, DEPARTMENT_BY_EMAIL, email, self._event.department or "")
+        await repos.mappings.put(link_id, DEPARTMENT_BY_EMAIL, email, department)
 
 
 def _as_created(request: HireRequest) -> Staff | None:

@@ -14,6 +14,7 @@ from sandboxes.kit import wait_until
 from schemas import decode_event
 from schemas.outcomes import DeadLetter, SyncOutcome
 from schemas.topics import dlq_topic
+from services.freshbooks.sinks.people import DEPARTMENT_BY_EMAIL
 from tests.integration.freshbooks.fb_sink_harness import (
     SinkWorld,
     employee,
@@ -124,6 +125,7 @@ async def test_update_then_termination_soft_deletes_in_a_put_of_its_own(
     second = (await outcomes_of(world, "103", 2))[1]
     assert second.status == "applied", second.detail
     assert second.operation == "update_staff+record_department"
+    assert await _department_of(world, email) == "Sales"
 
     # Terminated with a last change of name: a mixed PUT would lose the name silently.
     await send(
@@ -138,6 +140,7 @@ async def test_update_then_termination_soft_deletes_in_a_put_of_its_own(
     assert after["id"] == staff["id"]
     assert after["vis_state"] == 1  # soft-deleted, still there
     assert after["lname"] == "Diaz"
+    assert await _department_of(world, email) == "Engineering"  # moved back with the change
     staff_puts = [
         r
         for r in await world.requests()
@@ -146,6 +149,12 @@ async def test_update_then_termination_soft_deletes_in_a_put_of_its_own(
     assert len(staff_puts) == 3  # update; update; then vis_state alone
     # No hard delete was ever sent.
     assert not [r for r in await world.requests() if r["method"] == "DELETE"]
+
+
+async def _department_of(world: SinkWorld, email: str) -> str | None:
+    """The department the sink recorded for ``email`` (expense attribution reads it)."""
+    async with world.store.reading() as repos:
+        return await repos.mappings.get(world.link_id, DEPARTMENT_BY_EMAIL, email)
 
 
 async def test_a_redelivered_event_writes_once(

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from services.runtime.leasing import LeaseBusyError, held_lease
+from services.runtime.leasing import HeldLease, LeaseBusyError, held_lease
 from services.runtime.store import StateStore
 
 TTL = timedelta(seconds=30)
@@ -82,11 +82,14 @@ async def test_the_last_transaction_writes_and_gives_the_lease_back_at_once(
 async def test_a_last_transaction_that_fails_keeps_the_lease_until_the_block_ends(
     store: StateStore,
 ) -> None:
+    async def failing_bookkeeping(held: HeldLease) -> None:
+        async with held.last_transaction() as repos:
+            await repos.leases.try_acquire("written:6", "replica-a", ttl=TTL)
+            raise RuntimeError("bookkeeping failed")
+
     async with held_lease(store, "record:6", "replica-a", ttl=TTL, wait=TTL) as held:
         with pytest.raises(RuntimeError, match="bookkeeping failed"):
-            async with held.last_transaction() as repos:
-                await repos.leases.try_acquire("written:6", "replica-a", ttl=TTL)
-                raise RuntimeError("bookkeeping failed")
+            await failing_bookkeeping(held)
         assert not held.given_back
         async with store.transaction() as repos:
             assert await repos.leases.get("written:6") is None  # rolled back
