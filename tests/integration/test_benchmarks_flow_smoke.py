@@ -46,7 +46,13 @@ async def test_flow_benchmarks_time_renames_to_freshbooks_and_backfill_new_peopl
         latency = await measure_webhook_to_write(
             stack, FRESHBOOKS_LATENCY, per_second=1.0, seconds=3.0
         )
-        replay = await measure_replay(stack, label="flow 1", events=60, timeout_seconds=120.0)
+        replay = await measure_replay(
+            stack,
+            label="flow 1",
+            events=60,
+            timeout_seconds=120.0,
+            people_path=FRESHBOOKS_BACKFILL.people_path,
+        )
         backfill = await measure_backfill(
             stack, FRESHBOOKS_BACKFILL, employees=20, budget_seconds=180.0
         )
