@@ -19,12 +19,12 @@ for every record a sink writes.
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from services.runtime.keyed_locks import KeyedLocks
 from services.runtime.store import Repositories, StateStore
 
 __all__ = ["HeldLease", "LeaseBusyError", "held_lease"]
@@ -35,17 +35,7 @@ class LeaseBusyError(TimeoutError):
 
 
 # Held only while a task uses one, so a lease per record leaves nothing behind.
-_in_process: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
-    weakref.WeakValueDictionary()
-)
-
-
-def _lock_of(name: str, holder: str) -> asyncio.Lock:
-    lock = _in_process.get((name, holder))
-    if lock is None:
-        lock = asyncio.Lock()
-        _in_process[(name, holder)] = lock
-    return lock
+_in_process: KeyedLocks[tuple[str, str]] = KeyedLocks()
 
 
 @dataclass(slots=True)
@@ -82,7 +72,7 @@ async def held_lease(
     """Hold lease ``name`` for the block; wait (bounded) while another holder has it."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait.total_seconds()
-    lock = _lock_of(name, holder)
+    lock = _in_process.of((name, holder))
     try:
         await asyncio.wait_for(lock.acquire(), timeout=wait.total_seconds())
     except TimeoutError:

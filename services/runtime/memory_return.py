@@ -42,10 +42,9 @@ def memory_return_sampler(
     every_seconds: float, *, trim: Callable[[], int] | None = None
 ) -> Sampler | None:
     """A trim every ``every_seconds`` (``trim``: glibc's); None when off or there is none."""
-    trim = trim or glibc_trim()
-    if every_seconds <= 0 or trim is None:
+    give_back = trim or glibc_trim()
+    if every_seconds <= 0 or give_back is None:
         return None
-    give_back = trim
 
     async def sample() -> None:
         give_back()

@@ -22,8 +22,6 @@ instead of publishing it again.
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, TypeVar
 
@@ -32,6 +30,7 @@ from faststream.kafka import KafkaBroker
 
 from schemas.envelope import Event
 from schemas.snapshot import Snapshot
+from services.runtime.keyed_locks import KeyedLocks
 from services.runtime.logging import get_logger
 from services.runtime.publishing import publish
 from services.runtime.store import StateStore
@@ -83,9 +82,7 @@ class PublishedSnapshots:
         self._service = service
         self._volatile = frozenset(volatile)
         # One lock per record while someone holds it (the weak map forgets idle ones).
-        self._locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._locks: KeyedLocks[tuple[str, str, str]] = KeyedLocks()
 
     def payload(self, snapshot: Snapshot) -> dict[str, Any]:
         return snapshot_payload(snapshot, volatile=self._volatile)
@@ -129,10 +126,7 @@ class PublishedSnapshots:
         """
         payload = self.payload(snapshot)
         record = (snapshot.connection_id, snapshot.type, snapshot.entity_key)
-        lock = self._locks.get(record)
-        if lock is None:
-            lock = self._locks[record] = asyncio.Lock()
-        async with lock:
+        async with self._locks.of(record):
             previous = await self.last(*record)
             if previous == payload and not resend:
                 return False
