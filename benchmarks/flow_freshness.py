@@ -5,8 +5,8 @@ The same renames as :mod:`benchmarks.flow_latency` (BambooHR API call -> signed 
 but at 50 changes a second, on a stack whose vendors do not hold it back:
 
 - both sandboxes' rate limits are switched off (``POST /_sandbox/limits {"enabled": false}``);
-- the freshbooks service's own budget (``MLC_FRESHBOOKS_REQUESTS_PER_SECOND``, 4 by default,
-  FreshBooks allowing 5) is raised far above the rate.
+- the freshbooks service's own budget (``MLC_FRESHBOOKS_REQUESTS_PER_SECOND``, 5 by default,
+  FreshBooks' inferred figure) is raised far above the rate.
 
 What is left is the pipeline: ingest, three Kafka hops, the source's read and the sink's
 calls to local sandboxes.

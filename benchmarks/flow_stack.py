@@ -230,7 +230,7 @@ class FlowStack:
     ) -> None:
         """Wait until the target service uses less than ``below`` of every connection's
         request budget (its ``mlc_vendor_budget_use_ratio``): a first sync can spend a
-        whole window (Zoho's 100 calls a minute, Acumatica's 240), and a change timed
+        whole window (Zoho's 100 calls a minute, Acumatica's 300), and a change timed
         then would measure that wait, not the flow."""
         ops = self.info.ops[self.flow.target]
         deadline = time.monotonic() + timeout_seconds

@@ -53,11 +53,13 @@ class AcumaticaSettings(BaseSettings):
         ),
     )
     requests_per_minute: int = Field(
-        default=240,
+        default=300,
         ge=1,
         description=(
-            "Calls per minute per connection, kept proactively [inferred: the licence's limit "
-            "is per instance and not published; the sandbox's is 300]."
+            "Calls per minute per connection, kept proactively: set it to the licence's figure "
+            "[inferred: the limit is per instance and not published; the sandbox's is 300]. "
+            "Each call is counted until a minute after its answer, so the licence's minute "
+            "never holds more."
         ),
     )
     max_in_flight: int = Field(

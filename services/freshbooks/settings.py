@@ -38,9 +38,11 @@ class FreshBooksSettings(BaseSettings):
     scope: str = Field(default="", description="Space-separated scopes; empty = the app's set.")
 
     # --- the sink of flow 1 (people-freshbooks) and department attribution ------------------
-    # Sheet section 9: no published limit; ~5 rps per a third party [inferred]; stay under it.
+    # Sheet section 9: no published limit; ~5 rps per a third party [inferred]. The whole
+    # figure, not a margin under it: the limiter counts a call until a second after its answer
+    # (services/runtime/ratelimit.py), so no second at FreshBooks ever holds more than this.
     requests_per_second: int = Field(
-        default=4, ge=1, description="Proactive request budget per connection [inferred]."
+        default=5, ge=1, description="Proactive request budget per connection [inferred]."
     )
     per_page: int = Field(
         default=100, ge=1, le=100, description="Page size of list calls (capped at 100)."
