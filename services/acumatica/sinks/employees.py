@@ -16,10 +16,8 @@ What is Acumatica's is here, in ``mapping.py`` (what an Employee receives) and i
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
-from functools import partial
 from typing import Any, Final
 
 import orjson
@@ -37,7 +35,7 @@ from services.acumatica.mapping import (
     wrap,
 )
 from services.acumatica.settings import AcumaticaSettings
-from services.runtime.applied_screen import screen_applied
+from services.runtime.employee_sink import EmployeeSink
 from services.runtime.outcomes import Outcomes, WriteResult
 from services.runtime.store import Repositories, StateStore
 from services.runtime.store.records import LinkRecord
@@ -65,7 +63,7 @@ def changed_fields(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str,
     return changes
 
 
-class EmployeesSink:
+class EmployeesSink(EmployeeSink):
     """Applies employee snapshots to every Acumatica tenant linked from their source."""
 
     def __init__(
@@ -94,11 +92,6 @@ class EmployeesSink:
 
     reference_kinds = (EMPLOYEE,)
 
-    async def employees_applied(self, events: Sequence[EmployeeChanged]) -> set[int]:
-        """The positions of ``events`` already applied on every link: answered ``unchanged``
-        for a whole batch in a few reads (:mod:`services.runtime.applied_screen`)."""
-        return await screen_applied(events, self, store=self._store, outcomes=self._outcomes)
-
     async def links_from(self, source_connection_id: str) -> list[LinkRecord]:
         return await self._access.links_from(source_connection_id)
 
@@ -108,18 +101,6 @@ class EmployeesSink:
         except MappingError:
             return None  # the sink answers needs_review itself
         return employee_fingerprint(event, department_name(event, source))
-
-    async def employee_changed(self, event: EmployeeChanged) -> None:
-        """One write per linked Acumatica tenant, each published as an outcome."""
-        for link in await self._access.links_from(event.connection_id):
-            if self.accepts(event, link):
-                await self._outcomes.attempt(
-                    event, link, event.entity_key, partial(self.apply, event, link)
-                )
-
-    def accepts(self, event: EmployeeChanged, link: LinkRecord) -> bool:
-        """Every employee of the link's source (``links_from`` chose the links)."""
-        return event.connection_id == link.source_connection_id
 
     async def apply(self, event: EmployeeChanged, link: LinkRecord) -> WriteResult:
         """Make ``event`` true in ``link``'s tenant; the outcome is the caller's."""

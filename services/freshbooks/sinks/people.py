@@ -22,10 +22,8 @@ cross-references, an announced create). What is FreshBooks' is here and in
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
-from functools import partial
 from typing import Final
 
 import orjson
@@ -48,7 +46,7 @@ from services.freshbooks.mapping import (
 from services.freshbooks.models import Staff, TeamMember
 from services.freshbooks.settings import FreshBooksSettings
 from services.freshbooks.team_directory import PeopleDirectories
-from services.runtime.applied_screen import screen_applied
+from services.runtime.employee_sink import EmployeeSink
 from services.runtime.outcomes import Outcomes, WriteResult
 from services.runtime.store import Repositories, StateStore
 from services.runtime.store.records import LinkRecord
@@ -65,7 +63,7 @@ _DEACTIVATIONS: Final = frozenset({"soft_delete_staff", "archive_staff"})
 """Staff PUTs a preview names ``deactivate`` rather than ``update``."""
 
 
-class PeopleSink:
+class PeopleSink(EmployeeSink):
     """Applies employee snapshots to every FreshBooks connection linked from their source."""
 
     def __init__(
@@ -95,28 +93,11 @@ class PeopleSink:
 
     reference_kinds = (STAFF, TEAM_MEMBER)
 
-    async def employees_applied(self, events: Sequence[EmployeeChanged]) -> set[int]:
-        """The positions of ``events`` already applied on every link: answered ``unchanged``
-        for a whole batch in a few reads (:mod:`services.runtime.applied_screen`)."""
-        return await screen_applied(events, self, store=self._store, outcomes=self._outcomes)
-
     async def links_from(self, source_connection_id: str) -> list[LinkRecord]:
         return await self._access.links_from(source_connection_id)
 
     def fingerprint(self, event: EmployeeChanged, link: LinkRecord) -> str:
         return person_fingerprint(event)
-
-    async def employee_changed(self, event: EmployeeChanged) -> None:
-        """One write attempt per linked FreshBooks connection, each published as an outcome."""
-        for link in await self._access.links_from(event.connection_id):
-            if self.accepts(event, link):
-                await self._outcomes.attempt(
-                    event, link, event.entity_key, partial(self.apply, event, link)
-                )
-
-    def accepts(self, event: EmployeeChanged, link: LinkRecord) -> bool:
-        """Every employee of the link's source (``links_from`` chose the links)."""
-        return event.connection_id == link.source_connection_id
 
     async def apply(self, event: EmployeeChanged, link: LinkRecord) -> WriteResult:
         """Make ``event`` true in ``link``'s FreshBooks account; the outcome is the caller's."""

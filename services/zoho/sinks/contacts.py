@@ -15,7 +15,6 @@ What is Zoho's is here and in ``mapping.py`` (what a contact receives in each ca
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -24,7 +23,7 @@ from typing import Final
 import orjson
 
 from schemas.people import EmployeeChanged
-from services.runtime.applied_screen import screen_applied
+from services.runtime.employee_sink import EmployeeSink
 from services.runtime.outcomes import Outcomes, WriteResult
 from services.runtime.store import Repositories, StateStore
 from services.runtime.store.records import LinkRecord
@@ -82,7 +81,7 @@ def _waiting(quota: VendorQuota | None, resets_at: datetime) -> WriteResult:
     )
 
 
-class ContactsSink:
+class ContactsSink(EmployeeSink):
     """Applies employee snapshots to every Zoho organisation linked from their source."""
 
     def __init__(
@@ -109,11 +108,6 @@ class ContactsSink:
 
     reference_kinds = (CONTACT, CONTACT_PERSON)
 
-    async def employees_applied(self, events: Sequence[EmployeeChanged]) -> set[int]:
-        """The positions of ``events`` already applied on every link: answered ``unchanged``
-        for a whole batch in a few reads (:mod:`services.runtime.applied_screen`)."""
-        return await screen_applied(events, self, store=self._store, outcomes=self._outcomes)
-
     async def links_from(self, source_connection_id: str) -> list[LinkRecord]:
         return await self._access.links_from(source_connection_id)
 
@@ -126,7 +120,7 @@ class ContactsSink:
     async def employee_changed(self, event: EmployeeChanged) -> None:
         """One write per linked Zoho organisation, each published as an outcome; a spent
         daily quota is waited out (one ``waiting`` outcome) and the write tried again."""
-        for link in await self._access.links_from(event.connection_id):
+        for link in await self.links_from(event.connection_id):
             if not self.accepts(event, link):
                 continue
             while True:
@@ -137,10 +131,6 @@ class ContactsSink:
                 if result.status != "waiting" or spent is None:
                     break
                 await self._access.quota.wait_for_reset(spent)
-
-    def accepts(self, event: EmployeeChanged, link: LinkRecord) -> bool:
-        """Every employee of the link's source (``links_from`` chose the links)."""
-        return event.connection_id == link.source_connection_id
 
     async def apply(self, event: EmployeeChanged, link: LinkRecord) -> WriteResult:
         """Make ``event`` true in ``link``'s Zoho organisation; the outcome is the caller's."""
