@@ -56,6 +56,7 @@ from services.runtime.tracing import tracer_provider
 
 __all__ = [
     "ACK_POLICY",
+    "FETCH_AHEAD_BYTES",
     "ONE_AT_A_TIME",
     "Consuming",
     "create_broker",
@@ -77,6 +78,14 @@ _MAX_POLL_INTERVAL_MS = 300_000
 # An empty poll of a batch subscriber waits this long before the next: the most a record
 # arriving just then waits beyond its own handling.
 _BATCH_WAIT_MS = 20
+
+FETCH_AHEAD_BYTES: Final = 128 * 1024
+"""How much of a partition's backlog a consumer holds ahead of its handlers (Kafka's
+``max.partition.fetch.bytes``). Kafka's default, 1 MiB a partition, kept a backlog's
+records resident in every service for nothing: a batch of 500 events is a fraction of it,
+and the next fetch is one round trip. A bigger record is still fetched whole (the broker
+returns a partition's first batch whatever its size), so this bounds memory, not records."""
+_FETCH_RESPONSE_BYTES: Final = 2 * 1024 * 1024  # one fetch, all partitions (Kafka: 50 MiB)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +194,8 @@ def subscriber(
         session_timeout_ms=session_timeout_ms,
         heartbeat_interval_ms=heartbeat_interval_ms,
         max_poll_interval_ms=max_poll_interval_ms,
+        max_partition_fetch_bytes=FETCH_AHEAD_BYTES,
+        fetch_max_bytes=_FETCH_RESPONSE_BYTES,
     )
 
 
@@ -238,6 +249,8 @@ def record_subscriber(
             session_timeout_ms=_SESSION_TIMEOUT_MS,
             heartbeat_interval_ms=_HEARTBEAT_INTERVAL_MS,
             max_poll_interval_ms=max_poll_interval_ms,
+            max_partition_fetch_bytes=FETCH_AHEAD_BYTES,
+            fetch_max_bytes=_FETCH_RESPONSE_BYTES,
         )(consume_batch)
         return handle
 
