@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 
 from starlette.routing import Mount
 
+import services.lean_start  # noqa: F401  (first of ours: before anything imports structlog)
 from services.control.app import control_api, read_model_projection, webhook_registrations
 from services.control.ops_gauges import control_sampler
 from services.control.projection import projection_running

@@ -2,6 +2,7 @@
 
 import sys
 
+import services.lean_start  # noqa: F401  (first: before anything imports structlog)
 from services.bamboohr.app import wire
 from services.bamboohr.settings import BambooHRServiceSettings
 from services.runtime.service_main import run_service

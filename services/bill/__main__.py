@@ -2,6 +2,7 @@
 
 import sys
 
+import services.lean_start  # noqa: F401  (first: before anything imports structlog)
 from services.bill.app import wire
 from services.bill.settings import BillServiceSettings
 from services.runtime.service_main import run_service

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
+import services.lean_start  # noqa: F401  (first: before anything imports structlog)
 from services.control.app import serve
 from services.control.settings import ControlSettings
 from services.runtime.ops_server import OpsPortError

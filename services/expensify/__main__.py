@@ -2,6 +2,7 @@
 
 import sys
 
+import services.lean_start  # noqa: F401  (first: before anything imports structlog)
 from services.expensify.app import wire
 from services.expensify.settings import ExpensifyServiceSettings
 from services.runtime.service_main import run_service

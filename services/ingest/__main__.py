@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
+import services.lean_start  # noqa: F401  (first: before anything imports structlog)
 from services.ingest.app import serve
 from services.ingest.settings import IngestSettings
 from services.runtime.ops_server import OpsPortError
