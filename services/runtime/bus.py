@@ -84,7 +84,10 @@ FETCH_AHEAD_BYTES: Final = 128 * 1024
 ``max.partition.fetch.bytes``). Kafka's default, 1 MiB a partition, kept a backlog's
 records resident in every service for nothing: a batch of 500 events is a fraction of it,
 and the next fetch is one round trip. A bigger record is still fetched whole (the broker
-returns a partition's first batch whatever its size), so this bounds memory, not records."""
+returns a partition's first batch whatever its size), so this bounds memory, not records.
+The price, measured on flow 3's replay of 10,000 applied events (two runs each): about 10 %
+of the drain rate (3,764-3,918 events/s against 4,196-4,393 at 1 MiB, the goal being
+2,000) for 5-6 MB less resident in the sink (118-119 MB against 123-125)."""
 _FETCH_RESPONSE_BYTES: Final = 2 * 1024 * 1024  # one fetch, all partitions (Kafka: 50 MiB)
 
 
