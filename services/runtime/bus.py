@@ -91,6 +91,22 @@ of the drain rate (3,764-3,918 events/s against 4,196-4,393 at 1 MiB, the goal b
 _FETCH_RESPONSE_BYTES: Final = 2 * 1024 * 1024  # one fetch, all partitions (Kafka: 50 MiB)
 
 
+def _consumer_options(
+    *, session_timeout_ms: int, heartbeat_interval_ms: int, max_poll_interval_ms: int
+) -> dict[str, Any]:
+    """What every consumer of ours is built with, one at a time or in batches: the ack
+    policy, the earliest offset for a new group, the group's timeouts, the fetch-ahead."""
+    return {
+        "auto_offset_reset": "earliest",
+        "ack_policy": ACK_POLICY,
+        "session_timeout_ms": session_timeout_ms,
+        "heartbeat_interval_ms": heartbeat_interval_ms,
+        "max_poll_interval_ms": max_poll_interval_ms,
+        "max_partition_fetch_bytes": FETCH_AHEAD_BYTES,
+        "fetch_max_bytes": _FETCH_RESPONSE_BYTES,
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Consuming:
     """How a service's subscribers take their messages (the ``MLC_CONSUMER_*`` settings)."""
@@ -188,18 +204,18 @@ def subscriber(
     ``max_poll_interval_ms`` bounds one message's handling before the consumer is taken out
     of the group (a handler that waits on purpose, e.g. for a vendor's quota, raises it).
     """
-    return registrar.subscriber(
+    # The options come as a mapping, so the overloads cannot pick the return type: name it.
+    registered: DefaultSubscriber = registrar.subscriber(
         *topics,
         group_id=group_id,
         max_workers=workers,
-        auto_offset_reset="earliest",
-        ack_policy=ACK_POLICY,
-        session_timeout_ms=session_timeout_ms,
-        heartbeat_interval_ms=heartbeat_interval_ms,
-        max_poll_interval_ms=max_poll_interval_ms,
-        max_partition_fetch_bytes=FETCH_AHEAD_BYTES,
-        fetch_max_bytes=_FETCH_RESPONSE_BYTES,
+        **_consumer_options(
+            session_timeout_ms=session_timeout_ms,
+            heartbeat_interval_ms=heartbeat_interval_ms,
+            max_poll_interval_ms=max_poll_interval_ms,
+        ),
     )
+    return registered
 
 
 def record_subscriber(
@@ -247,13 +263,11 @@ def record_subscriber(
             max_records=consuming.batch,
             batch_timeout_ms=_BATCH_WAIT_MS,
             decoder=_undecoded,
-            auto_offset_reset="earliest",
-            ack_policy=ACK_POLICY,
-            session_timeout_ms=_SESSION_TIMEOUT_MS,
-            heartbeat_interval_ms=_HEARTBEAT_INTERVAL_MS,
-            max_poll_interval_ms=max_poll_interval_ms,
-            max_partition_fetch_bytes=FETCH_AHEAD_BYTES,
-            fetch_max_bytes=_FETCH_RESPONSE_BYTES,
+            **_consumer_options(
+                session_timeout_ms=_SESSION_TIMEOUT_MS,
+                heartbeat_interval_ms=_HEARTBEAT_INTERVAL_MS,
+                max_poll_interval_ms=max_poll_interval_ms,
+            ),
         )(consume_batch)
         return handle
 
