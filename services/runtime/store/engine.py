@@ -6,7 +6,8 @@ the writer), foreign keys (off by default in SQLite) and a busy timeout (a
 writer waits for the file lock instead of failing at once). Every transaction
 starts with ``BEGIN IMMEDIATE``: the write lock is taken up front, so two
 writers queue on the busy timeout rather than both reading a snapshot and one
-failing with "database is locked" when it tries to upgrade to a write. A transaction
+failing with "database is locked" when it tries to upgrade to a write. (The writers
+of one process queue in the process before that, see ``write_turn``.) A transaction
 that only reads (``StateStore.reading``) runs on a reader engine of its own instead
 (``read_only=True``): its transactions begin deferred and take no lock, so the lookups
 every message makes (its connection, its credentials) never queue behind another

@@ -24,13 +24,14 @@ from services.runtime.settings import RuntimeSettings
 from services.runtime.store.audit_log import AuditLog
 from services.runtime.store.configuration import Connections, Credentials, Links, Mappings
 from services.runtime.store.console_sessions import ConsoleSessions
-from services.runtime.store.engine import create_engine, is_in_memory
+from services.runtime.store.engine import SQLITE_BUSY_TIMEOUT_S, create_engine, is_in_memory
 from services.runtime.store.leases import Leases
 from services.runtime.store.read_model import ReadModel
 from services.runtime.store.replays import Replays
 from services.runtime.store.review_queue import ReviewQueue
 from services.runtime.store.schema import migrate
 from services.runtime.store.sync_state import CrossReferences, IdempotencyLedger, Watermarks
+from services.runtime.store.write_turn import WriteTurn
 
 __all__ = ["Repositories", "StateStore"]
 
@@ -82,6 +83,12 @@ class StateStore:
         without one, reads run on ``engine``."""
         self._engine = engine
         self._reader = reader
+        # SQLite's one write lock is queued for in the process (write_turn explains why).
+        self._write_turn = (
+            WriteTurn(timeout_seconds=SQLITE_BUSY_TIMEOUT_S)
+            if engine.dialect.name == "sqlite"
+            else None
+        )
 
     @classmethod
     async def open(cls, url: str, *, run_migrations: bool = True) -> StateStore:
@@ -107,10 +114,22 @@ class StateStore:
     def engine(self) -> AsyncEngine:
         return self._engine
 
+    @property
+    def write_turn(self) -> WriteTurn | None:
+        """The process's queue for SQLite's write lock; None on PostgreSQL."""
+        return self._write_turn
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Repositories]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
-        async with self._engine.begin() as connection:
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        On SQLite it waits for the process's write turn first (:mod:`.write_turn`).
+        """
+        if self._write_turn is None:
+            async with self._engine.begin() as connection:
+                yield Repositories.bound_to(connection)
+            return
+        async with self._write_turn.taken(), self._engine.begin() as connection:
             yield Repositories.bound_to(connection)
 
     @asynccontextmanager
