@@ -83,14 +83,14 @@ async def _link_more_connections(stack: FlowStack) -> set[str]:
     """Connect FreshBooks until there are :data:`CONNECTIONS`, each linked from BambooHR;
     the ids of every link of the flow."""
     api = httpx.AsyncClient(
-        base_url=f"{stack.info.ingest}/api/v1",
+        base_url=f"{stack.info.control}/api/v1",
         headers={"Authorization": f"Bearer {stack.info.operator_token}"},
         timeout=30.0,
     )
     async with api:
         for n in range(2, CONNECTIONS + 1):
             target = await connect_with_consent(
-                stack.info.ingest,
+                stack.info.control,
                 stack.info.operator_token,
                 _SERVICE,
                 display_name=f"FreshBooks customer {n}",

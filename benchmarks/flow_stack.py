@@ -2,9 +2,10 @@
 
 :func:`flow_stack` starts what ``make demo`` starts for one flow (:mod:`devstack.stack`:
 the BambooHR sandbox and the flow's target sandbox (FreshBooks for flow 1, Zoho Books for
-flow 2) with their default seeds and default limits, the ingest, both vendors' services,
-both accounts connected through their OAuth consent and linked) on the benchmark's
-broker, in a temporary run dir on free ports, and stops it afterwards.
+flow 2) with their default seeds and default limits, the webhook edge and the control
+plane (each its own process, as deployed, where ``make demo`` runs them as one), both
+vendors' services, both accounts connected through their OAuth consent and linked) on the
+benchmark's broker, in a temporary run dir on free ports, and stops it afterwards.
 
 :class:`FlowWatch` reads ``people.employee`` and ``sync.outcome`` from their beginning,
 keeping the events of this stack's BambooHR connection (a new one per stack), so a
@@ -250,7 +251,7 @@ class FlowStack:
     async def request_sync(self) -> None:
         """``mlc connections sync <source connection>``: a ReconcileTick, a full backfill."""
         answer = await self.http.post(
-            f"{self.info.ingest}/api/v1/connections/{self.source_connection}/sync",
+            f"{self.info.control}/api/v1/connections/{self.source_connection}/sync",
             headers={"Authorization": f"Bearer {self.info.operator_token}"},
         )
         if not answer.is_success:
@@ -287,6 +288,8 @@ async def flow_stack(
             sandbox_ports={flow.source: free_port(), flow.target: free_port()},
             flows=(flow,),
             ingest_port=free_port(),
+            # The edge and the control plane apart, as deployed: each its own footprint row.
+            control_port=free_port(),
             kafka_port=free_port(),  # unused: the broker is given
             kafka_bootstrap=bootstrap,
             settings=dict(settings or {}),

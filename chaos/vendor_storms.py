@@ -641,7 +641,7 @@ class _Run:
             vendor, "revoked token", traffic, counted, counts, fired=len(refused), started=started
         )
         self.say(f"  {vendor} connection {connection_id} is {status}; reconnecting it")
-        await reconnect_with_consent(self.info.ingest, self.info.operator_token, connection_id)
+        await reconnect_with_consent(self.info.control, self.info.operator_token, connection_id)
         replayed: set[str] = set()
 
         async def replay_what_waits() -> None:
@@ -686,7 +686,7 @@ class _Run:
 
     def _api(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
-            base_url=f"{self.info.ingest}/api/v1",
+            base_url=f"{self.info.control}/api/v1",
             headers={"Authorization": f"Bearer {self.info.operator_token}"},
             timeout=30.0,
         )

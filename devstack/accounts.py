@@ -35,7 +35,7 @@ class AccountError(RuntimeError):
 
 def _api(info: StackInfo) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        base_url=f"{info.ingest}/api/v1",
+        base_url=f"{info.control}/api/v1",
         headers={"Authorization": f"Bearer {info.operator_token}"},
         timeout=30.0,
     )
@@ -98,7 +98,7 @@ async def _connect(
     if vendor_plugin.oauth is not None and vendor not in PASSWORD_CONNECTED:
         say(f"{vendor}: connecting through OAuth consent (scripted browser)")
         return await connect_with_consent(
-            info.ingest,
+            info.control,
             info.operator_token,
             vendor,
             display_name=f"{vendor} sandbox",

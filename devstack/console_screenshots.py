@@ -44,10 +44,10 @@ async def take_screenshots(info: StackInfo, out: Path) -> list[Path]:
     taken = []
     async with chromium(await asyncio.to_thread(chromium_path)) as browser:
         page = await browser.new_page(viewport=_VIEWPORT)
-        await page.goto(f"{info.ingest}/console/sign-in")
+        await page.goto(f"{info.control}/console/sign-in")
         taken.append(await _shot(page, out, "sign-in"))
-        await sign_in(page, info.ingest, info.operator_token)
-        base = f"{info.ingest}/console"
+        await sign_in(page, info.control, info.operator_token)
+        base = f"{info.control}/console"
         await _until_shown(page, f"{base}/dead-letters", f"tr:has-text('{employee_id}')")
         await _until_shown(page, f"{base}/review", f"article.review-item:has-text('{report}')")
         for name, path in (
@@ -122,7 +122,7 @@ async def _engineer_title(info: StackInfo) -> str:
 
 async def _dead_letter_count(info: StackInfo, http: httpx.AsyncClient) -> int | None:
     answer = await http.get(
-        f"{info.ingest}/api/v1/status",
+        f"{info.control}/api/v1/status",
         headers={"Authorization": f"Bearer {info.operator_token}"},
     )
     counts = [s.get("dead_letters") or 0 for s in answer.json()["links"]]

@@ -73,7 +73,7 @@ async def wait_with_progress(
 async def request_reconcile(info: StackInfo, connection_id: str) -> str:
     """``mlc connections sync <id>``: the operator API publishes a ReconcileTick now."""
     async with httpx.AsyncClient(
-        base_url=f"{info.ingest}/api/v1",
+        base_url=f"{info.control}/api/v1",
         headers={"Authorization": f"Bearer {info.operator_token}"},
         timeout=30.0,
     ) as api:

@@ -9,10 +9,11 @@ only work together on its values. Those the stack sets, and they win:
   the caller named with it or ``KAFKA_BOOTSTRAP_SERVERS``), ``MLC_DATABASE_URL`` (the
   run dir's store), ``MLC_MASTER_KEYS_FILE`` (the run dir's key ring; a caller's
   ``MLC_MASTER_KEYS`` is dropped, as it would win over the file),
-  ``MLC_PUBLIC_URL``, ``MLC_INGEST_HOST``, ``MLC_INGEST_PORT``;
-- per process: ``MLC_SERVICE_NAME``; the one server's ``MLC_OPERATOR_TOKEN`` (the run
-  dir's; no other process gets a caller's) and ``MLC_SCHEDULER_ENABLED`` (the demo
-  backfills when it says so);
+  ``MLC_PUBLIC_URL``, ``MLC_INGEST_HOST``, ``MLC_INGEST_PORT`` (and ``MLC_CONTROL_HOST``,
+  ``MLC_CONTROL_PORT`` when the control plane runs in a process of its own);
+- per process: ``MLC_SERVICE_NAME``; the server's (the edge's and the control plane's)
+  ``MLC_OPERATOR_TOKEN`` (the run dir's; no other process gets a caller's) and the
+  edge's ``MLC_SCHEDULER_ENABLED`` (the demo backfills when it says so);
 - what each vendor's plugin points at its sandbox (``sandbox_settings``: hosts, the test
   app's client id, secret and redirect URI), for every vendor with a sandbox running.
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from devstack.processes import BackgroundProcess, ProcessTable
-from devstack.stack import INGEST, ROOT, StackPlan
+from devstack.stack import CONTROL, INGEST, ROOT, StackPlan
 from sandboxes.kit import wait_until
 
 __all__ = ["RESTART_TIMEOUT_SECONDS", "ServiceProcesses", "log_size"]
@@ -21,6 +21,8 @@ __all__ = ["RESTART_TIMEOUT_SECONDS", "ServiceProcesses", "log_size"]
 # A restarted consumer joins its group only once the killed one's session expired.
 RESTART_TIMEOUT_SECONDS = 120.0
 _STARTED_MARKER = b"service.started"
+# The stack's servers -> the variable naming the port whose /healthz says it is ready.
+_SERVERS = {INGEST: "MLC_INGEST_PORT", CONTROL: "MLC_CONTROL_PORT"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,8 @@ class ServiceProcesses:
         """Start the killed process again, the same command, and wait until it is ready.
 
         Its log is appended to (the killed process's last lines stay). Ready is the edge
-        answering ``/healthz`` on its port, a vendor service logging that it started.
+        or the control plane answering ``/healthz`` on its port, a vendor service logging
+        that it started.
         """
         table = ProcessTable(self.plan.run_dir)
         await wait_until(
@@ -90,8 +93,8 @@ class ServiceProcesses:
             code = table.exit_code(started)
             assert code is None, f"{name} exited with status {code}: {log_tail()}"
 
-        if name == INGEST:
-            healthz = f"http://127.0.0.1:{env['MLC_INGEST_PORT']}/healthz"
+        if name in _SERVERS:
+            healthz = f"http://127.0.0.1:{env[_SERVERS[name]]}/healthz"
 
             async def ready() -> bool:
                 exited()

@@ -10,6 +10,8 @@ each as its own process with its log in ``<run dir>/logs/<name>.log``:
    flows it plays), and asks each for its test app's credentials
    (``POST /_sandbox/credentials``);
 3. the webhook edge and the control plane in one process (:mod:`devstack.edge_and_control`),
+   or each in its own as deployed (``python -m services.ingest`` and ``python -m
+   services.control``) when the plan gives the control plane a port (the benchmarks do),
    configured to use those sandboxes as the vendors (each plugin's ``sandbox_settings``),
    with a fresh vault key ring and operator token (files in the run dir, mode 0600);
 4. the vendor services of the plan's flows (:mod:`devstack.flows`);
@@ -65,6 +67,7 @@ from services.runtime.vault import generate_key_ring_entry
 from services.vendors import TOPICS, sandbox_settings
 
 __all__ = [
+    "CONTROL",
     "INGEST",
     "StackError",
     "StackInfo",
@@ -80,8 +83,10 @@ __all__ = [
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
-# The stack's one server (the edge and the control plane) in the process table.
+# The stack's one server (the edge and the control plane) in the process table, or the
+# edge alone when the control plane runs apart (CONTROL).
 INGEST = "ingest"
+CONTROL = "control"
 STARTUP_TIMEOUT_SECONDS = 90.0
 # Files in the run dir that hold a secret (the key ring, the operator token).
 _SECRET_FILES = ("master_keys", "operator_token", "stack.json")
@@ -100,6 +105,9 @@ class StackPlan:
     sandbox_ports: Mapping[str, int]
     ingest_port: int
     kafka_port: int
+    # The control plane in a process of its own on this port, as deployed; None: in the
+    # one dev process with the edge (make up and make demo: one server to watch).
+    control_port: int | None = None
     flows: tuple[Flow, ...] = FLOWS
     # The caller's MLC_* variables, passed to every process (devstack.environment).
     settings: Mapping[str, str] = field(default_factory=dict)
@@ -162,7 +170,13 @@ class StackPlan:
 
     @property
     def ingest_url(self) -> str:
+        """The webhook edge: where the vendors deliver."""
         return f"http://127.0.0.1:{self.ingest_port}"
+
+    @property
+    def control_url(self) -> str:
+        """The control plane: the operator API, the console and the OAuth callbacks."""
+        return f"http://127.0.0.1:{self.control_port or self.ingest_port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,8 +215,12 @@ def process_env(
         **sandbox_settings(wiring.sandboxes, wiring.credentials),
         "MLC_SERVICE_NAME": name,
     }
-    if name == INGEST:
+    if plan.control_port is not None:
+        stack["MLC_CONTROL_HOST"] = "127.0.0.1"
+        stack["MLC_CONTROL_PORT"] = str(plan.control_port)
+    if name in (INGEST, CONTROL):
         stack["MLC_OPERATOR_TOKEN"] = wiring.operator_token
+    if name == INGEST:
         stack["MLC_SCHEDULER_ENABLED"] = "true" if plan.scheduler else "false"
     return process_environment(environ, plan.settings, stack)
 
@@ -212,9 +230,12 @@ class StackInfo:
     """Where everything is; :meth:`document` is ``stack.json``."""
 
     kafka: str
-    ingest: str
+    ingest: str  # the webhook edge
     operator_token: str
     sandboxes: dict[str, str]
+    # The operator API, console and OAuth callbacks: the ingest's URL when one process
+    # serves both.
+    control: str = ""
     connections: dict[str, str] = field(default_factory=dict)
     links: list[dict[str, str]] = field(default_factory=list)
     # Not in stack.json: what each flow service is doing ("running").
@@ -225,10 +246,14 @@ class StackInfo:
     # process -> its ops port's base URL (/metrics, /livez, /readyz).
     ops: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.control = self.control or self.ingest
+
     def document(self) -> dict[str, Any]:
         return {
             "kafka": self.kafka,
             "ingest": self.ingest,
+            "control": self.control,
             "operator_token": self.operator_token,
             "sandboxes": self.sandboxes,
             "connections": self.connections,
@@ -306,21 +331,12 @@ async def start_stack(plan: StackPlan, say: Say) -> StackInfo:
     wiring = Wiring(bootstrap, sandboxes, credentials, master_keys, token)
     await migrate(plan.database_url)
 
-    def start_ingest(port: int) -> tuple[BackgroundProcess, str]:
-        at = replace(plan, ingest_port=port)
-        say(f"starting the ingest service on {at.ingest_url}")
-        process = table.start(
-            INGEST,
-            [sys.executable, "-m", "devstack.edge_and_control"],
-            env=process_env(at, wiring, INGEST),
-            cwd=ROOT,
-        )
-        return process, f"{at.ingest_url}/healthz"
-
-    port = await _serving(table, start_ingest, plan.ingest_port, repick=plan.ports_picked)
-    plan = replace(plan, ingest_port=port)
-    edge = table.get(INGEST)
-    ops = {INGEST: ops_url(edge.log)} if edge is not None else {}
+    plan = await _edge_and_control(plan, wiring, table, say)
+    ops = {
+        name: ops_url(process.log)
+        for name in (INGEST, CONTROL)
+        if (process := table.get(name)) is not None
+    }
     services: dict[str, str] = {}
     for name in services_of(plan.flows):
         ops[name] = await _flow_service(table, name, process_env(plan, wiring, name), say)
@@ -329,6 +345,7 @@ async def start_stack(plan: StackPlan, say: Say) -> StackInfo:
     info = StackInfo(
         kafka=bootstrap,
         ingest=plan.ingest_url,
+        control=plan.control_url,
         operator_token=token,
         sandboxes=sandboxes,
         services=services,
@@ -349,6 +366,45 @@ async def start_stack(plan: StackPlan, say: Say) -> StackInfo:
         msg = f"these sandbox accounts could not be connected:\n{reasons}"
         raise StackError(msg)
     return info
+
+
+async def _edge_and_control(
+    plan: StackPlan, wiring: Wiring, table: ProcessTable, say: Say
+) -> StackPlan:
+    """Start the edge and the control plane (one process, or two as the plan says) and
+    wait until they answer; the plan with the ports they serve on."""
+    edge_alone = plan.control_port is not None
+    edge_command = "services.ingest" if edge_alone else "devstack.edge_and_control"
+
+    def start_edge(port: int) -> tuple[BackgroundProcess, str]:
+        at = replace(plan, ingest_port=port)
+        say(f"starting the ingest service on {at.ingest_url}")
+        process = table.start(
+            INGEST,
+            [sys.executable, "-m", edge_command],
+            env=process_env(at, wiring, INGEST),
+            cwd=ROOT,
+        )
+        return process, f"{at.ingest_url}/healthz"
+
+    port = await _serving(table, start_edge, plan.ingest_port, repick=plan.ports_picked)
+    plan = replace(plan, ingest_port=port)
+    if plan.control_port is None:
+        return plan
+
+    def start_control(port: int) -> tuple[BackgroundProcess, str]:
+        at = replace(plan, control_port=port)
+        say(f"starting the control plane on {at.control_url}")
+        process = table.start(
+            CONTROL,
+            [sys.executable, "-m", "services.control"],
+            env=process_env(at, wiring, CONTROL),
+            cwd=ROOT,
+        )
+        return process, f"{at.control_url}/healthz"
+
+    port = await _serving(table, start_control, plan.control_port, repick=plan.ports_picked)
+    return replace(plan, control_port=port)
 
 
 async def start_kafka(plan: StackPlan, say: Say) -> str:

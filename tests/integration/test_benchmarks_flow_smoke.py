@@ -95,8 +95,10 @@ async def test_flow_benchmarks_time_renames_to_freshbooks_and_backfill_new_peopl
 
         footprint = measure_footprint(stack, "flow 1", work="the smoke run")
         assert_measured(footprint)
+        # The edge and the control plane apart, as deployed: a row each.
         assert {row.name.split(": ")[1].split(" ")[0] for row in footprint} == {
             "ingest",
+            "control",
             "bamboohr",
             "freshbooks",
         }
@@ -188,7 +190,7 @@ async def test_the_scale_out_benchmark_drains_four_connections_through_one_then_
     async with flow_stack(kafka_bootstrap) as stack:
         [row] = await measure_scale_out(stack, events=20, timeout_seconds=180.0)
         links = await stack.http.get(
-            f"{stack.info.ingest}/api/v1/links",
+            f"{stack.info.control}/api/v1/links",
             headers={"Authorization": f"Bearer {stack.info.operator_token}"},
         )
 

@@ -7,11 +7,12 @@ stack must decide itself win over them.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from devstack.stack import INGEST, StackPlan, Wiring, process_env
+from devstack.stack import CONTROL, INGEST, StackPlan, Wiring, process_env
 
 CALLER = {
     "MLC_FRESHBOOKS_REQUESTS_PER_SECOND": "50",
@@ -92,6 +93,24 @@ def test_a_callers_key_ring_and_operator_token_reach_no_process(
     assert ingest["MLC_OPERATOR_TOKEN"] == "stack-token"
     # The demo backfills when it says so.
     assert ingest["MLC_SCHEDULER_ENABLED"] == "false"
+
+
+def test_a_control_plane_apart_gets_its_port_and_the_token_and_the_edge_keeps_the_webhooks(
+    plan: StackPlan, wiring: Wiring
+) -> None:
+    apart = replace(plan, ingest_port=18080, control_port=18081)
+    control = process_env(apart, wiring, CONTROL, OS_ENVIRON)
+    edge = process_env(apart, wiring, INGEST, OS_ENVIRON)
+
+    assert control["MLC_CONTROL_PORT"] == "18081"
+    assert control["MLC_OPERATOR_TOKEN"] == "stack-token"
+    assert control["MLC_SERVICE_NAME"] == CONTROL
+    # It registers the vendors' webhooks at the edge's address, not its own.
+    assert control["MLC_PUBLIC_URL"] == "https://127.0.0.1:18080"
+    assert edge["MLC_INGEST_PORT"] == "18080"
+    assert edge["MLC_SCHEDULER_ENABLED"] == "false"
+    assert apart.control_url == "http://127.0.0.1:18081"
+    assert plan.control_url == plan.ingest_url  # one process serves both by default
 
 
 def test_settings_come_from_the_environment_the_plan_was_made_from(tmp_path: Path) -> None:

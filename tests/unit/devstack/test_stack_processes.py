@@ -51,9 +51,11 @@ def test_stack_json_holds_exactly_the_documented_keys() -> None:
         services={"bamboohr": "running"},
         database_url="sqlite+aiosqlite:///x",
     )
+    assert info.control == info.ingest  # one process serves both unless the plan splits them
     assert list(info.document()) == [
         "kafka",
         "ingest",
+        "control",
         "operator_token",
         "sandboxes",
         "connections",
