@@ -116,7 +116,8 @@ class StateStore:
 
     @property
     def write_turn(self) -> WriteTurn | None:
-        """The process's queue for SQLite's write lock; None on PostgreSQL."""
+        """This store's writers' queue for SQLite's write lock (a process opens one store);
+        None on PostgreSQL."""
         return self._write_turn
 
     @asynccontextmanager

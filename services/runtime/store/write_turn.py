@@ -1,4 +1,4 @@
-"""One write transaction at a time per process, for a SQLite store.
+"""One write transaction at a time per open SQLite store (a process opens one).
 
 SQLite has one write lock per database file. A writer that finds it taken waits in
 SQLite's busy handler, which sleeps in steps (1, 2, 5, ... up to 100 ms) and then looks
