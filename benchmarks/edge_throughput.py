@@ -7,23 +7,23 @@ ledger, and answers 200 ``accepted``. The bare endpoint (:mod:`benchmarks.bare_e
 its own uvicorn process) answers 200 to the same requests and does nothing.
 
 The edge is measured as it is deployed: ``python -m services.ingest`` alone in its process
-(its scheduler off). The dev stack sets the scene, the BambooHR sandbox connected so the
-store holds a registered webhook's secret, and its one server is then stopped: it also
-runs the control plane, whose read model folds every delivery into the store, work a
-deployment does in another process (on another machine, usually) and that would be
-measured as the edge's here. No vendor service consumes. Each request is signed with the
-secret (read from the store with the stack's keys, as the edge reads it) and is a delivery
-of its own (distinct bodies: the edge answers a repeated body ``duplicate`` without
-publishing, which would measure nothing). Both servers get the same number of requests,
-from the same client, with the same concurrency; the bare endpoint first, then the edge,
-each after a warm-up that is not counted.
+(its scheduler off). The stack sets the scene with the edge and the control plane apart
+(``StackPlan.control_port``), the BambooHR sandbox connected so the store holds a
+registered webhook's secret, and the control plane is then stopped: its read model folds
+every delivery into the store, work a deployment does in another process (on another
+machine, usually) and that would be measured as the edge's here. No vendor service
+consumes. Each request is signed with the secret (read from the store with the stack's
+keys, as the edge reads it) and is a delivery of its own (distinct bodies: the edge
+answers a repeated body ``duplicate`` without publishing, which would measure nothing).
+Both servers get the same number of requests, from the same client, with the same
+concurrency; the bare endpoint first, then the edge, each after a warm-up that is not
+counted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import subprocess
 import sys
 import tempfile
@@ -42,7 +42,7 @@ from benchmarks.results import Measurement, Target
 from devstack.credentials import stack_credentials
 from devstack.ports import free_port
 from devstack.processes import ProcessTable
-from devstack.stack import INGEST, StackInfo, StackPlan, start_stack, stop_stack
+from devstack.stack import CONTROL, StackInfo, StackPlan, start_stack, stop_stack
 from sandboxes.bamboohr.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, USER_AGENT, sign
 from services.runtime.webhook_records import ROUTE_PATH, SECRET_FIELD
 
@@ -142,12 +142,10 @@ async def _fire(
 
 
 @contextlib.asynccontextmanager
-async def _server(
-    name: str, argv: Sequence[str], probe: str, env: dict[str, str] | None = None
-) -> AsyncIterator[None]:
+async def _server(name: str, argv: Sequence[str], probe: str) -> AsyncIterator[None]:
     """``argv`` run as a process of its own until the block ends, once ``probe`` answers."""
     process = subprocess.Popen(  # noqa: ASYNC220, S603 - our own interpreter and module
-        [sys.executable, *argv], cwd=ROOT, env=env
+        [sys.executable, *argv], cwd=ROOT
     )
     try:
         async with httpx.AsyncClient(timeout=2.0) as client:
@@ -178,34 +176,6 @@ async def _bare_endpoint() -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def _deployed_edge(plan: StackPlan, info: StackInfo) -> AsyncIterator[str]:
-    """``python -m services.ingest`` over the stack's store, keys and broker; its URL.
-
-    The stack's own server (edge and control plane in one) is stopped first.
-    """
-    ProcessTable(plan.run_dir).stop(INGEST)
-    port = free_port()
-    env = {
-        **os.environ,
-        "MLC_SERVICE_NAME": INGEST,
-        "MLC_KAFKA_BOOTSTRAP_SERVERS": info.kafka,
-        "MLC_DATABASE_URL": plan.database_url,
-        "MLC_MASTER_KEYS_FILE": str(plan.run_dir / "master_keys"),
-        "MLC_INGEST_HOST": "127.0.0.1",
-        "MLC_INGEST_PORT": str(port),
-        "MLC_SCHEDULER_ENABLED": "false",
-        # Every request comes from this one address, as from a proxy. The per-address cap
-        # (32, the benchmark's concurrency) can refuse the timed run's first connections
-        # while the warm-up's 32 are still closing: the likeliest cause of the ReadError
-        # that failed this row once (make bench on 3102688).
-        "MLC_HTTP_CONNECTIONS_PER_CLIENT": "0",
-    }
-    url = f"http://127.0.0.1:{port}"
-    async with _server("edge", ["-m", "services.ingest"], f"{url}/healthz", env):
-        yield url
-
-
-@contextlib.asynccontextmanager
 async def _edge_alone(bootstrap: str) -> AsyncIterator[tuple[StackPlan, StackInfo]]:
     with tempfile.TemporaryDirectory(prefix="mlc-bench-edge-") as scratch:
         plan = StackPlan(
@@ -214,13 +184,27 @@ async def _edge_alone(bootstrap: str) -> AsyncIterator[tuple[StackPlan, StackInf
             sandbox_ports={"bamboohr": free_port()},
             flows=(),
             ingest_port=free_port(),
+            control_port=free_port(),  # the edge alone in its process, as deployed
             kafka_port=free_port(),  # unused: the broker is given
             kafka_bootstrap=bootstrap,
+            settings={
+                # Every request comes from this one address, as from a proxy. The
+                # per-address cap (32, the benchmark's concurrency) can refuse the timed
+                # run's first connections while the warm-up's 32 are still closing: the
+                # likeliest cause of the ReadError that failed this row once (make bench
+                # on 3102688).
+                "MLC_HTTP_CONNECTIONS_PER_CLIENT": "0",
+            },
             fresh=True,
+            scheduler=False,
             ports_picked=True,  # a port taken before our server bound it: another one
         )
         try:
-            yield plan, await start_stack(plan, _say)
+            info = await start_stack(plan, _say)
+            # Its read model folds every delivery into the store: a deployment's other
+            # process (on another machine, usually), not the edge's work.
+            ProcessTable(plan.run_dir).stop(CONTROL)
+            yield plan, info
         finally:
             await asyncio.to_thread(stop_stack, plan, _say)
 
@@ -235,10 +219,9 @@ async def measure_edge(bootstrap: str, *, deliveries: int, concurrency: int) -> 
         async with _bare_endpoint() as bare_url:
             await _fire(bare_url, warm, concurrency=concurrency)
             bare = await _fire(bare_url, timed, concurrency=concurrency)
-        async with _deployed_edge(plan, info) as edge_server:
-            edge_url = edge_server + ROUTE_PATH.format(vendor="bamboohr", connection_id=connection)
-            await _fire(edge_url, warm, concurrency=concurrency)
-            edge = await _fire(edge_url, timed, concurrency=concurrency)
+        edge_url = info.ingest + ROUTE_PATH.format(vendor="bamboohr", connection_id=connection)
+        await _fire(edge_url, warm, concurrency=concurrency)
+        edge = await _fire(edge_url, timed, concurrency=concurrency)
     accepted = edge.answers.get("200 accepted", 0)
     if accepted != deliveries:
         msg = f"the edge accepted {accepted} of {deliveries} deliveries: {dict(edge.answers)}"

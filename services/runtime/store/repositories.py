@@ -15,7 +15,7 @@ ledger claim included, so a redelivered message is handled again.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -126,11 +126,8 @@ class StateStore:
 
         On SQLite it waits for the process's write turn first (:mod:`.write_turn`).
         """
-        if self._write_turn is None:
-            async with self._engine.begin() as connection:
-                yield Repositories.bound_to(connection)
-            return
-        async with self._write_turn.taken(), self._engine.begin() as connection:
+        turn = self._write_turn.taken() if self._write_turn is not None else nullcontext()
+        async with turn, self._engine.begin() as connection:
             yield Repositories.bound_to(connection)
 
     @asynccontextmanager

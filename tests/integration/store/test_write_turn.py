@@ -8,8 +8,7 @@ These tests run on a real SQLite file, and check the turn is PostgreSQL's concer
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy.exc import OperationalError
@@ -22,13 +21,8 @@ from services.runtime.store.write_turn import WriteTurn
 DEADLINE_SECONDS = 10.0
 
 
-@pytest.fixture
-async def sqlite_store(tmp_path: Path) -> AsyncIterator[StateStore]:
-    opened = await StateStore.open(f"sqlite+aiosqlite:///{tmp_path / 'state.db'}")
-    try:
-        yield opened
-    finally:
-        await opened.close()
+# The conftest's migrated ``store``, on its SQLite backend only: the turn is SQLite's.
+ON_SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 async def _until(condition: Callable[[], bool]) -> None:
@@ -37,27 +31,28 @@ async def _until(condition: Callable[[], bool]) -> None:
         # A yield per round: the condition is how far the tasks just started got, which
         # no event reports (the turn's queue is asyncio's own lock).
         while not condition():  # noqa: ASYNC110
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # poll: a yield to the tasks, under the deadline above
 
 
+@ON_SQLITE
 async def test_writers_take_the_lock_in_the_order_they_asked_and_hold_no_connection_meanwhile(
-    sqlite_store: StateStore,
+    store: StateStore,
 ) -> None:
-    turn = sqlite_store.write_turn
+    turn = store.write_turn
     assert turn is not None
     holding = asyncio.Event()
     release = asyncio.Event()
     committed: list[str] = []
 
     async def first() -> None:
-        async with sqlite_store.transaction() as repos:
+        async with store.transaction() as repos:
             await repos.audit_log.append(actor="t", action="first", subject="turn", detail={})
             holding.set()
             await release.wait()
         committed.append("first")
 
     async def writer(name: str) -> None:
-        async with sqlite_store.transaction() as repos:
+        async with store.transaction() as repos:
             await repos.audit_log.append(actor="t", action=name, subject="turn", detail={})
         committed.append(name)
 
@@ -69,7 +64,7 @@ async def test_writers_take_the_lock_in_the_order_they_asked_and_hold_no_connect
         await _until(lambda: turn.waiting == len(waiters))
 
     # Only the holder has a connection: the three waiting are not sleeping inside SQLite.
-    pool = sqlite_store.engine.pool
+    pool = store.engine.pool
     assert isinstance(pool, QueuePool)
     assert pool.checkedout() == 1
     release.set()
@@ -77,21 +72,22 @@ async def test_writers_take_the_lock_in_the_order_they_asked_and_hold_no_connect
 
     assert committed == ["first", "b", "c", "d"]
     assert turn.waiting == 0
-    async with sqlite_store.reading() as repos:
+    async with store.reading() as repos:
         entries = await repos.audit_log.list(subject="turn")
     assert sorted(entry.action for entry in entries) == ["b", "c", "d", "first"]
 
 
+@ON_SQLITE
 async def test_a_write_inside_a_write_of_the_same_task_fails_at_once_and_the_outer_one_commits(
-    sqlite_store: StateStore,
+    store: StateStore,
 ) -> None:
-    async with sqlite_store.transaction() as outer:
+    async with store.transaction() as outer:
         with pytest.raises(StoreError, match="inside another one of the same task"):
-            async with sqlite_store.transaction():
+            async with store.transaction():
                 pass
         await outer.audit_log.append(actor="t", action="outer", subject="nested", detail={})
 
-    async with sqlite_store.reading() as repos:
+    async with store.reading() as repos:
         entries = await repos.audit_log.list(subject="nested")
     assert [entry.action for entry in entries] == ["outer"]
 
